@@ -1,0 +1,63 @@
+# Llámenos appliance. `make demo` runs the product; `make test` runs what CI checks.
+SHELL := /bin/bash
+GO    ?= go
+NPM   ?= npm
+
+VERSION           ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT            ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export SOURCE_DATE_EPOCH
+LDFLAGS := -s -w -buildid= -X llamenos/buildinfo.Version=$(VERSION) -X llamenos/buildinfo.Commit=$(COMMIT)
+BENCHTIME ?= 1x
+FUZZTIME  ?= 20s
+
+.PHONY: all build ui ui-deps test test-go test-ui e2e bench fuzz lint release clean
+
+all: build
+
+ui/node_modules/.package-lock.json: ui/package-lock.json ui/package.json
+	cd ui && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+ui-deps: ui/node_modules/.package-lock.json
+
+# The browser bundle is embedded into the binary, so it is built first.
+ui: ui-deps
+	cd ui && $(NPM) run --silent build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/llamenos ./cmd/llamenos
+
+test: test-go test-ui
+
+test-go:
+	scripts/test-go.sh
+
+test-ui: ui-deps
+	cd ui && $(NPM) run --silent test
+
+e2e: ui
+	scripts/ensure-chromium.sh
+	cd ui && $(NPM) run --silent e2e
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Reproducible: -trimpath, no build id, no cgo, the commit time as the epoch.
+release:
+	rm -rf dist && mkdir -p dist
+	for arch in amd64 arm64; do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/llamenos-linux-$$arch ./cmd/llamenos || exit 1; \
+	done
+	cd dist && sha256sum llamenos-* > SHA256SUMS && cat SHA256SUMS
+
+clean:
+	rm -rf bin dist
+	find ui/dist -mindepth 1 ! -name README.md -delete

@@ -1,0 +1,104 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadFileAndEnv(t *testing.T) {
+	cfg, err := Load("testdata/good.toml", []string{
+		"LLAMENOS_DATA_DIR=/tmp/x",
+		"LLAMENOS_RTC_STUN_URLS=stun:a.example:3478, stun:b.example",
+		"LLAMENOS_RTC_BROWSER_GRACE=30s",
+		"PATH=/usr/bin",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.Listen != "0.0.0.0:443" || cfg.Data.Dir != "/tmp/x" {
+		t.Fatalf("file or env not applied: %+v", cfg)
+	}
+	if got := cfg.RTC.STUNURLs; len(got) != 2 || got[1] != "stun:b.example" {
+		t.Fatalf("list override: %q", got)
+	}
+	if cfg.RTC.BrowserGrace != 30*time.Second || cfg.RTC.UDPPort != 3478 {
+		t.Fatalf("rtc: %+v", cfg.RTC)
+	}
+	if cfg.Asterisk.App != "llamenos" {
+		t.Fatalf("default lost: %q", cfg.Asterisk.App)
+	}
+}
+
+func TestDefaultsValidate(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSecretFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "ari")
+	if err := os.WriteFile(p, []byte("pw-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load("", []string{"LLAMENOS_ASTERISK_ARI_PASSWORD_FILE=" + p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Asterisk.ARIPassword != "pw-from-file" {
+		t.Fatalf("password %q", cfg.Asterisk.ARIPassword)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "c.toml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		name, file string
+		env        []string
+		want       string
+	}{
+		{"public listen without tls", "[server]\nlisten = \"0.0.0.0:8080\"\n", nil, "TLS is required"},
+		{"unknown key", "[server]\nlisten_addr = \"x\"\n", nil, "unknown keys server.listen_addr"},
+		{"syntax", "[server\n", nil, "c.toml"},
+		{"bad timezone-free level", "[log]\nlevel = \"loud\"\n", nil, "log.level"},
+		{"metrics public", "[server]\nmetrics_listen = \"0.0.0.0:9464\"\n", nil, "server.metrics_listen"},
+		{"media off box", "[asterisk]\nmedia_host = \"10.0.0.1\"\n", nil, "asterisk.media_host"},
+		{"turn without creds", "[rtc]\nturn_urls = [\"turn:t.example\"]\n", nil, "turn_username"},
+		{"env bad int", "", []string{"LLAMENOS_RTC_UDP_PORT=abc"}, "LLAMENOS_RTC_UDP_PORT"},
+		{"env unknown", "", []string{"LLAMENOS_SERVER_LISTN=x"}, "not a known setting"},
+		{"env bad duration", "", []string{"LLAMENOS_RTC_BROWSER_GRACE=soon"}, "duration"},
+		{"http public url", "[server]\npublic_url = \"http://hotline.example.org\"\n", nil, "https"},
+		{"missing secret file", "", []string{"LLAMENOS_ASTERISK_ARI_PASSWORD_FILE=/nonexistent/pw"}, "ari_password_file"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.file != "" {
+				path = write(tc.file)
+			}
+			_, err := Load(path, tc.env)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	c := Default()
+	c.Log.Level = "x"
+	c.Log.Format = "y"
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "log.level") || !strings.Contains(err.Error(), "log.format") {
+		t.Fatalf("want both problems, got %v", err)
+	}
+}
