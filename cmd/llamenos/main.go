@@ -25,7 +25,8 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"version": {"print version, commit and Go version", runVersion},
+	"version":         {"print version, commit and Go version", runVersion},
+	"asterisk-config": {"render the Asterisk configuration for this daemon", runAsteriskConfig},
 }
 
 func main() {
@@ -53,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintf(stderr, "llamenos %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "llamenos: %v\n", err)
 		if errors.Is(err, errUsage) {
 			return 2
 		}
