@@ -48,9 +48,6 @@ type Header struct {
 	Recipients    []PublicKey
 	PlaintextSize int
 	Size          int // the whole envelope in bytes
-
-	entries    []entry
-	headerSize int // bytes before the content nonce
 }
 
 // Includes reports whether pk is one of the recipients.
@@ -75,35 +72,49 @@ type entry struct {
 // every recipient and ephemeral key a curve point, no recipient twice — and
 // returns the header. It does no decryption.
 func ParseEnvelope(env []byte) (Header, error) {
+	p, err := parseEnvelope(env)
+	return p.Header, err
+}
+
+// parsed is a Header plus what Open needs; the entries alias env.
+type parsed struct {
+	Header
+	entries    []entry
+	headerSize int // bytes before the content nonce
+}
+
+func parseEnvelope(env []byte) (parsed, error) {
 	if len(env) == 0 {
-		return Header{}, fmt.Errorf("e2ee: parse: %w: empty", ErrMalformed)
+		return parsed{}, fmt.Errorf("e2ee: parse: %w: empty", ErrMalformed)
 	}
 	if env[0] != Version1 {
-		return Header{}, fmt.Errorf("e2ee: parse: %w 0x%02x", ErrUnknownVersion, env[0])
+		return parsed{}, fmt.Errorf("e2ee: parse: %w 0x%02x", ErrUnknownVersion, env[0])
 	}
 	if len(env) < prefixSize {
-		return Header{}, fmt.Errorf("e2ee: parse: %w: truncated before recipient count", ErrMalformed)
+		return parsed{}, fmt.Errorf("e2ee: parse: %w: truncated before recipient count", ErrMalformed)
 	}
 	n := int(env[1])
 	if n == 0 {
-		return Header{}, fmt.Errorf("e2ee: parse: %w: zero recipients", ErrMalformed)
+		return parsed{}, fmt.Errorf("e2ee: parse: %w: zero recipients", ErrMalformed)
 	}
 	headerSize := prefixSize + n*entrySize
 	if len(env) < headerSize+nonceSize+tagSize {
-		return Header{}, fmt.Errorf("e2ee: parse: %w: truncated (%d bytes, need at least %d for %d recipients)",
+		return parsed{}, fmt.Errorf("e2ee: parse: %w: truncated (%d bytes, need at least %d for %d recipients)",
 			ErrMalformed, len(env), headerSize+nonceSize+tagSize, n)
 	}
 	ptSize := len(env) - headerSize - nonceSize - tagSize
 	if ptSize > MaxPlaintextSize {
-		return Header{}, fmt.Errorf("e2ee: parse: %w: plaintext of %d bytes exceeds %d", ErrTooLarge, ptSize, MaxPlaintextSize)
+		return parsed{}, fmt.Errorf("e2ee: parse: %w: plaintext of %d bytes exceeds %d", ErrTooLarge, ptSize, MaxPlaintextSize)
 	}
-	h := Header{
-		Version:       Version1,
-		Recipients:    make([]PublicKey, n),
-		PlaintextSize: ptSize,
-		Size:          len(env),
-		entries:       make([]entry, n),
-		headerSize:    headerSize,
+	h := parsed{
+		Header: Header{
+			Version:       Version1,
+			Recipients:    make([]PublicKey, n),
+			PlaintextSize: ptSize,
+			Size:          len(env),
+		},
+		entries:    make([]entry, n),
+		headerSize: headerSize,
 	}
 	seen := make(map[PublicKey]struct{}, n)
 	for i := range n {
@@ -111,10 +122,10 @@ func ParseEnvelope(env []byte) (Header, error) {
 		var en entry
 		copy(en.recipient[:], e[:PublicKeySize])
 		if _, err := en.recipient.point(); err != nil {
-			return Header{}, fmt.Errorf("e2ee: parse: %w: recipient %d is not a curve point", ErrMalformed, i)
+			return parsed{}, fmt.Errorf("e2ee: parse: %w: recipient %d is not a curve point", ErrMalformed, i)
 		}
 		if _, dup := seen[en.recipient]; dup {
-			return Header{}, fmt.Errorf("e2ee: parse: %w: %w at entry %d", ErrMalformed, ErrDuplicateRecipient, i)
+			return parsed{}, fmt.Errorf("e2ee: parse: %w: %w at entry %d", ErrMalformed, ErrDuplicateRecipient, i)
 		}
 		seen[en.recipient] = struct{}{}
 		eph := e[PublicKeySize : PublicKeySize+ephemeralSize]
@@ -122,7 +133,7 @@ func ParseEnvelope(env []byte) (Header, error) {
 		// length is fixed here, so only 0x02/0x03 compressed points pass.
 		p, err := secp256k1.ParsePubKey(eph)
 		if err != nil {
-			return Header{}, fmt.Errorf("e2ee: parse: %w: ephemeral key %d is not a compressed curve point", ErrMalformed, i)
+			return parsed{}, fmt.Errorf("e2ee: parse: %w: ephemeral key %d is not a compressed curve point", ErrMalformed, i)
 		}
 		en.ephemeral = p
 		copy(en.ephBytes[:], eph)
@@ -233,7 +244,7 @@ func Open(env []byte, ctx Context, sk SecretKey) ([]byte, error) {
 	if !sk.valid() {
 		return nil, fmt.Errorf("e2ee: open: %w: secret key out of range", ErrInvalidKey)
 	}
-	h, err := ParseEnvelope(env)
+	h, err := parseEnvelope(env)
 	if err != nil {
 		return nil, err
 	}

@@ -104,6 +104,12 @@ describe('UnlockGuard', () => {
     assert.equal(guard.status().failures, 1);
   });
 
+  test('save takes the JSON text as well as the object', async () => {
+    const other = generateSecretKey();
+    guard.save(JSON.stringify(await createKeyStore(other, PASS, FAST)));
+    assert.deepEqual(await guard.unlock(PASS), other);
+  });
+
   test('save refuses a malformed store; wipe erases everything', async () => {
     assert.throws(() => guard.save({ v: 1 }), { code: 'MALFORMED' });
     assert.ok(guard.hasKey());

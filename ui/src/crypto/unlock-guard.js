@@ -74,7 +74,7 @@ export class UnlockGuard {
   /** Stores a new key store (from createKeyStore) and clears the counter. */
   save(keyStore) {
     parseKeyStore(keyStore, { insecureTestIterations: this.insecureTestIterations });
-    this.storage.setItem(KEYSTORE_ITEM, JSON.stringify(keyStore));
+    this.storage.setItem(KEYSTORE_ITEM, typeof keyStore === 'string' ? keyStore : JSON.stringify(keyStore));
     this.storage.removeItem(ATTEMPTS_ITEM);
   }
 
