@@ -48,6 +48,8 @@ type Config struct {
 	// stays bounded if a consumer is stuck, and nothing vanishes silently.
 	// Default 100000.
 	MaxQueue int
+	ownHTTP bool // HTTPClient was made here, so Close may close its idle connections
+
 	// Logger receives connection changes and event problems. Default
 	// slog.Default(). Event payloads are never logged (they carry caller
 	// numbers).
@@ -62,6 +64,7 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("ari: app name %q must not contain , / ? or #", c.App)
 	}
 	if c.HTTPClient == nil {
+		c.ownHTTP = true
 		c.HTTPClient = &http.Client{Transport: &http.Transport{
 			Proxy:               nil, // ARI is on loopback; never route it through a proxy
 			MaxIdleConnsPerHost: 32,
@@ -183,6 +186,9 @@ func (c *Client) Close() error {
 	}
 	c.router.closeAll()
 	c.wg.Wait()
+	if c.cfg.ownHTTP {
+		c.cfg.HTTPClient.CloseIdleConnections()
+	}
 	return nil
 }
 
