@@ -48,7 +48,7 @@ type Config struct {
 	// stays bounded if a consumer is stuck, and nothing vanishes silently.
 	// Default 100000.
 	MaxQueue int
-	ownHTTP bool // HTTPClient was made here, so Close may close its idle connections
+	ownHTTP  bool // HTTPClient was made here, so Close may close its idle connections
 
 	// Logger receives connection changes and event problems. Default
 	// slog.Default(). Event payloads are never logged (they carry caller
