@@ -2,7 +2,7 @@ package ari_test
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"os"
 	"runtime"
@@ -28,6 +28,8 @@ type env struct {
 	sim *aritest.Server
 	cl  *ari.Client
 	ctx context.Context
+	// allowReplaced accepts Run ending with ErrApplicationReplaced.
+	allowReplaced bool
 }
 
 func newEnv(t *testing.T, opts aritest.Options, tweak func(*ari.Config)) *env {
@@ -54,15 +56,15 @@ func newEnv(t *testing.T, opts aritest.Options, tweak func(*ari.Config)) *env {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	runErr := make(chan error, 1)
 	go func() { runErr <- cl.Run(ctx) }()
+	e := &env{t: t, sim: sim, cl: cl, ctx: ctx}
 	t.Cleanup(func() {
 		cl.Close()
-		if err := <-runErr; err != nil && err != context.Canceled {
+		if err := <-runErr; err != nil && err != context.Canceled && !(e.allowReplaced && errors.Is(err, ari.ErrApplicationReplaced)) {
 			t.Errorf("Run returned %v", err)
 		}
 		cancel()
 		sim.Close()
 	})
-	e := &env{t: t, sim: sim, cl: cl, ctx: ctx}
 	if err := sim.WaitApp(ctx, testApp); err != nil {
 		t.Fatal(err)
 	}
@@ -147,5 +149,3 @@ func checkGoroutines(t *testing.T, base int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
-var _ = fmt.Sprintf

@@ -85,6 +85,15 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	if s.opts.Record {
+		sent := r.URL.Query()
+		sent.Del("api_key")
+		s.mu.Lock()
+		s.record.exchanges = append(s.record.exchanges, Exchange{
+			Method: r.Method, Path: "/events", EscapedPath: r.URL.EscapedPath(), Query: sent, Status: http.StatusSwitchingProtocols,
+		})
+		s.mu.Unlock()
+	}
 	ec := &eventConn{ws: ws, apps: names, notify: make(chan struct{}, 1), done: make(chan struct{})}
 	s.mu.Lock()
 	if s.closed {

@@ -276,6 +276,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req := &request{method: r.Method, segs: segs, params: r.URL.Query()}
 	req.params.Del("api_key")
+	sentQuery := r.URL.Query() // before body keys are merged in
+	sentQuery.Del("api_key")
 	var rawBody []byte
 	if r.Body != nil {
 		rawBody, _ = io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -289,7 +291,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.record.exchanges = append(s.record.exchanges, Exchange{
 			Method: r.Method, Path: "/" + strings.Join(segs, "/"), EscapedPath: r.URL.EscapedPath(),
-			Query: req.params, RequestBody: rawBody, Status: resp.status, ResponseBody: body,
+			Query: sentQuery, RequestBody: rawBody, Status: resp.status, ResponseBody: body,
 		})
 		s.mu.Unlock()
 	}
@@ -386,9 +388,9 @@ func writeJSON(w http.ResponseWriter, resp response) []byte {
 // Exchange is one recorded REST call (Options.Record).
 type Exchange struct {
 	Method       string
-	Path         string // decoded, "/channels/ID/answer"
-	EscapedPath  string // as sent
-	Query        url.Values
+	Path         string     // decoded, "/channels/ID/answer"
+	EscapedPath  string     // as sent
+	Query        url.Values // as sent, without api_key
 	RequestBody  []byte
 	Status       int
 	ResponseBody []byte
