@@ -24,6 +24,7 @@ type rtpLeg struct {
 	lastFrame int64 // media clock frame of the last packet sent; -1 before the first
 	mix       []int16
 	payload   []byte
+	wire      []byte // the marshalled packet; reused, as the media loop writes it before the next tick
 
 	stats RTPStats
 }
@@ -120,10 +121,14 @@ func (s *Server) mediaTick(frame int64, out []outPacket) []outPacket {
 				Header:  rtp.Header{Version: 2, Marker: marker, PayloadType: 0, SequenceNumber: l.seq, Timestamp: l.ts, SSRC: l.ssrc},
 				Payload: l.payload,
 			}
-			data, err := pkt.Marshal()
+			if cap(l.wire) < pkt.MarshalSize() {
+				l.wire = make([]byte, pkt.MarshalSize())
+			}
+			n, err := pkt.MarshalTo(l.wire[:cap(l.wire)])
 			if err != nil {
 				continue
 			}
+			data := l.wire[:n]
 			l.stats.Sent++
 			out = append(out, outPacket{conn: l.conn, to: l.remote, data: data})
 		}
@@ -155,6 +160,9 @@ func (s *Server) bridgeMediaFrame(b *bridge, frame int64) []int16 {
 	}
 	b.frameAt = frame
 	clear(b.frame)
+	if !b.moh && b.playing == nil {
+		return b.frame
+	}
 	tmp := make([]int16, audio.FrameSamples)
 	if b.moh {
 		if b.mohSrc == nil {
