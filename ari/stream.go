@@ -206,7 +206,19 @@ func (c *Client) resync(ctx context.Context, reconnect bool) {
 	r := &Resync{Reconnect: reconnect}
 	var errs []error
 	var err error
-	if r.Application, err = c.GetApplication(ctx, ""); err != nil {
+	// Asterisk registers the app only once the upgraded socket is set up,
+	// which can trail the handshake the client saw: retry a 404 briefly.
+	for attempt := 0; ; attempt++ {
+		r.Application, err = c.GetApplication(ctx, "")
+		if !IsNotFound(err) || attempt == 10 || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+	if err != nil {
 		errs = append(errs, err)
 	}
 	if r.Channels, err = c.ListChannels(ctx); err != nil {

@@ -83,6 +83,9 @@ func TestReconnectResync(t *testing.T) {
 	}
 
 	// Routes survive the reconnect: the call's next events still arrive.
+	// (Asterisk activates the app just after the handshake; events in
+	// between are lost, so wait for it as a real caller would not.)
+	mustOK(t, e.sim.WaitApp(e.ctx, testApp))
 	mustOK(t, call.SendDTMF("7", 0))
 	d, _ := next[*ari.ChannelDtmfReceived](t, sub)
 	if d.Digit != "7" {
@@ -241,4 +244,34 @@ func TestRunStopsWhileUnreachable(t *testing.T) {
 	}
 	cl.Close()
 	checkGoroutines(t, base)
+}
+
+// TestAsteriskRestart: after Asterisk restarts, the client reconnects and
+// its resync shows the old call and bridge are gone, so the engine can end
+// them.
+func TestAsteriskRestart(t *testing.T) {
+	e := newEnv(t, aritest.Options{}, nil)
+	note[*ari.Resync](e)
+	call, sub, _ := startCall(t, e, "1")
+	defer sub.Close()
+	e.sim.Restart()
+	select {
+	case <-call.Done():
+	case <-time.After(time.Second):
+		t.Fatal("call handle still live after restart")
+	}
+	rs := note[*ari.Resync](e)
+	if !rs.Reconnect || rs.Err != nil || len(rs.Channels) != 0 || len(rs.Bridges) != 0 || len(rs.Application.ChannelIDs) != 0 {
+		t.Fatalf("resync after restart: %+v", rs)
+	}
+	// The restarted Asterisk takes new calls through the same client.
+	mustOK(t, e.sim.WaitApp(e.ctx, testApp))
+	call2, err := e.sim.PlaceCall(aritest.CallSpec{App: testApp, CallerNumber: "+15550009999"})
+	mustOK(t, err)
+	nc := note[*ari.NewChannel](e)
+	defer nc.Subscription.Close()
+	if nc.Event.Channel.ID != call2.ChannelID() {
+		t.Fatalf("new call %s, want %s", nc.Event.Channel.ID, call2.ChannelID())
+	}
+	call2.Hangup()
 }

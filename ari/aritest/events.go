@@ -239,3 +239,28 @@ func (s *Server) bridgeAppsLocked(b *bridge) []string {
 }
 
 func base(typ string) ari.EventBase { return ari.EventBase{Type: typ} }
+
+// Restart simulates Asterisk restarting: every events socket is cut, and
+// every channel, bridge and playback vanishes without an event (the process
+// died with them). Apps are forgotten until a client connects again. Call
+// handles end with cause 0. The URL and credentials stay the same.
+func (s *Server) Restart() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ec := range s.conns {
+		ec.shut()
+		delete(s.conns, ec)
+	}
+	for t := range s.timers {
+		if t.Stop() {
+			s.wg.Done()
+		}
+	}
+	clear(s.timers)
+	for _, ch := range s.channels {
+		s.dropChannelLocked(ch, 0)
+	}
+	clear(s.bridges)
+	clear(s.playbacks)
+	clear(s.apps)
+}
