@@ -205,6 +205,7 @@ func TestApplicationReplaced(t *testing.T) {
 	runErr := make(chan error, 1)
 	go func() { runErr <- cl.Run(ctx) }()
 	mustOK(t, cl.WaitConnected(ctx))
+	mustOK(t, sim.WaitApp(ctx, testApp)) // the app is live on the client's socket
 
 	auth := base64.StdEncoding.EncodeToString([]byte(sim.Username() + ":" + sim.Password()))
 	wsURL := "ws" + strings.TrimPrefix(sim.URL(), "http") + "/events?app=" + testApp
