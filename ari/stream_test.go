@@ -1,0 +1,278 @@
+package ari_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"llamenos/ari"
+	"llamenos/ari/aritest"
+)
+
+// startCall places a call, answers it, bridges it with an externalMedia
+// channel and returns the pieces.
+func startCall(t *testing.T, e *env, n string) (*aritest.Call, *ari.Subscription, string) {
+	t.Helper()
+	call, err := e.sim.PlaceCall(aritest.CallSpec{App: testApp, CallerNumber: "+1555000" + n, DialedNumber: "+15559870000"})
+	mustOK(t, err)
+	nc := note[*ari.NewChannel](e)
+	sub := nc.Subscription
+	mustOK(t, e.cl.Answer(e.ctx, call.ChannelID()))
+	next[*ari.ChannelStateChange](t, sub)
+	bridgeID := "bridge-" + n
+	sub.Expect(ari.BridgeKey(bridgeID))
+	_, err = e.cl.CreateBridge(e.ctx, bridgeID, ari.BridgeOptions{})
+	mustOK(t, err)
+	mustOK(t, e.cl.AddChannel(e.ctx, bridgeID, []string{call.ChannelID()}, nil))
+	next[*ari.ChannelEnteredBridge](t, sub)
+	return call, sub, bridgeID
+}
+
+func TestReconnectResync(t *testing.T) {
+	base := runtime.NumGoroutine()
+	t.Cleanup(func() { checkGoroutines(t, base) })
+	e := newEnv(t, aritest.Options{}, nil)
+	note[*ari.Resync](e)
+	call, sub, bridgeID := startCall(t, e, "1")
+	defer sub.Close()
+
+	dropped := time.Now()
+	if n := e.sim.DropEvents(); n != 1 {
+		t.Fatalf("dropped %d sockets, want 1", n)
+	}
+	if cs := note[*ari.ConnectionState](e); cs.Connected || cs.Err == nil {
+		t.Fatalf("first state after drop: %+v", cs)
+	}
+	// While the socket is down Asterisk drops the app's events.
+	mustOK(t, call.SendDTMF("5", 0))
+	if cs := note[*ari.ConnectionState](e); !cs.Connected {
+		t.Fatalf("second state after drop: %+v", cs)
+	}
+	back := time.Since(dropped)
+	if back > 2*time.Second {
+		t.Fatalf("reconnected after %v, want within 2s", back)
+	}
+	t.Logf("reconnected %v after the drop", back.Round(time.Millisecond))
+
+	rs := note[*ari.Resync](e)
+	if !rs.Reconnect || rs.Err != nil {
+		t.Fatalf("resync: reconnect %v err %v", rs.Reconnect, rs.Err)
+	}
+	own := rs.AppChannels()
+	if len(own) != 1 || own[0].ID != call.ChannelID() || own[0].State != ari.StateUp {
+		t.Fatalf("resync app channels %+v", own)
+	}
+	if len(rs.Bridges) != 1 || rs.Bridges[0].ID != bridgeID || !slices.Contains(rs.Bridges[0].Channels, call.ChannelID()) ||
+		!slices.Contains(rs.Application.BridgeIDs, bridgeID) {
+		t.Fatalf("resync bridges %+v, app bridge ids %v", rs.Bridges, rs.Application.BridgeIDs)
+	}
+	if e.sim.MissedEvents() == 0 {
+		t.Error("the DTMF sent while disconnected was not counted as missed")
+	}
+	if st := e.cl.Stats(); st.Reconnects != 1 {
+		t.Errorf("stats: %+v", st)
+	}
+
+	// Routes survive the reconnect: the call's next events still arrive.
+	// (Asterisk activates the app just after the handshake; events in
+	// between are lost, so wait for it as a real caller would not.)
+	mustOK(t, e.sim.WaitApp(e.ctx, testApp))
+	mustOK(t, call.SendDTMF("7", 0))
+	d, _ := next[*ari.ChannelDtmfReceived](t, sub)
+	if d.Digit != "7" {
+		t.Fatalf("digit %q after reconnect, want 7 (5 was sent while down)", d.Digit)
+	}
+	call.Hangup()
+	next[*ari.ChannelDestroyed](t, sub)
+	mustOK(t, e.cl.DestroyBridge(e.ctx, bridgeID))
+}
+
+// TestStalledHandlerDoesNotDelayReader has one call's consumer sleep for a
+// second while both calls receive a steady stream of events. Every frame
+// must still be read off the socket within 50 ms of the simulator writing
+// it (the simulator stamps each frame's timestamp as it writes), and the
+// other call's consumer must keep getting its events promptly.
+func TestStalledHandlerDoesNotDelayReader(t *testing.T) {
+	base := runtime.NumGoroutine()
+	t.Cleanup(func() { checkGoroutines(t, base) })
+	e := newEnv(t, aritest.Options{}, nil)
+	note[*ari.Resync](e)
+	callA, subA, _ := startCall(t, e, "1")
+	callB, subB, _ := startCall(t, e, "2")
+	defer subA.Close()
+	defer subB.Close()
+
+	const perCall = 60
+	digits := "0123456789"
+	type got struct {
+		ev        ari.Event
+		handledAt time.Time
+	}
+	var mu sync.Mutex
+	var all []got
+	consume := func(sub *ari.Subscription, stall time.Duration, wg *sync.WaitGroup) {
+		defer wg.Done()
+		n := 0
+		for n < perCall {
+			select {
+			case ev := <-sub.Events():
+				now := time.Now()
+				if _, ok := ev.(*ari.ChannelDtmfReceived); !ok {
+					continue
+				}
+				mu.Lock()
+				all = append(all, got{ev, now})
+				mu.Unlock()
+				n++
+				if n == 1 && stall > 0 {
+					time.Sleep(stall) // the stalled handler
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("consumer got %d of %d events", n, perCall)
+				return
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go consume(subA, time.Second, &wg)
+	go consume(subB, 0, &wg)
+
+	start := time.Now()
+	for i := range perCall {
+		d := string(digits[i%10])
+		mustOK(t, callA.SendDTMF(d, 0))
+		mustOK(t, callB.SendDTMF(d, 0))
+		time.Sleep(20 * time.Millisecond)
+	}
+	if time.Since(start) < time.Second {
+		t.Fatal("events were sent faster than the stall; the test proves nothing")
+	}
+	wg.Wait()
+
+	var worstRead, worstB time.Duration
+	perSub := map[string][]string{}
+	for _, g := range all {
+		b := g.ev.Base()
+		lag := b.Received.Sub(b.Timestamp.Time)
+		worstRead = max(worstRead, lag)
+		d := g.ev.(*ari.ChannelDtmfReceived)
+		perSub[d.Channel.ID] = append(perSub[d.Channel.ID], d.Digit)
+		if d.Channel.ID == callB.ChannelID() {
+			worstB = max(worstB, g.handledAt.Sub(b.Received))
+		}
+	}
+	t.Logf("%d events; worst socket read lag %v; worst dispatch lag for the live call %v", len(all), worstRead, worstB)
+	if worstRead > 50*time.Millisecond {
+		t.Errorf("socket reader lagged %v behind the simulator's writes, want <= 50ms", worstRead)
+	}
+	if worstB > 50*time.Millisecond {
+		t.Errorf("the live call's events waited %v in dispatch behind the stalled call, want <= 50ms", worstB)
+	}
+	want := make([]string, perCall)
+	for i := range want {
+		want[i] = string(digits[i%10])
+	}
+	for id, ds := range perSub {
+		if !slices.Equal(ds, want) {
+			t.Errorf("channel %s got digits out of order: %s", id, strings.Join(ds, ""))
+		}
+	}
+	callA.Hangup()
+	callB.Hangup()
+}
+
+// TestApplicationReplaced: a second socket for the same app takes it over;
+// the client stops instead of fighting back.
+func TestApplicationReplaced(t *testing.T) {
+	sim, err := aritest.New(aritest.Options{Logger: testLogger()})
+	mustOK(t, err)
+	defer sim.Close()
+	cl, err := ari.New(ari.Config{URL: sim.URL(), Username: sim.Username(), Password: sim.Password(), App: testApp, Logger: testLogger()})
+	mustOK(t, err)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- cl.Run(ctx) }()
+	mustOK(t, cl.WaitConnected(ctx))
+	mustOK(t, sim.WaitApp(ctx, testApp)) // the app is live on the client's socket
+
+	auth := base64.StdEncoding.EncodeToString([]byte(sim.Username() + ":" + sim.Password()))
+	wsURL := "ws" + strings.TrimPrefix(sim.URL(), "http") + "/events?app=" + testApp
+	other, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Basic " + auth}}})
+	mustOK(t, err)
+	defer other.CloseNow()
+	select {
+	case err := <-runErr:
+		if !errors.Is(err, ari.ErrApplicationReplaced) {
+			t.Fatalf("Run returned %v, want ErrApplicationReplaced", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Run did not stop after ApplicationReplaced")
+	}
+	if cl.Connected() {
+		t.Error("still reports connected")
+	}
+	if !sim.AppConnected(testApp) {
+		t.Error("the new socket does not hold the app")
+	}
+}
+
+// TestReconnectBackoff: with Asterisk unreachable Run keeps retrying with
+// growing delays and stops promptly when its context ends.
+func TestRunStopsWhileUnreachable(t *testing.T) {
+	base := runtime.NumGoroutine()
+	cl, err := ari.New(ari.Config{URL: "http://127.0.0.1:1/ari", Username: "u", Password: "p", App: testApp,
+		Logger: testLogger(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond})
+	mustOK(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := cl.Run(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run = %v, want deadline exceeded", err)
+	}
+	if cl.Connected() {
+		t.Fatal("connected to nothing")
+	}
+	cl.Close()
+	checkGoroutines(t, base)
+}
+
+// TestAsteriskRestart: after Asterisk restarts, the client reconnects and
+// its resync shows the old call and bridge are gone, so the engine can end
+// them.
+func TestAsteriskRestart(t *testing.T) {
+	e := newEnv(t, aritest.Options{}, nil)
+	note[*ari.Resync](e)
+	call, sub, _ := startCall(t, e, "1")
+	defer sub.Close()
+	e.sim.Restart()
+	select {
+	case <-call.Done():
+	case <-time.After(time.Second):
+		t.Fatal("call handle still live after restart")
+	}
+	rs := note[*ari.Resync](e)
+	if !rs.Reconnect || rs.Err != nil || len(rs.Channels) != 0 || len(rs.Bridges) != 0 || len(rs.Application.ChannelIDs) != 0 {
+		t.Fatalf("resync after restart: %+v", rs)
+	}
+	// The restarted Asterisk takes new calls through the same client.
+	mustOK(t, e.sim.WaitApp(e.ctx, testApp))
+	call2, err := e.sim.PlaceCall(aritest.CallSpec{App: testApp, CallerNumber: "+15550009999"})
+	mustOK(t, err)
+	nc := note[*ari.NewChannel](e)
+	defer nc.Subscription.Close()
+	if nc.Event.Channel.ID != call2.ChannelID() {
+		t.Fatalf("new call %s, want %s", nc.Event.Channel.ID, call2.ChannelID())
+	}
+	call2.Hangup()
+}
