@@ -306,6 +306,15 @@ function renderConn() {
   el.textContent = st === 'open' ? t('conn.open') : st === 'closed' || st === 'idle' ? t('conn.closed') : t('conn.reconnecting');
 }
 
+// A click on the link of the screen already shown reloads that screen (no
+// hashchange fires for it), which is what people expect from a nav link.
+function sameRouteReload(ev) {
+  if (ev.currentTarget.getAttribute('href') === location.hash) {
+    ev.preventDefault();
+    route();
+  }
+}
+
 function renderHeader() {
   if (document.body.classList.contains('blank')) {
     header.replaceChildren();
@@ -330,7 +339,7 @@ function renderHeader() {
   });
   const nav = links.length
     ? h('nav', { 'aria-label': t('nav.label') },
-        h('ul', {}, ...links.map(([name, key]) => h('li', {}, h('a', { href: hrefFor(name), 'aria-current': name === cur ? 'page' : undefined }, t(key))))))
+        h('ul', {}, ...links.map(([name, key]) => h('li', {}, h('a', { href: hrefFor(name), 'aria-current': name === cur ? 'page' : undefined, on: { click: sameRouteReload } }, t(key))))))
     : null;
   header.replaceChildren(
     h('span', { class: 'brand' }, hotlineName),
