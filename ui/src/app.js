@@ -14,7 +14,7 @@ import { loadPrefs, savePrefs } from './storage.js';
 import { openProfile, removeKeyStore, signAuth } from './keys.js';
 import { getPasskey } from './webauthn.js';
 import { errorText } from './errors.js';
-import { h } from './dom.js';
+import { append, h } from './dom.js';
 import { setupScreen, inviteScreen } from './screens/onboard.js';
 import { loginScreen } from './screens/login.js';
 import { restoreScreen } from './screens/restore.js';
@@ -341,14 +341,16 @@ function renderHeader() {
     ? h('nav', { 'aria-label': t('nav.label') },
         h('ul', {}, ...links.map(([name, key]) => h('li', {}, h('a', { href: hrefFor(name), 'aria-current': name === cur ? 'page' : undefined, on: { click: sameRouteReload } }, t(key))))))
     : null;
-  header.replaceChildren(
+  // replaceChildren would print a null as the text "null": go through append.
+  header.replaceChildren();
+  append(header, [
     h('span', { class: 'brand' }, hotlineName),
     nav,
     session.pubkey ? h('span', { class: 'conn', role: 'status' }) : null,
     session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => lock('login.manualLocked') } }, t('nav.lock')) : null,
     session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => logout() } }, t('nav.logout')) : null,
     h('div', { class: 'lang' }, h('label', { for: 'lang-select' }, t('nav.language')), langSel),
-  );
+  ]);
   renderConn();
 }
 

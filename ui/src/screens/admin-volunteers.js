@@ -42,7 +42,8 @@ export async function adminVolunteersScreen(ctx) {
       self ? h('span', { class: 'muted' }, ' ', t('vol.you')) : null,
       h('br'),
       h('span', { class: 'muted mono', title: v.pubkey }, npub(v.pubkey).slice(0, 16) + '…'));
-    const actions = h('td', { class: 'row', 'data-label': t('vol.actions') });
+    const buttons = h('div', { class: 'row' });
+    const actions = h('td', { 'data-label': t('vol.actions') }, buttons);
     if (!self) {
       const roleBtn = button(t(v.role === 'admin' ? 'vol.makeVolunteer' : 'vol.makeAdmin'), () =>
         patch(v, { role: v.role === 'admin' ? 'volunteer' : 'admin' }, 'vol.roleChanged', roleBtn),
@@ -50,7 +51,7 @@ export async function adminVolunteersScreen(ctx) {
       const actBtn = button(t(v.active ? 'vol.deactivate' : 'vol.reactivate'), () =>
         patch(v, { active: !v.active }, v.active ? 'vol.deactivated' : 'vol.reactivated', actBtn),
         { kind: v.active ? 'danger' : 'secondary', 'aria-label': t(v.active ? 'vol.deactivateFor' : 'vol.reactivateFor', { name: v.displayName }) });
-      actions.append(roleBtn, actBtn);
+      buttons.append(roleBtn, actBtn);
     }
     return h('tr', { dataset: { pubkey: v.pubkey }, class: v.active ? '' : 'inactive' },
       nameCell,

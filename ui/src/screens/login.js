@@ -34,9 +34,11 @@ export async function loginScreen(ctx) {
   let retry = null;
   let keyInHand = null; // unlocked key kept while a passkey step is retried
 
+  // holdUntil disables the button while the key store refuses attempts,
+  // counting down once a second (after `prefix`, e.g. "Wrong passphrase.").
   let waitTimer = null;
-  function holdUntil(ms) {
-    submit.disabled = true;
+  function holdUntil(ms, prefix = '') {
+    clearTimeout(waitTimer);
     const until = Date.now() + ms;
     const tick = () => {
       const left = until - Date.now();
@@ -45,7 +47,8 @@ export async function loginScreen(ctx) {
         if (submit.isConnected) msg.show('', t('login.tryAgain'));
         return;
       }
-      msg.show('error', waitText(t, left));
+      submit.disabled = true;
+      msg.show('error', (prefix ? prefix + ' ' : '') + waitText(t, left));
       waitTimer = setTimeout(tick, Math.min(1000, left));
     };
     tick();
@@ -91,7 +94,7 @@ export async function loginScreen(ctx) {
           return;
         }
         if (r.reason === 'wait') {
-          holdUntil(r.retryAfterMs || 1000);
+          setTimeout(() => holdUntil(r.retryAfterMs || 1000), 0);
           return;
         }
         if (r.reason === 'corrupt') {
@@ -100,9 +103,10 @@ export async function loginScreen(ctx) {
         }
         let text = t('login.wrong');
         if (typeof r.attemptsLeft === 'number') text += ' ' + t('login.attemptsLeft', { n: r.attemptsLeft });
-        msg.show('error', text);
-        if (r.retryAfterMs > 0) setTimeout(() => holdUntil(r.retryAfterMs), 1500);
         pass.input.focus();
+        // busy() re-enables the button when this returns; the hold starts after.
+        if (r.retryAfterMs > 0) setTimeout(() => holdUntil(r.retryAfterMs, text), 0);
+        else msg.show('error', text);
         return;
       }
       if (locked && session.pubkey !== r.pubkey) {
@@ -118,5 +122,15 @@ export async function loginScreen(ctx) {
     h('p', {}, h('a', { href: '#/restore' }, t('login.restoreLink'))),
     locked ? button(t('nav.logout'), () => ctx.logout(), { kind: 'secondary' }) : null,
   );
-  return { title: heading, node: root, cleanup: () => clearTimeout(waitTimer) };
+  return {
+    title: heading,
+    node: root,
+    cleanup() {
+      clearTimeout(waitTimer);
+      // A key unlocked here but never installed (login failed, then the
+      // person left) must not linger in memory.
+      if (keyInHand && keyInHand.secretKey !== session.secretKey) keyInHand.secretKey.fill(0);
+      keyInHand = null;
+    },
+  };
 }

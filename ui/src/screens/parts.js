@@ -102,7 +102,11 @@ export function backupPanel(ctx, secretKey, { onDone, allowSkip = true } = {}) {
   createBackup(secretKey)
     .then((b) => {
       backup = b;
-      const keyEl = h('code', { class: 'recovery-key', id: 'recovery-key', 'aria-label': t('backup.keyLabel') }, b.recoveryKey);
+      // One unbreakable span per group, so a narrow screen wraps between
+      // groups and never inside one; the text is still XXXX-XXXX-….
+      const groups = b.recoveryKey.split('-');
+      const keyEl = h('code', { class: 'recovery-key', id: 'recovery-key' },
+        ...groups.map((g, i) => [h('span', { class: 'grp' }, g + (i < groups.length - 1 ? '-' : '')), i < groups.length - 1 ? h('wbr') : null]));
       const saved = h('input', { type: 'checkbox', id: 'backup-saved' });
       const cont = button(t('backup.continue'), () => {
         if (!saved.checked) {

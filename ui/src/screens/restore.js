@@ -78,6 +78,7 @@ export async function restoreScreen(ctx) {
       } catch (err) {
         // The key is restored on this device either way; logging in can be
         // retried from the login screen.
+        if (restored.secretKey !== ctx.session.secretKey) restored.secretKey.fill(0);
         ctx.setFlash('warn', t('restore.restoredLoginFailed', { reason: errorText(t, err) }));
         location.replace('#/login');
       }
