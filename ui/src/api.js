@@ -47,7 +47,7 @@ export function errorFromResponse(status, bodyText) {
   return new ApiError(status, code, message || `HTTP ${status}`, details);
 }
 
-export function createApi({ fetch: fetchImpl, base = '', onUnauthorized, onRequest } = {}) {
+export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) {
   const doFetch = fetchImpl || ((...a) => globalThis.fetch(...a));
 
   async function request(method, path, body, opts = {}) {
@@ -62,7 +62,6 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized, onReque
       init.body = JSON.stringify(body);
     }
     if (opts.keepalive) init.keepalive = true;
-    if (onRequest) onRequest(method, path);
     let res;
     try {
       res = await doFetch(base + path, init);

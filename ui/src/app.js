@@ -59,6 +59,8 @@ let currentRoute = null;
 let cleanup = null;
 let renderSeq = 0;
 const connListeners = new Set();
+let wasOpen = false;
+let lostSinceOpen = false;
 
 function autoLockMs() {
   const m = Number(prefs.autoLockMinutes);
@@ -74,6 +76,12 @@ const ws = createSocket({
   onState: (state) => {
     for (const fn of connListeners) fn(state);
     renderConn();
+    // Say it when the live connection drops and when it is back: a
+    // volunteer who is not connected will not hear the ring.
+    if (state === 'waiting' && wasOpen) announce(t('conn.reconnecting'));
+    if (state === 'open' && lostSinceOpen) announce(t('conn.open'));
+    lostSinceOpen = (lostSinceOpen || wasOpen) && state !== 'open';
+    wasOpen = state === 'open';
   },
   onRevoked: () => sessionEnded('login.sessionRevoked'),
   // After a drop, make sure the session is still good before dialling again:
@@ -98,6 +106,16 @@ ws.on('hello', (m) => {
 ws.on('me', (m) => {
   const me = m.me && typeof m.me === 'object' ? m.me : (({ type, ...rest }) => rest)(m);
   session.setMe({ ...(session.me || {}), ...me });
+});
+
+// A role change pushed by the server ('me' event) changes the navigation,
+// and a demoted admin must leave the admin screens.
+let shownRole = null;
+session.onChange(() => {
+  if (session.role === shownRole) return;
+  shownRole = session.role;
+  renderHeader();
+  if (currentRoute && currentRoute.access === 'admin' && session.role !== 'admin') route();
 });
 
 const autolock = createAutoLock({ delayMs: autoLockMs(), onLock: () => lock('login.autoLocked') });
@@ -346,7 +364,7 @@ function renderHeader() {
   append(header, [
     h('span', { class: 'brand' }, hotlineName),
     nav,
-    session.pubkey ? h('span', { class: 'conn', role: 'status' }) : null,
+    session.pubkey ? h('span', { class: 'conn' }) : null,
     session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => lock('login.manualLocked') } }, t('nav.lock')) : null,
     session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => logout() } }, t('nav.logout')) : null,
     h('div', { class: 'lang' }, h('label', { for: 'lang-select' }, t('nav.language')), langSel),
