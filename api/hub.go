@@ -1,0 +1,249 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// WebSocket close codes the browser app understands (docs/api.md).
+const (
+	closeRevoked websocket.StatusCode = 4001
+	closeFlood   websocket.StatusCode = 4008
+)
+
+const (
+	wsSendBuffer   = 64
+	wsWriteTimeout = 5 * time.Second
+	wsMaxMessage   = 64 << 10
+	wsFloodWindow  = 10 * time.Second
+	wsFloodLimit   = 50
+	wsPingEvery    = 25 * time.Second
+)
+
+// hub tracks every open browser socket by user and session. Sends never
+// block the caller: each socket has a bounded queue and a writer goroutine;
+// a socket that cannot keep up is closed rather than slowing everyone else.
+type hub struct {
+	log   *slog.Logger
+	mu    sync.Mutex
+	conns map[string]map[*wsConn]struct{} // pubkey → sockets
+	wg    sync.WaitGroup
+}
+
+type wsConn struct {
+	pubkey  string
+	role    string
+	session [32]byte
+	c       *websocket.Conn
+	send    chan []byte
+	done    chan struct{}
+	once    sync.Once
+	code    websocket.StatusCode
+	reason  string
+}
+
+func newHub(log *slog.Logger) *hub {
+	return &hub{log: log, conns: map[string]map[*wsConn]struct{}{}}
+}
+
+func (h *hub) add(c *wsConn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := h.conns[c.pubkey]
+	if set == nil {
+		set = map[*wsConn]struct{}{}
+		h.conns[c.pubkey] = set
+	}
+	set[c] = struct{}{}
+}
+
+func (h *hub) remove(c *wsConn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if set := h.conns[c.pubkey]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(h.conns, c.pubkey)
+		}
+	}
+}
+
+// snapshot returns the sockets matching keep, so sends happen without the lock.
+func (h *hub) snapshot(keep func(*wsConn) bool) []*wsConn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*wsConn
+	for _, set := range h.conns {
+		for c := range set {
+			if keep(c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// connected reports whether pubkey has at least one open socket.
+func (h *hub) connected(pubkey string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns[pubkey]) > 0
+}
+
+func encode(msg any) []byte {
+	b, err := json.Marshal(msg)
+	if err != nil {
+		// Messages are our own structs; failing to encode one is a programming error.
+		panic(err)
+	}
+	return b
+}
+
+// sendTo queues msg for every socket of pubkey.
+func (h *hub) sendTo(pubkey string, msg any) {
+	b := encode(msg)
+	for _, c := range h.snapshot(func(c *wsConn) bool { return c.pubkey == pubkey }) {
+		c.enqueue(b)
+	}
+}
+
+// broadcast queues a message built per socket (per-role payloads); build
+// returns nil to skip a socket.
+func (h *hub) broadcast(build func(pubkey, role string) any) {
+	for _, c := range h.snapshot(func(*wsConn) bool { return true }) {
+		if msg := build(c.pubkey, c.role); msg != nil {
+			c.enqueue(encode(msg))
+		}
+	}
+}
+
+// closeUser closes every socket of pubkey (deactivation, logout everywhere).
+func (h *hub) closeUser(pubkey string, code websocket.StatusCode, reason string) {
+	for _, c := range h.snapshot(func(c *wsConn) bool { return c.pubkey == pubkey }) {
+		c.shut(code, reason)
+	}
+}
+
+// closeSession closes the sockets opened with one session (logout).
+func (h *hub) closeSession(session [32]byte, code websocket.StatusCode, reason string) {
+	for _, c := range h.snapshot(func(c *wsConn) bool { return c.session == session }) {
+		c.shut(code, reason)
+	}
+}
+
+func (h *hub) closeAll() {
+	for _, c := range h.snapshot(func(*wsConn) bool { return true }) {
+		c.shut(websocket.StatusGoingAway, "server shutting down")
+	}
+	h.wg.Wait()
+}
+
+func (c *wsConn) enqueue(b []byte) {
+	select {
+	case <-c.done:
+	case c.send <- b:
+	default:
+		c.shut(websocket.StatusPolicyViolation, "too slow")
+	}
+}
+
+func (c *wsConn) shut(code websocket.StatusCode, reason string) {
+	c.once.Do(func() {
+		c.code, c.reason = code, reason
+		close(c.done)
+	})
+}
+
+// run owns the socket until it closes: a writer loop here, a reader in its
+// own goroutine feeding onMessage. It returns when either side ends.
+func (h *hub) run(ctx context.Context, c *wsConn, onMessage func(ctx context.Context, c *wsConn, typ string, raw json.RawMessage) error) {
+	h.wg.Add(1)
+	defer h.wg.Done()
+	h.add(c)
+	defer h.remove(c)
+	c.c.SetReadLimit(wsMaxMessage)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		h.readLoop(ctx, c, onMessage)
+	}()
+
+	ping := time.NewTicker(wsPingEvery)
+	defer ping.Stop()
+	for {
+		select {
+		case b := <-c.send:
+			wctx, wcancel := context.WithTimeout(ctx, wsWriteTimeout)
+			err := c.c.Write(wctx, websocket.MessageText, b)
+			wcancel()
+			if err != nil {
+				c.shut(websocket.StatusGoingAway, "write failed")
+			}
+		case <-ping.C:
+			pctx, pcancel := context.WithTimeout(ctx, wsWriteTimeout)
+			err := c.c.Ping(pctx)
+			pcancel()
+			if err != nil {
+				c.shut(websocket.StatusGoingAway, "ping failed")
+			}
+		case <-readerDone:
+			c.shut(websocket.StatusNormalClosure, "")
+		case <-ctx.Done():
+			c.shut(websocket.StatusGoingAway, "server shutting down")
+		case <-c.done:
+			c.c.Close(c.code, c.reason)
+			cancel()
+			<-readerDone
+			return
+		}
+	}
+}
+
+func (h *hub) readLoop(ctx context.Context, c *wsConn, onMessage func(ctx context.Context, c *wsConn, typ string, raw json.RawMessage) error) {
+	windowStart, count := time.Now(), 0
+	for {
+		typ, data, err := c.c.Read(ctx)
+		if err != nil {
+			return
+		}
+		if now := time.Now(); now.Sub(windowStart) > wsFloodWindow {
+			windowStart, count = now, 0
+		}
+		if count++; count > wsFloodLimit {
+			c.shut(closeFlood, "too many messages")
+			return
+		}
+		if typ != websocket.MessageText {
+			c.enqueue(encode(wsError("bad_request", "send JSON text messages")))
+			continue
+		}
+		var env struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(data, &env); err != nil || env.Type == "" {
+			c.enqueue(encode(wsError("bad_request", "message must be a JSON object with a type")))
+			continue
+		}
+		if err := onMessage(ctx, c, env.Type, data); err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) {
+				h.log.Error("websocket message failed", "type", env.Type, "err", err)
+				ae = &apiError{Code: "internal", Message: "internal error"}
+			}
+			c.enqueue(encode(wsError(ae.Code, ae.Message)))
+		}
+	}
+}
+
+func wsError(code, msg string) map[string]string {
+	return map[string]string{"type": "error", "code": code, "message": msg}
+}

@@ -1,0 +1,71 @@
+package e2ee
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"testing"
+)
+
+func TestNormalizeE164(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"+34600123456", "+34600123456"},
+		{"+34 600 12 34 56", "+34600123456"},
+		{"+1 (415) 555-2671", "+14155552671"},
+		{"+4930123", "+4930123"},                 // 7 digits: the minimum
+		{"+123456789012345", "+123456789012345"}, // 15 digits: the maximum
+		{"", ""},
+		{"34600123456", ""},       // no plus
+		{"0034600123456", ""},     // 00 prefix is not guessed at
+		{"+034600123456", ""},     // country code cannot start with 0
+		{"+493012", ""},           // 6 digits
+		{"+1234567890123456", ""}, // 16 digits
+		{"+34.600.123.456", ""},   // dots are not separators here
+		{"+34600123456;ext=1", ""},
+		{"+34６00123456", ""}, // full-width digit
+		{"++34600123456", ""},
+		{"+34\t600123456", ""},
+	}
+	for _, tc := range tests {
+		got, err := NormalizeE164(tc.in)
+		if tc.want == "" {
+			if !errors.Is(err, ErrInvalidPhone) {
+				t.Errorf("%q: got %q, %v; want ErrInvalidPhone", tc.in, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%q: got %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestPhoneHash(t *testing.T) {
+	secret := bytes.Repeat([]byte{0x42}, 32)
+	h, err := PhoneHash(secret, "+34 600 12-34-56")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Known answer, computed independently:
+	// python3 -c 'import hmac,hashlib;print(hmac.new(b"\x42"*32,b"llamenos/v1/phone\x00+34600123456",hashlib.sha256).hexdigest())'
+	const want = "7180e779c52fd884c241e08ff13c1cb4a78abe66119201adb039c91673a7eddf"
+	if hex.EncodeToString(h[:]) != want {
+		t.Fatalf("PhoneHash = %x, want %s", h, want)
+	}
+	h2, _ := PhoneHash(secret, "+34600123456")
+	if h2 != h {
+		t.Fatal("formatting changed the hash")
+	}
+	other, _ := PhoneHash(bytes.Repeat([]byte{0x43}, 32), "+34600123456")
+	if other == h {
+		t.Fatal("the secret does not change the hash")
+	}
+	if _, err := PhoneHash(secret[:31], "+34600123456"); err == nil {
+		t.Fatal("short secret accepted")
+	}
+	if _, err := PhoneHash(secret, "600123456"); !errors.Is(err, ErrInvalidPhone) {
+		t.Fatalf("invalid number: %v", err)
+	}
+}

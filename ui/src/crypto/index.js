@@ -1,0 +1,26 @@
+// Public API of the browser crypto. Twin of the Go package e2ee; the byte
+// formats are specified in docs/crypto.md.
+export { CryptoError } from './errors.js';
+export { b64urlDecode, b64urlEncode, bytesToHex, hexToBytes, utf8 } from './bytes.js';
+export {
+  decodeNpub,
+  decodeNsec,
+  encodeNpub,
+  encodeNsec,
+  generateSecretKey,
+  getPublicKey,
+  parsePublicKey,
+  parsePublicKeyHex,
+  parseSecretKey,
+  publicKeyHex,
+} from './keys.js';
+export { MAX_CONTEXT_FIELD_SIZE, MAX_PLAINTEXT_SIZE, MAX_RECIPIENTS, PURPOSES, open, parseEnvelope, seal } from './envelope.js';
+export { AUTH_PURPOSES, MIN_CHALLENGE_SIZE, authMessage, signAuth, signSchnorr, verifyAuth, verifySchnorr } from './auth.js';
+export {
+  MIN_ITERATIONS,
+  MIN_PASSPHRASE_LENGTH,
+  createKeyStore,
+  openKeyStore,
+  parseKeyStore,
+} from './keystore.js';
+export { ATTEMPTS_ITEM, KEYSTORE_ITEM, MAX_FAILED_ATTEMPTS, UnlockGuard, delayAfterFailures } from './unlock-guard.js';

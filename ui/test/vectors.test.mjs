@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import {
+  authMessage,
+  b64urlDecode,
+  bytesToHex,
+  decodeNpub,
+  decodeNsec,
+  encodeNpub,
+  encodeNsec,
+  getPublicKey,
+  hexToBytes,
+  open,
+  parseEnvelope,
+  parsePublicKeyHex,
+  seal,
+  signSchnorr,
+  verifyAuth,
+} from '../src/crypto/index.js';
+import { testDRBG } from '../scripts/drbg.mjs';
+import { buildVectors } from '../scripts/gen-vectors.mjs';
+import { readVectors, vectorsDir } from '../scripts/testkit.mjs';
+
+// Opens every vector with every recipient, and re-seals it with the vector's
+// deterministic stream: the bytes must be identical to the other language's.
+function checkEnvelopeFile(name) {
+  const f = readVectors(name);
+  assert.ok(f.vectors.length >= 10, `${name}: ${f.vectors.length} vectors, want at least 10`);
+  const covered = new Set();
+  for (const v of f.vectors) {
+    test(v.name, () => {
+      const pt = b64urlDecode(v.plaintext);
+      const env = b64urlDecode(v.envelope);
+      const h = parseEnvelope(env);
+      assert.equal(h.recipients.length, v.recipients.length);
+      assert.equal(h.plaintextSize, pt.length);
+      const pks = v.recipients.map((k, i) => {
+        const sk = hexToBytes(k.secretKey);
+        assert.deepEqual(decodeNsec(k.nsec), sk, `recipient ${i}: nsec`);
+        const pk = getPublicKey(sk);
+        assert.equal(bytesToHex(pk), k.publicKey, `recipient ${i}: public key`);
+        assert.deepEqual(decodeNpub(k.npub), pk, `recipient ${i}: npub`);
+        assert.deepEqual(h.recipients[i], pk, `recipient ${i}: header`);
+        assert.deepEqual(open(env, v.context, sk), pt, `recipient ${i}: plaintext`);
+        return pk;
+      });
+      const resealed = seal(pt, v.context, pks, { random: testDRBG(v.seed + '/seal') });
+      assert.deepEqual(resealed, env, 're-sealing with the vector stream gives other bytes');
+      covered.add(`n=${pks.length}`);
+      if (pt.length === 0) covered.add('empty');
+      if (pt.length === 1) covered.add('1byte');
+      if (pt.length === 65536) covered.add('64k');
+    });
+  }
+  test('covers 1, 2 and 5 recipients; empty, 1-byte and 64 KiB', () => {
+    for (const want of ['n=1', 'n=2', 'n=5', 'empty', '1byte', '64k']) assert.ok(covered.has(want), want);
+  });
+}
+
+describe('envelopes sealed by Go (envelopes-go.json)', () => checkEnvelopeFile('envelopes-go.json'));
+describe('envelopes sealed by JS (envelopes-js.json)', () => checkEnvelopeFile('envelopes-js.json'));
+
+test('committed JS vectors are exactly what ui/scripts/gen-vectors.mjs produces', async () => {
+  const files = await buildVectors();
+  for (const [name, text] of Object.entries(files)) {
+    const got = readFileSync(path.join(vectorsDir, name), 'utf8');
+    assert.ok(got === text, `${name} differs from the generator output; run node ui/scripts/gen-vectors.mjs and review the diff`);
+  }
+});
+
+describe('key vectors (keys.json, written by Go)', () => {
+  const kv = readVectors('keys.json');
+  test('valid keys agree in every encoding', () => {
+    assert.ok(kv.valid.length > 0);
+    for (const k of kv.valid) {
+      const sk = decodeNsec(k.nsec);
+      assert.equal(bytesToHex(sk), k.secretKey);
+      assert.equal(bytesToHex(getPublicKey(sk)), k.publicKey);
+      assert.equal(encodeNsec(sk), k.nsec);
+      assert.equal(encodeNpub(getPublicKey(sk)), k.npub);
+      assert.deepEqual(parsePublicKeyHex(k.publicKey), getPublicKey(sk));
+    }
+    for (const k of kv.npubOnly) assert.equal(bytesToHex(decodeNpub(k.npub)), k.publicKey);
+  });
+  for (const k of kv.invalid) {
+    test(`refuses ${k.kind}: ${k.why}`, () => {
+      const fn = { npub: decodeNpub, nsec: decodeNsec, publicKeyHex: parsePublicKeyHex }[k.kind];
+      assert.throws(() => fn(k.value), (err) => {
+        assert.equal(err.code, 'INVALID_KEY');
+        // An nsec must never be echoed back in an error message.
+        if (k.value.length > 8) assert.ok(!err.message.includes(k.value.slice(5)), 'error message echoes the input');
+        return true;
+      });
+    });
+  }
+});
+
+test('auth vectors (auth.json, written by Go): digest and signature byte for byte', () => {
+  const av = readVectors('auth.json');
+  assert.ok(av.vectors.length > 0);
+  for (const v of av.vectors) {
+    const sk = hexToBytes(v.secretKey);
+    const pk = getPublicKey(sk);
+    assert.equal(bytesToHex(pk), v.publicKey);
+    const challenge = b64urlDecode(v.challenge);
+    const digest = authMessage(v.purpose, v.origin, challenge, pk);
+    assert.equal(bytesToHex(digest), v.digest, `${v.purpose} ${v.origin}`);
+    assert.equal(bytesToHex(signSchnorr(sk, digest, hexToBytes(v.aux))), v.signature);
+    assert.ok(verifyAuth(pk, v.purpose, v.origin, challenge, hexToBytes(v.signature)));
+  }
+});
