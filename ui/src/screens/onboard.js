@@ -6,7 +6,9 @@ import { h, button, busy } from '../dom.js';
 import { buildKeyStore, hasKeyStore, newIdentity, sealProfile, signAuth, writeKeyStore } from '../keys.js';
 import { errorText, messageArea, notice, passkeyPanel, passphraseFields, profileFields, backupPanel, title } from './parts.js';
 
-function onboardForm(ctx, { purpose, submitLabel, recipients, submit, onSignedIn }) {
+// explainError lets each flow name its own refusals (a used setup token, a
+// used invite) instead of the generic sentence for the status code.
+function onboardForm(ctx, { purpose, submitLabel, recipients, submit, onSignedIn, explainError = () => null }) {
   const { t, api } = ctx;
   const msg = messageArea();
   const profile = profileFields(t);
@@ -55,7 +57,8 @@ function onboardForm(ctx, { purpose, submitLabel, recipients, submit, onSignedIn
         onSignedIn();
       } catch (err) {
         if (id) id.secretKey.fill(0);
-        msg.show('error', errorText(t, err));
+        const key = explainError(err);
+        msg.show('error', key ? t(key) : errorText(t, err));
       }
     });
   });
@@ -82,6 +85,7 @@ export async function setupScreen(ctx, { token }) {
     submitLabel: t('setup.submit'),
     recipients: () => [],
     submit: (body) => ctx.api.setup({ token, ...body }),
+    explainError: (err) => (err.code === 'unauthorized' || err.code === 'gone' ? 'setup.badToken' : null),
     onSignedIn: () => {
       config.setupRequired = false;
       steps.replaceChildren(backupPanel(ctx, ctx.session.secretKey, { onDone: () => finish(ctx) }).el);
@@ -124,6 +128,7 @@ export async function inviteScreen(ctx, { code }) {
     submitLabel: t('invite.submit'),
     recipients: () => (Array.isArray(invite.admins) ? invite.admins : []),
     submit: (body) => api.acceptInvite(code, body),
+    explainError: (err) => (err.code === 'gone' ? 'invite.gone' : err.code === 'not_found' ? 'invite.unknown' : null),
     onSignedIn: () => {
       steps.replaceChildren(backupPanel(ctx, ctx.session.secretKey, { onDone: passkeyStep }).el);
       focusStep();
