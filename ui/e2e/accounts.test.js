@@ -169,6 +169,7 @@ test('accounts: setup, invite, passkeys, policy, deactivation', { timeout: 60000
     await admin.page.getByLabel('Require a passkey for volunteers').check();
     await admin.page.getByRole('button', { name: 'Save' }).click();
     await admin.page.getByText('Settings saved.').waitFor();
+    await admin.page.getByText('Accounts without a passkey that can no longer log in: 1.').waitFor();
     const cfg = await admin.page.evaluate(() => fetch('/api/config').then((r) => r.json()));
     assert.equal(cfg.passkeyPolicy.volunteers, true);
   });

@@ -100,13 +100,26 @@ export async function adminSettingsScreen(ctx) {
       controls.get('passkeyPolicy.admins')?.input.focus();
       return;
     }
+    // Turning a passkey requirement on locks out whoever has none yet: say
+    // how many, after saving, so the admin can follow up with them.
+    const newlyRequired = ['admins', 'volunteers'].filter((k) => value.passkeyPolicy?.[k] && !settings.passkeyPolicy?.[k]);
     await busy(form, async () => {
       try {
+        let without = 0;
+        if (newlyRequired.length) {
+          try {
+            const { volunteers } = await api.volunteers();
+            without = volunteers.filter((v) => v.active && v.passkeys === 0 && newlyRequired.includes(v.role === 'admin' ? 'admins' : 'volunteers')).length;
+          } catch {
+            // Only a warning; saving goes on.
+          }
+        }
         const saved = await api.putSettings(value);
         settings = saved && typeof saved === 'object' ? saved : value;
         if (settings.passkeyPolicy) ctx.config.passkeyPolicy = settings.passkeyPolicy;
         if (settings.hotlineName) ctx.setHotlineName(settings.hotlineName);
         msg.show('ok', t('settings.saved'));
+        if (without > 0) msg.el.append(notice('warn', t('settings.passkeyLockout', { n: without })));
       } catch (err) {
         msg.show('error', errorText(t, err));
       }
