@@ -1,0 +1,126 @@
+// JSON client for the daemon's /api. The session lives in an HttpOnly cookie,
+// so requests only need same-origin credentials; the browser adds Origin,
+// which the server checks on every state-changing request.
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message || code);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    if (details !== undefined) this.details = details;
+  }
+}
+
+const STATUS_CODES = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  410: 'gone',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+};
+
+// errorFromResponse maps a non-2xx status and its (possibly non-JSON) body to
+// an ApiError. The server's {"error":{code,message}} wins; otherwise the code
+// comes from the status so the UI can still say something meaningful.
+export function errorFromResponse(status, bodyText) {
+  let code = STATUS_CODES[status] || (status >= 500 ? 'internal' : 'http_' + status);
+  let message = '';
+  let details;
+  if (bodyText) {
+    try {
+      const j = JSON.parse(bodyText);
+      const e = j && typeof j === 'object' ? j.error : null;
+      if (e && typeof e === 'object') {
+        if (typeof e.code === 'string' && /^[a-z_]{1,64}$/.test(e.code)) code = e.code;
+        if (typeof e.message === 'string') message = e.message.slice(0, 500);
+        if (e.retryAfter !== undefined) details = { retryAfter: e.retryAfter };
+      }
+    } catch {
+      // Not JSON (a proxy's HTML page, say): keep the status-derived code.
+    }
+  }
+  return new ApiError(status, code, message || `HTTP ${status}`, details);
+}
+
+export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) {
+  const doFetch = fetchImpl || ((...a) => globalThis.fetch(...a));
+
+  async function request(method, path, body, opts = {}) {
+    const init = {
+      method,
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json' },
+      cache: 'no-store',
+    };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    if (opts.keepalive) init.keepalive = true;
+    let res;
+    try {
+      res = await doFetch(base + path, init);
+    } catch (err) {
+      throw new ApiError(0, 'network', err && err.message ? err.message : 'network error');
+    }
+    const text = res.status === 204 ? '' : await res.text().catch(() => '');
+    if (!res.ok) {
+      const err = errorFromResponse(res.status, text);
+      if (err.status === 401 && onUnauthorized && !opts.expect401) onUnauthorized(err, path);
+      throw err;
+    }
+    if (!text) return null;
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ApiError(res.status, 'bad_response', 'response is not JSON');
+    }
+  }
+
+  const enc = encodeURIComponent;
+  return {
+    request,
+    get: (p, o) => request('GET', p, undefined, o),
+    post: (p, b, o) => request('POST', p, b, o),
+    put: (p, b, o) => request('PUT', p, b, o),
+    patch: (p, b, o) => request('PATCH', p, b, o),
+    del: (p, o) => request('DELETE', p, undefined, o),
+
+    // Public.
+    health: () => request('GET', '/api/health'),
+    config: () => request('GET', '/api/config'),
+    challenge: (purpose) => request('POST', '/api/auth/challenge', { purpose }),
+    setup: (body) => request('POST', '/api/setup', body, { expect401: true }),
+    invite: (code) => request('GET', `/api/invites/${enc(code)}`),
+    acceptInvite: (code, body) =>
+      request('POST', `/api/invites/${enc(code)}/accept`, body, { expect401: true }),
+    login: (body) => request('POST', '/api/auth/login', body, { expect401: true }),
+    loginPasskey: (body) => request('POST', '/api/auth/login/passkey', body, { expect401: true }),
+
+    // Self.
+    me: (o) => request('GET', '/api/me', undefined, o),
+    putProfile: (profile) => request('PUT', '/api/me/profile', { profile }),
+    setAvailability: (available, onBreak) =>
+      request('PUT', '/api/me/availability', { available, onBreak }),
+    logout: (o) => request('POST', '/api/auth/logout', undefined, { expect401: true, ...o }),
+    passkeyOptions: () => request('POST', '/api/auth/passkeys/options'),
+    addPasskey: (name, credential) => request('POST', '/api/auth/passkeys', { name, credential }),
+    passkeys: () => request('GET', '/api/auth/passkeys'),
+    deletePasskey: (id) => request('DELETE', `/api/auth/passkeys/${enc(id)}`),
+
+    // Admin.
+    volunteers: () => request('GET', '/api/volunteers'),
+    patchVolunteer: (pubkey, patch) => request('PATCH', `/api/volunteers/${enc(pubkey)}`, patch),
+    createInvite: (role, ttlHours) =>
+      request('POST', '/api/invites', ttlHours ? { role, ttlHours } : { role }),
+    invites: () => request('GET', '/api/invites'),
+    deleteInvite: (id) => request('DELETE', `/api/invites/${enc(id)}`),
+    settings: () => request('GET', '/api/settings'),
+    putSettings: (s) => request('PUT', '/api/settings', s),
+  };
+}

@@ -1,0 +1,185 @@
+// The one WebSocket to /api/ws: server events (ring, presence, me, …) and
+// WebRTC signaling. It reconnects with capped, jittered exponential backoff
+// and gives up for good only when the server says the session is gone.
+
+export const CLOSE_REVOKED = 4001; // session revoked: deactivated or logged out
+export const CLOSE_FLOOD = 4008; // we sent too much; back off like any drop
+
+// backoffDelay: attempt 0 → about min, doubling up to max, with the upper
+// half randomised so a server restart is not met by every browser at once.
+export function backoffDelay(attempt, { min = 1000, max = 30000, random = Math.random } = {}) {
+  const exp = Math.min(max, min * 2 ** Math.min(attempt, 30));
+  return Math.round(exp / 2 + random() * (exp / 2));
+}
+
+export function wsURL(loc) {
+  const proto = loc.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${proto}//${loc.host}/api/ws`;
+}
+
+export function createSocket({
+  url,
+  WebSocketImpl = globalThis.WebSocket,
+  timers = globalThis,
+  random = Math.random,
+  now = Date.now,
+  minDelay = 1000,
+  maxDelay = 30000,
+  pingMs = 25000,
+  // A connection that stayed open this long resets the backoff.
+  stableMs = 10000,
+  onState = () => {},
+  onRevoked = () => {},
+  // Called before each reconnect attempt after a failure; resolving false stops
+  // the socket (the app uses it to notice an expired session).
+  beforeReconnect = async () => true,
+} = {}) {
+  const handlers = new Map();
+  let sock = null;
+  let attempt = 0;
+  let retryTimer = null;
+  let pingTimer = null;
+  let openedAt = 0;
+  let stopped = true;
+  let state = 'idle';
+
+  function setState(s, detail) {
+    state = s;
+    onState(s, detail);
+  }
+
+  function dispatch(msg) {
+    for (const key of [msg.type, '*']) {
+      const set = handlers.get(key);
+      if (!set) continue;
+      for (const fn of [...set]) {
+        try {
+          fn(msg);
+        } catch (err) {
+          // One bad handler must not starve the others (a ring must still ring).
+          console.error('ws handler', msg.type, err);
+        }
+      }
+    }
+  }
+
+  function clearTimers() {
+    if (retryTimer) timers.clearTimeout(retryTimer);
+    if (pingTimer) timers.clearInterval(pingTimer);
+    retryTimer = null;
+    pingTimer = null;
+  }
+
+  function connect() {
+    if (stopped) return;
+    setState('connecting');
+    let s;
+    try {
+      s = new WebSocketImpl(url);
+    } catch (err) {
+      scheduleReconnect();
+      return;
+    }
+    sock = s;
+    s.onopen = () => {
+      if (sock !== s) return;
+      openedAt = now();
+      setState('open');
+      pingTimer = timers.setInterval(() => send({ type: 'ping' }), pingMs);
+    };
+    s.onmessage = (ev) => {
+      if (sock !== s) return;
+      let msg;
+      try {
+        msg = JSON.parse(typeof ev.data === 'string' ? ev.data : '');
+      } catch {
+        return;
+      }
+      if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') return;
+      dispatch(msg);
+    };
+    s.onerror = () => {};
+    s.onclose = (ev) => {
+      if (sock !== s) return;
+      sock = null;
+      if (pingTimer) timers.clearInterval(pingTimer);
+      pingTimer = null;
+      if (stopped) return;
+      if (ev.code === CLOSE_REVOKED) {
+        stopped = true;
+        setState('revoked', ev.code);
+        onRevoked(ev);
+        return;
+      }
+      if (openedAt && now() - openedAt >= stableMs) attempt = 0;
+      openedAt = 0;
+      scheduleReconnect(ev.code);
+    };
+  }
+
+  function scheduleReconnect(code) {
+    if (stopped) return;
+    const delay = backoffDelay(attempt, { min: minDelay, max: maxDelay, random });
+    attempt++;
+    setState('waiting', { delay, code });
+    retryTimer = timers.setTimeout(async () => {
+      retryTimer = null;
+      let go = true;
+      try {
+        go = await beforeReconnect();
+      } catch {
+        go = true;
+      }
+      if (stopped) return;
+      if (!go) {
+        stop();
+        return;
+      }
+      connect();
+    }, delay);
+  }
+
+  function send(obj) {
+    if (!sock || sock.readyState !== 1) return false;
+    sock.send(JSON.stringify(obj));
+    return true;
+  }
+
+  function start() {
+    if (!stopped) return;
+    stopped = false;
+    attempt = 0;
+    connect();
+  }
+
+  function stop() {
+    stopped = true;
+    clearTimers();
+    const s = sock;
+    sock = null;
+    if (s) {
+      try {
+        s.close(1000);
+      } catch {
+        // Already closing.
+      }
+    }
+    if (state !== 'revoked') setState('closed');
+  }
+
+  function on(type, fn) {
+    if (!handlers.has(type)) handlers.set(type, new Set());
+    handlers.get(type).add(fn);
+    return () => handlers.get(type)?.delete(fn);
+  }
+
+  return {
+    start,
+    stop,
+    send,
+    on,
+    get state() {
+      return state;
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApiError } from '../src/api.js';
+import { errorKey, errorText } from '../src/errors.js';
+
+const t = (key, vars) => (vars ? `${key}|${JSON.stringify(vars)}` : key);
+
+test('API codes map to their sentences, unknown ones to a generic one', () => {
+  assert.equal(errorKey(new ApiError(403, 'passkey_required', 'x')), 'error.passkeyRequired');
+  assert.equal(errorKey(new ApiError(429, 'too_many_requests', 'x')), 'error.tooMany');
+  assert.equal(errorKey(new ApiError(0, 'network', 'x')), 'error.network');
+  assert.equal(errorKey(new ApiError(418, 'http_418', 'x')), 'error.unexpected');
+  assert.equal(errorKey(null), 'error.unexpected');
+  assert.equal(errorKey(new Error('boom')), 'error.unexpected');
+});
+
+test('WebAuthn DOMExceptions get passkey sentences', () => {
+  const dom = (name) => Object.assign(new Error(name), { name });
+  assert.equal(errorKey(dom('NotAllowedError')), 'error.passkeyCancelled');
+  assert.equal(errorKey(dom('AbortError')), 'error.passkeyCancelled');
+  assert.equal(errorKey(dom('InvalidStateError')), 'error.passkeyExists');
+  assert.equal(errorKey(dom('SecurityError')), 'error.passkeyUnsupported');
+});
+
+test('only validation errors show the server detail', () => {
+  assert.equal(errorText(t, new ApiError(400, 'bad_request', 'timeZone: unknown zone')), 'error.withDetail|{"text":"error.badRequest","detail":"timeZone: unknown zone"}');
+  assert.equal(errorText(t, new ApiError(401, 'unauthorized', 'bad signature for key abc')), 'error.unauthorized');
+});

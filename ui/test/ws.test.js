@@ -1,0 +1,161 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { backoffDelay, createSocket, CLOSE_REVOKED, CLOSE_FLOOD, wsURL } from '../src/ws.js';
+import { fakeClock } from './helpers/fakes.js';
+
+// FakeSocket stands in for the browser WebSocket: the test drives open,
+// message and close; sent frames are recorded.
+function fakeSockets() {
+  const made = [];
+  class FakeSocket {
+    constructor(url) {
+      this.url = url;
+      this.readyState = 0;
+      this.sent = [];
+      made.push(this);
+    }
+    send(s) {
+      this.sent.push(JSON.parse(s));
+    }
+    close(code = 1000) {
+      this.readyState = 3;
+      this.closedWith = code;
+    }
+    serverOpen() {
+      this.readyState = 1;
+      this.onopen?.({});
+    }
+    serverSend(obj) {
+      this.onmessage?.({ data: typeof obj === 'string' ? obj : JSON.stringify(obj) });
+    }
+    serverClose(code) {
+      this.readyState = 3;
+      this.onclose?.({ code });
+    }
+  }
+  return { FakeSocket, made };
+}
+
+function setup(opts = {}) {
+  const clock = fakeClock();
+  const { FakeSocket, made } = fakeSockets();
+  const states = [];
+  let revoked = 0;
+  const sock = createSocket({
+    url: 'wss://h.example/api/ws',
+    WebSocketImpl: FakeSocket,
+    timers: clock,
+    now: clock.now,
+    random: () => 0.5,
+    onState: (s) => states.push(s),
+    onRevoked: () => revoked++,
+    ...opts,
+  });
+  return { clock, made, states, sock, revoked: () => revoked };
+}
+
+test('wsURL follows the page scheme', () => {
+  assert.equal(wsURL({ protocol: 'https:', host: 'h.example' }), 'wss://h.example/api/ws');
+  assert.equal(wsURL({ protocol: 'http:', host: 'localhost:8080' }), 'ws://localhost:8080/api/ws');
+});
+
+test('backoffDelay doubles, is capped and jittered within [exp/2, exp]', () => {
+  const lo = (a) => backoffDelay(a, { min: 1000, max: 30000, random: () => 0 });
+  const hi = (a) => backoffDelay(a, { min: 1000, max: 30000, random: () => 0.999999 });
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 50].map(lo), [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 50].map(hi), [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+});
+
+test('messages are dispatched by type, junk is ignored, a throwing handler does not stop others', async () => {
+  const { made, sock } = setup();
+  const got = [];
+  sock.on('ring', (m) => got.push(['ring', m.callId]));
+  sock.on('ring', () => {
+    throw new Error('boom');
+  });
+  sock.on('*', (m) => got.push(['*', m.type]));
+  const off = sock.on('presence', (m) => got.push(['presence', m.total]));
+  sock.start();
+  made[0].serverOpen();
+  const origError = console.error;
+  console.error = () => {};
+  try {
+    made[0].serverSend({ type: 'ring', callId: 'c1' });
+    made[0].serverSend('not json');
+    made[0].serverSend({ notype: true });
+    made[0].serverSend([1, 2]);
+    made[0].serverSend({ type: 'presence', total: 3 });
+    off();
+    made[0].serverSend({ type: 'presence', total: 4 });
+  } finally {
+    console.error = origError;
+  }
+  assert.deepEqual(got, [['ring', 'c1'], ['*', 'ring'], ['presence', 3], ['*', 'presence'], ['*', 'presence']]);
+});
+
+test('reconnects with growing delays after drops, and resets after a stable connection', async () => {
+  const { clock, made, sock, states } = setup();
+  sock.start();
+  assert.equal(made.length, 1);
+  made[0].serverClose(1006); // never opened
+  assert.deepEqual(clock.pending(), [750]); // attempt 0: 1000 * (0.5 + 0.5*0.5)
+  await clock.advance(750);
+  assert.equal(made.length, 2);
+  made[1].serverClose(1006);
+  assert.deepEqual(clock.pending(), [1500]);
+  await clock.advance(1500);
+  made[2].serverClose(CLOSE_FLOOD); // flood close: back off like any drop
+  assert.deepEqual(clock.pending(), [3000]);
+  await clock.advance(3000);
+  made[3].serverOpen();
+  await clock.advance(60000); // stable for a minute (pings go out)
+  assert.ok(made[3].sent.filter((m) => m.type === 'ping').length >= 2);
+  made[3].serverClose(1001);
+  assert.deepEqual(clock.pending(), [750], 'backoff reset after a stable connection');
+  assert.ok(states.includes('open') && states.includes('waiting'));
+});
+
+test('a 4001 close stops the socket for good and reports revocation', async () => {
+  const t = setup();
+  t.sock.start();
+  t.made[0].serverOpen();
+  t.made[0].serverClose(CLOSE_REVOKED);
+  assert.equal(t.revoked(), 1);
+  assert.equal(t.sock.state, 'revoked');
+  assert.deepEqual(t.clock.pending(), []);
+  await t.clock.advance(120000);
+  assert.equal(t.made.length, 1);
+});
+
+test('beforeReconnect returning false stops reconnecting', async () => {
+  let asked = 0;
+  const t = setup({ beforeReconnect: async () => (++asked, false) });
+  t.sock.start();
+  t.made[0].serverClose(1006);
+  await t.clock.advance(1000);
+  assert.equal(asked, 1);
+  assert.equal(t.made.length, 1);
+  assert.equal(t.sock.state, 'closed');
+});
+
+test('stop closes the socket, cancels timers, and late events from it are ignored', async () => {
+  const t = setup();
+  const got = [];
+  t.sock.on('ring', (m) => got.push(m));
+  t.sock.start();
+  const first = t.made[0];
+  first.serverOpen();
+  assert.equal(t.sock.send({ type: 'rtc:offer', sdp: 'x' }), true);
+  t.sock.stop();
+  assert.equal(first.closedWith, 1000);
+  assert.equal(t.sock.send({ type: 'ping' }), false);
+  first.serverSend({ type: 'ring', callId: 'late' });
+  first.serverClose(1006);
+  await t.clock.advance(60000);
+  assert.deepEqual(got, []);
+  assert.equal(t.made.length, 1);
+  assert.deepEqual(t.clock.pending(), []);
+  // It can be started again (a new login).
+  t.sock.start();
+  assert.equal(t.made.length, 2);
+});
