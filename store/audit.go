@@ -401,8 +401,10 @@ func verifyAuditTx(ctx context.Context, btx *bbolt.Tx) (AuditHead, error) {
 	switch {
 	case last == 0:
 		return AuditHead{}, &AuditError{Seq: 1, Reason: "the log is empty (every database starts with a migration entry)"}
-	case head.Seq != last:
+	case head.Seq > last:
 		return AuditHead{}, &AuditError{Seq: last + 1, Reason: fmt.Sprintf("head record says %d entries, found %d: the tail was removed", head.Seq, last)}
+	case head.Seq < last:
+		return AuditHead{}, &AuditError{Seq: head.Seq + 1, Reason: fmt.Sprintf("entries after the head record (%d): added outside the store", head.Seq)}
 	case head.Hash != prev:
 		return AuditHead{}, &AuditError{Seq: last, Reason: "last entry does not match the head record"}
 	}
