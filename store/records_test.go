@@ -73,7 +73,7 @@ func TestDeactivateEndsSessions(t *testing.T) {
 				return err
 			}
 			for j := range 3 {
-				if _, err := tx.PutSession(Session{TokenHash: TokenHash(string(rune('a'+i*10+j))), PubKey: pk(i), ExpiresAt: now.Add(time.Hour)}); err != nil {
+				if _, err := tx.PutSession(Session{TokenHash: TokenHash(string(rune('a' + i*10 + j))), PubKey: pk(i), ExpiresAt: now.Add(time.Hour)}); err != nil {
 					return err
 				}
 			}
