@@ -83,12 +83,9 @@ func (s *Store) backupFile(ctx context.Context, path string) (BackupResult, erro
 	if err != nil {
 		return BackupResult{}, fmt.Errorf("the copy does not verify: %w", err)
 	}
-	// Link rather than rename, so an existing file (created since the check
-	// above) is never replaced.
-	if err := os.Link(tmp.Name(), path); err != nil {
+	if err := placeNew(tmp.Name(), path); err != nil {
 		return BackupResult{}, err
 	}
-	_ = os.Remove(tmp.Name())
 	done = true
 	if err := syncDir(dir); err != nil {
 		return BackupResult{}, err
@@ -216,8 +213,17 @@ func restore(ctx context.Context, src, dbPath string) (RestoreResult, error) {
 	var res RestoreResult
 	if live != nil {
 		res.Previous = fmt.Sprintf("%s.pre-restore-%s", dbPath, time.Now().UTC().Format("20060102T150405Z"))
+		// A hard link keeps the old file while the rename below swaps the
+		// new one in atomically. Without hard links, move it aside first:
+		// a crash between the two renames leaves no file at dbPath, but
+		// both databases intact.
 		if err := os.Link(dbPath, res.Previous); err != nil {
-			return RestoreResult{}, fmt.Errorf("keep the current database: %w", err)
+			if errors.Is(err, os.ErrExist) {
+				return RestoreResult{}, fmt.Errorf("keep the current database: %w", err)
+			}
+			if err := renameNoReplace(dbPath, res.Previous); err != nil {
+				return RestoreResult{}, fmt.Errorf("keep the current database: %w", err)
+			}
 		}
 	}
 	if err := os.Rename(tmpName, dbPath); err != nil {
@@ -229,4 +235,26 @@ func restore(ctx context.Context, src, dbPath string) (RestoreResult, error) {
 	}
 	res.SHA256, res.Report = sum, rep
 	return res, nil
+}
+
+// placeNew moves a finished temporary file to path without replacing a file
+// that appeared there meanwhile: a hard link fails if path exists. Where the
+// file system has no hard links (a FAT backup disk) it falls back to a
+// checked rename.
+func placeNew(tmp, path string) error {
+	err := os.Link(tmp, path)
+	if err == nil {
+		return os.Remove(tmp)
+	}
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%w: %s appeared while the backup ran", ErrExists, path)
+	}
+	return renameNoReplace(tmp, path)
+}
+
+func renameNoReplace(from, to string) error {
+	if _, err := os.Lstat(to); err == nil {
+		return fmt.Errorf("%w: %s", ErrExists, to)
+	}
+	return os.Rename(from, to)
 }

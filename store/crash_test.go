@@ -21,7 +21,11 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(crashChildEnv); path != "" {
 		os.Exit(crashChild(path))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if bigFixture.dir != "" {
+		_ = os.RemoveAll(bigFixture.dir)
+	}
+	os.Exit(code)
 }
 
 // crashChild writes call records, each with an audit entry (and every third
