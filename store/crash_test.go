@@ -107,6 +107,8 @@ func TestCrashSafety(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// If an assertion below stops the test, the child must not outlive it.
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
 		lines := make(chan string, 1024)
 		go func() {
 			sc := bufio.NewScanner(out)
