@@ -158,7 +158,7 @@ func checkMetaAndFreelist(r io.ReaderAt, size int64) (fileMeta, error) {
 			return fileMeta{}, corruptf("freelist page %d out of range [2,%d)", m.freelist, m.hwm)
 		}
 		w := &walker{r: r, m: m}
-		span, err := w.readSpan(m.freelist, flagFreelist)
+		span, err := w.readSpan(m.freelist, flagFreelist, 0)
 		if err != nil {
 			return fileMeta{}, err
 		}
@@ -191,7 +191,7 @@ func checkFileStructure(ctx context.Context, r io.ReaderAt, size int64) error {
 	w.mark(0)
 	w.mark(1)
 	if m.freelist != noFreelist {
-		span, err := w.readSpan(m.freelist, flagFreelist)
+		span, err := w.readSpan(m.freelist, flagFreelist, 0)
 		if err != nil {
 			return err
 		}
@@ -208,6 +208,7 @@ type walker struct {
 	ctx   context.Context
 	seen  []uint64
 	pages int
+	bufs  [][]byte
 }
 
 func (w *walker) mark(id uint64) bool {
@@ -219,10 +220,22 @@ func (w *walker) mark(id uint64) bool {
 	return true
 }
 
+// buffer returns the reusable read buffer for one tree depth: a parent's
+// page stays intact while its children are read into deeper buffers.
+func (w *walker) buffer(depth int, n uint64) []byte {
+	for len(w.bufs) <= depth {
+		w.bufs = append(w.bufs, nil)
+	}
+	if uint64(cap(w.bufs[depth])) < n {
+		w.bufs[depth] = make([]byte, n)
+	}
+	return w.bufs[depth][:n]
+}
+
 // readSpan reads page id and its overflow pages after checking the header.
-func (w *walker) readSpan(id uint64, wantFlags uint16) ([]byte, error) {
+func (w *walker) readSpan(id uint64, wantFlags uint16, depth int) ([]byte, error) {
 	ps := uint64(w.m.pageSize)
-	head := make([]byte, ps)
+	head := w.buffer(depth, ps)
 	if _, err := w.r.ReadAt(head, int64(id*ps)); err != nil {
 		return nil, corruptf("page %d: read: %v", id, err)
 	}
@@ -242,7 +255,7 @@ func (w *walker) readSpan(id uint64, wantFlags uint16) ([]byte, error) {
 	if overflow == 0 {
 		return head, nil
 	}
-	span := make([]byte, (overflow+1)*ps)
+	span := w.buffer(depth, (overflow+1)*ps)
 	if _, err := w.r.ReadAt(span, int64(id*ps)); err != nil {
 		return nil, corruptf("page %d: read overflow: %v", id, err)
 	}
@@ -261,7 +274,7 @@ func (w *walker) walkPage(id uint64, depth int) error {
 			return err
 		}
 	}
-	span, err := w.readSpan(id, flagBranch|flagLeaf)
+	span, err := w.readSpan(id, flagBranch|flagLeaf, depth)
 	if err != nil {
 		return err
 	}

@@ -82,7 +82,7 @@ func (s *Store) Check(ctx context.Context) (VerifyReport, error) {
 		var rep VerifyReport
 		err := s.db.View(func(btx *bbolt.Tx) error {
 			var err error
-			rep, err = verifyTx(ctx, btx)
+			rep, err = s.checkTx(ctx, btx)
 			return err
 		})
 		return rep, wrapCheck(s.path, err)
@@ -92,9 +92,30 @@ func (s *Store) Check(ctx context.Context) (VerifyReport, error) {
 		return VerifyReport{}, fmt.Errorf("store: check %s: %w", s.path, err)
 	}
 	defer func() { _ = btx.Rollback() }()
-	rep, err := verifyTx(ctx, btx)
-	rep.Size = btx.Size()
+	rep, err := s.checkTx(ctx, btx)
 	return rep, wrapCheck(s.path, err)
+}
+
+// checkTx walks the file's pages before bbolt's own check touches them, as
+// VerifyFile does: a page damaged on disk since Open must be an error, not
+// a crash. No writer can run meanwhile (the caller holds the write lock or
+// the file is open read-only), so the file matches the transaction.
+func (s *Store) checkTx(ctx context.Context, btx *bbolt.Tx) (VerifyReport, error) {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return VerifyReport{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return VerifyReport{}, err
+	}
+	if err := checkFileStructure(ctx, f, fi.Size()); err != nil {
+		return VerifyReport{}, err
+	}
+	rep, err := verifyTx(ctx, btx)
+	rep.Size = fi.Size()
+	return rep, err
 }
 
 func wrapCheck(path string, err error) error {
