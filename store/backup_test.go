@@ -455,3 +455,33 @@ func TestVerifyFileSurvivesRandomDamage(t *testing.T) {
 		t.Errorf("only %d of %d damaged files refused", refused, rounds)
 	}
 }
+
+// A page damaged on disk after the daemon opened the file must make
+// `llamenos check` fail cleanly, not crash inside bbolt.
+func TestCheckReportsDamageInTheLiveFile(t *testing.T) {
+	s, path := openTest(t)
+	populate(t, s, 300)
+	var root uint64
+	view(t, s, func(tx *Tx) error { root = uint64(tx.tx.Bucket(bucketCalls).Root()); return nil })
+	s.Close()
+	if root < 2 {
+		t.Fatal("calls bucket is inline")
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := make([]byte, 16)
+	ne.PutUint64(page, root+1000) // the page now names another page
+	if _, err := f.WriteAt(page[:8], int64(root)*4096); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	s, err = Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatalf("meta and freelist are intact, open should work: %v", err)
+	}
+	defer s.Close()
+	_, err = s.Check(context.Background())
+	wantErr(t, err, ErrCorrupt)
+}
