@@ -84,7 +84,19 @@ type Config struct {
 
 	// Logger receives the engine's and Pion's messages. Default slog.Default().
 	Logger *slog.Logger
+
+	// interceptors selects Pion's RTP/RTCP processing; the benchmark
+	// compares the sets.
+	interceptors interceptorSet
 }
+
+// interceptorSet is a choice of Pion interceptors.
+type interceptorSet int
+
+const (
+	interceptorsDefault interceptorSet = iota // webrtc.RegisterDefaultInterceptors
+	interceptorsReports                       // RTCP sender and receiver reports only
+)
 
 // Engine owns what all calls share: the Pion API (PCMU only), the ICE
 // sockets when muxed, and the STUN/TURN list. One per daemon.
@@ -133,8 +145,16 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("rtc: register PCMU: %w", err)
 	}
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-		return nil, fmt.Errorf("rtc: register interceptors: %w", err)
+	switch cfg.interceptors {
+	case interceptorsReports:
+		err := webrtc.ConfigureRTCPReports(ir)
+		if err != nil {
+			return nil, fmt.Errorf("rtc: register interceptors: %w", err)
+		}
+	default:
+		if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+			return nil, fmt.Errorf("rtc: register interceptors: %w", err)
+		}
 	}
 
 	se, err := e.settingEngine()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -199,16 +200,35 @@ func (a *fakeAsterisk) close() {
 
 func newBrowserAPI(t testing.TB) *webrtc.API {
 	t.Helper()
+	api, err := browserAPI(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api
+}
+
+// browserAPI is the Pion configuration of the stand-in browser: PCMU,
+// loopback IPv4 only. With interceptors it also sends and answers RTCP like
+// a real browser would.
+func browserAPI(interceptors bool) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(pcmuCodec, webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
+	// An empty registry means none: NewAPI fills in the defaults only when
+	// no registry is given.
+	ir := &interceptor.Registry{}
+	if interceptors {
+		if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+			return nil, err
+		}
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), nil
 }
 
 type browser struct {

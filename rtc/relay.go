@@ -185,7 +185,10 @@ func (r *Relay) readAsterisk() {
 		if remote == nil {
 			// Nobody told us where Asterisk is yet: the first valid RTP
 			// packet decides, and everything else is locked out from here.
-			if !r.remote.CompareAndSwap(nil, &from) {
+			// (A copy, so that only this rare path puts an address on the
+			// heap.)
+			learned := from
+			if !r.remote.CompareAndSwap(nil, &learned) {
 				if cur := r.remote.Load(); cur == nil || *cur != from {
 					r.stats.wrongSource.Add(1)
 					continue
@@ -257,8 +260,8 @@ func (r *Relay) admitUp(meta queuedMeta, payload []byte, now time.Time) {
 		return
 	}
 	sendNow, dropped := r.pacer.admit(meta, payload, now)
-	if dropped {
-		r.stats.pacerDropped.Add(1)
+	if dropped > 0 {
+		r.stats.pacerDropped.Add(uint64(dropped))
 	}
 	if sendNow {
 		r.sendUpLocked(meta, payload, now)
@@ -267,8 +270,8 @@ func (r *Relay) admitUp(meta queuedMeta, payload []byte, now time.Time) {
 	r.armPacerLocked(now)
 }
 
-// drainPacer runs on the pacer timer: forward the packet now due and
-// re-arm for the next.
+// drainPacer runs on the pacer timer: forward what is due and re-arm for
+// the next.
 func (r *Relay) drainPacer() {
 	r.upMu.Lock()
 	defer r.upMu.Unlock()
@@ -277,9 +280,15 @@ func (r *Relay) drainPacer() {
 		return
 	}
 	now := time.Now()
-	if q := r.pacer.due(now); q != nil {
-		meta, payload := q.queuedMeta, q.payload[:q.n]
-		r.sendUpLocked(meta, payload, now)
+	for {
+		q, dropped := r.pacer.due(now)
+		if dropped > 0 {
+			r.stats.pacerDropped.Add(uint64(dropped))
+		}
+		if q == nil {
+			break
+		}
+		r.sendUpLocked(q.queuedMeta, q.payload[:q.n], now)
 		r.pacer.pop()
 	}
 	r.armPacerLocked(now)
@@ -299,7 +308,7 @@ func (r *Relay) armPacerLocked(now time.Time) {
 // replies from the address it sends to).
 func (r *Relay) sendUpLocked(meta queuedMeta, payload []byte, now time.Time) {
 	seq, ts, marker := r.up.rewrite(meta.source, meta.seq, meta.ts, uint32(len(payload)), now)
-	r.pacer.sent(len(payload), now)
+	r.pacer.sent(len(payload))
 	remote := r.remote.Load()
 	if remote == nil {
 		r.stats.noRemote.Add(1)
