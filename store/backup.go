@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// Backup writes a consistent copy of the database to w while the store stays
+// in use (one read transaction; writers are not blocked). The copy is a
+// plain bbolt file that Restore and VerifyFile accept.
+func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.View(func(btx *bbolt.Tx) error {
+		var err error
+		n, err = btx.WriteTo(ctxWriter{ctx: ctx, w: w})
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("store: backup: %w", err)
+	}
+	return n, nil
+}
+
+// BackupResult describes a written backup file.
+type BackupResult struct {
+	Path   string       `json:"path"`
+	Bytes  int64        `json:"bytes"`
+	SHA256 string       `json:"sha256"`
+	Report VerifyReport `json:"report"`
+}
+
+// BackupFile writes a backup to path: into a temporary file beside it,
+// fsynced, verified with VerifyFile, then renamed into place. A backup that
+// does not verify never appears under path. An existing path is refused.
+func (s *Store) BackupFile(ctx context.Context, path string) (BackupResult, error) {
+	res, err := s.backupFile(ctx, path)
+	if err != nil {
+		return BackupResult{}, fmt.Errorf("store: backup to %s: %w", path, err)
+	}
+	return res, nil
+}
+
+func (s *Store) backupFile(ctx context.Context, path string) (BackupResult, error) {
+	if _, err := os.Lstat(path); err == nil {
+		return BackupResult{}, fmt.Errorf("%w: the file exists; choose a new name", ErrExists)
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return BackupResult{}, err
+	}
+	done := false
+	defer func() {
+		if !done {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return BackupResult{}, err
+	}
+	h := sha256.New()
+	n, err := s.Backup(ctx, io.MultiWriter(tmp, h))
+	if err != nil {
+		return BackupResult{}, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return BackupResult{}, err
+	}
+	if err := tmp.Close(); err != nil {
+		return BackupResult{}, err
+	}
+	rep, err := VerifyFile(ctx, tmp.Name())
+	if err != nil {
+		return BackupResult{}, fmt.Errorf("the copy does not verify: %w", err)
+	}
+	if err := placeNew(tmp.Name(), path); err != nil {
+		return BackupResult{}, err
+	}
+	done = true
+	if err := syncDir(dir); err != nil {
+		return BackupResult{}, err
+	}
+	return BackupResult{Path: path, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil)), Report: rep}, nil
+}
+
+// RestoreResult describes a completed restore.
+type RestoreResult struct {
+	// Previous is where the replaced database was kept ("" if there was
+	// none). Delete it once the restored data is confirmed good.
+	Previous string       `json:"previous,omitempty"`
+	SHA256   string       `json:"sha256"`
+	Report   VerifyReport `json:"report"`
+}
+
+// Restore replaces the database at dbPath with the backup at src. Nothing at
+// dbPath changes unless the backup verifies:
+//  1. refuse if a running daemon holds dbPath's lock (and keep the lock);
+//  2. copy src into a temporary file beside dbPath and fsync it;
+//  3. VerifyFile the copy (what is installed is what was verified, even if
+//     src changes meanwhile);
+//  4. open the copy to migrate it to this binary's schema and append a
+//     "store.restored" audit entry naming the backup's SHA-256;
+//  5. hard-link the old database to dbPath.pre-restore-TIME, rename the copy
+//     over dbPath and fsync the directory.
+func Restore(ctx context.Context, src, dbPath string) (RestoreResult, error) {
+	res, err := restore(ctx, src, dbPath)
+	if err != nil {
+		return RestoreResult{}, fmt.Errorf("store: restore %s from %s refused: %w", dbPath, src, err)
+	}
+	return res, nil
+}
+
+func restore(ctx context.Context, src, dbPath string) (RestoreResult, error) {
+	srcInfo, err := os.Stat(src)
+	if err != nil {
+		return RestoreResult{}, err
+	}
+	live, err := os.OpenFile(dbPath, os.O_RDWR, 0)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		live = nil
+	case err != nil:
+		return RestoreResult{}, err
+	default:
+		defer live.Close()
+		liveInfo, err := live.Stat()
+		if err != nil {
+			return RestoreResult{}, err
+		}
+		if os.SameFile(liveInfo, srcInfo) {
+			return RestoreResult{}, errors.New("the backup is the live database itself")
+		}
+		if err := lockFile(ctx, live, true, 0); err != nil {
+			if errors.Is(err, ErrLocked) {
+				return RestoreResult{}, fmt.Errorf("%w: stop llamenos before restoring", ErrLocked)
+			}
+			return RestoreResult{}, err
+		}
+	}
+
+	dir := filepath.Dir(dbPath)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dbPath)+".restore-*")
+	if err != nil {
+		return RestoreResult{}, err
+	}
+	tmpName := tmp.Name()
+	installed := false
+	defer func() {
+		_ = tmp.Close()
+		if !installed {
+			_ = os.Remove(tmpName)
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return RestoreResult{}, err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return RestoreResult{}, err
+	}
+	h := sha256.New()
+	_, err = io.Copy(ctxWriter{ctx: ctx, w: io.MultiWriter(tmp, h)}, in)
+	_ = in.Close()
+	if err != nil {
+		return RestoreResult{}, fmt.Errorf("copy backup: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return RestoreResult{}, err
+	}
+	if err := tmp.Close(); err != nil {
+		return RestoreResult{}, err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+
+	rep, err := VerifyFile(ctx, tmpName)
+	if err != nil {
+		return RestoreResult{}, fmt.Errorf("backup does not verify: %w", err)
+	}
+	restored, err := Open(ctx, tmpName, Options{LockTimeout: time.Second})
+	if err != nil {
+		return RestoreResult{}, err
+	}
+	err = restored.Update(ctx, func(tx *Tx) error {
+		return tx.Audit(ActorSystem, "store.restored", "backup:"+sum)
+	})
+	if err == nil && !rep.RecordsChecked {
+		// An older schema's records are checked once migrated.
+		rep, err = restored.Check(ctx)
+	}
+	if err == nil {
+		rep.AuditHead, err = Read(ctx, restored, (*Tx).AuditHead)
+	}
+	if cerr := restored.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return RestoreResult{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return RestoreResult{}, err
+	}
+
+	var res RestoreResult
+	if live != nil {
+		res.Previous = fmt.Sprintf("%s.pre-restore-%s", dbPath, time.Now().UTC().Format("20060102T150405Z"))
+		// A hard link keeps the old file while the rename below swaps the
+		// new one in atomically. Without hard links, move it aside first:
+		// a crash between the two renames leaves no file at dbPath, but
+		// both databases intact.
+		if err := os.Link(dbPath, res.Previous); err != nil {
+			if errors.Is(err, os.ErrExist) {
+				return RestoreResult{}, fmt.Errorf("keep the current database: %w", err)
+			}
+			if err := renameNoReplace(dbPath, res.Previous); err != nil {
+				return RestoreResult{}, fmt.Errorf("keep the current database: %w", err)
+			}
+		}
+	}
+	if err := os.Rename(tmpName, dbPath); err != nil {
+		return RestoreResult{}, err
+	}
+	installed = true
+	if err := syncDir(dir); err != nil {
+		return RestoreResult{}, err
+	}
+	res.SHA256, res.Report = sum, rep
+	return res, nil
+}
+
+// placeNew moves a finished temporary file to path without replacing a file
+// that appeared there meanwhile: a hard link fails if path exists. Where the
+// file system has no hard links (a FAT backup disk) it falls back to a
+// checked rename.
+func placeNew(tmp, path string) error {
+	err := os.Link(tmp, path)
+	if err == nil {
+		return os.Remove(tmp)
+	}
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%w: %s appeared while the backup ran", ErrExists, path)
+	}
+	return renameNoReplace(tmp, path)
+}
+
+func renameNoReplace(from, to string) error {
+	if _, err := os.Lstat(to); err == nil {
+		return fmt.Errorf("%w: %s", ErrExists, to)
+	}
+	return os.Rename(from, to)
+}

@@ -1,0 +1,23 @@
+// Package store is the daemon's embedded database (bbolt): every record the
+// server may know (SPEC §5) and nothing else. Secrets arrive sealed
+// (envelopes are opaque bytes here) or hashed (caller numbers as HMAC under
+// the install secret, session tokens and invite codes as SHA-256).
+//
+// Use: Open once; then Store.View / Store.Update (or Read / Write) run a
+// function with a *Tx whose typed methods read and write records. One
+// Update is one bbolt transaction, committed with fsync: a change and its
+// audit entry (Tx.Audit) land together or not at all.
+//
+// Layout: one bucket per record type, keyed by natural key in raw bytes;
+// index buckets with composite keys and empty values serve the listings
+// (newest first, opaque cursors). Records are a version byte, JSON and a
+// CRC-32C, because bbolt checksums only its meta pages. Schema changes are
+// ordered migrations (schema.go) stepping a version key; a binary refuses a
+// newer schema rather than misreading it.
+//
+// Backup is an online copy (tx.WriteTo). VerifyFile checks a file without
+// trusting it (bounds-checked page walk first, since bbolt would crash on a
+// truncated file; then bbolt's check, the schema, every record and index,
+// the audit chain). Restore verifies a copy before it atomically replaces
+// the live file, and refuses while a daemon holds the file's lock.
+package store
