@@ -72,9 +72,9 @@ type ActiveCall struct {
 // Errors of the request methods. Every refusal for "you may not do that to
 // this call" wraps ErrNotRung, so one errors.Is check maps them all to 403.
 var (
-	ErrNoCall          = errors.New("hotline: no such call")                   // 404
+	ErrNoCall          = errors.New("hotline: no such call")                     // 404
 	ErrNotRung         = errors.New("hotline: this call is not ringing for you") // 403
-	ErrAlreadyAnswered = errors.New("hotline: the call was already answered")  // 409
+	ErrAlreadyAnswered = errors.New("hotline: the call was already answered")    // 409
 	// ErrNotAnswerer: only the volunteer who answered may do this.
 	ErrNotAnswerer = fmt.Errorf("%w: only the answering volunteer may do this", ErrNotRung)
 	// ErrBusy: the volunteer is already on another call.

@@ -397,4 +397,3 @@ func (e *Engine) zone(name string) *time.Location {
 	e.zones[name] = loc
 	return loc
 }
-
