@@ -115,6 +115,7 @@ type call struct {
 	chanName string
 	chanUp   bool // the channel was already answered when we got it (adopted)
 	adopted  bool
+	epoch    int // Engine.epoch when the call started
 	log      *slog.Logger
 	mbox     *mailbox
 	done     chan struct{}

@@ -34,6 +34,14 @@ type Engine struct {
 	owned     map[ari.Key]*call // media channels and bridges, registered before they are created
 	onCall    map[string]*call  // volunteer pubkey → the call they answered
 	zones     map[string]*time.Location
+	// epoch counts event-socket connections. A call remembers the epoch it
+	// started in; only calls from earlier epochs can have missed events, so
+	// only they are checked against a resync snapshot (which may predate a
+	// newer call's channel).
+	epoch int
+	// ended remembers the caller channels of calls that just ended, so a
+	// resync snapshot taken before their hangup does not adopt them.
+	ended map[string]time.Time
 
 	stop        chan struct{} // closed when Run's context ends
 	wg          sync.WaitGroup
@@ -74,6 +82,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		owned:     map[ari.Key]*call{},
 		onCall:    map[string]*call{},
 		zones:     map[string]*time.Location{},
+		ended:     map[string]time.Time{},
 		stop:      make(chan struct{}),
 	}, nil
 }
@@ -117,9 +126,15 @@ func (e *Engine) handle(n ari.Notification) {
 	case *ari.NewChannel:
 		e.onNewChannel(n)
 	case *ari.Resync:
-		e.spawn(func() { e.reconcile(n) })
+		e.mu.Lock()
+		epoch := e.epoch
+		e.mu.Unlock()
+		e.spawn(func() { e.reconcile(n, epoch) })
 	case *ari.ConnectionState:
 		if n.Connected {
+			e.mu.Lock()
+			e.epoch++
+			e.mu.Unlock()
 			e.log.Info("ARI events connected")
 		} else {
 			e.log.Warn("ARI events disconnected; calls continue, events resume after the resync", "err", n.Err)
@@ -169,6 +184,7 @@ func (e *Engine) startCallLocked(sub *ari.Subscription, ch ari.Channel, adopted 
 		return
 	}
 	c := newCall(e, id, sub, ch, adopted)
+	c.epoch = e.epoch
 	e.calls[id] = c
 	e.byChannel[ch.ID] = c
 	e.wg.Add(1)
@@ -367,6 +383,13 @@ func (e *Engine) unregister(c *call) (freed bool) {
 	if e.byChannel[c.chanID] == c {
 		delete(e.byChannel, c.chanID)
 	}
+	now := time.Now()
+	for id, at := range e.ended {
+		if now.Sub(at) > time.Minute {
+			delete(e.ended, id)
+		}
+	}
+	e.ended[c.chanID] = now
 	for k, o := range e.owned {
 		if o == c {
 			delete(e.owned, k)

@@ -223,6 +223,7 @@ type harnessOpts struct {
 	rtcConfig func(*rtc.Config)
 	simOpts   aritest.Options
 	seed      byte
+	hook      func(r *http.Request, resp *http.Response) *http.Response
 }
 
 type harness struct {
@@ -252,15 +253,38 @@ type runningEngine struct {
 // cutTransport fails every request once cut: a crashed daemon's REST calls
 // never reach Asterisk.
 type cutTransport struct {
-	base http.RoundTripper
+	base *http.Transport
 	cut  atomic.Bool
+	// hook, when set, may answer a request itself (a scripted ARI error)
+	// or rewrite the simulator's response.
+	hook atomic.Pointer[func(r *http.Request, resp *http.Response) *http.Response]
 }
 
 func (c *cutTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if c.cut.Load() {
 		return nil, errors.New("test: the daemon crashed")
 	}
-	return c.base.RoundTrip(r)
+	resp, err := c.base.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	if h := c.hook.Load(); h != nil {
+		resp = (*h)(r, resp)
+	}
+	return resp, nil
+}
+
+func (c *cutTransport) setHook(f func(r *http.Request, resp *http.Response) *http.Response) {
+	c.hook.Store(&f)
+}
+
+// ariError builds the response Asterisk gives for a failed request.
+func ariError(r *http.Request, status int, msg string) *http.Response {
+	return &http.Response{
+		StatusCode: status, Status: http.StatusText(status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/json"}},
+		Body:   io.NopCloser(strings.NewReader(`{"message":"` + msg + `"}`)), Request: r,
+	}
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -375,6 +399,9 @@ func (h *harness) record(callID string) store.Call {
 func (h *harness) start() *runningEngine {
 	h.t.Helper()
 	ct := &cutTransport{base: &http.Transport{Proxy: nil}}
+	if h.opts.hook != nil {
+		ct.setHook(h.opts.hook)
+	}
 	cl, err := ari.New(ari.Config{
 		URL: h.sim.URL(), Username: h.sim.Username(), Password: h.sim.Password(), App: testApp,
 		HTTPClient: &http.Client{Transport: ct}, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
@@ -423,6 +450,7 @@ func (h *harness) stop(r *runningEngine) {
 	}
 	r.cl.Close()
 	<-r.ariDone
+	r.transport.base.CloseIdleConnections()
 }
 
 func (h *harness) stopAll() {
@@ -434,11 +462,43 @@ func (h *harness) stopAll() {
 // place places a call from number and returns it.
 func (h *harness) place(number string, src audio.Source) *aritest.Call {
 	h.t.Helper()
-	c, err := h.sim.PlaceCall(aritest.CallSpec{App: testApp, CallerNumber: number, DialedNumber: "+15550000000", Args: []string{"inbound"}, Audio: src})
+	return h.placeSpec(aritest.CallSpec{CallerNumber: number, Audio: src})
+}
+
+func (h *harness) placeSpec(spec aritest.CallSpec) *aritest.Call {
+	h.t.Helper()
+	spec.App, spec.DialedNumber, spec.Args = testApp, "+15550000000", []string{"inbound"}
+	c, err := h.sim.PlaceCall(spec)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	return c
+}
+
+// calls lists every call record, newest first.
+func (h *harness) calls() []store.Call {
+	h.t.Helper()
+	var out []store.Call
+	err := h.st.View(context.Background(), func(tx *store.Tx) error {
+		var err error
+		out, _, err = tx.ListCalls(store.CallFilter{}, "", 200)
+		return err
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return out
+}
+
+// rings returns the ids of every call that rang, in order.
+func (h *harness) rings() []string {
+	var ids []string
+	for _, n := range h.n.all() {
+		if n.kind == "ring" && !slices.Contains(ids, n.callID) {
+			ids = append(ids, n.callID)
+		}
+	}
+	return ids
 }
 
 // waitEmpty waits until the simulator holds no channel and no bridge.

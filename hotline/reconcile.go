@@ -14,7 +14,7 @@ import (
 // bridges destroyed, media channels hung up, and callers still in the app
 // (left by a crashed daemon, or whose StasisStart raced the resync) adopted
 // as new calls.
-func (e *Engine) reconcile(r *ari.Resync) {
+func (e *Engine) reconcile(r *ari.Resync, epoch int) {
 	e.reconcileMu.Lock()
 	defer e.reconcileMu.Unlock()
 
@@ -34,7 +34,9 @@ func (e *Engine) reconcile(r *ari.Resync) {
 	}
 	e.mu.Lock()
 	for _, c := range e.calls {
-		c.mbox.push(resyncMsg{channels: chans, bridges: bridges})
+		if c.epoch < epoch {
+			c.mbox.push(resyncMsg{channels: chans, bridges: bridges})
+		}
 	}
 	stopped := e.stopped
 	e.mu.Unlock()
@@ -103,6 +105,9 @@ func (e *Engine) adopt(ch ari.Channel) {
 	defer e.mu.Unlock()
 	if e.stopped || e.byChannel[ch.ID] != nil {
 		return
+	}
+	if at, ok := e.ended[ch.ID]; ok && time.Since(at) < time.Minute {
+		return // our own hangup of it is in flight
 	}
 	e.log.Info("adopting a caller found in the app", "channel", ch.ID, "state", ch.State)
 	// Subscribe under e.mu: a racing NewChannel for the same channel then
