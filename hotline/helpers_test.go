@@ -237,6 +237,9 @@ type harness struct {
 	opts   harnessOpts
 	admin  e2ee.SecretKey
 	engine *runningEngine
+	// lastCall is the simulator call answerAndConnect placed.
+	lastCall *aritest.Call
+	starts   int
 }
 
 // runningEngine is one daemon: an ARI client and an Engine.
@@ -410,10 +413,9 @@ func (h *harness) start() *runningEngine {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	seed := h.opts.seed
-	if seed == 0 {
-		seed = 1
-	}
+	// Each daemon draws its own ids: a restarted one must not repeat them.
+	h.starts++
+	seed := h.opts.seed + byte(h.starts)
 	eng, err := New(h.opts.cfg, Deps{ARI: cl, RTC: h.rtc, Store: h.st, Notify: h.n, Log: h.log, Rand: newLockedRand(seed)})
 	if err != nil {
 		h.t.Fatal(err)

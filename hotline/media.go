@@ -35,8 +35,8 @@ func (c *call) setupMedia() error {
 	c.e.own(ari.BridgeKey(c.bridgeID), c)
 	c.sub.Expect(ari.BridgeKey(c.bridgeID))
 	if _, err := c.e.d.ARI.CreateBridge(c.ctx(), c.bridgeID, ari.BridgeOptions{Types: []string{ari.BridgeMixing}, Name: c.e.cfg.App}); err != nil {
-		c.e.disown(ari.BridgeKey(c.bridgeID))
-		c.bridgeID = ""
+		// teardownMedia destroys it anyway: a request that failed (a
+		// timeout) may still have taken effect.
 		return fmt.Errorf("create bridge: %w", err)
 	}
 	return c.createMediaChannel()
@@ -56,9 +56,8 @@ func (c *call) createMediaChannel() error {
 		Data:         mediaMarker,
 	})
 	if err != nil {
-		c.e.disown(ari.ChannelKey(c.mediaID))
-		c.sub.Forget(ari.ChannelKey(c.mediaID))
-		c.mediaID = ""
+		// mediaID stays set: teardownMedia hangs it up in case the failed
+		// request created it after all.
 		return fmt.Errorf("create externalMedia channel: %w", err)
 	}
 	addr, err := ch.UnicastRTPAddr()
