@@ -113,9 +113,8 @@ type call struct {
 	sub      *ari.Subscription
 	chanID   string
 	chanName string
-	chanUp   bool // the channel was already answered when we got it (adopted)
-	adopted  bool
-	epoch    int // Engine.epoch when the call started
+	chanUp   bool // adopted after a restart, already answered: re-queued as it is
+	epoch    int  // Engine.epoch when the call started
 	log      *slog.Logger
 	mbox     *mailbox
 	done     chan struct{}
@@ -172,7 +171,6 @@ func newCall(e *Engine, id string, sub *ari.Subscription, ch ari.Channel, adopte
 		chanID:   ch.ID,
 		chanName: ch.Name,
 		chanUp:   adopted && ch.State == ari.StateUp,
-		adopted:  adopted,
 		log:      e.log.With("call", id, "channel", ch.ID),
 		mbox:     newMailbox(),
 		done:     make(chan struct{}),

@@ -73,7 +73,7 @@ func TestBrowserLost(t *testing.T) {
 		h.waitEmpty(5 * time.Second)
 	})
 
-	t.Run("peer gone, ICE notices", func(t *testing.T) {
+	t.Run("peer gone, the relay notices", func(t *testing.T) {
 		id, br, _ := h.answerAndConnect(r, "+15553330002", a)
 		call := h.lastCall
 		br.close() // no BrowserGone: only the relay's connection state tells
@@ -336,4 +336,24 @@ func TestNoGoroutineLeak(t *testing.T) {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("%d goroutines before, %d after:\n%s", base, n, buf[:runtime.Stack(buf, true)])
 	}
+}
+
+// TestPanicInCallIsContained: a bug in one call tears that call down and
+// leaves the daemon serving the next.
+func TestPanicInCallIsContained(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	a := h.volunteer(store.RoleVolunteer, true).Public().String()
+	h.shift(a)
+	h.start()
+	h.n.panicOnRing.Store(true)
+	call := h.place("+15553330070", nil)
+	waitDone(t, call, 10*time.Second, "the caller of the broken call hung up")
+	h.waitEmpty(5 * time.Second)
+	if !strings.Contains(h.logs.String(), "call goroutine panicked") {
+		t.Error("the panic was not logged")
+	}
+	next := h.place("+15553330071", nil)
+	h.n.wait(t, 10*time.Second, "the next call rings", isRing("", a))
+	next.Hangup()
+	h.waitEmpty(5 * time.Second)
 }

@@ -92,6 +92,8 @@ type fakeNotifier struct {
 	notes    []note
 	changed  chan struct{}
 	browsers map[string]*testBrowser // candidate routing by pubkey
+	// panicOnRing makes the next Ring panic, as a buggy hub might.
+	panicOnRing atomic.Bool
 }
 
 func newFakeNotifier() *fakeNotifier {
@@ -119,6 +121,9 @@ func firstOf(s []string) string {
 }
 
 func (f *fakeNotifier) Ring(pks []string, callID string, startedAt, ringAt time.Time) {
+	if f.panicOnRing.CompareAndSwap(true, false) {
+		panic("test: notifier bug")
+	}
 	f.add(note{kind: "ring", pubkeys: slices.Clone(pks), callID: callID, startedAt: startedAt, ringAt: ringAt})
 }
 func (f *fakeNotifier) RingStop(pks []string, callID, reason string) {

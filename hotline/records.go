@@ -86,7 +86,8 @@ func (c *call) screen() (screenResult, error) {
 			}
 			res.banned = banned
 		}
-		if !res.banned && !c.adopted && c.settings.RateLimitPerMinute > 0 {
+		if !res.banned && !c.chanUp && c.settings.RateLimitPerMinute > 0 {
+			// A caller re-queued after a restart was counted when they called.
 			n, err := tx.CountCallsFrom(c.hash, c.startedAt.Add(-time.Minute))
 			if err != nil {
 				return err
