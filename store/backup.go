@@ -79,7 +79,7 @@ func (s *Store) backupFile(ctx context.Context, path string) (BackupResult, erro
 	if err := tmp.Close(); err != nil {
 		return BackupResult{}, err
 	}
-	rep, err := VerifyFile(ctx, tmp.Name())
+	rep, err := verifyFile(ctx, tmp.Name())
 	if err != nil {
 		return BackupResult{}, fmt.Errorf("the copy does not verify: %w", err)
 	}
@@ -182,9 +182,9 @@ func restore(ctx context.Context, src, dbPath string) (RestoreResult, error) {
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 
-	rep, err := VerifyFile(ctx, tmpName)
+	rep, err := verifyFile(ctx, tmpName)
 	if err != nil {
-		return RestoreResult{}, fmt.Errorf("backup does not verify: %w", err)
+		return RestoreResult{}, fmt.Errorf("the backup does not verify: %w", err)
 	}
 	restored, err := Open(ctx, tmpName, Options{LockTimeout: time.Second})
 	if err != nil {
