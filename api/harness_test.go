@@ -53,7 +53,9 @@ func newEnv(t *testing.T, calls CallEngine) *env {
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	// The origin must be known before the server is built; reserve the listener first.
 	ts := httptest.NewUnstartedServer(nil)
-	origin := "http://" + ts.Listener.Addr().String()
+	// Passkeys need a host name, not an IP: the browser-facing origin is
+	// localhost while requests go to 127.0.0.1 on the same port.
+	origin := "http://localhost:" + strings.TrimPrefix(ts.Listener.Addr().String(), "127.0.0.1:")
 	a, err := auth.NewService(st, origin, "Test hotline", time.Now, log)
 	if err != nil {
 		t.Fatal(err)
