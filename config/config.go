@@ -295,7 +295,9 @@ func (c Config) Validate() error {
 	}
 	if u, perr := url.Parse(c.Server.PublicURL); perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 		bad("server.public_url", "%q must be an origin such as https://hotline.example.org", c.Server.PublicURL)
-	} else if u.Scheme == "http" && u.Hostname() != "localhost" && !isLoopbackIP(u.Hostname()) {
+	} else if net.ParseIP(u.Hostname()) != nil {
+		bad("server.public_url", "%q is an IP address; passkeys need a host name (use localhost on this machine)", c.Server.PublicURL)
+	} else if u.Scheme == "http" && u.Hostname() != "localhost" {
 		bad("server.public_url", "%q uses http on a public name; browsers need https there", c.Server.PublicURL)
 	}
 	if c.Server.MetricsListen != "" {

@@ -77,6 +77,7 @@ func TestBadInput(t *testing.T) {
 		{"env unknown", "", []string{"LLAMENOS_SERVER_LISTN=x"}, "not a known setting"},
 		{"env bad duration", "", []string{"LLAMENOS_RTC_BROWSER_GRACE=soon"}, "duration"},
 		{"http public url", "[server]\npublic_url = \"http://hotline.example.org\"\n", nil, "https"},
+		{"ip public url", "[server]\npublic_url = \"https://203.0.113.9\"\n", nil, "host name"},
 		{"missing secret file", "", []string{"LLAMENOS_ASTERISK_ARI_PASSWORD_FILE=/nonexistent/pw"}, "ari_password_file"},
 	}
 	for _, tc := range cases {

@@ -11,23 +11,12 @@ import (
 	"llamenos/store"
 )
 
-// phoneHashLabel is e2ee's domain label for caller-number hashes
-// (docs/crypto.md): CallerHash must give the same bytes as e2ee.PhoneHash
-// keyed with the install secret.
-const phoneHashLabel = "llamenos/v1/phone"
-
 // CallerHash is the keyed hash the ban list and the rate limit use:
-// HMAC-SHA256(install secret, "llamenos/v1/phone" ‖ 0x00 ‖ E.164), i.e.
-// e2ee.PhoneHash with the install secret, computed through the store's MAC
-// so the secret never leaves the store. The API layer uses it for bans an
-// admin types in. A number that is not strict E.164 is refused
-// (e2ee.ErrInvalidPhone): such callers are "anonymous".
+// e2ee.PhoneHash under the install secret (HMAC-SHA256 over
+// "llamenos/v1/phone" ‖ 0x00 ‖ E.164). A number that is not strict E.164 is
+// refused (e2ee.ErrInvalidPhone): such callers are "anonymous".
 func CallerHash(secret store.InstallSecret, number string) (store.Hash, error) {
-	e164, err := e2ee.NormalizeE164(number)
-	if err != nil {
-		return store.Hash{}, err
-	}
-	return secret.MAC([]byte(phoneHashLabel + "\x00" + e164)), nil
+	return secret.PhoneHash(number)
 }
 
 // anonymousRateFactor: withheld and invalid numbers share one hash (zero),
@@ -225,10 +214,16 @@ func (e *Engine) isAdmin(ctx context.Context, pubkey string) bool {
 // writeBan stores a ban by caller hash with the call's sealed number.
 func (e *Engine) writeBan(ctx context.Context, callID string, h store.Hash, number, reason []byte, actor string) error {
 	err := e.d.Store.Update(ctx, func(tx *store.Tx) error {
-		if _, err := tx.PutBan(store.Ban{Hash: h, Number: number, Reason: reason, CreatedBy: actor}); err != nil {
+		// Number is the call's caller-number envelope, whose context names
+		// the call: CallID lets the admins' browsers open it.
+		ban := store.Ban{Hash: h, Number: number, Reason: reason, CreatedBy: actor}
+		if len(number) > 0 {
+			ban.CallID = callID
+		}
+		if _, err := tx.PutBan(ban); err != nil {
 			return err
 		}
-		return tx.Audit(actor, "ban.created", "ban:"+h.String(), "call:"+callID)
+		return tx.Audit(actor, "ban.added", "ban:"+h.String(), "call:"+callID)
 	})
 	if err != nil {
 		return fmt.Errorf("hotline: ban caller of call %s: %w", callID, err)

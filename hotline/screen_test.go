@@ -136,7 +136,7 @@ func TestBanCaller(t *testing.T) {
 		return err
 	})
 	rec := h.record(id)
-	if string(ban.Number) != string(rec.CallerNumber) || len(ban.Number) == 0 || ban.CreatedBy != a || string(ban.Reason) != string(reason) {
+	if string(ban.Number) != string(rec.CallerNumber) || len(ban.Number) == 0 || ban.CallID != id || ban.CreatedBy != a || string(ban.Reason) != string(reason) {
 		t.Errorf("ban %+v does not carry the call's sealed number, the reason and the actor", ban)
 	}
 	again := h.place(number, nil)

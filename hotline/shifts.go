@@ -1,11 +1,37 @@
 package hotline
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
 	"llamenos/store"
 )
+
+// ScheduledNow lists who is on shift at now by the stored settings, rules
+// and overrides (the API shows it; the engine uses the same computation).
+func ScheduledNow(tx *store.Tx, now time.Time) ([]string, error) {
+	set, err := tx.Settings()
+	if err != nil {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(set.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("hotline: time zone %q: %w", set.TimeZone, err)
+	}
+	rules, err := tx.ShiftRules()
+	if err != nil {
+		return nil, err
+	}
+	local := now.In(loc)
+	// An overnight shift that started yesterday is governed by yesterday's
+	// overrides.
+	overrides, err := tx.ShiftOverrides(dateOf(local.AddDate(0, 0, -1)), dateOf(local))
+	if err != nil {
+		return nil, err
+	}
+	return OnShift(now, loc, rules, overrides), nil
+}
 
 // OnShift returns who is scheduled at now (sorted, unique). Times are read in
 // loc, the hotline's IANA zone, as wall-clock minutes, so a shift keeps its

@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,7 @@ var (
 	benchWindow = flag.Duration("rtc.window", 5*time.Second, "BenchmarkBridgedCalls: measured traffic per run")
 	benchCalls  = flag.String("rtc.calls", "50,100,200,400", "BenchmarkBridgedCalls: call counts to run")
 	benchMux    = flag.Bool("rtc.mux", true, "BenchmarkBridgedCalls: serve all calls on one UDP port (ICE mux)")
+	benchBase   = flag.Bool("rtc.baseline", true, "BenchmarkBridgedCalls: also run the plain UDP forwarder (off when profiling the relay)")
 	benchIcpt   = flag.String("rtc.interceptors", "", "BenchmarkBridgedCalls: interceptor set, default or reports (empty: the engine's default)")
 )
 
@@ -114,6 +116,12 @@ func BenchmarkBridgedCalls(b *testing.B) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			load, _ := os.ReadFile("/proc/loadavg")
 			relay := runPhase(b, "relay", n)
+			if !*benchBase {
+				b.Logf("relay cpu %.2f%%/call, other processes %.0f%% of one core; down loss %.3f%% p99 %.2fms; up loss %.3f%% p99 %.2fms",
+					100*relay.cpu.Seconds()/relay.wall.Seconds()/float64(n), 100*relay.others.Seconds()/relay.wall.Seconds(),
+					relay.lossDown(), ms(relay.res.Down.P99), relay.lossUp(), ms(relay.res.Up.P99))
+				return
+			}
 			base := runPhase(b, "baseline", n)
 
 			perCall := func(p phaseResult) float64 {
@@ -130,11 +138,12 @@ func BenchmarkBridgedCalls(b *testing.B) {
 			b.ReportMetric(ms(relay.res.Up.P99), "p99-ms-up")
 			b.ReportMetric(ms(max(base.res.Down.P99, base.res.Up.P99)), "base-p99-ms")
 			b.ReportMetric(relay.allocsPerPacket, "allocs/pkt")
+			b.ReportMetric(100*relay.others.Seconds()/relay.wall.Seconds(), "other-cpu%")
 			b.ReportMetric(0, "ns/op")
 			b.Logf("N=%d mux=%v interceptors=%q window=%v GOMAXPROCS=%d loadavg before: %s", n, *benchMux, *benchIcpt, *benchWindow, runtime.GOMAXPROCS(0), strings.TrimSpace(string(load)))
 			for _, p := range []phaseResult{relay, base} {
-				b.Logf("  %-8s cpu %.2f%%/call (%.0f%% of one core), load generator %.0f%% of one core; down: loss %.3f%% p50 %.2fms p99 %.2fms max %.1fms; up: loss %.3f%% p50 %.2fms p99 %.2fms max %.1fms; %d goroutines",
-					p.mode, perCall(p), 100*p.cpu.Seconds()/p.wall.Seconds(), 100*p.res.CPU.Seconds()/p.res.Wall.Seconds(),
+				b.Logf("  %-8s cpu %.2f%%/call (%.0f%% of one core), load generator %.0f%%, other processes %.0f%%; down: loss %.3f%% p50 %.2fms p99 %.2fms max %.1fms; up: loss %.3f%% p50 %.2fms p99 %.2fms max %.1fms; %d goroutines",
+					p.mode, perCall(p), 100*p.cpu.Seconds()/p.wall.Seconds(), 100*p.res.CPU.Seconds()/p.res.Wall.Seconds(), 100*p.others.Seconds()/p.wall.Seconds(),
 					p.lossDown(), ms(p.res.Down.P50), ms(p.res.Down.P99), ms(p.res.Down.Max),
 					p.lossUp(), ms(p.res.Up.P50), ms(p.res.Up.P99), ms(p.res.Up.Max), p.goroutines)
 			}
@@ -154,6 +163,7 @@ type phaseResult struct {
 	allocsPerPacket float64
 	goroutines      int
 	dropped         uint64
+	others          time.Duration // CPU other processes used meanwhile
 }
 
 func (p phaseResult) lossDown() float64 { return lossPct(p.res.SentDown, p.res.RecvDown) }
@@ -164,6 +174,28 @@ func lossPct(sent, recv int64) float64 {
 		return 100
 	}
 	return 100 * float64(sent-recv) / float64(sent)
+}
+
+// machineBusy is the CPU time all processes have used so far (from
+// /proc/stat), to tell how much of a run's machine other work took.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for i, s := range f[1:] {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err == nil && i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return time.Duration(busy) * time.Second / 100 // USER_HZ
 }
 
 func cpuTime() time.Duration {
@@ -316,9 +348,9 @@ func runPhase(b *testing.B, mode string, n int) phaseResult {
 	recv("start")
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
-	cpu0, wall0 := cpuTime(), time.Now()
+	cpu0, wall0, busy0 := cpuTime(), time.Now(), machineBusy()
 	recv("stop")
-	cpu1, wall1 := cpuTime(), time.Now()
+	cpu1, wall1, busy1 := cpuTime(), time.Now(), machineBusy()
 	runtime.ReadMemStats(&ms1)
 	goroutines := runtime.NumGoroutine()
 	res := recv("result").Result
@@ -330,6 +362,7 @@ func runPhase(b *testing.B, mode string, n int) phaseResult {
 		res:        *res,
 		goroutines: goroutines,
 	}
+	p.others = busy1 - busy0 - p.cpu - res.CPU
 	if pkts := res.SentDown + res.SentUp; pkts > 0 {
 		p.allocsPerPacket = float64(ms1.Mallocs-ms0.Mallocs) / float64(pkts)
 	}

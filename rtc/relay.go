@@ -170,7 +170,12 @@ func (r *Relay) readAsterisk() {
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		remote := r.remote.Load()
 		if remote != nil && *remote != from {
-			r.stats.wrongSource.Add(1)
+			if r.stats.wrongSource.Add(1) == 1 {
+				// Once per call: if Asterisk really sends from elsewhere
+				// than it announced, this is the only trace of why the
+				// volunteer hears nothing.
+				r.log.Warn("dropping RTP from an unexpected source", "from", from.String(), "asterisk", remote.String())
+			}
 			continue
 		}
 		if n > maxDatagram {

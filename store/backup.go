@@ -42,14 +42,21 @@ type BackupResult struct {
 // fsynced, verified with VerifyFile, then renamed into place. A backup that
 // does not verify never appears under path. An existing path is refused.
 func (s *Store) BackupFile(ctx context.Context, path string) (BackupResult, error) {
-	res, err := s.backupFile(ctx, path)
+	return WriteBackupFile(ctx, path, func(w io.Writer) (int64, error) { return s.Backup(ctx, w) })
+}
+
+// WriteBackupFile writes the backup that copy produces to path the way
+// BackupFile does: temporary file, fsync, VerifyFile, rename. The CLI uses it
+// for a backup streamed from the running daemon.
+func WriteBackupFile(ctx context.Context, path string, copy func(io.Writer) (int64, error)) (BackupResult, error) {
+	res, err := writeBackupFile(ctx, path, copy)
 	if err != nil {
 		return BackupResult{}, fmt.Errorf("store: backup to %s: %w", path, err)
 	}
 	return res, nil
 }
 
-func (s *Store) backupFile(ctx context.Context, path string) (BackupResult, error) {
+func writeBackupFile(ctx context.Context, path string, copy func(io.Writer) (int64, error)) (BackupResult, error) {
 	if _, err := os.Lstat(path); err == nil {
 		return BackupResult{}, fmt.Errorf("%w: the file exists; choose a new name", ErrExists)
 	}
@@ -69,7 +76,7 @@ func (s *Store) backupFile(ctx context.Context, path string) (BackupResult, erro
 		return BackupResult{}, err
 	}
 	h := sha256.New()
-	n, err := s.Backup(ctx, io.MultiWriter(tmp, h))
+	n, err := copy(io.MultiWriter(tmp, h))
 	if err != nil {
 		return BackupResult{}, err
 	}
@@ -79,7 +86,7 @@ func (s *Store) backupFile(ctx context.Context, path string) (BackupResult, erro
 	if err := tmp.Close(); err != nil {
 		return BackupResult{}, err
 	}
-	rep, err := VerifyFile(ctx, tmp.Name())
+	rep, err := verifyFile(ctx, tmp.Name())
 	if err != nil {
 		return BackupResult{}, fmt.Errorf("the copy does not verify: %w", err)
 	}
@@ -182,9 +189,9 @@ func restore(ctx context.Context, src, dbPath string) (RestoreResult, error) {
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 
-	rep, err := VerifyFile(ctx, tmpName)
+	rep, err := verifyFile(ctx, tmpName)
 	if err != nil {
-		return RestoreResult{}, fmt.Errorf("backup does not verify: %w", err)
+		return RestoreResult{}, fmt.Errorf("the backup does not verify: %w", err)
 	}
 	restored, err := Open(ctx, tmpName, Options{LockTimeout: time.Second})
 	if err != nil {

@@ -11,8 +11,11 @@ import (
 // install secret), so the check at call time is one key lookup; the number
 // itself is kept only as an envelope sealed to the admins.
 type Ban struct {
-	Hash      Hash      `json:"hash"`
-	Number    []byte    `json:"num,omitempty"`
+	Hash   Hash   `json:"hash"`
+	Number []byte `json:"num,omitempty"`
+	// CallID is set when Number is the caller-number envelope of that call
+	// (a ban from a call): the envelope's context names the call.
+	CallID    string    `json:"call,omitempty"`
 	Reason    []byte    `json:"why,omitempty"`
 	CreatedAt time.Time `json:"created"`
 	CreatedBy string    `json:"by"`
@@ -28,6 +31,11 @@ func (b *Ban) validate() error {
 	}
 	if err := checkEnvelope("reason", b.Reason, false); err != nil {
 		errs = append(errs, err)
+	}
+	if b.CallID != "" {
+		if err := ValidID(b.CallID); err != nil {
+			errs = append(errs, fmt.Errorf("call: %w", err))
+		}
 	}
 	if b.CreatedBy != ActorSystem {
 		if err := ValidPubKey(b.CreatedBy); err != nil {

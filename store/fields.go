@@ -27,12 +27,20 @@ type CustomField struct {
 	Type     FieldType `json:"type"`
 	Required bool      `json:"required,omitempty"`
 	Options  []string  `json:"options,omitempty"`
+	// Min and Max bound a number field's value.
+	Min *float64 `json:"min,omitempty"`
+	Max *float64 `json:"max,omitempty"`
+	// MinLength and MaxLength bound a text or textarea value, in characters
+	// (0: no bound).
+	MinLength int `json:"minLength,omitempty"`
+	MaxLength int `json:"maxLength,omitempty"`
 }
 
 const (
 	MaxCustomFields = 20
 	maxFieldOptions = 50
 	maxLabelRunes   = 100
+	maxValueLength  = 20000
 )
 
 var fieldIDRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
@@ -60,6 +68,19 @@ func ValidateCustomFields(fields []CustomField) error {
 		ids[f.ID] = true
 		if !validLabel(f.Label) {
 			errs = append(errs, fmt.Errorf("%s: label must be 1 to %d characters", where, maxLabelRunes))
+		}
+		if f.Type != FieldNumber && (f.Min != nil || f.Max != nil) {
+			errs = append(errs, fmt.Errorf("%s: only number fields have min and max", where))
+		}
+		if f.Min != nil && f.Max != nil && *f.Min > *f.Max {
+			errs = append(errs, fmt.Errorf("%s: min is above max", where))
+		}
+		if f.Type != FieldText && f.Type != FieldTextarea && (f.MinLength != 0 || f.MaxLength != 0) {
+			errs = append(errs, fmt.Errorf("%s: only text and textarea fields have length limits", where))
+		}
+		if f.MinLength < 0 || f.MaxLength < 0 || f.MinLength > maxValueLength || f.MaxLength > maxValueLength ||
+			(f.MaxLength != 0 && f.MinLength > f.MaxLength) {
+			errs = append(errs, fmt.Errorf("%s: length limits must be 0 to %d with minLength at most maxLength", where, maxValueLength))
 		}
 		switch f.Type {
 		case FieldText, FieldNumber, FieldCheckbox, FieldTextarea:

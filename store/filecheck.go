@@ -287,7 +287,7 @@ func (w *walker) walkPage(id uint64, depth int) error {
 	if flags == flagBranch {
 		return w.walkBranch(id, span, count, depth)
 	}
-	return w.walkLeaf(fmt.Sprintf("page %d", id), span, count, depth)
+	return w.walkLeaf(fmt.Sprintf("page %d", id), span, count, depth, false)
 }
 
 func (w *walker) walkBranch(id uint64, span []byte, count, depth int) error {
@@ -311,7 +311,7 @@ func (w *walker) walkBranch(id uint64, span []byte, count, depth int) error {
 }
 
 // walkLeaf checks a leaf page held in span (a file page or an inline page).
-func (w *walker) walkLeaf(where string, span []byte, count, depth int) error {
+func (w *walker) walkLeaf(where string, span []byte, count, depth int, inline bool) error {
 	if pageHeaderSize+count*elementSize > len(span) {
 		return corruptf("%s: %d elements overrun the page", where, count)
 	}
@@ -327,6 +327,12 @@ func (w *walker) walkLeaf(where string, span []byte, count, depth int) error {
 		if flags&bucketLeafFlag == 0 {
 			continue
 		}
+		if inline {
+			// bbolt inlines only buckets without sub-buckets. Allowing them
+			// would also let crafted elements point at the same bytes again
+			// and again: exponential work instead of a verdict.
+			return corruptf("%s: element %d: an inline bucket holds a bucket", where, i)
+		}
 		v := span[start+ksize : end]
 		if len(v) < 16 {
 			return corruptf("%s: bucket element %d is %d bytes", where, i, len(v))
@@ -337,14 +343,11 @@ func (w *walker) walkLeaf(where string, span []byte, count, depth int) error {
 			}
 			continue
 		}
-		inline := v[16:]
-		if len(inline) < pageHeaderSize || ne.Uint16(inline[8:]) != flagLeaf {
+		page := v[16:]
+		if len(page) < pageHeaderSize || ne.Uint16(page[8:]) != flagLeaf {
 			return corruptf("%s: inline bucket %d has no leaf page", where, i)
 		}
-		if depth+1 > maxDepth {
-			return corruptf("%s: buckets nested deeper than %d", where, maxDepth)
-		}
-		if err := w.walkLeaf(fmt.Sprintf("%s inline bucket %d", where, i), inline, int(ne.Uint16(inline[10:])), depth+1); err != nil {
+		if err := w.walkLeaf(fmt.Sprintf("%s inline bucket %d", where, i), page, int(ne.Uint16(page[10:])), depth+1, true); err != nil {
 			return err
 		}
 	}

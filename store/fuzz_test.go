@@ -7,7 +7,9 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Everything here decodes bytes read back from the database file, which a
@@ -140,4 +142,47 @@ func FuzzVerifyFile(f *testing.F) {
 		}
 		_, _ = VerifyFile(context.Background(), p)
 	})
+}
+
+// Inline buckets nested in inline buckets, two elements per level pointing
+// at the same next level, once made the walk exponential (2^depth); bbolt
+// never writes a bucket inside an inline bucket, so it is refused at once.
+func TestWalkRefusesNestedInlineBuckets(t *testing.T) {
+	const ps = 4096
+	page := make([]byte, ps)
+	ne.PutUint64(page[0:], 3)
+	ne.PutUint16(page[8:], flagLeaf)
+	ne.PutUint16(page[10:], 1)
+	// Element 0 of the file page: a bucket whose value starts at 64.
+	ne.PutUint32(page[16:], bucketLeafFlag)
+	ne.PutUint32(page[20:], 64-16)
+	ne.PutUint32(page[28:], ps-64)
+	// Level L's value at b: bucket header (root 0), inline page header, two
+	// bucket elements whose values are both level L+1 at b+64.
+	for b := 64; b+64 <= ps; b += 64 {
+		hdr := b + 16
+		last := b+128 > ps
+		ne.PutUint16(page[hdr+8:], flagLeaf)
+		if last {
+			continue
+		}
+		ne.PutUint16(page[hdr+10:], 2)
+		for i := range 2 {
+			e := hdr + 16 + i*16
+			ne.PutUint32(page[e:], bucketLeafFlag)
+			ne.PutUint32(page[e+4:], uint32(b+64-e))
+			ne.PutUint32(page[e+12:], uint32(ps-(b+64)))
+		}
+	}
+	w := &walker{m: fileMeta{pageSize: ps, hwm: 4}, seen: make([]uint64, 1)}
+	done := make(chan error, 1)
+	go func() { done <- w.walkLeaf("page 3", page, 1, 0, false) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "inline bucket holds a bucket") {
+			t.Fatalf("err = %v, want the nested inline bucket refused", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("walk did not finish: exponential recursion")
+	}
 }

@@ -22,8 +22,11 @@ const (
 	cursorTranscripts
 )
 
+const cursorV1 = 1
+
+// Page sizes: a limit of 0 or less means DefaultLimit; more than MaxLimit
+// is cut to MaxLimit.
 const (
-	cursorV1     = 1
 	DefaultLimit = 50
 	MaxLimit     = 200
 )

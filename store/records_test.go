@@ -410,18 +410,29 @@ func TestSettingsAndFields(t *testing.T) {
 		{ID: "follow_up", Label: "Needs follow-up", Type: FieldCheckbox},
 	}
 	update(t, s, func(tx *Tx) error { return tx.SetCustomFields(fields) })
+	bounded := []CustomField{
+		{ID: "age", Label: "Age", Type: FieldNumber, Min: ptr(0.0), Max: ptr(120.0)},
+		{ID: "summary", Label: "Summary", Type: FieldTextarea, MinLength: 1, MaxLength: 500},
+	}
+	update(t, s, func(tx *Tx) error { return tx.SetCustomFields(bounded) })
+	update(t, s, func(tx *Tx) error { return tx.SetCustomFields(fields) })
 	tooMany := make([]CustomField, MaxCustomFields+1)
 	for i := range tooMany {
 		tooMany[i] = CustomField{ID: "f" + string(rune('a'+i)), Label: "x", Type: FieldText}
 	}
 	for name, bad := range map[string][]CustomField{
-		"too many":     tooMany,
-		"dup id":       {{ID: "a", Label: "A", Type: FieldText}, {ID: "a", Label: "B", Type: FieldText}},
-		"bad id":       {{ID: "Risk Level", Label: "A", Type: FieldText}},
-		"no options":   {{ID: "a", Label: "A", Type: FieldSelect}},
-		"stray option": {{ID: "a", Label: "A", Type: FieldText, Options: []string{"x"}}},
-		"type":         {{ID: "a", Label: "A", Type: "date"}},
-		"empty label":  {{ID: "a", Label: "", Type: FieldText}},
+		"too many":      tooMany,
+		"dup id":        {{ID: "a", Label: "A", Type: FieldText}, {ID: "a", Label: "B", Type: FieldText}},
+		"bad id":        {{ID: "Risk Level", Label: "A", Type: FieldText}},
+		"no options":    {{ID: "a", Label: "A", Type: FieldSelect}},
+		"stray option":  {{ID: "a", Label: "A", Type: FieldText, Options: []string{"x"}}},
+		"type":          {{ID: "a", Label: "A", Type: "date"}},
+		"empty label":   {{ID: "a", Label: "", Type: FieldText}},
+		"min above max": {{ID: "a", Label: "A", Type: FieldNumber, Min: ptr(5.0), Max: ptr(1.0)}},
+		"min on text":   {{ID: "a", Label: "A", Type: FieldText, Min: ptr(1.0)}},
+		"length on num": {{ID: "a", Label: "A", Type: FieldNumber, MaxLength: 3}},
+		"length order":  {{ID: "a", Label: "A", Type: FieldText, MinLength: 9, MaxLength: 3}},
+		"length huge":   {{ID: "a", Label: "A", Type: FieldTextarea, MaxLength: 1 << 20}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			wantErr(t, s.Update(context.Background(), func(tx *Tx) error { return tx.SetCustomFields(bad) }), ErrInvalid)
@@ -436,3 +447,5 @@ func TestSettingsAndFields(t *testing.T) {
 	})
 	mustCheck(t, s)
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 
 	"go.etcd.io/bbolt"
+
+	"llamenos/e2ee"
 )
 
 // InstallSecret is the per-install HMAC key created at first open. Caller
@@ -33,6 +35,13 @@ func (s InstallSecret) MAC(data []byte) Hash {
 	var h Hash
 	copy(h[:], m.Sum(nil))
 	return h
+}
+
+// PhoneHash is the keyed hash of a caller number (e2ee.PhoneHash: the
+// number is normalised to E.164 first, so reformatting cannot dodge a ban).
+func (s InstallSecret) PhoneHash(number string) (Hash, error) {
+	h, err := e2ee.PhoneHash(s.key[:], number)
+	return Hash(h), err
 }
 
 func (InstallSecret) String() string               { return redacted }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"time"
+	"unicode/utf8"
 )
 
 // Shifts are stored here; deciding who is on shift at an instant is the
@@ -14,7 +15,9 @@ import (
 // End at or before Start is an overnight shift ending the next day; "24:00"
 // as End means midnight at the end of the day.
 type ShiftRule struct {
-	ID         string         `json:"id"`
+	ID string `json:"id"`
+	// Name is the admin's label for the shift ("Night line"); plaintext.
+	Name       string         `json:"name,omitempty"`
 	Days       []time.Weekday `json:"days"`
 	Start      string         `json:"start"`
 	End        string         `json:"end"`
@@ -89,6 +92,9 @@ func (r *ShiftRule) validate() error {
 	var errs []error
 	if err := ValidID(r.ID); err != nil {
 		errs = append(errs, err)
+	}
+	if n := utf8.RuneCountInString(r.Name); !utf8.ValidString(r.Name) || n > 80 {
+		errs = append(errs, errors.New("name: at most 80 characters"))
 	}
 	if len(r.Days) == 0 || len(r.Days) > 7 {
 		errs = append(errs, errors.New("days: want 1 to 7 weekdays"))

@@ -61,6 +61,9 @@ type Store struct {
 
 const defaultLockTimeout = 5 * time.Second
 
+// DefaultFileName is the database file's name inside the data directory.
+const DefaultFileName = "llamenos.db"
+
 // Open opens (creating if absent) the database at path and brings its schema
 // up to date. The file is created 0600; its directory must exist.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
@@ -146,9 +149,10 @@ func openBolt(ctx context.Context, path string, readOnly bool, timeout time.Dura
 		case errors.Is(err, errReplaced) && attempt < 3:
 			continue
 		case errors.Is(err, ErrLocked), errors.Is(err, berrors.ErrTimeout):
-			return nil, fmt.Errorf("store: open %s: %w (is llamenos serve running? stop it, or let the daemon do this)", path, ErrLocked)
-		case errors.Is(err, ErrNotADatabase), errors.Is(err, berrors.ErrInvalid),
-			errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
+			return nil, fmt.Errorf("store: open %s: %w (is llamenos serve running? only one process may use the database)", path, ErrLocked)
+		case errors.Is(err, ErrNotADatabase):
+			return nil, fmt.Errorf("store: open %s: %w", path, err)
+		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 			return nil, fmt.Errorf("store: open %s: %w: %v", path, ErrNotADatabase, err)
 		default:
 			return nil, fmt.Errorf("store: open %s: %w", path, err)

@@ -27,6 +27,9 @@ type command struct {
 var commands = map[string]command{
 	"version":         {"print version, commit and Go version", runVersion},
 	"asterisk-config": {"render the Asterisk configuration for this daemon", runAsteriskConfig},
+	"backup":          {"write a verified backup of the database (online if the daemon runs)", runBackup},
+	"restore":         {"verify a backup and put it in place of the database (daemon stopped)", runRestore},
+	"check":           {"validate the configuration and verify the database", runCheck},
 }
 
 func main() {

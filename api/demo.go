@@ -1,0 +1,115 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"llamenos/auth"
+	"llamenos/e2ee"
+)
+
+// Demo drives the embedded Asterisk simulator of `llamenos demo`: an admin
+// places a pretend call from the browser, and tests read back what the
+// simulated caller heard. These routes exist only in demo mode.
+type Demo interface {
+	// PlaceCall dials in from caller (empty: a random fictional number).
+	PlaceCall(ctx context.Context, audio, caller string) (DemoCall, error)
+	Call(id string) (DemoCall, error)
+	HangupCall(id string) error
+	Asterisk() DemoAsterisk
+}
+
+// DemoCall is a simulated caller as the demo routes report it. The caller's
+// number is deliberately absent.
+type DemoCall struct {
+	ID       string  `json:"id"`
+	Audio    string  `json:"audio"`
+	Answered bool    `json:"answered"`
+	Ended    bool    `json:"ended"`
+	Heard    []Heard `json:"heard"`
+	// HeardPackets counts RTP packets the caller received from the volunteer.
+	HeardPackets int `json:"heardPackets"`
+}
+
+// Heard is the level of one probe frequency in what the caller received.
+type Heard struct {
+	Hz       float64 `json:"hz"`
+	Detected bool    `json:"detected"`
+	Level    float64 `json:"level"`
+}
+
+// DemoAsterisk lists what the simulator still holds.
+type DemoAsterisk struct {
+	Channels []string `json:"channels"`
+	Bridges  []string `json:"bridges"`
+}
+
+// ErrDemoNoCall is returned by Demo for an unknown simulated call.
+var ErrDemoNoCall = errors.New("demo: no such simulated call")
+
+func (s *Server) demoRoutes() []route {
+	return []route{
+		{method: "POST", pattern: "/api/demo/calls", access: adminOnly, h: s.demoPlace},
+		{method: "GET", pattern: "/api/demo/calls/{id}", access: adminOnly, h: s.demoGet},
+		{method: "DELETE", pattern: "/api/demo/calls/{id}", access: adminOnly, h: s.demoHangup},
+		{method: "GET", pattern: "/api/demo/asterisk", access: adminOnly, h: s.demoAsterisk},
+	}
+}
+
+func (s *Server) demoPlace(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	var req struct {
+		Audio  string `json:"audio"`
+		Caller string `json:"caller"`
+	}
+	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
+		return err
+	}
+	switch req.Audio {
+	case "":
+		req.Audio = "voice"
+	case "voice", "tone":
+	default:
+		return errBadRequest("audio must be voice or tone")
+	}
+	if req.Caller != "" {
+		if _, err := e2ee.NormalizeE164(req.Caller); err != nil {
+			return errBadRequest("caller must be an E.164 number such as +15550100123")
+		}
+	}
+	c, err := s.Demo.PlaceCall(r.Context(), req.Audio, req.Caller)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) demoGet(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	c, err := s.Demo.Call(r.PathValue("id"))
+	if errors.Is(err, ErrDemoNoCall) {
+		return errNotFound("no such simulated call")
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) demoHangup(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	err := s.Demo.HangupCall(r.PathValue("id"))
+	if errors.Is(err, ErrDemoNoCall) {
+		return errNotFound("no such simulated call")
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) demoAsterisk(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	writeJSON(w, http.StatusOK, s.Demo.Asterisk())
+	return nil
+}

@@ -1,0 +1,327 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"llamenos/auth"
+	"llamenos/store"
+)
+
+func (s *Server) createInvite(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	var req struct {
+		Role     store.Role `json:"role"`
+		TTLHours *int       `json:"ttlHours"`
+	}
+	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
+		return err
+	}
+	if req.Role != store.RoleAdmin && req.Role != store.RoleVolunteer {
+		return errBadRequest("role must be admin or volunteer")
+	}
+	hours := 72
+	if req.TTLHours != nil {
+		hours = *req.TTLHours
+	}
+	if hours < 1 || hours > int(auth.InviteMaxTTL.Hours()) {
+		return errBadRequest("ttlHours must be between 1 and %d", int(auth.InviteMaxTTL.Hours()))
+	}
+	code, inv, err := s.Auth.CreateInvite(r.Context(), who.PubKey, req.Role, time.Duration(hours)*time.Hour)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id":        inv.CodeHash.String(),
+		"code":      code,
+		"url":       s.origin + "/#/invite/" + code,
+		"role":      inv.Role,
+		"expiresAt": inv.ExpiresAt.UTC(),
+	})
+	return nil
+}
+
+func (s *Server) listInvites(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	invs, err := store.Read(r.Context(), s.Store, func(tx *store.Tx) ([]store.Invite, error) { return tx.Invites() })
+	if err != nil {
+		return err
+	}
+	type inviteJSON struct {
+		ID        string     `json:"id"`
+		Role      store.Role `json:"role"`
+		CreatedAt time.Time  `json:"createdAt"`
+		ExpiresAt time.Time  `json:"expiresAt"`
+		UsedAt    *time.Time `json:"usedAt,omitempty"`
+		RevokedAt *time.Time `json:"revokedAt,omitempty"`
+	}
+	opt := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		t = t.UTC()
+		return &t
+	}
+	out := make([]inviteJSON, 0, len(invs))
+	for _, i := range invs {
+		out = append(out, inviteJSON{i.CodeHash.String(), i.Role, i.CreatedAt.UTC(), i.ExpiresAt.UTC(), opt(i.UsedAt), opt(i.RevokedAt)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"invites": out})
+	return nil
+}
+
+func (s *Server) revokeInvite(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	h, err := store.ParseHash(r.PathValue("id"))
+	if err != nil {
+		return errNotFound("no such invite")
+	}
+	err = s.Store.Update(r.Context(), func(tx *store.Tx) error {
+		_, err := tx.RevokeInvite(h)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return errNotFound("no such invite")
+		case errors.Is(err, store.ErrInviteUsed):
+			return errConflict("this invite was already used")
+		case err != nil:
+			return err
+		}
+		return tx.Audit(who.PubKey, "invite.revoked", "invite:"+h.String())
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// settingsJSON is the admin-facing shape of store.Settings (docs/api.md).
+type settingsJSON struct {
+	HotlineName         string              `json:"hotlineName"`
+	TimeZone            string              `json:"timeZone"`
+	Languages           []string            `json:"languages"`
+	QueueTimeoutSeconds int                 `json:"queueTimeoutSeconds"`
+	VoicemailMode       store.VoicemailMode `json:"voicemailMode"`
+	VoicemailMaxSeconds int                 `json:"voicemailMaxSeconds"`
+	Recording           bool                `json:"recording"`
+	RateLimit           struct {
+		Enabled        bool `json:"enabled"`
+		CallsPerMinute int  `json:"callsPerMinute"`
+	} `json:"rateLimit"`
+	Captcha struct {
+		Enabled     bool `json:"enabled"`
+		MaxAttempts int  `json:"maxAttempts"`
+		Digits      int  `json:"digits"`
+	} `json:"captcha"`
+	PasskeyPolicy struct {
+		Admins     bool `json:"admins"`
+		Volunteers bool `json:"volunteers"`
+	} `json:"passkeyPolicy"`
+}
+
+func settingsView(st store.Settings) settingsJSON {
+	var v settingsJSON
+	v.HotlineName, v.TimeZone, v.Languages = st.HotlineName, st.TimeZone, nonNil(st.Languages)
+	v.QueueTimeoutSeconds, v.VoicemailMode, v.VoicemailMaxSeconds = st.QueueTimeoutSeconds, st.VoicemailMode, st.VoicemailMaxSeconds
+	v.Recording = st.Recording
+	v.RateLimit.Enabled, v.RateLimit.CallsPerMinute = st.RateLimitPerMinute > 0, st.RateLimitPerMinute
+	if !v.RateLimit.Enabled {
+		v.RateLimit.CallsPerMinute = store.DefaultSettings().RateLimitPerMinute
+	}
+	v.Captcha.Enabled, v.Captcha.MaxAttempts, v.Captcha.Digits = st.CaptchaEnabled, st.CaptchaAttempts, st.CaptchaDigits
+	v.PasskeyPolicy.Admins, v.PasskeyPolicy.Volunteers = st.PasskeysForAdmins, st.PasskeysForVolunteers
+	return v
+}
+
+func (v settingsJSON) toStore() (store.Settings, error) {
+	st := store.Settings{
+		HotlineName: v.HotlineName, TimeZone: v.TimeZone, Languages: v.Languages,
+		QueueTimeoutSeconds: v.QueueTimeoutSeconds, VoicemailMode: v.VoicemailMode, VoicemailMaxSeconds: v.VoicemailMaxSeconds,
+		Recording: v.Recording, CaptchaEnabled: v.Captcha.Enabled, CaptchaAttempts: v.Captcha.MaxAttempts,
+		CaptchaDigits: v.Captcha.Digits, PasskeysForAdmins: v.PasskeyPolicy.Admins, PasskeysForVolunteers: v.PasskeyPolicy.Volunteers,
+	}
+	if v.RateLimit.Enabled {
+		if v.RateLimit.CallsPerMinute < 1 {
+			return st, errBadRequest("rateLimit.callsPerMinute must be 1 to 60 when the rate limit is on")
+		}
+		st.RateLimitPerMinute = v.RateLimit.CallsPerMinute
+	}
+	if err := st.Validate(); err != nil {
+		return st, errBadRequest("%v", err)
+	}
+	return st, nil
+}
+
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	st, err := store.Read(r.Context(), s.Store, func(tx *store.Tx) (store.Settings, error) { return tx.Settings() })
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, settingsView(st))
+	return nil
+}
+
+func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	var req settingsJSON
+	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
+		return err
+	}
+	st, err := req.toStore()
+	if err != nil {
+		return err
+	}
+	err = s.Store.Update(r.Context(), func(tx *store.Tx) error {
+		if err := tx.PutSettings(st); err != nil {
+			return err
+		}
+		return tx.Audit(who.PubKey, "settings.changed", "setting:hotline")
+	})
+	if err != nil {
+		return err
+	}
+	s.Calls.VolunteersChanged() // time zone or policy may change who rings
+	writeJSON(w, http.StatusOK, settingsView(st))
+	return nil
+}
+
+// config is what the app needs before anyone signs in.
+func (s *Server) config(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	st, err := store.Read(r.Context(), s.Store, func(tx *store.Tx) (store.Settings, error) { return tx.Settings() })
+	if err != nil {
+		return err
+	}
+	need, err := s.Auth.NeedsSetup(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"hotlineName":   st.HotlineName,
+		"setupRequired": need,
+		"languages":     []string{"en", "es"},
+		"passkeyPolicy": map[string]bool{"admins": st.PasskeysForAdmins, "volunteers": st.PasskeysForVolunteers},
+		"demo":          s.Demo != nil,
+	})
+	return nil
+}
+
+func (s *Server) listBans(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	bans, err := store.Read(r.Context(), s.Store, func(tx *store.Tx) ([]store.Ban, error) { return tx.Bans() })
+	if err != nil {
+		return err
+	}
+	type banJSON struct {
+		ID        string    `json:"id"`
+		Number    b64       `json:"number"`
+		CallID    string    `json:"callId,omitempty"`
+		Reason    b64       `json:"reason,omitempty"`
+		CreatedAt time.Time `json:"createdAt"`
+		CreatedBy string    `json:"createdBy"`
+	}
+	out := make([]banJSON, 0, len(bans))
+	for _, b := range bans {
+		out = append(out, banJSON{b.Hash.String(), b.Number, b.CallID, b.Reason, b.CreatedAt.UTC(), b.CreatedBy})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"bans": out})
+	return nil
+}
+
+// addBan bans a number an admin typed. The number crosses the wire once so
+// the server can compute its keyed hash; only the hash and the admin-sealed
+// envelope are stored.
+func (s *Server) addBan(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	var req struct {
+		Number string `json:"number"`
+		Sealed b64    `json:"sealed"`
+		Reason b64    `json:"reason"`
+	}
+	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
+		return err
+	}
+	hash, err := s.Store.Secret().PhoneHash(req.Number)
+	if err != nil {
+		return errBadRequest("number must be in international format, e.g. +34 600 000 000")
+	}
+	err = s.Store.Update(r.Context(), func(tx *store.Tx) error {
+		admins, err := auth.ActiveAdmins(tx)
+		if err != nil {
+			return err
+		}
+		if err := requireRecipients(req.Sealed, admins); err != nil {
+			return err
+		}
+		if len(req.Reason) > 0 {
+			if err := requireRecipients(req.Reason, admins); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.PutBan(store.Ban{Hash: hash, Number: req.Sealed, Reason: req.Reason, CreatedBy: who.PubKey}); err != nil {
+			return err
+		}
+		return tx.Audit(who.PubKey, "ban.added", "ban:"+hash.String())
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) deleteBan(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	h, err := store.ParseHash(r.PathValue("id"))
+	if err != nil {
+		return errNotFound("no such ban")
+	}
+	err = s.Store.Update(r.Context(), func(tx *store.Tx) error {
+		if err := tx.DeleteBan(h); errors.Is(err, store.ErrNotFound) {
+			return errNotFound("no such ban")
+		} else if err != nil {
+			return err
+		}
+		return tx.Audit(who.PubKey, "ban.lifted", "ban:"+h.String())
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) audit(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return errBadRequest("limit must be 1 to 500")
+		}
+		limit = n
+	}
+	type page struct {
+		entries []store.AuditEntry
+		next    string
+	}
+	p, err := store.Read(r.Context(), s.Store, func(tx *store.Tx) (page, error) {
+		e, next, err := tx.AuditLog(r.URL.Query().Get("cursor"), limit)
+		return page{e, next}, err
+	})
+	if errors.Is(err, store.ErrInvalid) {
+		return errBadRequest("bad cursor")
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": nonNil(p.entries), "next": p.next})
+	return nil
+}
+
+func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	head, err := s.Store.VerifyAudit(r.Context())
+	var ae *store.AuditError
+	if errors.As(err, &ae) {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "firstBad": ae.Seq, "problem": ae.Error()})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "entries": head.Seq, "head": head.String()})
+	return nil
+}

@@ -1,0 +1,265 @@
+// Package api is the daemon's HTTP face: the JSON API and WebSocket the
+// browser app uses (docs/api.md), the embedded app itself, and the security
+// headers on every response. It maps requests onto auth, store and the call
+// engine, and never sees a secret in plaintext.
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"llamenos/auth"
+	"llamenos/buildinfo"
+	"llamenos/rtc"
+	"llamenos/store"
+)
+
+// Deps is what the server needs from the rest of the daemon.
+type Deps struct {
+	Store     *store.Store
+	Auth      *auth.Service
+	Calls     CallEngine
+	Static    fs.FS  // the built browser app
+	PublicURL string // server.public_url: the only accepted Origin
+	Log       *slog.Logger
+	Now       func() time.Time
+	// ARIConnected reports the Asterisk link for /api/health.
+	ARIConnected func() bool
+	// ICEServers are the STUN/TURN servers handed to browsers.
+	ICEServers []rtc.ICEServer
+	// Demo adds the /api/demo routes that drive the embedded simulator.
+	Demo Demo
+}
+
+// Server serves the API, the WebSocket and the app.
+type Server struct {
+	Deps
+	origin  string
+	headers map[string][]string
+	hub     *hub
+	routes  []route
+	mux     *http.ServeMux
+	authRL  *limiter
+	chalRL  *limiter
+	kick    chan struct{} // presence refresh requests (pushPresence)
+}
+
+// access says who may call a route before any per-record check.
+type access int
+
+const (
+	public access = iota
+	signedIn
+	adminOnly
+)
+
+func (a access) String() string {
+	return [...]string{"public", "signed-in", "admin"}[a]
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, who auth.Identity) error
+
+type route struct {
+	method  string
+	pattern string
+	access  access
+	limit   int64    // request body limit; 0 = default
+	rl      *limiter // optional per-IP rate limit
+	h       handler
+}
+
+// New builds the server. Routes are a table so the role-matrix test can
+// check that every one of them has an expectation.
+func New(d Deps) (*Server, error) {
+	u, err := url.Parse(d.PublicURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("api: public URL %q is not an origin", d.PublicURL)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.ARIConnected == nil {
+		d.ARIConnected = func() bool { return false }
+	}
+	s := &Server{
+		Deps:    d,
+		origin:  u.Scheme + "://" + u.Host,
+		headers: securityHeaders(d.PublicURL),
+		hub:     newHub(d.Log),
+		mux:     http.NewServeMux(),
+		authRL:  newLimiter(20, 10),
+		chalRL:  newLimiter(60, 20),
+		kick:    make(chan struct{}, 1),
+	}
+	s.routes = s.routeTable()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
+	}
+	s.mux.HandleFunc("GET /api/ws", s.serveWS)
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.Log, errNotFound("no such API endpoint"))
+	})
+	s.mux.HandleFunc("/", s.serveStatic)
+	return s, nil
+}
+
+// Handler is the whole site with security headers on every response,
+// including errors and recovered panics.
+func (s *Server) Handler() http.Handler {
+	return withSecurityHeaders(s.headers, s.recoverer(s.mux))
+}
+
+// Notifier returns the WebSocket hub as the call engine's notifier.
+func (s *Server) Notifier() *Notifier { return &Notifier{s: s} }
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				writeError(w, r, s.Log, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func stateChanging(method string) bool {
+	return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
+}
+
+// checkOrigin is the CSRF defence: browsers always send Origin on
+// cross-site and same-site state-changing fetches; it must be ours.
+func (s *Server) checkOrigin(r *http.Request) error {
+	if r.Header.Get("Origin") != s.origin {
+		return errForbidden("request origin is not this hotline")
+	}
+	return nil
+}
+
+const cookieName = "__Host-llamenos_session"
+
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if stateChanging(r.Method) {
+			if err := s.checkOrigin(r); err != nil {
+				writeError(w, r, s.Log, err)
+				return
+			}
+		}
+		if rt.rl != nil && !rt.rl.allow(clientIP(r)) {
+			writeError(w, r, s.Log, errTooMany())
+			return
+		}
+		var who auth.Identity
+		if rt.access != public {
+			id, err := s.identify(r)
+			if err != nil {
+				writeError(w, r, s.Log, err)
+				return
+			}
+			if rt.access == adminOnly && !id.IsAdmin() {
+				writeError(w, r, s.Log, errForbidden("admins only"))
+				return
+			}
+			who = id
+		}
+		limit := rt.limit
+		if limit == 0 {
+			limit = defaultBodyLimit
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if err := rt.h(w, r, who); err != nil {
+			writeError(w, r, s.Log, err)
+		}
+	})
+}
+
+func (s *Server) identify(r *http.Request) (auth.Identity, error) {
+	c, err := r.Cookie(cookieName)
+	if err != nil {
+		return auth.Identity{}, errUnauthorized("sign in first")
+	}
+	id, err := s.Auth.Authenticate(r.Context(), c.Value)
+	if errors.Is(err, auth.ErrUnauthorized) {
+		return auth.Identity{}, errUnauthorized("your session has ended; sign in again")
+	}
+	return id, err
+}
+
+func (s *Server) setSession(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     cookieName,
+		Value:    token,
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   true,
+		SameSite: http.SameSiteStrictMode,
+	})
+}
+
+func (s *Server) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name: cookieName, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// Static files: the app's entry points only; everything else is a 404 that
+// still carries the security headers.
+var staticTypes = map[string]string{
+	"/":            "text/html; charset=utf-8",
+	"/app.js":      "text/javascript; charset=utf-8",
+	"/app.css":     "text/css; charset=utf-8",
+	"/favicon.svg": "image/svg+xml",
+}
+
+func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
+	ctype, ok := staticTypes[r.URL.Path]
+	if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintln(w, "not found")
+		return
+	}
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	if name == "" {
+		name = "index.html"
+	}
+	b, err := fs.ReadFile(s.Static, name)
+	if err != nil {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "the browser app is not built into this binary; run `make build`")
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		_, _ = w.Write(b)
+	}
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	ari := "disconnected"
+	if s.ARIConnected() {
+		ari = "connected"
+	}
+	info := buildinfo.Get()
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": info.Version, "commit": info.Commit, "ari": ari})
+	return nil
+}
+
+func (s *Server) rtcConfig(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	writeJSON(w, http.StatusOK, map[string]any{"iceServers": nonNil(s.ICEServers)})
+	return nil
+}

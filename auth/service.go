@@ -1,0 +1,585 @@
+// Package auth decides who someone is: BIP-340 challenge login, WebAuthn
+// passkeys as a second factor, sessions (random tokens stored hashed, sliding
+// expiry), single-use invites and the first-admin setup token. It knows the
+// store but nothing of HTTP; the api package maps its errors to responses.
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"llamenos/e2ee"
+	"llamenos/store"
+)
+
+// Session lifetimes: a session dies after SessionIdle without use, and at
+// the latest SessionMax after login.
+const (
+	SessionIdle = 12 * time.Hour
+	SessionMax  = 7 * 24 * time.Hour
+	// touchEvery limits how often a used session is written back: every
+	// write is an fsync, and minute precision is plenty for a 12 h window.
+	touchEvery = time.Minute
+	// InviteMaxTTL bounds how long an invite link stays valid.
+	InviteMaxTTL = 7 * 24 * time.Hour
+)
+
+// Errors the API maps to statuses.
+var (
+	ErrUnauthorized    = errors.New("auth: not signed in")
+	ErrBadSignature    = errors.New("auth: signature, key or challenge refused")
+	ErrPasskeyRequired = errors.New("auth: a passkey is required and none is enrolled")
+	ErrSetupDone       = errors.New("auth: setup already completed")
+	ErrSetupToken      = errors.New("auth: setup token refused")
+	ErrInviteGone      = errors.New("auth: invite used, revoked or expired")
+	ErrInviteUnknown   = errors.New("auth: no such invite")
+	ErrKeyInUse        = errors.New("auth: this key already has an account")
+	ErrProfile         = errors.New("auth: profile envelope refused")
+)
+
+// Identity is the authenticated caller of a request.
+type Identity struct {
+	PubKey  string
+	Role    store.Role
+	Session store.Hash
+}
+
+// IsAdmin reports whether the identity holds the admin role.
+func (i Identity) IsAdmin() bool { return i.Role == store.RoleAdmin }
+
+// Service ties the pieces to the store.
+type Service struct {
+	Store      *store.Store
+	Challenges *Challenges
+	Passkeys   *Passkeys
+	Origin     string // scheme://host[:port], what the browser signs
+	Now        func() time.Time
+	Log        *slog.Logger
+
+	setupMu   sync.Mutex
+	setupHash [32]byte
+	setupSet  bool
+}
+
+// NewService wires a service for origin (server.public_url).
+func NewService(st *store.Store, origin, hotlineName string, now func() time.Time, log *slog.Logger) (*Service, error) {
+	pk, err := NewPasskeys(origin, hotlineName, now)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{
+		Store:      st,
+		Challenges: NewChallenges(now),
+		Passkeys:   pk,
+		Origin:     origin,
+		Now:        now,
+		Log:        log,
+	}, nil
+}
+
+// NeedsSetup reports whether no active admin exists yet.
+func (s *Service) NeedsSetup(ctx context.Context) (bool, error) {
+	vols, err := store.Read(ctx, s.Store, func(tx *store.Tx) ([]store.Volunteer, error) { return tx.Volunteers() })
+	if err != nil {
+		return false, err
+	}
+	for _, v := range vols {
+		if v.Role == store.RoleAdmin && v.Active {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// NewSetupToken creates the one-time token that lets the first browser
+// become admin. Only its hash is kept; a restart makes a new one.
+func (s *Service) NewSetupToken() (string, error) {
+	tok, hash, err := NewToken()
+	if err != nil {
+		return "", err
+	}
+	s.setupMu.Lock()
+	s.setupHash, s.setupSet = hash, true
+	s.setupMu.Unlock()
+	return tok, nil
+}
+
+func (s *Service) takeSetupToken(token string) error {
+	if CheckTokenFormat(token) != nil {
+		return ErrSetupToken
+	}
+	h := HashToken(token)
+	s.setupMu.Lock()
+	defer s.setupMu.Unlock()
+	if !s.setupSet || subtle.ConstantTimeCompare(h[:], s.setupHash[:]) != 1 {
+		return ErrSetupToken
+	}
+	s.setupSet = false
+	return nil
+}
+
+// Proof is a signed challenge: the browser's proof of key possession.
+type Proof struct {
+	PubKey    string
+	Challenge []byte
+	Signature []byte
+}
+
+// verify consumes the challenge and checks the signature for purpose.
+func (s *Service) verify(purpose string, p Proof) (e2ee.PublicKey, error) {
+	pk, err := e2ee.ParsePublicKeyHex(p.PubKey)
+	if err != nil {
+		return pk, ErrBadSignature
+	}
+	// Consume first: a wrong signature still burns the challenge, so nothing
+	// can be retried against the same one.
+	if err := s.Challenges.Consume(purpose, p.Challenge); err != nil {
+		return pk, ErrBadSignature
+	}
+	if err := e2ee.VerifyAuth(pk, purpose, s.Origin, p.Challenge, p.Signature); err != nil {
+		return pk, ErrBadSignature
+	}
+	return pk, nil
+}
+
+// checkProfile requires a profile envelope addressed to the owner and to
+// every admin in admins (SPEC §3: recipients are the owner and every admin).
+func checkProfile(env []byte, owner string, admins []string) error {
+	h, err := e2ee.ParseEnvelope(env)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrProfile, err)
+	}
+	for _, want := range append([]string{owner}, admins...) {
+		pk, err := e2ee.ParsePublicKeyHex(want)
+		if err != nil || !h.Includes(pk) {
+			return fmt.Errorf("%w: it must be sealed to you and every admin", ErrProfile)
+		}
+	}
+	return nil
+}
+
+// ActiveAdmins lists the public keys of every active admin: the recipients,
+// with the author, of every envelope.
+func ActiveAdmins(tx *store.Tx) ([]string, error) {
+	vols, err := tx.Volunteers()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, v := range vols {
+		if v.Role == store.RoleAdmin && v.Active {
+			out = append(out, v.PubKey)
+		}
+	}
+	return out, nil
+}
+
+// Setup creates the first admin. It needs the setup token, a signed setup
+// challenge and a profile sealed to the new admin.
+func (s *Service) Setup(ctx context.Context, token string, p Proof, profile []byte) (string, store.Volunteer, error) {
+	need, err := s.NeedsSetup(ctx)
+	if err != nil {
+		return "", store.Volunteer{}, err
+	}
+	if !need {
+		return "", store.Volunteer{}, ErrSetupDone
+	}
+	if _, err := s.verify(e2ee.AuthSetup, p); err != nil {
+		return "", store.Volunteer{}, err
+	}
+	if err := checkProfile(profile, p.PubKey, nil); err != nil {
+		return "", store.Volunteer{}, err
+	}
+	if err := s.takeSetupToken(token); err != nil {
+		return "", store.Volunteer{}, err
+	}
+	tok, hash, err := NewToken()
+	if err != nil {
+		return "", store.Volunteer{}, err
+	}
+	v, err := store.Write(ctx, s.Store, func(tx *store.Tx) (store.Volunteer, error) {
+		if admins, err := ActiveAdmins(tx); err != nil || len(admins) > 0 {
+			return store.Volunteer{}, errors.Join(err, ErrSetupDone)
+		}
+		v, err := tx.CreateVolunteer(store.Volunteer{PubKey: p.PubKey, Role: store.RoleAdmin, Active: true, Profile: profile})
+		if errors.Is(err, store.ErrExists) {
+			return v, ErrKeyInUse
+		}
+		if err != nil {
+			return v, err
+		}
+		if err := s.putSession(tx, hash, p.PubKey, false); err != nil {
+			return v, err
+		}
+		return v, tx.Audit(p.PubKey, "setup.completed", "volunteer:"+p.PubKey)
+	})
+	if err != nil {
+		return "", v, err
+	}
+	return tok, v, nil
+}
+
+// InviteInfo is what an invite link reveals before it is accepted.
+type InviteInfo struct {
+	Role      store.Role
+	ExpiresAt time.Time
+	Admins    []string
+}
+
+func inviteUsable(inv store.Invite, now time.Time) bool {
+	return inv.UsedAt.IsZero() && inv.RevokedAt.IsZero() && now.Before(inv.ExpiresAt)
+}
+
+// LookupInvite tells the onboarding page whether code is usable, its role
+// and the admins the new profile must be sealed to.
+func (s *Service) LookupInvite(ctx context.Context, code string) (InviteInfo, error) {
+	if CheckTokenFormat(code) != nil {
+		return InviteInfo{}, ErrInviteUnknown
+	}
+	return store.Read(ctx, s.Store, func(tx *store.Tx) (InviteInfo, error) {
+		inv, err := tx.Invite(store.Hash(HashToken(code)))
+		if errors.Is(err, store.ErrNotFound) {
+			return InviteInfo{}, ErrInviteUnknown
+		}
+		if err != nil {
+			return InviteInfo{}, err
+		}
+		if !inviteUsable(inv, s.Now()) {
+			return InviteInfo{}, ErrInviteGone
+		}
+		admins, err := ActiveAdmins(tx)
+		return InviteInfo{Role: inv.Role, ExpiresAt: inv.ExpiresAt, Admins: admins}, err
+	})
+}
+
+// CreateInvite makes a single-use invite; the code is returned once and
+// only its hash is stored.
+func (s *Service) CreateInvite(ctx context.Context, actor string, role store.Role, ttl time.Duration) (string, store.Invite, error) {
+	if ttl <= 0 || ttl > InviteMaxTTL {
+		return "", store.Invite{}, fmt.Errorf("auth: invite validity must be between 1 hour and %d days", int(InviteMaxTTL.Hours()/24))
+	}
+	code, hash, err := NewToken()
+	if err != nil {
+		return "", store.Invite{}, err
+	}
+	inv, err := store.Write(ctx, s.Store, func(tx *store.Tx) (store.Invite, error) {
+		inv, err := tx.CreateInvite(store.Invite{CodeHash: hash, Role: role, CreatedBy: actor, ExpiresAt: s.Now().Add(ttl)})
+		if err != nil {
+			return inv, err
+		}
+		return inv, tx.Audit(actor, "invite.created", "invite:"+inv.CodeHash.String())
+	})
+	return code, inv, err
+}
+
+// AcceptInvite redeems code for a new key: the invite and the account are
+// one transaction, so a code can create exactly one account.
+func (s *Service) AcceptInvite(ctx context.Context, code string, p Proof, profile []byte) (string, store.Volunteer, error) {
+	if CheckTokenFormat(code) != nil {
+		return "", store.Volunteer{}, ErrInviteUnknown
+	}
+	if _, err := s.verify(e2ee.AuthInvite, p); err != nil {
+		return "", store.Volunteer{}, err
+	}
+	tok, hash, err := NewToken()
+	if err != nil {
+		return "", store.Volunteer{}, err
+	}
+	v, err := store.Write(ctx, s.Store, func(tx *store.Tx) (store.Volunteer, error) {
+		admins, err := ActiveAdmins(tx)
+		if err != nil {
+			return store.Volunteer{}, err
+		}
+		if err := checkProfile(profile, p.PubKey, admins); err != nil {
+			return store.Volunteer{}, err
+		}
+		inv, err := tx.RedeemInvite(store.Hash(HashToken(code)), p.PubKey, s.Now())
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return store.Volunteer{}, ErrInviteUnknown
+		case errors.Is(err, store.ErrInviteUsed), errors.Is(err, store.ErrInviteRevoked), errors.Is(err, store.ErrInviteExpired):
+			return store.Volunteer{}, ErrInviteGone
+		case err != nil:
+			return store.Volunteer{}, err
+		}
+		v, err := tx.CreateVolunteer(store.Volunteer{PubKey: p.PubKey, Role: inv.Role, Active: true, Profile: profile})
+		if errors.Is(err, store.ErrExists) {
+			return v, ErrKeyInUse
+		}
+		if err != nil {
+			return v, err
+		}
+		if err := s.putSession(tx, hash, p.PubKey, false); err != nil {
+			return v, err
+		}
+		return v, tx.Audit(p.PubKey, "invite.accepted", "invite:"+inv.CodeHash.String(), "volunteer:"+p.PubKey)
+	})
+	if err != nil {
+		return "", v, err
+	}
+	return tok, v, nil
+}
+
+// LoginResult is either a session token or a passkey step to complete.
+type LoginResult struct {
+	Token     string
+	Volunteer store.Volunteer
+	// Set when a passkey must be presented before a session exists.
+	Ticket  string
+	Options []byte
+}
+
+// PasskeyRequired reports whether policy obliges v to present a passkey.
+func PasskeyRequired(set store.Settings, v store.Volunteer) bool {
+	if v.PasskeyRequired {
+		return true
+	}
+	if v.Role == store.RoleAdmin {
+		return set.PasskeysForAdmins
+	}
+	return set.PasskeysForVolunteers
+}
+
+// Login checks a signed login challenge. Users with a passkey always use it
+// (it is their second factor); users without one are refused when policy
+// requires one.
+func (s *Service) Login(ctx context.Context, p Proof) (LoginResult, error) {
+	if _, err := s.verify(e2ee.AuthLogin, p); err != nil {
+		return LoginResult{}, err
+	}
+	type state struct {
+		v    store.Volunteer
+		keys []store.Passkey
+		set  store.Settings
+	}
+	st, err := store.Read(ctx, s.Store, func(tx *store.Tx) (state, error) {
+		v, err := tx.Volunteer(p.PubKey)
+		if err != nil {
+			return state{}, err
+		}
+		keys, err := tx.PasskeysFor(p.PubKey)
+		if err != nil {
+			return state{}, err
+		}
+		set, err := tx.Settings()
+		return state{v, keys, set}, err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return LoginResult{}, ErrBadSignature
+	}
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if !st.v.Active {
+		return LoginResult{}, ErrBadSignature
+	}
+	if len(st.keys) > 0 {
+		opts, ticket, err := s.Passkeys.BeginLogin(passkeyUser(st.v, st.keys))
+		if err != nil {
+			return LoginResult{}, err
+		}
+		return LoginResult{Ticket: ticket, Options: opts, Volunteer: st.v}, nil
+	}
+	if PasskeyRequired(st.set, st.v) {
+		return LoginResult{}, ErrPasskeyRequired
+	}
+	tok, err := s.startSession(ctx, p.PubKey, false, "login")
+	return LoginResult{Token: tok, Volunteer: st.v}, err
+}
+
+// LoginPasskey completes a login with the passkey assertion for ticket.
+func (s *Service) LoginPasskey(ctx context.Context, ticket string, assertion []byte) (string, store.Volunteer, error) {
+	owner, err := s.Passkeys.LoginTicketOwner(ticket)
+	if err != nil {
+		return "", store.Volunteer{}, ErrBadSignature
+	}
+	v, keys, err := s.passkeyState(ctx, owner)
+	if err != nil {
+		return "", v, err
+	}
+	if !v.Active {
+		return "", v, ErrBadSignature
+	}
+	cred, err := s.Passkeys.FinishLogin(passkeyUser(v, keys), ticket, assertion)
+	if err != nil {
+		s.Log.Info("passkey login refused", "volunteer", owner[:12], "err", err)
+		return "", v, ErrBadSignature
+	}
+	tok, hash, err := NewToken()
+	if err != nil {
+		return "", v, err
+	}
+	err = s.Store.Update(ctx, func(tx *store.Tx) error {
+		pk, err := tx.Passkey(cred.ID)
+		if err != nil {
+			return err
+		}
+		pk.SignCount, pk.LastUsedAt = cred.Authenticator.SignCount, tx.Now()
+		if _, err := tx.PutPasskey(pk); err != nil {
+			return err
+		}
+		if err := s.putSession(tx, hash, owner, true); err != nil {
+			return err
+		}
+		return tx.Audit(owner, "login", "volunteer:"+owner, "passkey:"+e2ee.EncodeBase64URL(cred.ID))
+	})
+	return tok, v, err
+}
+
+func (s *Service) passkeyState(ctx context.Context, pubkey string) (store.Volunteer, []store.Passkey, error) {
+	type state struct {
+		v    store.Volunteer
+		keys []store.Passkey
+	}
+	st, err := store.Read(ctx, s.Store, func(tx *store.Tx) (state, error) {
+		v, err := tx.Volunteer(pubkey)
+		if err != nil {
+			return state{}, err
+		}
+		keys, err := tx.PasskeysFor(pubkey)
+		return state{v, keys}, err
+	})
+	return st.v, st.keys, err
+}
+
+func (s *Service) startSession(ctx context.Context, pubkey string, secondFactor bool, action string) (string, error) {
+	tok, hash, err := NewToken()
+	if err != nil {
+		return "", err
+	}
+	err = s.Store.Update(ctx, func(tx *store.Tx) error {
+		if err := s.putSession(tx, hash, pubkey, secondFactor); err != nil {
+			return err
+		}
+		return tx.Audit(pubkey, action, "volunteer:"+pubkey)
+	})
+	return tok, err
+}
+
+func (s *Service) putSession(tx *store.Tx, hash [32]byte, pubkey string, secondFactor bool) error {
+	now := tx.Now()
+	_, err := tx.PutSession(store.Session{
+		TokenHash:    hash,
+		PubKey:       pubkey,
+		CreatedAt:    now,
+		LastUsedAt:   now,
+		ExpiresAt:    now.Add(SessionIdle),
+		SecondFactor: secondFactor,
+	})
+	return err
+}
+
+// Authenticate resolves a session token to an identity, sliding its expiry.
+// A deactivated volunteer's sessions are gone, so they fail here at once.
+func (s *Service) Authenticate(ctx context.Context, token string) (Identity, error) {
+	if CheckTokenFormat(token) != nil {
+		return Identity{}, ErrUnauthorized
+	}
+	hash := store.Hash(HashToken(token))
+	now := s.Now()
+	type state struct {
+		sess store.Session
+		v    store.Volunteer
+	}
+	st, err := store.Read(ctx, s.Store, func(tx *store.Tx) (state, error) {
+		sess, err := tx.Session(hash)
+		if err != nil {
+			return state{}, err
+		}
+		v, err := tx.Volunteer(sess.PubKey)
+		return state{sess, v}, err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return Identity{}, ErrUnauthorized
+	}
+	if err != nil {
+		return Identity{}, err
+	}
+	expired := !now.Before(st.sess.ExpiresAt) || !now.Before(st.sess.CreatedAt.Add(SessionMax))
+	if expired || !st.v.Active {
+		_ = s.Store.Update(ctx, func(tx *store.Tx) error { return tx.DeleteSession(hash) })
+		return Identity{}, ErrUnauthorized
+	}
+	if now.Sub(st.sess.LastUsedAt) >= touchEvery {
+		err := s.Store.Update(ctx, func(tx *store.Tx) error {
+			sess, err := tx.Session(hash)
+			if err != nil {
+				return err
+			}
+			sess.LastUsedAt, sess.ExpiresAt = now, now.Add(SessionIdle)
+			_, err = tx.PutSession(sess)
+			return err
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Identity{}, err
+		}
+	}
+	return Identity{PubKey: st.v.PubKey, Role: st.v.Role, Session: hash}, nil
+}
+
+// Logout deletes the session behind token, if any.
+func (s *Service) Logout(ctx context.Context, token string) (store.Hash, string, error) {
+	if CheckTokenFormat(token) != nil {
+		return store.Hash{}, "", nil
+	}
+	hash := store.Hash(HashToken(token))
+	var owner string
+	err := s.Store.Update(ctx, func(tx *store.Tx) error {
+		sess, err := tx.Session(hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		owner = sess.PubKey
+		if err := tx.DeleteSession(hash); err != nil {
+			return err
+		}
+		return tx.Audit(owner, "logout", "volunteer:"+owner)
+	})
+	return hash, owner, err
+}
+
+func passkeyUser(v store.Volunteer, keys []store.Passkey) PasskeyUser {
+	creds := make([]webauthn.Credential, 0, len(keys))
+	for _, k := range keys {
+		creds = append(creds, credentialFromStore(k))
+	}
+	return PasskeyUser{Pubkey: v.PubKey, Handle: v.UserHandle, Credentials: creds}
+}
+
+// BeginPasskeyRegistration returns creation options for the signed-in user.
+func (s *Service) BeginPasskeyRegistration(ctx context.Context, pubkey string) ([]byte, error) {
+	v, keys, err := s.passkeyState(ctx, pubkey)
+	if err != nil {
+		return nil, err
+	}
+	return s.Passkeys.BeginRegistration(passkeyUser(v, keys))
+}
+
+// FinishPasskeyRegistration stores the new credential.
+func (s *Service) FinishPasskeyRegistration(ctx context.Context, pubkey string, credential []byte) (store.Passkey, error) {
+	v, keys, err := s.passkeyState(ctx, pubkey)
+	if err != nil {
+		return store.Passkey{}, err
+	}
+	cred, err := s.Passkeys.FinishRegistration(passkeyUser(v, keys), credential)
+	if err != nil {
+		return store.Passkey{}, err
+	}
+	return store.Write(ctx, s.Store, func(tx *store.Tx) (store.Passkey, error) {
+		pk, err := tx.PutPasskey(credentialToStore(pubkey, cred))
+		if err != nil {
+			return pk, err
+		}
+		return pk, tx.Audit(pubkey, "passkey.added", "volunteer:"+pubkey, "passkey:"+e2ee.EncodeBase64URL(cred.ID))
+	})
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"llamenos/config"
+	"llamenos/control"
+	"llamenos/store"
+)
+
+// defaultConfigPath is read when present and no --config is given, so the
+// admin commands find the same data directory as the systemd service.
+const defaultConfigPath = "/etc/llamenos/llamenos.toml"
+
+// dataFlags adds --config and --data to a command.
+func dataFlags(fs *flag.FlagSet) (cfgPath, dataDir *string) {
+	cfgPath = fs.String("config", "", "daemon configuration file (default "+defaultConfigPath+" if it exists)")
+	dataDir = fs.String("data", "", "data directory (overrides the configuration)")
+	return
+}
+
+func resolveDataDir(cfgPath, dataDir string) (string, error) {
+	if dataDir != "" {
+		return dataDir, nil
+	}
+	if cfgPath == "" {
+		if _, err := os.Stat(defaultConfigPath); err == nil {
+			cfgPath = defaultConfigPath
+		}
+	}
+	cfg, err := config.Load(cfgPath, os.Environ())
+	if err != nil {
+		return "", err
+	}
+	return cfg.Data.Dir, nil
+}
+
+func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("backup", stderr)
+	cfgPath, dataDir := dataFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: llamenos backup [--config FILE | --data DIR] BACKUP-FILE")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, 1); err != nil {
+		return err
+	}
+	dir, err := resolveDataDir(*cfgPath, *dataDir)
+	if err != nil {
+		return err
+	}
+	dst := fs.Arg(0)
+	var res store.BackupResult
+	if c, err := control.Dial(control.SocketPath(dir)); err == nil {
+		// The daemon holds the database: it streams a consistent copy.
+		res, err = c.Backup(ctx, dst)
+		if err != nil {
+			return err
+		}
+	} else {
+		st, err := store.Open(ctx, filepath.Join(dir, store.DefaultFileName), store.Options{ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if res, err = st.BackupFile(ctx, dst); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "backup written: %s\n  bytes: %d\n  sha256: %s\n  audit head: %s\n", res.Path, res.Bytes, res.SHA256, res.Report.AuditHead)
+	return nil
+}
+
+func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("restore", stderr)
+	cfgPath, dataDir := dataFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: llamenos restore [--config FILE | --data DIR] BACKUP-FILE")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, 1); err != nil {
+		return err
+	}
+	dir, err := resolveDataDir(*cfgPath, *dataDir)
+	if err != nil {
+		return err
+	}
+	res, err := store.Restore(ctx, fs.Arg(0), filepath.Join(dir, store.DefaultFileName))
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("%w\nstop the daemon first (systemctl stop llamenos), restore, then start it again", err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "restored %s\n", fs.Arg(0))
+	if res.Previous != "" {
+		fmt.Fprintf(stdout, "  the replaced database is kept as %s; delete it once the restored data looks right\n", res.Previous)
+	}
+	return nil
+}
+
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check", stderr)
+	cfgPath, dataDir := dataFlags(fs)
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	dir, err := resolveDataDir(*cfgPath, *dataDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "configuration: ok")
+	var rep store.VerifyReport
+	if c, err := control.Dial(control.SocketPath(dir)); err == nil {
+		rep, err = c.Check(ctx)
+		if err != nil {
+			return err
+		}
+	} else {
+		path := filepath.Join(dir, store.DefaultFileName)
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stdout, "database: none yet at %s (created at first start)\n", path)
+			return nil
+		}
+		if rep, err = store.VerifyFile(ctx, path); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "database: ok (schema v%d, %d bytes, audit head %s)\n", rep.Schema, rep.Size, rep.AuditHead)
+	return nil
+}
