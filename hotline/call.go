@@ -505,8 +505,9 @@ func (c *call) queue() {
 			}
 		})
 	}
-	c.ring(elig)
+	// Visible in Active before anyone hears the ring.
 	c.setActive(StateRinging)
+	c.ring(elig)
 	c.e.d.Notify.CallsChanged()
 	timeout := time.Duration(c.settings.QueueTimeoutSeconds) * time.Second
 	if c.e.cfg.QueueTimeout > 0 {

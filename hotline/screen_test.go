@@ -92,8 +92,8 @@ func TestRateLimit(t *testing.T) {
 	// Another number is not limited; neither are withheld numbers, which
 	// share one hash.
 	for _, num := range []string{"+15552226666", "", "", ""} {
-		c := h.place(num, nil)
 		before := len(h.rings())
+		c := h.place(num, nil)
 		waitUntil(t, 10*time.Second, "ring for "+num, func() bool { return len(h.rings()) == before+1 })
 		c.Hangup()
 		waitDone(t, c, 5*time.Second, "hangup")
