@@ -44,6 +44,8 @@ type Options struct {
 	Listener net.Listener
 	// Ready is called once everything listens.
 	Ready func()
+	// LoginsPerMinute overrides the per-address sign-in limit (api.Deps).
+	LoginsPerMinute int
 }
 
 // Run runs the appliance until ctx ends or a part fails.
@@ -104,7 +106,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	srv, err := api.New(api.Deps{
 		Store: st, Auth: authSvc, Static: opt.Static, PublicURL: cfg.Server.PublicURL,
 		Log: log.With("component", "api"), Now: time.Now, ARIConnected: ariClient.Connected,
-		ICEServers: media.ICEServers(), Demo: opt.Demo,
+		ICEServers: media.ICEServers(), Demo: opt.Demo, LoginsPerMinute: opt.LoginsPerMinute,
 	})
 	if err != nil {
 		return err
