@@ -69,7 +69,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		*dataDir = dir
 	}
 	cfg := config.Default()
-	cfg.Log.Level = "info"
+	cfg.Log.Level = "debug"
 	cfg.Server.Listen = ln.Addr().String()
 	cfg.Server.PublicURL = fmt.Sprintf("http://localhost:%d", port)
 	cfg.Data.Dir = *dataDir

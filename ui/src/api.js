@@ -109,7 +109,7 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
       request('PUT', '/api/me/availability', { available, onBreak }),
     logout: (o) => request('POST', '/api/auth/logout', undefined, { expect401: true, ...o }),
     passkeyOptions: () => request('POST', '/api/auth/passkeys/options'),
-    addPasskey: (name, credential) => request('POST', '/api/auth/passkeys', { name, credential }),
+    addPasskey: (credential) => request('POST', '/api/auth/passkeys', { credential }),
     passkeys: () => request('GET', '/api/auth/passkeys'),
     deletePasskey: (id) => request('DELETE', `/api/auth/passkeys/${enc(id)}`),
 
