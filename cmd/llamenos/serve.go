@@ -73,6 +73,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Server.Listen = ln.Addr().String()
 	cfg.Server.PublicURL = fmt.Sprintf("http://localhost:%d", port)
 	cfg.Data.Dir = *dataDir
+	cfg.Server.MetricsListen = "" // several demos (and test runs) may share a machine
 	if err := cfg.Validate(); err != nil {
 		ln.Close()
 		return err
