@@ -208,22 +208,28 @@ func (s *Service) Setup(ctx context.Context, token string, p Proof, profile []by
 		if admins, err := ActiveAdmins(tx); err != nil || len(admins) > 0 {
 			return store.Volunteer{}, errors.Join(err, ErrSetupDone)
 		}
-		v, err := tx.CreateVolunteer(store.Volunteer{PubKey: p.PubKey, Role: store.RoleAdmin, Active: true, Profile: profile})
-		if errors.Is(err, store.ErrExists) {
-			return v, ErrKeyInUse
-		}
-		if err != nil {
-			return v, err
-		}
-		if err := s.putSession(tx, hash, p.PubKey, false); err != nil {
-			return v, err
-		}
-		return v, tx.Audit(p.PubKey, "setup.completed", "volunteer:"+p.PubKey)
+		return s.createAccount(tx, hash, p.PubKey, store.RoleAdmin, profile, "setup.completed", "volunteer:"+p.PubKey)
 	})
 	if err != nil {
 		return "", v, err
 	}
 	return tok, v, nil
+}
+
+// createAccount adds an active volunteer with its first session and the
+// audit entry saying how the account came to be.
+func (s *Service) createAccount(tx *store.Tx, session [32]byte, pubkey string, role store.Role, profile []byte, action string, subjects ...string) (store.Volunteer, error) {
+	v, err := tx.CreateVolunteer(store.Volunteer{PubKey: pubkey, Role: role, Active: true, Profile: profile})
+	if errors.Is(err, store.ErrExists) {
+		return v, ErrKeyInUse
+	}
+	if err != nil {
+		return v, err
+	}
+	if err := s.putSession(tx, session, pubkey, false); err != nil {
+		return v, err
+	}
+	return v, tx.Audit(pubkey, action, subjects...)
 }
 
 // InviteInfo is what an invite link reveals before it is accepted.
@@ -309,17 +315,7 @@ func (s *Service) AcceptInvite(ctx context.Context, code string, p Proof, profil
 		case err != nil:
 			return store.Volunteer{}, err
 		}
-		v, err := tx.CreateVolunteer(store.Volunteer{PubKey: p.PubKey, Role: inv.Role, Active: true, Profile: profile})
-		if errors.Is(err, store.ErrExists) {
-			return v, ErrKeyInUse
-		}
-		if err != nil {
-			return v, err
-		}
-		if err := s.putSession(tx, hash, p.PubKey, false); err != nil {
-			return v, err
-		}
-		return v, tx.Audit(p.PubKey, "invite.accepted", "invite:"+inv.CodeHash.String(), "volunteer:"+p.PubKey)
+		return s.createAccount(tx, hash, p.PubKey, inv.Role, profile, "invite.accepted", "invite:"+inv.CodeHash.String(), "volunteer:"+p.PubKey)
 	})
 	if err != nil {
 		return "", v, err

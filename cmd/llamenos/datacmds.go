@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,11 +17,27 @@ import (
 // admin commands find the same data directory as the systemd service.
 const defaultConfigPath = "/etc/llamenos/llamenos.toml"
 
-// dataFlags adds --config and --data to a command.
-func dataFlags(fs *flag.FlagSet) (cfgPath, dataDir *string) {
-	cfgPath = fs.String("config", "", "daemon configuration file (default "+defaultConfigPath+" if it exists)")
-	dataDir = fs.String("data", "", "data directory (overrides the configuration)")
-	return
+// dataCommand parses `llamenos NAME [--config FILE | --data DIR] [FILE]`
+// and returns the data directory and, when file is true, the file argument.
+func dataCommand(name string, args []string, stderr io.Writer, file bool) (dir, arg string, err error) {
+	fs := newFlags(name, stderr)
+	cfgPath := fs.String("config", "", "daemon configuration file (default "+defaultConfigPath+" if it exists)")
+	dataDir := fs.String("data", "", "data directory (overrides the configuration)")
+	want := 0
+	if file {
+		want = 1
+		fs.Usage = func() {
+			fmt.Fprintf(stderr, "usage: llamenos %s [--config FILE | --data DIR] BACKUP-FILE\n", name)
+			fs.PrintDefaults()
+		}
+	}
+	if err := parseFlags(fs, args, want); err != nil {
+		return "", "", err
+	}
+	if dir, err = resolveDataDir(*cfgPath, *dataDir); err != nil {
+		return "", "", err
+	}
+	return dir, fs.Arg(0), nil
 }
 
 func resolveDataDir(cfgPath, dataDir string) (string, error) {
@@ -42,20 +57,10 @@ func resolveDataDir(cfgPath, dataDir string) (string, error) {
 }
 
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("backup", stderr)
-	cfgPath, dataDir := dataFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: llamenos backup [--config FILE | --data DIR] BACKUP-FILE")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args, 1); err != nil {
-		return err
-	}
-	dir, err := resolveDataDir(*cfgPath, *dataDir)
+	dir, dst, err := dataCommand("backup", args, stderr, true)
 	if err != nil {
 		return err
 	}
-	dst := fs.Arg(0)
 	var res store.BackupResult
 	if c, err := control.Dial(control.SocketPath(dir)); err == nil {
 		// The daemon holds the database: it streams a consistent copy.
@@ -78,27 +83,18 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("restore", stderr)
-	cfgPath, dataDir := dataFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: llamenos restore [--config FILE | --data DIR] BACKUP-FILE")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args, 1); err != nil {
-		return err
-	}
-	dir, err := resolveDataDir(*cfgPath, *dataDir)
+	dir, src, err := dataCommand("restore", args, stderr, true)
 	if err != nil {
 		return err
 	}
-	res, err := store.Restore(ctx, fs.Arg(0), filepath.Join(dir, store.DefaultFileName))
+	res, err := store.Restore(ctx, src, filepath.Join(dir, store.DefaultFileName))
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w\nstop the daemon first (systemctl stop llamenos), restore, then start it again", err)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "restored %s\n", fs.Arg(0))
+	fmt.Fprintf(stdout, "restored %s\n", src)
 	if res.Previous != "" {
 		fmt.Fprintf(stdout, "  the replaced database is kept as %s; delete it once the restored data looks right\n", res.Previous)
 	}
@@ -106,12 +102,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", stderr)
-	cfgPath, dataDir := dataFlags(fs)
-	if err := parseFlags(fs, args, 0); err != nil {
-		return err
-	}
-	dir, err := resolveDataDir(*cfgPath, *dataDir)
+	dir, _, err := dataCommand("check", args, stderr, false)
 	if err != nil {
 		return err
 	}
