@@ -92,7 +92,7 @@ func TestCallEndToEnd(t *testing.T) {
 	if rec.CallerHash.IsZero() {
 		t.Error("no caller hash")
 	}
-	pt, err := e2ee.Open(rec.CallerNumber, e2ee.Context{Purpose: e2ee.PurposeCallerNumber, CallID: callID}, h.admin)
+	pt, err := e2ee.Open(rec.CallerNumber, e2ee.Context{Purpose: e2ee.PurposeCallerNumber, CallID: callID, ItemID: "caller"}, h.admin)
 	if err != nil || string(pt) != number {
 		t.Errorf("admin opens the caller number: %q, %v", pt, err)
 	}

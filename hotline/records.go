@@ -59,7 +59,7 @@ func (c *call) screen() (screenResult, error) {
 		c.lang = c.settings.Languages[0]
 	}
 	if c.number != "" && len(admins) > 0 {
-		env, err := e2ee.Seal(c.e.d.Rand, []byte(c.number), e2ee.Context{Purpose: e2ee.PurposeCallerNumber, CallID: c.id}, admins)
+		env, err := e2ee.Seal(c.e.d.Rand, []byte(c.number), e2ee.Context{Purpose: e2ee.PurposeCallerNumber, CallID: c.id, ItemID: "caller"}, admins)
 		if err != nil {
 			return res, fmt.Errorf("seal the caller number: %w", err)
 		}
