@@ -147,19 +147,17 @@ export function passkeyPanel(ctx, { required = false, onDone } = {}) {
   const { t, api } = ctx;
   const msg = messageArea();
   const supported = webauthnSupported(window);
-  const nameField = field({ label: t('passkey.name'), name: 'passkey-name', value: t('passkey.defaultName'), hint: t('passkey.nameHint') });
   const form = h('form', { class: 'stack', novalidate: true });
   const add = button(t('passkey.add'), null, { type: 'submit' });
-  form.append(nameField.wrap, h('div', { class: 'row' }, add, required ? null : button(t('passkey.skip'), () => onDone(false), { kind: 'link' })));
+  form.append(h('div', { class: 'row' }, add, required ? null : button(t('passkey.skip'), () => onDone(false), { kind: 'link' })));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     msg.clear();
-    const name = nameField.input.value.trim() || t('passkey.defaultName');
     await busy(form, async () => {
       try {
         const { options } = await api.passkeyOptions();
         const credential = await createPasskey(navigator.credentials, options);
-        await api.addPasskey(name.slice(0, 64), credential);
+        await api.addPasskey(credential);
         ctx.announce(t('passkey.added'));
         onDone(true);
       } catch (err) {
