@@ -2,8 +2,8 @@ package api
 
 import (
 	"bytes"
-	"crypto/rand"
 	"context"
+	"crypto/rand"
 	"net/http"
 	"os"
 	"strings"

@@ -6,13 +6,15 @@ import (
 	"net/http"
 
 	"llamenos/auth"
+	"llamenos/e2ee"
 )
 
 // Demo drives the embedded Asterisk simulator of `llamenos demo`: an admin
 // places a pretend call from the browser, and tests read back what the
 // simulated caller heard. These routes exist only in demo mode.
 type Demo interface {
-	PlaceCall(ctx context.Context, audio string) (DemoCall, error)
+	// PlaceCall dials in from caller (empty: a random fictional number).
+	PlaceCall(ctx context.Context, audio, caller string) (DemoCall, error)
 	Call(id string) (DemoCall, error)
 	HangupCall(id string) error
 	Asterisk() DemoAsterisk
@@ -57,7 +59,8 @@ func (s *Server) demoRoutes() []route {
 
 func (s *Server) demoPlace(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
 	var req struct {
-		Audio string `json:"audio"`
+		Audio  string `json:"audio"`
+		Caller string `json:"caller"`
 	}
 	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
 		return err
@@ -69,7 +72,12 @@ func (s *Server) demoPlace(w http.ResponseWriter, r *http.Request, _ auth.Identi
 	default:
 		return errBadRequest("audio must be voice or tone")
 	}
-	c, err := s.Demo.PlaceCall(r.Context(), req.Audio)
+	if req.Caller != "" {
+		if _, err := e2ee.NormalizeE164(req.Caller); err != nil {
+			return errBadRequest("caller must be an E.164 number such as +15550100123")
+		}
+	}
+	c, err := s.Demo.PlaceCall(r.Context(), req.Audio, req.Caller)
 	if err != nil {
 		return err
 	}

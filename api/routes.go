@@ -23,6 +23,7 @@ func (s *Server) routeTable() []route {
 		{method: "GET", pattern: "/api/auth/passkeys", access: signedIn, h: s.listPasskeys},
 		{method: "DELETE", pattern: "/api/auth/passkeys/{id}", access: signedIn, h: s.deletePasskey},
 		{method: "GET", pattern: "/api/fields", access: signedIn, h: s.listFields},
+		{method: "GET", pattern: "/api/rtc", access: signedIn, h: s.rtcConfig},
 
 		{method: "GET", pattern: "/api/volunteers", access: adminOnly, h: s.listVolunteers},
 		{method: "PATCH", pattern: "/api/volunteers/{pubkey}", access: adminOnly, h: s.patchVolunteer},

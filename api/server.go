@@ -16,6 +16,7 @@ import (
 
 	"llamenos/auth"
 	"llamenos/buildinfo"
+	"llamenos/rtc"
 	"llamenos/store"
 )
 
@@ -30,6 +31,8 @@ type Deps struct {
 	Now       func() time.Time
 	// ARIConnected reports the Asterisk link for /api/health.
 	ARIConnected func() bool
+	// ICEServers are the STUN/TURN servers handed to browsers.
+	ICEServers []rtc.ICEServer
 	// Demo adds the /api/demo routes that drive the embedded simulator.
 	Demo Demo
 }
@@ -253,5 +256,10 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request, _ auth.Identity)
 	}
 	info := buildinfo.Get()
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": info.Version, "commit": info.Commit, "ari": ari})
+	return nil
+}
+
+func (s *Server) rtcConfig(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	writeJSON(w, http.StatusOK, map[string]any{"iceServers": nonNil(s.ICEServers)})
 	return nil
 }

@@ -1,0 +1,756 @@
+package rtc
+
+// BenchmarkBridgedCalls measures the relay under N concurrent calls.
+//
+// The relay runs in the benchmark process and nothing else does: the load
+// (one fake Asterisk RTP endpoint and one Pion "browser" PeerConnection per
+// call, both sending 50 packets of 160 bytes per second) runs in a child
+// process, the test binary started again in load-generator mode. So
+// getrusage of this process is the relay's CPU alone, which is what a real
+// box spends; the child's CPU is reported beside it. The same child then
+// drives a plain UDP forwarder (one socket and goroutine per call,
+// ReadFrom/WriteTo) as the baseline.
+//
+// Each packet carries its send time (the child's monotonic clock) and the
+// child, which also receives, computes one-way latency through the relay
+// and loss, for packets sent in the measured window.
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+var (
+	benchWindow = flag.Duration("rtc.window", 5*time.Second, "BenchmarkBridgedCalls: measured traffic per run")
+	benchCalls  = flag.String("rtc.calls", "50,100,200,400", "BenchmarkBridgedCalls: call counts to run")
+	benchMux    = flag.Bool("rtc.mux", true, "BenchmarkBridgedCalls: serve all calls on one UDP port (ICE mux)")
+	benchBase   = flag.Bool("rtc.baseline", true, "BenchmarkBridgedCalls: also run the plain UDP forwarder (off when profiling the relay)")
+	benchIcpt   = flag.String("rtc.interceptors", "", "BenchmarkBridgedCalls: interceptor set, default or reports (empty: the engine's default)")
+)
+
+const (
+	loadEnv    = "LLAMENOS_RTC_BENCH_LOAD"
+	benchPPS   = 50
+	benchBytes = 160
+	warmup     = time.Second
+	drain      = 500 * time.Millisecond
+)
+
+// TestMain turns the test binary into the load generator when the
+// benchmark starts it as its child.
+func TestMain(m *testing.M) {
+	if os.Getenv(loadEnv) != "" {
+		if err := runLoad(); err != nil {
+			fmt.Fprintln(os.Stderr, "rtc load generator:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// --- protocol between benchmark and load generator (JSON lines on fds 3/4)
+
+type loadMsg struct {
+	Type string `json:"type"` // setup, calls, peers, start, stop, result
+
+	Mode     string        `json:"mode,omitempty"` // relay, baseline
+	N        int           `json:"n,omitempty"`
+	Window   time.Duration `json:"window,omitempty"`
+	Calls    []loadCallMsg `json:"calls,omitempty"`
+	Result   *loadResult   `json:"result,omitempty"`
+	ErrorMsg string        `json:"error,omitempty"`
+}
+
+type loadCallMsg struct {
+	Asterisk string `json:"asterisk,omitempty"` // child's fake Asterisk socket
+	Browser  string `json:"browser,omitempty"`  // child's plain browser socket (baseline)
+	Offer    string `json:"offer,omitempty"`
+	Relay    string `json:"relay,omitempty"` // parent's socket for this call
+	Answer   string `json:"answer,omitempty"`
+}
+
+type loadResult struct {
+	SentDown, RecvDown, SentUp, RecvUp int64
+	Down, Up                           latencySummary
+	CPU, Wall                          time.Duration
+}
+
+type latencySummary struct {
+	P50, P99, Max time.Duration
+}
+
+// --- the benchmark (parent)
+
+func BenchmarkBridgedCalls(b *testing.B) {
+	var counts []int
+	for _, s := range strings.Split(*benchCalls, ",") {
+		var n int
+		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n <= 0 {
+			b.Fatalf("bad -rtc.calls entry %q", s)
+		}
+		counts = append(counts, n)
+	}
+	for _, n := range counts {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			load, _ := os.ReadFile("/proc/loadavg")
+			relay := runPhase(b, "relay", n)
+			if !*benchBase {
+				b.Logf("relay cpu %.2f%%/call, other processes %.0f%% of one core; down loss %.3f%% p99 %.2fms; up loss %.3f%% p99 %.2fms",
+					100*relay.cpu.Seconds()/relay.wall.Seconds()/float64(n), 100*relay.others.Seconds()/relay.wall.Seconds(),
+					relay.lossDown(), ms(relay.res.Down.P99), relay.lossUp(), ms(relay.res.Up.P99))
+				return
+			}
+			base := runPhase(b, "baseline", n)
+
+			perCall := func(p phaseResult) float64 {
+				return 100 * p.cpu.Seconds() / p.wall.Seconds() / float64(n)
+			}
+			b.ReportMetric(perCall(relay), "cpu%/call")
+			b.ReportMetric(perCall(base), "base-cpu%/call")
+			b.ReportMetric(relay.cpu.Seconds()/base.cpu.Seconds(), "cpu-ratio")
+			b.ReportMetric(relay.lossDown(), "loss%-down")
+			b.ReportMetric(relay.lossUp(), "loss%-up")
+			b.ReportMetric(ms(relay.res.Down.P50), "p50-ms-down")
+			b.ReportMetric(ms(relay.res.Down.P99), "p99-ms-down")
+			b.ReportMetric(ms(relay.res.Up.P50), "p50-ms-up")
+			b.ReportMetric(ms(relay.res.Up.P99), "p99-ms-up")
+			b.ReportMetric(ms(max(base.res.Down.P99, base.res.Up.P99)), "base-p99-ms")
+			b.ReportMetric(relay.allocsPerPacket, "allocs/pkt")
+			b.ReportMetric(100*relay.others.Seconds()/relay.wall.Seconds(), "other-cpu%")
+			b.ReportMetric(0, "ns/op")
+			b.Logf("N=%d mux=%v interceptors=%q window=%v GOMAXPROCS=%d loadavg before: %s", n, *benchMux, *benchIcpt, *benchWindow, runtime.GOMAXPROCS(0), strings.TrimSpace(string(load)))
+			for _, p := range []phaseResult{relay, base} {
+				b.Logf("  %-8s cpu %.2f%%/call (%.0f%% of one core), load generator %.0f%%, other processes %.0f%%; down: loss %.3f%% p50 %.2fms p99 %.2fms max %.1fms; up: loss %.3f%% p50 %.2fms p99 %.2fms max %.1fms; %d goroutines",
+					p.mode, perCall(p), 100*p.cpu.Seconds()/p.wall.Seconds(), 100*p.res.CPU.Seconds()/p.res.Wall.Seconds(), 100*p.others.Seconds()/p.wall.Seconds(),
+					p.lossDown(), ms(p.res.Down.P50), ms(p.res.Down.P99), ms(p.res.Down.Max),
+					p.lossUp(), ms(p.res.Up.P50), ms(p.res.Up.P99), ms(p.res.Up.Max), p.goroutines)
+			}
+			if relay.dropped != 0 {
+				b.Logf("  relay counters: %d packets refused or undeliverable", relay.dropped)
+			}
+		})
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+type phaseResult struct {
+	mode            string
+	cpu, wall       time.Duration
+	res             loadResult
+	allocsPerPacket float64
+	goroutines      int
+	dropped         uint64
+	others          time.Duration // CPU other processes used meanwhile
+}
+
+func (p phaseResult) lossDown() float64 { return lossPct(p.res.SentDown, p.res.RecvDown) }
+func (p phaseResult) lossUp() float64   { return lossPct(p.res.SentUp, p.res.RecvUp) }
+
+func lossPct(sent, recv int64) float64 {
+	if sent == 0 {
+		return 100
+	}
+	return 100 * float64(sent-recv) / float64(sent)
+}
+
+// machineBusy is the CPU time all processes have used so far (from
+// /proc/stat), to tell how much of a run's machine other work took.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for i, s := range f[1:] {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err == nil && i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return time.Duration(busy) * time.Second / 100 // USER_HZ
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// runPhase starts a load generator, bridges its n calls through the relay
+// (or the baseline forwarder) and measures.
+func runPhase(b *testing.B, mode string, n int) phaseResult {
+	b.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	toChildR, toChildW, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	fromChildR, fromChildW, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), loadEnv+"=1")
+	cmd.Stderr = os.Stderr
+	cmd.ExtraFiles = []*os.File{toChildR, fromChildW}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	toChildR.Close()
+	fromChildW.Close()
+	enc := json.NewEncoder(toChildW)
+	dec := json.NewDecoder(fromChildR)
+	defer func() {
+		toChildW.Close()
+		fromChildR.Close()
+		if err := cmd.Wait(); err != nil {
+			b.Errorf("load generator: %v", err)
+		}
+	}()
+	recv := func(want string) loadMsg {
+		var m loadMsg
+		if err := dec.Decode(&m); err != nil {
+			b.Fatalf("load generator: waiting for %s: %v", want, err)
+		}
+		if m.Type != want {
+			b.Fatalf("load generator: got %q (%s), want %q", m.Type, m.ErrorMsg, want)
+		}
+		return m
+	}
+	send := func(m loadMsg) {
+		if err := enc.Encode(m); err != nil {
+			b.Fatalf("load generator: send %s: %v", m.Type, err)
+		}
+	}
+
+	send(loadMsg{Type: "setup", Mode: mode, N: n, Window: *benchWindow})
+	calls := recv("calls").Calls
+	if len(calls) != n {
+		b.Fatalf("load generator offered %d calls, want %d", len(calls), n)
+	}
+
+	var (
+		relays   []*Relay
+		engine   *Engine
+		forwards []*net.UDPConn
+		fwdWG    sync.WaitGroup
+	)
+	switch mode {
+	case "relay":
+		cfg := Config{IncludeLoopback: true, IPs: []string{"127.0.0.1"}, Logger: quietLog}
+		switch *benchIcpt {
+		case "default":
+			cfg.interceptors = interceptorsDefault
+		case "reports":
+			cfg.interceptors = interceptorsReports
+		}
+		if *benchMux {
+			cfg.UDPPort = freeUDPPort(b)
+		}
+		engine, err = NewEngine(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		relays = make([]*Relay, n)
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		sem := make(chan struct{}, 8)
+		for i := range calls {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				r, err := engine.NewRelay(fmt.Sprint("bench", i))
+				if err != nil {
+					errs <- err
+					return
+				}
+				relays[i] = r
+				if err := r.SetRemote(netip.MustParseAddrPort(calls[i].Asterisk)); err != nil {
+					errs <- err
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				ans, err := r.HandleOffer(ctx, calls[i].Offer)
+				if err != nil {
+					errs <- err
+					return
+				}
+				calls[i] = loadCallMsg{Relay: r.LocalAddr().String(), Answer: ans}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+		defer engine.Close()
+	case "baseline":
+		for i := range calls {
+			conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			forwards = append(forwards, conn)
+			ast := netip.MustParseAddrPort(calls[i].Asterisk)
+			bro := netip.MustParseAddrPort(calls[i].Browser)
+			fwdWG.Add(1)
+			go func() {
+				defer fwdWG.Done()
+				forward(conn, ast, bro)
+			}()
+			calls[i] = loadCallMsg{Relay: conn.LocalAddr().String()}
+		}
+		defer func() {
+			for _, c := range forwards {
+				c.Close()
+			}
+			fwdWG.Wait()
+		}()
+	}
+	send(loadMsg{Type: "peers", Calls: calls})
+
+	recv("start")
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	cpu0, wall0, busy0 := cpuTime(), time.Now(), machineBusy()
+	recv("stop")
+	cpu1, wall1, busy1 := cpuTime(), time.Now(), machineBusy()
+	runtime.ReadMemStats(&ms1)
+	goroutines := runtime.NumGoroutine()
+	res := recv("result").Result
+
+	p := phaseResult{
+		mode:       mode,
+		cpu:        cpu1 - cpu0,
+		wall:       wall1.Sub(wall0),
+		res:        *res,
+		goroutines: goroutines,
+	}
+	p.others = busy1 - busy0 - p.cpu - res.CPU
+	if pkts := res.SentDown + res.SentUp; pkts > 0 {
+		p.allocsPerPacket = float64(ms1.Mallocs-ms0.Mallocs) / float64(pkts)
+	}
+	for _, r := range relays {
+		s := r.Stats()
+		p.dropped += s.Malformed + s.WrongType + s.WrongSource + s.PacerDropped + s.NoRemote + s.WriteErrors + s.ReadErrors
+		r.Close()
+	}
+	return p
+}
+
+// forward is the baseline: the least a userspace relay can do per packet.
+func forward(conn *net.UDPConn, ast, bro netip.AddrPort) {
+	buf := make([]byte, maxDatagram)
+	for {
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return
+		}
+		to := ast
+		if from == ast {
+			to = bro
+		}
+		_, _ = conn.WriteToUDPAddrPort(buf[:n], to)
+	}
+}
+
+func freeUDPPort(b *testing.B) int {
+	u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer u.Close()
+	return u.LocalAddr().(*net.UDPAddr).Port
+}
+
+// --- the load generator (child)
+
+// histogram records latencies in 10 µs buckets up to 1 s, lock-free.
+type histogram struct {
+	buckets [100000]atomic.Uint32
+	over    atomic.Uint32
+	max     atomic.Int64
+}
+
+const bucketWidth = 10 * time.Microsecond
+
+func (h *histogram) record(d time.Duration) {
+	d = max(d, 0)
+	for {
+		m := h.max.Load()
+		if int64(d) <= m || h.max.CompareAndSwap(m, int64(d)) {
+			break
+		}
+	}
+	i := int(d / bucketWidth)
+	if i >= len(h.buckets) {
+		h.over.Add(1)
+		return
+	}
+	h.buckets[i].Add(1)
+}
+
+func (h *histogram) summary() latencySummary {
+	var total uint64
+	for i := range h.buckets {
+		total += uint64(h.buckets[i].Load())
+	}
+	total += uint64(h.over.Load())
+	s := latencySummary{Max: time.Duration(h.max.Load())}
+	if total == 0 {
+		return s
+	}
+	pct := func(p float64) time.Duration {
+		target := uint64(p * float64(total))
+		var cum uint64
+		for i := range h.buckets {
+			cum += uint64(h.buckets[i].Load())
+			if cum > target {
+				return time.Duration(i)*bucketWidth + bucketWidth/2
+			}
+		}
+		return time.Second
+	}
+	s.P50, s.P99 = pct(0.50), pct(0.99)
+	return s
+}
+
+type loadGen struct {
+	epoch     time.Time
+	measuring atomic.Bool
+	sentDown  atomic.Int64
+	recvDown  atomic.Int64
+	sentUp    atomic.Int64
+	recvUp    atomic.Int64
+	down, up  histogram
+}
+
+// stamp writes the payload: send time, whether it counts, call index.
+func (g *loadGen) stamp(p []byte, call int) bool {
+	binary.BigEndian.PutUint64(p[0:8], uint64(time.Since(g.epoch)))
+	m := g.measuring.Load()
+	p[8] = 0
+	if m {
+		p[8] = 1
+	}
+	binary.BigEndian.PutUint32(p[9:13], uint32(call))
+	return m
+}
+
+// arrived records a payload that came out of the relay.
+func (g *loadGen) arrived(p []byte, h *histogram, recv *atomic.Int64) {
+	if len(p) < 13 || p[8] != 1 {
+		return
+	}
+	sentAt := time.Duration(binary.BigEndian.Uint64(p[0:8]))
+	h.record(time.Since(g.epoch) - sentAt)
+	recv.Add(1)
+}
+
+type loadCall struct {
+	idx   int
+	ast   *net.UDPConn
+	bro   *net.UDPConn // baseline
+	pc    *webrtc.PeerConnection
+	track *webrtc.TrackLocalStaticRTP
+	to    netip.AddrPort // the relay's or forwarder's socket
+	conn  chan struct{}
+}
+
+func runLoad() error {
+	in := json.NewDecoder(os.NewFile(3, "from-bench"))
+	outFile := os.NewFile(4, "to-bench")
+	out := json.NewEncoder(outFile)
+	var setup loadMsg
+	if err := in.Decode(&setup); err != nil {
+		return fmt.Errorf("read setup: %w", err)
+	}
+	g := &loadGen{epoch: time.Now()}
+	var api *webrtc.API
+	if setup.Mode == "relay" {
+		var err error
+		if api, err = browserAPI(true); err != nil {
+			return err
+		}
+	}
+
+	calls := make([]*loadCall, setup.N)
+	msg := loadMsg{Type: "calls", Calls: make([]loadCallMsg, setup.N)}
+	var wg sync.WaitGroup
+	errs := make(chan error, setup.N)
+	sem := make(chan struct{}, 8)
+	for i := range calls {
+		c := &loadCall{idx: i, conn: make(chan struct{})}
+		calls[i] = c
+		var err error
+		if c.ast, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+			return err
+		}
+		_ = c.ast.SetReadBuffer(1 << 20)
+		msg.Calls[i].Asterisk = c.ast.LocalAddr().String()
+		if setup.Mode == "baseline" {
+			if c.bro, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+				return err
+			}
+			msg.Calls[i].Browser = c.bro.LocalAddr().String()
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			offer, err := c.startPeer(api, g)
+			if err != nil {
+				errs <- err
+				return
+			}
+			msg.Calls[i].Offer = offer
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return err
+	}
+	if err := out.Encode(msg); err != nil {
+		return err
+	}
+
+	var peers loadMsg
+	if err := in.Decode(&peers); err != nil {
+		return fmt.Errorf("read peers: %w", err)
+	}
+	for i, c := range calls {
+		c.to = netip.MustParseAddrPort(peers.Calls[i].Relay)
+		if c.pc != nil {
+			if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: peers.Calls[i].Answer}); err != nil {
+				return fmt.Errorf("call %d: answer: %w", i, err)
+			}
+		}
+	}
+	for i, c := range calls {
+		if c.pc == nil {
+			continue
+		}
+		select {
+		case <-c.conn:
+		case <-time.After(30 * time.Second):
+			return fmt.Errorf("call %d: not connected (%s)", i, c.pc.ConnectionState())
+		}
+	}
+
+	// Traffic: every call sends one packet each way every 20 ms. Calls
+	// start at random phases, as real calls do.
+	stop := make(chan struct{})
+	var traffic sync.WaitGroup
+	for _, c := range calls {
+		traffic.Add(2)
+		go func() {
+			defer traffic.Done()
+			c.readAsterisk(g)
+		}()
+		go func() {
+			defer traffic.Done()
+			c.send(g, stop)
+		}()
+		if c.bro != nil {
+			traffic.Add(1)
+			go func() {
+				defer traffic.Done()
+				c.readBrowserSocket(g)
+			}()
+		}
+	}
+	time.Sleep(warmup)
+	g.measuring.Store(true)
+	cpu0, wall0 := cpuTime(), time.Now()
+	if err := out.Encode(loadMsg{Type: "start"}); err != nil {
+		return err
+	}
+	time.Sleep(setup.Window)
+	g.measuring.Store(false)
+	if err := out.Encode(loadMsg{Type: "stop"}); err != nil {
+		return err
+	}
+	cpu1, wall1 := cpuTime(), time.Now()
+	time.Sleep(drain)
+
+	res := &loadResult{
+		SentDown: g.sentDown.Load(), RecvDown: g.recvDown.Load(),
+		SentUp: g.sentUp.Load(), RecvUp: g.recvUp.Load(),
+		Down: g.down.summary(), Up: g.up.summary(),
+		CPU: cpu1 - cpu0, Wall: wall1.Sub(wall0),
+	}
+	if err := out.Encode(loadMsg{Type: "result", Result: res}); err != nil {
+		return err
+	}
+	close(stop)
+	for _, c := range calls {
+		c.ast.Close()
+		if c.bro != nil {
+			c.bro.Close()
+		}
+		if c.pc != nil {
+			c.pc.Close()
+		}
+	}
+	traffic.Wait()
+	_, _ = io.Copy(io.Discard, os.NewFile(3, ""))
+	return nil
+}
+
+// startPeer creates the browser side of one call and returns its offer.
+func (c *loadCall) startPeer(api *webrtc.API, g *loadGen) (string, error) {
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return "", err
+	}
+	c.pc = pc
+	c.track, err = webrtc.NewTrackLocalStaticRTP(pcmuCodec.RTPCodecCapability, "mic", "volunteer")
+	if err != nil {
+		return "", err
+	}
+	if _, err := pc.AddTransceiverFromTrack(c.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
+		return "", err
+	}
+	var once sync.Once
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			once.Do(func() { close(c.conn) })
+		}
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		buf := make([]byte, maxDatagram)
+		var p rtp.Packet
+		for {
+			n, _, err := t.Read(buf)
+			if err != nil {
+				return
+			}
+			if p.Unmarshal(buf[:n]) == nil {
+				g.arrived(p.Payload, &g.down, &g.recvDown)
+			}
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return "", err
+	}
+	done := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return "", err
+	}
+	<-done
+	return pc.LocalDescription().SDP, nil
+}
+
+func (c *loadCall) send(g *loadGen, stop <-chan struct{}) {
+	// Random phase within one packet time.
+	select {
+	case <-time.After(time.Duration(rand.Int64N(int64(time.Second / benchPPS)))):
+	case <-stop:
+		return
+	}
+	tick := time.NewTicker(time.Second / benchPPS)
+	defer tick.Stop()
+	down := make([]byte, 12+benchBytes)
+	up := make([]byte, 12+benchBytes)
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0}, Payload: up[12:]}
+	ssrc := rand.Uint32()
+	var seq uint16
+	var ts uint32
+	for {
+		select {
+		case <-tick.C:
+		case <-stop:
+			return
+		}
+		putRTPHeader(down, false, seq, ts, ssrc)
+		if g.stamp(down[12:], c.idx) {
+			g.sentDown.Add(1)
+		}
+		_, _ = c.ast.WriteToUDPAddrPort(down, c.to)
+
+		if g.stamp(up[12:], c.idx) {
+			g.sentUp.Add(1)
+		}
+		if c.track != nil {
+			pkt.SequenceNumber, pkt.Timestamp = seq, ts
+			_ = c.track.WriteRTP(&pkt)
+		} else {
+			putRTPHeader(up, false, seq, ts, ssrc+1)
+			_, _ = c.bro.WriteToUDPAddrPort(up, c.to)
+		}
+		seq++
+		ts += benchBytes
+	}
+}
+
+func (c *loadCall) readAsterisk(g *loadGen) {
+	buf := make([]byte, maxDatagram)
+	for {
+		n, err := c.ast.Read(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		if n > rtpHeaderLen {
+			g.arrived(buf[rtpHeaderLen:n], &g.up, &g.recvUp)
+		}
+	}
+}
+
+func (c *loadCall) readBrowserSocket(g *loadGen) {
+	buf := make([]byte, maxDatagram)
+	for {
+		n, err := c.bro.Read(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		if n > rtpHeaderLen {
+			g.arrived(buf[rtpHeaderLen:n], &g.down, &g.recvDown)
+		}
+	}
+}

@@ -1,0 +1,164 @@
+package rtc
+
+import (
+	"testing"
+	"time"
+)
+
+// pacerSim drives the pacer with a virtual clock the way the relay does:
+// arrivals call admit, and the timer drains at nextAt.
+type pacerSim struct {
+	p     pacer
+	sends []sent
+	drops int
+}
+
+type sent struct {
+	seq uint16
+	at  time.Duration
+}
+
+func (s *pacerSim) arrive(seq uint16, at time.Duration) {
+	now := time.Unix(0, 0).Add(at)
+	sendNow, dropped := s.p.admit(queuedMeta{seq: seq, arrival: now}, make([]byte, 160), now)
+	s.drops += dropped
+	if sendNow {
+		s.sends = append(s.sends, sent{seq, at})
+		s.p.sent(160)
+	}
+}
+
+// runTimer fires the drain timer as many times as it would before until.
+func (s *pacerSim) runTimer(until time.Duration) {
+	for {
+		waiting, next := s.p.pending()
+		at := next.Sub(time.Unix(0, 0))
+		if !waiting || at > until {
+			return
+		}
+		q, dropped := s.p.due(next)
+		s.drops += dropped
+		if q == nil {
+			if dropped > 0 {
+				continue
+			}
+			panic("timer fired with nothing due")
+		}
+		s.sends = append(s.sends, sent{q.seq, at})
+		s.p.sent(q.n)
+		s.p.pop()
+	}
+}
+
+// asteriskBuffer is how much audio piles up at a receiver that plays 20 ms
+// packets in real time (softmix flushes above 80 ms).
+func asteriskBuffer(sends []sent) time.Duration {
+	var buf, worst time.Duration
+	for i, s := range sends {
+		if i > 0 {
+			buf = max(0, buf-(s.at-sends[i-1].at))
+		}
+		buf += 20 * time.Millisecond
+		worst = max(worst, buf)
+	}
+	return worst
+}
+
+func TestPacer(t *testing.T) {
+	ms := func(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
+	every := func(from, step float64, n int) []time.Duration {
+		var a []time.Duration
+		for i := 0; i < n; i++ {
+			a = append(a, ms(from+step*float64(i)))
+		}
+		return a
+	}
+	cases := []struct {
+		name     string
+		arrivals []time.Duration // packet i (seq i) arrives at arrivals[i]
+		want     []sent          // nil: check only the properties
+		drops    int
+		steady   bool // ends with a steady stream, whose tail must leave on arrival
+	}{
+		{
+			name:     "steady 20 ms passes at once",
+			arrivals: every(0, 20, 4),
+			want:     []sent{{0, 0}, {1, ms(20)}, {2, ms(40)}, {3, ms(60)}},
+		},
+		{
+			name:     "jitter up to a packet time passes at once",
+			arrivals: []time.Duration{0, ms(25), ms(38), ms(61), ms(80)},
+			want:     []sent{{0, 0}, {1, ms(25)}, {2, ms(38)}, {3, ms(61)}, {4, ms(80)}},
+		},
+		{
+			name:     "third packet of a burst waits for credit",
+			arrivals: []time.Duration{0, ms(60), ms(60.1), ms(60.2)},
+			want:     []sent{{0, 0}, {1, ms(60)}, {2, ms(60.1)}, {3, ms(80)}},
+		},
+		{
+			name:     "burst of five leaves two at once, then one per packet time",
+			arrivals: []time.Duration{0, 0, 0, 0, 0},
+			want:     []sent{{0, 0}, {1, 0}, {2, ms(20)}, {3, ms(40)}, {4, ms(60)}},
+		},
+		{
+			name:     "overrun drops the oldest, keeps the newest three",
+			arrivals: []time.Duration{0, 0, 0, 0, 0, 0, 0},
+			want:     []sent{{0, 0}, {1, 0}, {4, ms(20)}, {5, ms(40)}, {6, ms(60)}},
+			drops:    2,
+		},
+		{
+			name:     "a pause of a packet time lets a backlog drain",
+			arrivals: append([]time.Duration{0, ms(60), ms(60), ms(60), ms(80), ms(100)}, every(140, 20, 5)...),
+			want: []sent{{0, 0}, {1, ms(60)}, {2, ms(60)}, {3, ms(80)}, {4, ms(100)}, {5, ms(120)},
+				{6, ms(140)}, {7, ms(160)}, {8, ms(180)}, {9, ms(200)}, {10, ms(220)}},
+			steady: true,
+		},
+		{
+			name:     "a backlog on a steady stream is trimmed, one packet a second",
+			arrivals: append([]time.Duration{0, ms(100), ms(100), ms(100), ms(100), ms(100)}, every(120, 20, 200)...),
+			drops:    3,
+			steady:   true,
+		},
+		{
+			name:     "a flood at twice real time is cut to real time",
+			arrivals: every(0, 10, 40),
+			drops:    16, // 24 of 40 leave: 2 on credit, one per 20 ms for 390 ms, the last 3 queued
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var s pacerSim
+			for i, at := range c.arrivals {
+				s.runTimer(at)
+				s.arrive(uint16(i), at)
+			}
+			s.runTimer(time.Hour)
+			if s.drops != c.drops {
+				t.Errorf("drops %d, want %d", s.drops, c.drops)
+			}
+			if c.want != nil && len(s.sends) != len(c.want) {
+				t.Fatalf("sent %v, want %v", s.sends, c.want)
+			}
+			for i := range c.want {
+				got, want := s.sends[i], c.want[i]
+				if d := got.at - want.at; got.seq != want.seq || d < -time.Microsecond || d > time.Microsecond {
+					t.Errorf("send %d: %v, want %v", i, got, want)
+				}
+			}
+			for i := 1; i < len(s.sends); i++ {
+				if s.sends[i].seq <= s.sends[i-1].seq {
+					t.Errorf("send %d reorders: seq %d after %d", i, s.sends[i].seq, s.sends[i-1].seq)
+				}
+			}
+			if b := asteriskBuffer(s.sends); b > pacerBurst*20*time.Millisecond {
+				t.Errorf("a real-time receiver would buffer %v, want <= %v", b, pacerBurst*20*time.Millisecond)
+			}
+			if c.steady {
+				last := len(s.sends) - 1
+				if seq := s.sends[last].seq; s.sends[last].at != c.arrivals[seq] {
+					t.Errorf("last packet left at %v, arrived at %v", s.sends[last].at, c.arrivals[seq])
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,631 @@
+package rtc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// stateLog records what OnState delivered.
+type stateLog struct {
+	mu     sync.Mutex
+	states []State
+}
+
+func (l *stateLog) add(s State) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.states = append(l.states, s)
+}
+
+func (l *stateLog) last() State {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.states) == 0 {
+		return 0
+	}
+	return l.states[len(l.states)-1]
+}
+
+// talk sends frames 20 ms apart: 440 Hz from Asterisk, 1 kHz from the
+// browser, continuing the tones' phase from frame index first.
+func talk(a *fakeAsterisk, b *browser, first, frames int) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for i := first; i < first+frames; i++ {
+		<-tick.C
+		a.send(toneFrame(440, i*160))
+		b.send(toneFrame(1000, i*160))
+	}
+}
+
+func payloads(ps []rxPacket) []byte {
+	var out []byte
+	for _, p := range ps {
+		out = append(out, p.payload...)
+	}
+	return out
+}
+
+// TestLoopbackCall is the media path end to end on loopback: a fake
+// Asterisk plays 440 Hz into the relay and a Pion "browser" hears it; the
+// browser plays 1 kHz and Asterisk hears it, from the socket it was told,
+// as one stream. Mid-call Asterisk switches to a new channel (new SSRC)
+// and the browser reconnects with a new PeerConnection; both sides must
+// still see one continuous stream.
+func TestLoopbackCall(t *testing.T) {
+	e := testEngine(t, nil)
+	r, err := e.NewRelay("loopback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ast := newFakeAsterisk(t, r.LocalAddr())
+	if err := r.SetRemote(ast.addr()); err != nil {
+		t.Fatal(err)
+	}
+	var states stateLog
+	r.OnState(states.add)
+	tap := r.Tap(1000)
+
+	api := newBrowserAPI(t)
+	b1 := newBrowser(t, api)
+	connect(t, r, b1)
+	waitFor(t, 5*time.Second, "state connected", func() bool { return states.last() == StateConnected })
+
+	const frames = 50
+	talk(ast, b1, 0, frames)
+	waitFor(t, 2*time.Second, "first half delivered", func() bool {
+		return len(b1.received()) >= frames-2 && len(ast.received()) >= frames-2
+	})
+	switchAt := time.Now()
+
+	// Asterisk hands over a new UnicastRTP channel; the volunteer's page
+	// reconnects with a fresh RTCPeerConnection (own SSRC, seq and ts).
+	ast.newChannel()
+	b2 := newBrowser(t, api)
+	b2.seq, b2.ts = 40000, 123
+	connect(t, r, b2)
+	waitFor(t, 5*time.Second, "state connected again", func() bool { return states.last() == StateConnected })
+	switchDur := time.Since(switchAt)
+	talk(ast, b2, frames, frames)
+	waitFor(t, 2*time.Second, "second half delivered", func() bool {
+		return len(b2.received()) >= frames-2 && len(ast.received()) >= 2*frames-2
+	})
+	time.Sleep(100 * time.Millisecond)
+
+	// The browsers heard the caller's tone.
+	for i, b := range []*browser{b1, b2} {
+		got := payloads(b.received())
+		if r440, r1k := toneRatio(got, 440), toneRatio(got, 1000); r440 < 0.8 || r1k > 0.05 {
+			t.Errorf("browser %d: 440 Hz ratio %.2f, 1 kHz ratio %.2f; want the caller's 440 Hz tone", i+1, r440, r1k)
+		}
+	}
+	// Asterisk heard the volunteer's tone, from its external_host only.
+	rx := ast.received()
+	if len(rx) != 2*frames {
+		t.Errorf("asterisk received %d packets, want %d (loopback loses nothing)", len(rx), 2*frames)
+	}
+	if r1k, r440 := toneRatio(payloads(rx), 1000), toneRatio(payloads(rx), 440); r1k < 0.8 || r440 > 0.05 {
+		t.Errorf("asterisk: 1 kHz ratio %.2f, 440 Hz ratio %.2f; want the volunteer's 1 kHz tone", r1k, r440)
+	}
+	for i, p := range rx {
+		if p.from != r.LocalAddr() {
+			t.Fatalf("packet %d came from %s, not the externalMedia socket %s (strict RTP would drop it)", i, p.from, r.LocalAddr())
+		}
+		if p.hdr.PayloadType != 0 || p.hdr.SSRC != rx[0].hdr.SSRC {
+			t.Fatalf("packet %d: PT %d SSRC %#x, want PT 0 and one SSRC %#x for the whole call", i, p.hdr.PayloadType, p.hdr.SSRC, rx[0].hdr.SSRC)
+		}
+	}
+	checkContinuous(t, "asterisk", rx, switchDur)
+
+	// Each browser PeerConnection gets its own SSRC, but the relay's
+	// numbering runs on: the second browser continues where the first
+	// stopped, across the upstream SSRC change.
+	rx1, rx2 := b1.received(), b2.received()
+	checkContinuous(t, "browser 1", rx1, 0)
+	checkContinuous(t, "browser 2", rx2, 0)
+	last, first := rx1[len(rx1)-1].hdr, rx2[0].hdr
+	if first.SequenceNumber != last.SequenceNumber+1 {
+		t.Errorf("browser stream seq jumps %d -> %d across the switch, want +1", last.SequenceNumber, first.SequenceNumber)
+	}
+	if d := first.Timestamp - last.Timestamp; d < 160 || d > uint32((switchDur+time.Second).Seconds()*clockRate) {
+		t.Errorf("browser stream ts advances %d across a %v switch, want >= 160 and about the elapsed time", d, switchDur)
+	}
+	if !first.Marker {
+		t.Error("first packet after the switch has no marker bit")
+	}
+
+	st := r.Stats()
+	if st.FromAsterisk.Packets != 2*frames || st.ToAsterisk.Packets != 2*frames || st.FromBrowser.Packets != 2*frames {
+		t.Errorf("stats %+v, want %d packets each way", st, 2*frames)
+	}
+	if st.Malformed+st.WrongType+st.WrongSource+st.NoRemote+st.WriteErrors != 0 {
+		t.Errorf("stats %+v, want no refused or lost packets", st)
+	}
+
+	// The tap saw both voices.
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var caller, volunteer []byte
+	for f := range tap.Frames() {
+		switch f.Direction {
+		case FromCaller:
+			caller = append(caller, f.Payload()...)
+		case FromVolunteer:
+			volunteer = append(volunteer, f.Payload()...)
+		}
+	}
+	if toneRatio(caller, 440) < 0.8 || toneRatio(volunteer, 1000) < 0.8 {
+		t.Errorf("tap: caller 440 Hz ratio %.2f, volunteer 1 kHz ratio %.2f", toneRatio(caller, 440), toneRatio(volunteer, 1000))
+	}
+	if len(caller) != 2*frames*160 || len(volunteer) != 2*frames*160 || tap.Dropped() != 0 {
+		t.Errorf("tap: %d caller and %d volunteer bytes, %d dropped; want %d each, none dropped",
+			len(caller), len(volunteer), tap.Dropped(), 2*frames*160)
+	}
+}
+
+// checkContinuous asserts one stream: sequence numbers +1 with no gap,
+// timestamps +160 per 20 ms packet except at a single resynchronisation
+// point, which must move forward by about the time that passed.
+func checkContinuous(t *testing.T, name string, rx []rxPacket, gap time.Duration) {
+	t.Helper()
+	jumps := 0
+	for i := 1; i < len(rx); i++ {
+		prev, cur := rx[i-1].hdr, rx[i].hdr
+		if cur.SequenceNumber != prev.SequenceNumber+1 {
+			t.Errorf("%s: seq %d follows %d", name, cur.SequenceNumber, prev.SequenceNumber)
+		}
+		d := cur.Timestamp - prev.Timestamp
+		if d == 160 {
+			continue
+		}
+		jumps++
+		if d < 160 || d > uint32((gap+time.Second).Seconds()*clockRate) {
+			t.Errorf("%s: ts %d follows %d (step %d)", name, cur.Timestamp, prev.Timestamp, d)
+		}
+		if !cur.Marker {
+			t.Errorf("%s: ts jump at seq %d without marker", name, cur.SequenceNumber)
+		}
+	}
+	if gap == 0 && jumps != 0 || jumps > 1 {
+		t.Errorf("%s: %d timestamp jumps, want %d", name, jumps, map[bool]int{true: 1, false: 0}[gap != 0])
+	}
+}
+
+// TestPacerSmoothsBrowserBursts has the browser deliver its audio in
+// bursts of five packets (100 ms); a receiver playing in real time, as
+// Asterisk does, must never hold more than the pacer's burst credit
+// (40 ms) beyond what it plays, and nothing may be lost.
+func TestPacerSmoothsBrowserBursts(t *testing.T) {
+	e := testEngine(t, nil)
+	r, err := e.NewRelay("burst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ast := newFakeAsterisk(t, r.LocalAddr())
+	if !ast.kernelTime {
+		t.Skip("no kernel receive timestamps on this platform; spacing would measure the scheduler")
+	}
+	if err := r.SetRemote(ast.addr()); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, newBrowserAPI(t))
+	connect(t, r, b)
+	waitFor(t, 5*time.Second, "relay sees connected", r.upConnected.Load)
+
+	// Each burst starts once the previous one has left and the credit had
+	// time to refill, so a slow machine cannot merge two bursts into one
+	// big enough to overflow the queue.
+	const bursts = 20
+	for i := 0; i < bursts; i++ {
+		waitFor(t, 2*time.Second, "previous burst forwarded", func() bool { return r.Stats().ToAsterisk.Packets == uint64(5*i) })
+		time.Sleep(50 * time.Millisecond)
+		for j := 0; j < 5; j++ {
+			b.send(toneFrame(1000, (5*i+j)*160))
+		}
+	}
+	waitFor(t, 2*time.Second, "all packets", func() bool { return len(ast.received()) >= 5*bursts })
+
+	rx := ast.received()
+	if len(rx) != 5*bursts {
+		t.Errorf("asterisk got %d packets, want %d", len(rx), 5*bursts)
+	}
+	sends := make([]sent, len(rx))
+	for i, p := range rx {
+		sends[i] = sent{p.hdr.SequenceNumber, p.at.Sub(rx[0].at)}
+	}
+	// 2 ms covers the kernel path between the relay's send and the
+	// receive stamp.
+	if buf, limit := asteriskBuffer(sends), pacerBurst*20*time.Millisecond+2*time.Millisecond; buf > limit {
+		t.Errorf("a real-time receiver would buffer %v, want <= %v (bursts not paced)", buf, limit)
+	}
+	if r.Stats().PacerDropped != 0 {
+		t.Errorf("pacer dropped %d packets of 3-packet bursts, want 0", r.Stats().PacerDropped)
+	}
+}
+
+// TestTrickleICE runs the signaling the way the UI will: candidates both
+// ways as RTCIceCandidateInit JSON.
+func TestTrickleICE(t *testing.T) {
+	e := testEngine(t, nil)
+	r, err := e.NewRelay("trickle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ast := newFakeAsterisk(t, r.LocalAddr())
+	if err := r.SetRemote(ast.addr()); err != nil {
+		t.Fatal(err)
+	}
+	toBrowser := make(chan []byte, 64)
+	r.OnLocalCandidate(func(c []byte) { toBrowser <- c })
+
+	b := newBrowser(t, newBrowserAPI(t))
+	toRelay := make(chan webrtc.ICECandidateInit, 64)
+	b.pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			toRelay <- c.ToJSON()
+		}
+	})
+	offer, err := b.pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(offer.SDP, "a=candidate") {
+		t.Fatal("offer already carries candidates; the test would not exercise trickle")
+	}
+	ans, err := r.HandleOffer(context.Background(), offer.SDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(ans, "a=candidate") {
+		t.Error("trickle answer carries candidates; they should arrive through OnLocalCandidate")
+	}
+	b.answer(ans)
+
+	deadline := time.After(10 * time.Second)
+	sawEnd, sent := false, 0
+	for !sawEnd || sent == 0 {
+		select {
+		case c := <-toBrowser:
+			if c == nil {
+				sawEnd = true
+				continue
+			}
+			var init webrtc.ICECandidateInit
+			if err := json.Unmarshal(c, &init); err != nil {
+				t.Fatalf("local candidate is not RTCIceCandidateInit JSON: %s", c)
+			}
+			if err := b.pc.AddICECandidate(init); err != nil {
+				t.Fatal(err)
+			}
+		case c := <-toRelay:
+			raw, _ := json.Marshal(c)
+			if err := r.AddICECandidate(raw); err != nil {
+				t.Fatal(err)
+			}
+			sent++
+		case <-deadline:
+			t.Fatalf("trickle incomplete: end seen %v, %d browser candidates", sawEnd, sent)
+		}
+	}
+	b.waitConnected(10 * time.Second)
+	talk(ast, b, 0, 10)
+	waitFor(t, 2*time.Second, "audio both ways", func() bool {
+		return len(b.received()) >= 8 && len(ast.received()) >= 8
+	})
+
+	// A candidate for another ufrag is an earlier offer's leftover.
+	stale, _ := json.Marshal(map[string]any{"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "usernameFragment": "old"})
+	if err := r.AddICECandidate(stale); !errors.Is(err, ErrStaleCandidate) {
+		t.Errorf("stale candidate: err %v, want ErrStaleCandidate", err)
+	}
+}
+
+// TestBadMedia feeds the externalMedia socket garbage and strangers'
+// packets: each is counted and dropped, and the relay keeps relaying.
+func TestBadMedia(t *testing.T) {
+	e := testEngine(t, nil)
+	r, err := e.NewRelay("bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ast := newFakeAsterisk(t, r.LocalAddr())
+	if err := r.SetRemote(ast.addr()); err != nil {
+		t.Fatal(err)
+	}
+	tone := toneFrame(440, 0)
+	csrc := rtpBytes(0, 1, 1, 1, make([]byte, 20)) // 15 CSRCs need 60 bytes
+	csrc[0] |= 0x0f
+	pad := rtpBytes(0, 1, 1, 1, tone)
+	pad[0] |= 0x20
+	pad[len(pad)-1] = 200
+	ext := rtpBytes(0, 1, 1, 1, []byte{0xbe, 0xde, 0xff, 0xff})
+	ext[0] |= 0x10
+	v1 := rtpBytes(0, 1, 1, 1, tone)
+	v1[0] = 0x40
+	malformed := [][]byte{
+		{}, {0x80}, []byte("hello, asterisk"),
+		v1, csrc, pad, ext,
+		rtpBytes(0, 1, 1, 1, nil),                       // no payload
+		rtpBytes(0, 1, 1, 1, make([]byte, 481)),         // longer than 60 ms
+		rtpBytes(0, 1, 1, 1, make([]byte, maxDatagram)), // bigger than any datagram we accept
+	}
+	for _, b := range malformed {
+		if _, err := ast.conn.WriteToUDPAddrPort(b, r.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ast.conn.WriteToUDPAddrPort(rtpBytes(8, 1, 1, 1, tone), r.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stranger.Close()
+	if _, err := stranger.WriteToUDPAddrPort(rtpBytes(0, 1, 1, 1, tone), r.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	ast.send(tone)
+	// Empty datagrams are not delivered by every kernel path; count what
+	// must arrive.
+	waitFor(t, 2*time.Second, "counters", func() bool {
+		s := r.Stats()
+		return s.FromAsterisk.Packets == 1 && s.WrongType == 1 && s.WrongSource == 1 && s.Malformed >= uint64(len(malformed)-1)
+	})
+	if s := r.Stats(); s.Malformed > uint64(len(malformed)) {
+		t.Errorf("malformed %d, sent only %d", s.Malformed, len(malformed))
+	}
+	if r.Remote() != ast.addr() {
+		t.Errorf("remote %s, want %s", r.Remote(), ast.addr())
+	}
+}
+
+// TestRemoteLearned: without SetRemote the first valid RTP packet's source
+// becomes Asterisk's address; garbage cannot claim it, and nobody else can
+// afterwards.
+func TestRemoteLearned(t *testing.T) {
+	e := testEngine(t, nil)
+	r, err := e.NewRelay("learn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	first := newFakeAsterisk(t, r.LocalAddr())
+	second := newFakeAsterisk(t, r.LocalAddr())
+	if _, err := second.conn.WriteToUDPAddrPort([]byte("junk that is not rtp"), r.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Second, "junk counted", func() bool { return r.Stats().Malformed == 1 })
+	first.send(toneFrame(440, 0))
+	waitFor(t, time.Second, "first packet", func() bool { return r.Stats().FromAsterisk.Packets == 1 })
+	second.send(toneFrame(440, 0))
+	waitFor(t, time.Second, "stranger counted", func() bool { return r.Stats().WrongSource == 1 })
+	if r.Remote() != first.addr() {
+		t.Errorf("learned %s, want %s", r.Remote(), first.addr())
+	}
+	for _, bad := range []netip.AddrPort{{}, netip.MustParseAddrPort("127.0.0.1:0"), netip.MustParseAddrPort("0.0.0.0:4000")} {
+		if err := r.SetRemote(bad); err == nil {
+			t.Errorf("SetRemote(%s) accepted", bad)
+		}
+	}
+	if r.Remote() != first.addr() {
+		t.Errorf("a refused SetRemote changed the remote to %s", r.Remote())
+	}
+}
+
+const opusOnlyOffer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n" +
+	"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n" +
+	"a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n" +
+	"a=setup:actpass\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n"
+
+// TestSignalingRejects: bad offers and candidates get clear errors and
+// leave the relay without a session.
+func TestSignalingRejects(t *testing.T) {
+	e := testEngine(t, nil)
+	r, err := e.NewRelay("reject")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	noFingerprint := strings.Replace(strings.Replace(opusOnlyOffer, "111 opus/48000/2", "0 PCMU/8000", 1), "SAVPF 111", "SAVPF 0", 1)
+	noFingerprint = strings.Replace(noFingerprint, "a=fingerprint", "a=x-fingerprint", 1)
+	cases := []struct {
+		name  string
+		offer string
+		want  error
+	}{
+		{"empty", "", ErrBadOffer},
+		{"not sdp", "hello", ErrBadOffer},
+		{"opus only", opusOnlyOffer, ErrNoPCMU},
+		{"rejected audio", strings.Replace(strings.Replace(opusOnlyOffer, "111 opus/48000/2", "0 PCMU/8000", 1), "audio 9 UDP/TLS/RTP/SAVPF 111", "audio 0 UDP/TLS/RTP/SAVPF 0", 1), ErrNoPCMU},
+		{"video only", strings.Replace(opusOnlyOffer, "m=audio", "m=video", 1), ErrNoPCMU},
+		{"too long", opusOnlyOffer + "a=x:" + strings.Repeat("a", maxSDP) + "\r\n", ErrBadOffer},
+		{"no dtls fingerprint", noFingerprint, ErrBadOffer},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := r.HandleOffer(context.Background(), c.offer)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err %v, want %v", err, c.want)
+			}
+			if err := r.AddICECandidate([]byte(`{"candidate":""}`)); !errors.Is(err, ErrNoSession) {
+				t.Errorf("after a refused offer AddICECandidate says %v, want ErrNoSession", err)
+			}
+		})
+	}
+	for _, raw := range []string{"", "{", `{"candidate": 5}`, strings.Repeat(" ", maxCandidateJSON+1)} {
+		if err := r.AddICECandidate([]byte(raw)); !errors.Is(err, ErrBadCandidate) {
+			t.Errorf("AddICECandidate(%.20q): %v, want ErrBadCandidate", raw, err)
+		}
+	}
+
+	// With a session, a garbled candidate line is refused too.
+	b := newBrowser(t, newBrowserAPI(t))
+	connect(t, r, b)
+	if err := r.AddICECandidate([]byte(`{"candidate":"candidate:nonsense"}`)); !errors.Is(err, ErrBadCandidate) {
+		t.Errorf("garbled candidate: %v, want ErrBadCandidate", err)
+	}
+}
+
+// TestTapNeverBlocks: a subscriber that never reads costs the call nothing
+// but its own dropped frames.
+func TestTapNeverBlocks(t *testing.T) {
+	e := testEngine(t, nil)
+	r, err := e.NewRelay("tap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ast := newFakeAsterisk(t, r.LocalAddr())
+	if err := r.SetRemote(ast.addr()); err != nil {
+		t.Fatal(err)
+	}
+	stuck := r.Tap(2)
+	closed := r.Tap(2)
+	closed.Close()
+	closed.Close()
+	for i := 0; i < 20; i++ {
+		ast.send(toneFrame(440, i*160))
+	}
+	waitFor(t, 2*time.Second, "20 packets relayed", func() bool { return r.Stats().FromAsterisk.Packets == 20 })
+	if stuck.Dropped() != 18 {
+		t.Errorf("stuck tap dropped %d, want 18", stuck.Dropped())
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for f := range stuck.Frames() {
+		if f.Direction != FromCaller || len(f.Payload()) != 160 || f.Seq != uint16(1000+n) {
+			t.Errorf("frame %d: %v seq %d, %d bytes", n, f.Direction, f.Seq, len(f.Payload()))
+		}
+		n++
+	}
+	if n != 2 {
+		t.Errorf("stuck tap held %d frames, want its 2", n)
+	}
+	if _, ok := <-closed.Frames(); ok {
+		t.Error("closed tap delivered a frame")
+	}
+	if _, ok := <-r.Tap(5).Frames(); ok {
+		t.Error("tap on a closed relay delivered a frame")
+	}
+	if err := r.SetRemote(ast.addr()); !errors.Is(err, ErrRelayClosed) {
+		t.Errorf("SetRemote after Close: %v", err)
+	}
+	if _, err := r.HandleOffer(context.Background(), opusOnlyOffer); err == nil {
+		t.Error("HandleOffer after Close succeeded")
+	}
+}
+
+func countFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd: cannot count file descriptors")
+	}
+	return len(ents)
+}
+
+// TestCloseLeavesNothing creates and closes many relays, some with a
+// connected browser and audio flowing, and expects goroutines and file
+// descriptors back at their baseline.
+func TestCloseLeavesNothing(t *testing.T) {
+	api := newBrowserAPI(t)
+	e, err := NewEngine(Config{IncludeLoopback: true, IPs: []string{"127.0.0.1"}, Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Warm up once so lazily started runtime and library goroutines are
+	// part of the baseline.
+	{
+		r, _ := e.NewRelay("warm")
+		b := newBrowser(t, api)
+		connect(t, r, b)
+		r.Close()
+		b.close()
+	}
+	time.Sleep(200 * time.Millisecond)
+	baseG, baseFD := runtime.NumGoroutine(), countFDs(t)
+
+	const relays, withBrowser = 40, 6
+	var rs []*Relay
+	var bs []*browser
+	var asts []*fakeAsterisk
+	for i := 0; i < relays; i++ {
+		r, err := e.NewRelay("leak")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+		r.Tap(4)
+		if i < withBrowser {
+			ast := newFakeAsterisk(t, r.LocalAddr())
+			if err := r.SetRemote(ast.addr()); err != nil {
+				t.Fatal(err)
+			}
+			b := newBrowser(t, api)
+			connect(t, r, b)
+			bs = append(bs, b)
+			for j := 0; j < 5; j++ {
+				ast.send(toneFrame(440, 0))
+				b.send(toneFrame(1000, 0))
+			}
+			asts = append(asts, ast)
+		}
+	}
+	// Half closed by the relay, the other half by Engine.Close.
+	for _, r := range rs[:relays/2] {
+		if err := r.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Error(err)
+	}
+	for _, b := range bs {
+		b.close()
+	}
+	for _, a := range asts {
+		a.close()
+	}
+	if _, err := e.NewRelay("late"); !errors.Is(err, ErrEngineClosed) {
+		t.Errorf("NewRelay on a closed engine: %v", err)
+	}
+	for _, r := range rs {
+		if err := r.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g, fd := runtime.NumGoroutine(), countFDs(t)
+		if g <= baseG && fd <= baseFD {
+			break
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("after closing: %d goroutines (baseline %d), %d fds (baseline %d)\n%s", g, baseG, fd, baseFD, buf[:n])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

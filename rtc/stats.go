@@ -1,0 +1,89 @@
+package rtc
+
+import (
+	"errors"
+	"sync/atomic"
+	"time"
+)
+
+// Flow counts one leg of one direction.
+type Flow struct {
+	Packets uint64
+	// Bytes counts µ-law payload only, so Bytes/8000 is seconds of audio.
+	Bytes uint64
+	// Last is when the latest packet passed; zero if none has.
+	Last time.Time
+}
+
+// Stats is a snapshot of a relay's counters.
+type Stats struct {
+	FromAsterisk Flow // valid caller audio received on the externalMedia socket
+	ToBrowser    Flow // of which written to a connected PeerConnection
+	FromBrowser  Flow // valid volunteer audio received from the browser
+	ToAsterisk   Flow // of which sent to Asterisk
+
+	// Refused input, counted and otherwise ignored.
+	Malformed   uint64 // not RTP, truncated, bad padding, empty or oversized payload
+	WrongType   uint64 // RTP with a payload type other than PCMU
+	WrongSource uint64 // datagrams from anywhere but Asterisk's address
+
+	// Audio the relay could not deliver.
+	PacerDropped uint64 // oldest browser packets dropped by a full playout buffer
+	NoRemote     uint64 // browser packets while Asterisk's address was unknown
+	WriteErrors  uint64 // failed sends on either side
+	ReadErrors   uint64 // socket read errors other than close
+}
+
+type flowCounter struct {
+	packets atomic.Uint64
+	bytes   atomic.Uint64
+	last    atomic.Int64 // unix nanoseconds
+}
+
+func (f *flowCounter) add(n int, now time.Time) {
+	f.packets.Add(1)
+	f.bytes.Add(uint64(n))
+	f.last.Store(now.UnixNano())
+}
+
+func (f *flowCounter) snapshot() Flow {
+	out := Flow{Packets: f.packets.Load(), Bytes: f.bytes.Load()}
+	if ns := f.last.Load(); ns != 0 {
+		out.Last = time.Unix(0, ns)
+	}
+	return out
+}
+
+type counters struct {
+	fromAsterisk, toBrowser, fromBrowser, toAsterisk flowCounter
+
+	malformed, wrongType, wrongSource               atomic.Uint64
+	pacerDropped, noRemote, writeErrors, readErrors atomic.Uint64
+}
+
+func (c *counters) countBad(err error) {
+	if errors.Is(err, errRTPPayloadType) {
+		c.wrongType.Add(1)
+		return
+	}
+	c.malformed.Add(1)
+}
+
+// Stats returns the relay's counters. It is safe to call at any time,
+// including after Close.
+func (r *Relay) Stats() Stats {
+	c := &r.stats
+	return Stats{
+		FromAsterisk: c.fromAsterisk.snapshot(),
+		ToBrowser:    c.toBrowser.snapshot(),
+		FromBrowser:  c.fromBrowser.snapshot(),
+		ToAsterisk:   c.toAsterisk.snapshot(),
+		Malformed:    c.malformed.Load(),
+		WrongType:    c.wrongType.Load(),
+		WrongSource:  c.wrongSource.Load(),
+		PacerDropped: c.pacerDropped.Load(),
+		NoRemote:     c.noRemote.Load(),
+		WriteErrors:  c.writeErrors.Load(),
+		ReadErrors:   c.readErrors.Load(),
+	}
+}
