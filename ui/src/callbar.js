@@ -303,10 +303,11 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     const prev = s;
     s = reduce(s, { now: Date.now(), ...ev });
     if (s === prev) return;
+    // The bar is shown first: focus cannot move into a hidden element.
+    renderBar();
     renderRings(prev);
     renderCall();
     showNotice();
-    renderBar();
     effects(prev, ev);
   }
 
