@@ -218,7 +218,7 @@ async function openContext(browser, origin, { authenticator = false, testHooks =
   };
 }
 
-function launch(extraArgs = [], downloads) {
+export function launch(extraArgs = [], downloads) {
   return withTimeout(
     chromium.launch({
       executablePath: process.env.LLAMENOS_CHROMIUM || '/usr/bin/chromium',

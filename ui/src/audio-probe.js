@@ -26,12 +26,17 @@ export function installAudioProbe(stream, { win = globalThis, storage = globalTh
   const bins = new Float32Array(analyser.frequencyBinCount);
   const hzPerBin = ac.sampleRate / analyser.fftSize;
   const probe = {
-    // dominant → {hz, db}: the strongest bin above 100 Hz (below is hum).
+    // dominant → {hz, db}: the strongest frequency above 100 Hz (below is
+    // hum), refined between bins by a parabola through the peak and its
+    // neighbours.
     dominant() {
       analyser.getFloatFrequencyData(bins);
       let best = -1;
-      for (let i = Math.ceil(100 / hzPerBin); i < bins.length; i++) if (best < 0 || bins[i] > bins[best]) best = i;
-      return { hz: Math.round(best * hzPerBin), db: Math.round(bins[best]) };
+      for (let i = Math.ceil(100 / hzPerBin); i < bins.length - 1; i++) if (best < 0 || bins[i] > bins[best]) best = i;
+      const [a, b, c] = [bins[best - 1], bins[best], bins[best + 1]];
+      const d = a - 2 * b + c;
+      const shift = Number.isFinite(d) && d !== 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (a - c)) / d)) : 0;
+      return { hz: Math.round((best + shift) * hzPerBin), db: Math.round(b), sampleRate: ac.sampleRate };
     },
     close() {
       src.disconnect();
