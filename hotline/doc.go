@@ -2,5 +2,129 @@
 // ARI, checks bans and rate limits, holds the caller, rings the volunteers
 // who are on shift and available, lets the first answer win, bridges the
 // caller to that volunteer's browser through the media relay, and writes the
-// call record. One goroutine owns each call's state.
+// call record.
+//
+// # Wiring
+//
+//	eng, _ := hotline.New(hotline.Config{BrowserGrace: cfg.RTC.BrowserGrace, MOHClass: cfg.Trunk.MusicOnHoldClass},
+//		hotline.Deps{ARI: ariClient, RTC: rtcEngine, Store: st, Notify: hub, Log: log})
+//	go ariClient.Run(ctx)
+//	err := eng.Run(ctx) // until ctx ends; then every call is torn down
+//	ariClient.Close()   // after Run returned
+//
+// The api layer implements Notifier (its WebSocket hub) and calls Answer,
+// Decline, Hangup, Offer, Candidate, BanCaller, Active, OnCall,
+// VolunteersChanged and BrowserGone. Errors: ErrNoCall (404), anything
+// wrapping ErrNotRung (403: not rung, declined, not the answerer, on another
+// call), ErrAlreadyAnswered (409), ErrNotBannable (withheld number),
+// rtc.ErrBadOffer / rtc.ErrNoPCMU / rtc.ErrBadCandidate (400), store.ErrInvalid
+// (a malformed ban reason envelope, 400).
+//
+// # One goroutine per call
+//
+// Each call is an actor: one goroutine owns its state and takes, in order,
+// the ARI events of its channels, bridge and playbacks (its own
+// ari.Subscription) and a mailbox of API requests, relay callbacks, timers
+// and engine signals. Nothing else touches a call's state, so there are no
+// locks around it, and concurrent Answer requests are decided by their order
+// in the mailbox: exactly one wins. Call ids are random UUIDs drawn by the
+// engine, never Asterisk ids or anything from the caller.
+//
+// A call moves forward through these phases:
+//
+//	start     StasisStart. The caller's number is hashed (CallerHash) and
+//	          sealed to every active admin; in one store transaction the ban
+//	          list and the rate limit are checked and the first call record
+//	          ("in_progress") written. Nothing has been answered or played.
+//	          Banned: hang up with reason rejected. Rate-limited: answer,
+//	          play Prompts.Busy, hang up.
+//	menu      (settings.Languages > 1) one prompt per language in that
+//	          language; one digit, MenuTimeout after the last prompt; a
+//	          missing or invalid digit picks the first language.
+//	captcha   (settings.CaptchaEnabled) Prompts.CaptchaIntro then
+//	          "digits:NNNN", fresh digits each attempt, CaptchaTimeout per
+//	          attempt; after CaptchaAttempts wrong answers Prompts.CaptchaFail
+//	          and hang up (outcome failed).
+//	queued    If nobody is eligible: Prompts.Unavailable and hang up
+//	          (outcome unanswered). Otherwise the greeting, then music on hold,
+//	          while every eligible volunteer gets Ring. The ring set is
+//	          re-read on VolunteersChanged, every RingRefresh, and when a
+//	          volunteer's call ends: newly eligible volunteers are rung, rings
+//	          stop ("unavailable") for those no longer eligible. At the queue
+//	          timeout (settings.QueueTimeoutSeconds): RingStop "timeout",
+//	          Prompts.Unavailable, hang up (outcome unanswered).
+//	connected The first Answer wins: RingStop "answered-elsewhere" to the
+//	          others (and "answered" to the winner's other tabs), hold music
+//	          stopped, the record updated with the answer (so notes can refer
+//	          to it), Connected to the winner. Then the media: a mixing bridge
+//	          and an externalMedia channel with client-chosen ids registered
+//	          before the requests, the relay's loopback socket as
+//	          external_host, its remote from the channelvars; caller and
+//	          UnicastRTP channel join the bridge on the latter's StasisStart.
+//	          The browser has ConnectTimeout to connect after the answer and
+//	          after each offer.
+//	closing   A last prompt plays (unavailable, busy, error, CAPTCHA
+//	          failure), bounded by PromptLimit, then the caller is hung up.
+//
+// Either side ends a call: the caller hanging up (StasisEnd or
+// ChannelDestroyed; RingStop "caller-hung-up" or Ended "caller-hung-up"),
+// Hangup by the answering volunteer (Ended "volunteer-hung-up"), BanCaller
+// (Ended "banned"), a lost browser (below), a media failure (Ended "error",
+// the caller hears Prompts.Error). Teardown always hangs up the UnicastRTP
+// channel, destroys the bridge and closes the relay; the final record has
+// the times, queue wait, duration, answerer and outcome.
+//
+// Outcomes: answered (whenever a volunteer answered, however it ended),
+// abandoned (caller hung up before an answer), unanswered, banned,
+// rate_limited, failed (broken before an answer, CAPTCHA failed, or the
+// daemon stopped). QueueWait runs from entering the queue (after menu and
+// CAPTCHA) to the answer, or to the end for unanswered calls; Duration runs
+// from the answer to the end.
+//
+// # A lost browser
+//
+// The relay reporting disconnected, failed or closed, or BrowserGone (the
+// volunteer's last WebSocket closed) starts BrowserGrace. The relay
+// reconnecting (a new Offer replaces the PeerConnection) stops it. When it
+// runs out the call ends with Ended "browser-lost" and Prompts.Error for the
+// caller, unless the relay is connected and still receiving the volunteer's
+// audio: a closed signaling socket alone does not end a call that is
+// carrying voice. A caller is never left in silence for longer than
+// BrowserGrace (or ConnectTimeout right after an answer or offer).
+//
+// # Caller numbers
+//
+// The plaintext number lives only in the call's memory for the call's life.
+// It is never logged, never sent to a browser (Ring carries the call id and
+// times only), and stored only as an e2ee envelope (purpose caller-number,
+// context the call id) sealed to every active admin. Bans and the rate limit
+// use CallerHash. A withheld or non-E.164 number is "anonymous": its hash is
+// zero, it cannot be banned, and anonymous calls together may make
+// anonymousRateFactor (10) times the per-caller limit per minute.
+//
+// # ARI outages and restarts
+//
+// Media does not depend on the events socket, so calls carry on while it is
+// down. After every (re)connection the ari client publishes a Resync; calls
+// that started before that connection compare it with what they own (a
+// caller or media channel or bridge that vanished during the gap ends the
+// call; a playback that finished during the gap is taken as finished) and
+// re-subscribe. The engine then cleans up what no call owns: bridges of the
+// app or named after it are destroyed, media channels (UnicastRTP, Snoop,
+// or externalMedia data "llamenos-media") hung up, and caller channels in
+// the app adopted as new calls: a caller still waiting or talking when a
+// previous daemon died is re-queued (hold music, ring, no greeting, not
+// rate-limited again). At start, call records a previous run left
+// "in_progress" (last 30 days) become "failed".
+//
+// When Run's context ends the engine tears every call down within
+// ShutdownTimeout: callers hung up (RingStop "ended", Ended "error"), media
+// channels hung up, bridges destroyed, relays closed, records written
+// (outcome failed for unanswered calls). Requests after that get ErrNoCall.
+//
+// Bad ARI input is never fatal: unknown events are ignored, REST errors are
+// logged and end the call with the error prompt where one can still play,
+// a missing UNICASTRTP_* address falls back to GET variable and then to the
+// relay learning Asterisk's address from its first packet, and a panic in a
+// call's goroutine is logged with its stack and tears only that call down.
 package hotline

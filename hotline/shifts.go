@@ -3,117 +3,65 @@ package hotline
 import (
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
+
+	"llamenos/store"
 )
 
-// ShiftRule is a weekly shift in the hotline's time zone. End at or before
-// Start means the shift runs overnight into the next day; End equal to Start
-// is a full 24 hours.
-type ShiftRule struct {
-	ID         string
-	Days       []time.Weekday // days the shift starts on
-	Start, End string         // "HH:MM", wall clock in the hotline's zone
-	Volunteers []string
-}
-
-// ShiftOverride changes one date's shifts. The date is the local date a shift
-// starts on, so cancelling Friday's overnight shift also clears early Saturday.
-type ShiftOverride struct {
-	Date       string // YYYY-MM-DD
-	RuleID     string // empty: every rule starting that date
-	Kind       string // "cancel" or "substitute"
-	Volunteers []string
-}
-
-// Override kinds.
-const (
-	OverrideCancel     = "cancel"
-	OverrideSubstitute = "substitute"
-)
-
-// ParseClock turns "HH:MM" into minutes after midnight.
-func ParseClock(s string) (int, error) {
-	h, m, ok := strings.Cut(s, ":")
-	if !ok || len(h) != 2 || len(m) != 2 {
-		return 0, fmt.Errorf("time %q must be HH:MM", s)
+// ScheduledNow lists who is on shift at now by the stored settings, rules
+// and overrides (the API shows it; the engine uses the same computation).
+func ScheduledNow(tx *store.Tx, now time.Time) ([]string, error) {
+	set, err := tx.Settings()
+	if err != nil {
+		return nil, err
 	}
-	hh, err1 := strconv.Atoi(h)
-	mm, err2 := strconv.Atoi(m)
-	if err1 != nil || err2 != nil || hh < 0 || hh > 23 || mm < 0 || mm > 59 {
-		return 0, fmt.Errorf("time %q must be HH:MM between 00:00 and 23:59", s)
+	loc, err := time.LoadLocation(set.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("hotline: time zone %q: %w", set.TimeZone, err)
 	}
-	return hh*60 + mm, nil
-}
-
-// ValidateShifts checks rules and overrides as an admin submits them.
-func ValidateShifts(rules []ShiftRule, overrides []ShiftOverride) error {
-	ids := map[string]bool{}
-	for i, r := range rules {
-		if r.ID == "" || ids[r.ID] {
-			return fmt.Errorf("shift %d: id must be set and unique", i+1)
-		}
-		ids[r.ID] = true
-		if len(r.Days) == 0 {
-			return fmt.Errorf("shift %q: choose at least one day", r.ID)
-		}
-		for _, d := range r.Days {
-			if d < time.Sunday || d > time.Saturday {
-				return fmt.Errorf("shift %q: day %d is not 0 (Sunday) to 6 (Saturday)", r.ID, d)
-			}
-		}
-		if _, err := ParseClock(r.Start); err != nil {
-			return fmt.Errorf("shift %q: start: %w", r.ID, err)
-		}
-		if _, err := ParseClock(r.End); err != nil {
-			return fmt.Errorf("shift %q: end: %w", r.ID, err)
-		}
+	rules, err := tx.ShiftRules()
+	if err != nil {
+		return nil, err
 	}
-	for i, o := range overrides {
-		if _, err := time.Parse("2006-01-02", o.Date); err != nil {
-			return fmt.Errorf("override %d: date %q must be YYYY-MM-DD", i+1, o.Date)
-		}
-		if o.RuleID != "" && !ids[o.RuleID] {
-			return fmt.Errorf("override %d: no shift with id %q", i+1, o.RuleID)
-		}
-		switch o.Kind {
-		case OverrideCancel:
-		case OverrideSubstitute:
-			if len(o.Volunteers) == 0 {
-				return fmt.Errorf("override %d: a substitution needs volunteers (use cancel to clear a shift)", i+1)
-			}
-		default:
-			return fmt.Errorf("override %d: kind %q must be cancel or substitute", i+1, o.Kind)
-		}
+	local := now.In(loc)
+	// An overnight shift that started yesterday is governed by yesterday's
+	// overrides.
+	overrides, err := tx.ShiftOverrides(dateOf(local.AddDate(0, 0, -1)), dateOf(local))
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	return OnShift(now, loc, rules, overrides), nil
 }
 
 // OnShift returns who is scheduled at now (sorted, unique). Times are read in
 // loc, the hotline's IANA zone, as wall-clock minutes, so a shift keeps its
-// local hours across daylight-saving changes.
-func OnShift(now time.Time, loc *time.Location, rules []ShiftRule, overrides []ShiftOverride) []string {
+// local hours across daylight-saving changes. The store validated the rules
+// and overrides on write; a stored rule that still fails to parse schedules
+// nobody rather than everybody.
+func OnShift(now time.Time, loc *time.Location, rules []store.ShiftRule, overrides []store.ShiftOverride) []string {
 	local := now.In(loc)
 	minute := local.Hour()*60 + local.Minute()
 	today := dateOf(local)
-	yesterday := dateOf(local.AddDate(0, 0, -1))
+	yesterdayT := local.AddDate(0, 0, -1)
+	yesterday := dateOf(yesterdayT)
 	set := map[string]bool{}
 	for _, r := range rules {
-		start, err1 := ParseClock(r.Start)
-		end, err2 := ParseClock(r.End)
-		if err1 != nil || err2 != nil {
-			continue // validated on write; a bad stored rule schedules nobody
+		start, err1 := store.ParseClock(r.Start, false)
+		end, err2 := store.ParseClock(r.End, true)
+		if err1 != nil || err2 != nil || start == end {
+			continue
 		}
 		// Which occurrence (if any) covers now: one that started today, or an
-		// overnight one that started yesterday and has not ended yet.
+		// overnight one (end before start) that started yesterday and has not
+		// ended yet. Llámenos tested only the current weekday, which dropped
+		// the early-morning half of overnight shifts.
 		var startDate string
 		switch {
 		case start < end && hasDay(r.Days, local.Weekday()) && minute >= start && minute < end:
 			startDate = today
-		case start >= end && hasDay(r.Days, local.Weekday()) && minute >= start:
+		case start > end && hasDay(r.Days, local.Weekday()) && minute >= start:
 			startDate = today
-		case start >= end && hasDay(r.Days, local.AddDate(0, 0, -1).Weekday()) && minute < end:
+		case start > end && hasDay(r.Days, yesterdayT.Weekday()) && minute < end:
 			startDate = yesterday
 		default:
 			continue
@@ -123,9 +71,10 @@ func OnShift(now time.Time, loc *time.Location, rules []ShiftRule, overrides []S
 			if o.Date != startDate || (o.RuleID != "" && o.RuleID != r.ID) {
 				continue
 			}
-			if o.Kind == OverrideCancel {
+			switch o.Kind {
+			case store.OverrideCancel:
 				vols = nil
-			} else if o.Kind == OverrideSubstitute {
+			case store.OverrideSubstitute:
 				vols = o.Volunteers
 			}
 		}
@@ -141,7 +90,7 @@ func OnShift(now time.Time, loc *time.Location, rules []ShiftRule, overrides []S
 	return out
 }
 
-func dateOf(t time.Time) string { return t.Format("2006-01-02") }
+func dateOf(t time.Time) string { return t.Format(time.DateOnly) }
 
 func hasDay(days []time.Weekday, d time.Weekday) bool {
 	for _, x := range days {

@@ -1,0 +1,195 @@
+package hotline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"llamenos/ari"
+	"llamenos/rtc"
+	"llamenos/store"
+)
+
+// Notifier receives the events browsers need. The api WebSocket hub
+// implements it. Methods are called from call goroutines and must not block:
+// queue and return.
+type Notifier interface {
+	// Ring: these volunteers are being rung for callID. Nothing about the
+	// caller is passed, ever: only the call's own random id and times.
+	Ring(pubkeys []string, callID string, startedAt, ringAt time.Time)
+	// RingStop: stop ringing callID for these volunteers (RingStop* reasons).
+	RingStop(pubkeys []string, callID, reason string)
+	// Connected: pubkey won the call; the browser now sends an offer.
+	Connected(pubkey, callID string)
+	// Ended: the answered call is over for pubkey (End* reasons).
+	Ended(pubkey, callID, reason string)
+	// Candidate: a local ICE candidate for the answering browser, as
+	// RTCIceCandidateInit JSON; nil means gathering is complete (send null
+	// to the browser's addIceCandidate).
+	Candidate(pubkey, callID string, candidate json.RawMessage)
+	// CallsChanged: the active calls or who is on a call changed (admins'
+	// view, presence). Call Engine.Active / Engine.OnCall for the state.
+	CallsChanged()
+}
+
+// RingStop reasons.
+const (
+	RingStopAnswered          = "answered"           // you answered it (other tabs of the winner)
+	RingStopAnsweredElsewhere = "answered-elsewhere" // another volunteer answered
+	RingStopCallerHungUp      = "caller-hung-up"
+	RingStopTimeout           = "timeout"     // queue timeout: the caller heard "unavailable"
+	RingStopDeclined          = "declined"    // you declined (other tabs)
+	RingStopUnavailable       = "unavailable" // you are no longer eligible: availability, break, shift, another call
+	RingStopEnded             = "ended"       // the call ended otherwise: banned, error, shutdown
+)
+
+// Ended reasons.
+const (
+	EndCallerHungUp    = "caller-hung-up"
+	EndVolunteerHungUp = "volunteer-hung-up"
+	EndBrowserLost     = "browser-lost"
+	EndBanned          = "banned"
+	EndError           = "error" // media failure, Asterisk error, daemon shutdown
+)
+
+// Active call states.
+const (
+	StateRinging   = "ringing"
+	StateConnected = "connected"
+)
+
+// ActiveCall is one call in Engine.Active.
+type ActiveCall struct {
+	CallID     string    `json:"callId"`
+	State      string    `json:"state"` // StateRinging or StateConnected
+	StartedAt  time.Time `json:"startedAt"`
+	AnsweredBy string    `json:"answeredBy,omitempty"`
+}
+
+// Errors of the request methods. Every refusal for "you may not do that to
+// this call" wraps ErrNotRung, so one errors.Is check maps them all to 403.
+var (
+	ErrNoCall          = errors.New("hotline: no such call")                     // 404
+	ErrNotRung         = errors.New("hotline: this call is not ringing for you") // 403
+	ErrAlreadyAnswered = errors.New("hotline: the call was already answered")    // 409
+	// ErrNotAnswerer: only the volunteer who answered may do this.
+	ErrNotAnswerer = fmt.Errorf("%w: only the answering volunteer may do this", ErrNotRung)
+	// ErrBusy: the volunteer is already on another call.
+	ErrBusy = fmt.Errorf("%w: you are on another call", ErrNotRung)
+	// ErrNotBannable: the caller's number was withheld or not a valid E.164
+	// number, so there is nothing to ban by. (409 or 422)
+	ErrNotBannable = errors.New("hotline: the caller's number is withheld or invalid; it cannot be banned")
+)
+
+// Prompts names the sounds the caller hears, without the "sound:" prefix;
+// Asterisk picks the file for the caller's language. The defaults are
+// Asterisk core sounds (asterisk-core-sounds-en), so a stock install says
+// something sensible; a hotline replaces them with its own recordings.
+type Prompts struct {
+	Greeting     string // before the hold music; default "pls-hold-while-try"
+	Busy         string // rate-limited caller; default "all-circuits-busy-now"
+	Unavailable  string // nobody answered or nobody is on shift; default "vm-nobodyavail"
+	Error        string // something broke; default "an-error-has-occurred"
+	LanguageMenu string // played once per language, in that language ("for English press 1"); default "llamenos/language-menu"
+	CaptchaIntro string // "please enter the following digits"; default "llamenos/captcha-intro"
+	CaptchaRetry string // "that was not right, try again"; default "please-try-again"
+	CaptchaFail  string // before hanging up after the last attempt; default "vm-goodbye"
+}
+
+func (p *Prompts) setDefaults() {
+	set := func(s *string, def string) {
+		if *s == "" {
+			*s = def
+		}
+	}
+	set(&p.Greeting, "pls-hold-while-try")
+	set(&p.Busy, "all-circuits-busy-now")
+	set(&p.Unavailable, "vm-nobodyavail")
+	set(&p.Error, "an-error-has-occurred")
+	set(&p.LanguageMenu, "llamenos/language-menu")
+	set(&p.CaptchaIntro, "llamenos/captcha-intro")
+	set(&p.CaptchaRetry, "please-try-again")
+	set(&p.CaptchaFail, "vm-goodbye")
+}
+
+// Config tunes the engine. The zero value works with Deps alone.
+type Config struct {
+	// App is the Stasis application; default Deps.ARI.App(). Bridges the
+	// engine creates carry it as their name, which is how a restarted
+	// daemon recognises its leftovers.
+	App string
+	// BrowserGrace is how long a caller may be left without the volunteer's
+	// browser (WebRTC failed or disconnected, or BrowserGone) before the
+	// call ends. Default 15 s.
+	BrowserGrace time.Duration
+	// ConnectTimeout is how long the answering browser has to bring its
+	// WebRTC connection up after answering or after a new offer. Default 20 s.
+	ConnectTimeout time.Duration
+	// MOHClass is the music-on-hold class; default "default".
+	MOHClass string
+	// Prompts are the sounds played to callers.
+	Prompts Prompts
+	// MenuTimeout is how long the language menu waits for a digit after the
+	// last prompt (default 8 s); CaptchaTimeout the same for the CAPTCHA
+	// digits (default 10 s).
+	MenuTimeout    time.Duration
+	CaptchaTimeout time.Duration
+	// PromptLimit bounds a closing prompt; the caller is hung up even if
+	// Asterisk never reports the playback finished. Default 60 s.
+	PromptLimit time.Duration
+	// ShutdownTimeout bounds the teardown when Run returns. Default 3 s.
+	ShutdownTimeout time.Duration
+	// RingRefresh is how often a waiting call re-reads who is eligible, so
+	// a shift starting during the wait rings its volunteers. Default 15 s.
+	RingRefresh time.Duration
+
+	// QueueTimeout, when positive, replaces the store setting
+	// QueueTimeoutSeconds (validated to 30–300 s). For tests and the demo
+	// only: production leaves it zero.
+	QueueTimeout time.Duration
+}
+
+func (c *Config) setDefaults(d *Deps) {
+	if c.App == "" {
+		c.App = d.ARI.App()
+	}
+	def := func(v *time.Duration, x time.Duration) {
+		if *v <= 0 {
+			*v = x
+		}
+	}
+	def(&c.BrowserGrace, 15*time.Second)
+	def(&c.ConnectTimeout, 20*time.Second)
+	def(&c.MenuTimeout, 8*time.Second)
+	def(&c.CaptchaTimeout, 10*time.Second)
+	def(&c.PromptLimit, 60*time.Second)
+	def(&c.ShutdownTimeout, 3*time.Second)
+	def(&c.RingRefresh, 15*time.Second)
+	if c.MOHClass == "" {
+		c.MOHClass = "default"
+	}
+	c.Prompts.setDefaults()
+}
+
+// Deps are the engine's collaborators. ARI, RTC, Store and Notify are
+// required.
+type Deps struct {
+	// ARI is the client of the Stasis app. Its owner runs it (Client.Run)
+	// and closes it after Engine.Run has returned; the engine only reads its
+	// Notifications and calls REST.
+	ARI    *ari.Client
+	RTC    *rtc.Engine
+	Store  *store.Store
+	Notify Notifier
+	// Log defaults to slog.Default(). Caller numbers are never logged.
+	Log *slog.Logger
+	// Now defaults to time.Now; it stamps call records and ring events
+	// (timers use the real clock).
+	Now func() time.Time
+	// Rand defaults to crypto/rand.Reader; it must be safe for concurrent
+	// use. It draws call ids, CAPTCHA digits and envelope randomness.
+	Rand io.Reader
+}

@@ -1,0 +1,359 @@
+package hotline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"llamenos/ari"
+	"llamenos/audio"
+	"llamenos/rtc"
+	"llamenos/store"
+)
+
+// answerAndConnect rings pk, answers and brings the browser up with audio
+// both ways.
+func (h *harness) answerAndConnect(r *runningEngine, number, pk string) (string, *testBrowser, func() []int16) {
+	h.t.Helper()
+	call := h.place(number, audio.NewTone(audio.SampleRate, 0.3, 440))
+	before := h.rings()
+	var id string
+	waitUntil(h.t, 10*time.Second, "ring", func() bool {
+		ids := h.rings()
+		if len(ids) > len(before) {
+			id = ids[len(ids)-1]
+			return true
+		}
+		return false
+	})
+	if err := r.eng.Answer(context.Background(), id, pk); err != nil {
+		h.t.Fatal(err)
+	}
+	br := h.connectBrowser(r.eng, id, pk)
+	br.sendTone(1000)
+	hears(h.t, 15*time.Second, "the caller to hear the volunteer", 1000, call.Heard)
+	hears(h.t, 15*time.Second, "the volunteer to hear the caller", 440, func() []int16 { return br.heard(time.Second) })
+	h.lastCall = call
+	return id, br, call.Heard
+}
+
+func TestBrowserLost(t *testing.T) {
+	const grace = 500 * time.Millisecond
+	h := newHarness(t, harnessOpts{
+		cfg: Config{BrowserGrace: grace},
+		rtcConfig: func(c *rtc.Config) {
+			c.DisconnectedTimeout, c.FailedTimeout, c.KeepaliveInterval = time.Second, 3*time.Second, 200*time.Millisecond
+		},
+	})
+	t.Cleanup(func() { dumpLogs(t, h) })
+	a := h.volunteer(store.RoleVolunteer, true).Public().String()
+	h.shift(a)
+	r := h.start()
+
+	t.Run("socket closed and peer gone", func(t *testing.T) {
+		id, br, _ := h.answerAndConnect(r, "+15553330001", a)
+		call := h.lastCall
+		br.close()
+		gone := time.Now()
+		r.eng.BrowserGone(a)
+		waitDone(t, call, 10*time.Second, "the caller to be hung up after the grace")
+		if d := time.Since(gone); d < grace {
+			t.Errorf("caller hung up %v after the browser left, before the %v grace", d, grace)
+		}
+		h.n.wait(t, time.Second, "ended", isNote("ended", id, a, EndBrowserLost))
+		if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:an-error-has-occurred" {
+			t.Errorf("caller heard %v, want the error prompt last", p)
+		}
+		h.waitEmpty(5 * time.Second)
+	})
+
+	t.Run("peer gone, the relay notices", func(t *testing.T) {
+		id, br, _ := h.answerAndConnect(r, "+15553330002", a)
+		call := h.lastCall
+		br.close() // no BrowserGone: only the relay's connection state tells
+		waitDone(t, call, 15*time.Second, "the caller to be hung up")
+		h.n.wait(t, time.Second, "ended", isNote("ended", id, a, EndBrowserLost))
+		h.waitEmpty(5 * time.Second)
+	})
+
+	t.Run("socket closed but audio flows", func(t *testing.T) {
+		id, _, _ := h.answerAndConnect(r, "+15553330003", a)
+		call := h.lastCall
+		r.eng.BrowserGone(a)
+		time.Sleep(grace + time.Second)
+		select {
+		case <-call.Done():
+			t.Fatal("the call ended although the volunteer's audio still flowed")
+		default:
+		}
+		if err := r.eng.Hangup(context.Background(), id, a); err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, call, 5*time.Second, "hangup")
+		h.waitEmpty(5 * time.Second)
+	})
+
+	t.Run("never offers", func(t *testing.T) {
+		h2 := newHarness(t, harnessOpts{cfg: Config{ConnectTimeout: 500 * time.Millisecond}})
+		b := h2.volunteer(store.RoleVolunteer, true).Public().String()
+		h2.shift(b)
+		r2 := h2.start()
+		call := h2.place("+15553330004", nil)
+		id := h2.n.wait(t, 10*time.Second, "ring", isRing("", b)).callID
+		if err := r2.eng.Answer(context.Background(), id, b); err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, call, 10*time.Second, "the caller to be hung up when no browser connects")
+		h2.n.wait(t, time.Second, "ended", isNote("ended", id, b, EndBrowserLost))
+		h2.waitEmpty(5 * time.Second)
+	})
+}
+
+func TestARIReconnectMidCall(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	t.Cleanup(func() { dumpLogs(t, h) })
+	a := h.volunteer(store.RoleVolunteer, true).Public().String()
+	h.shift(a)
+	r := h.start()
+
+	t.Run("socket back, call goes on", func(t *testing.T) {
+		id, br, heard := h.answerAndConnect(r, "+15553330010", a)
+		call := h.lastCall
+		before := r.cl.Stats().Reconnects
+		h.sim.DropEvents()
+		waitUntil(t, 10*time.Second, "the events socket to reconnect", func() bool { return r.cl.Stats().Reconnects > before && r.cl.Connected() })
+		// Media never depended on the socket: both directions still flow.
+		rx := len(br.heard(time.Hour))
+		waitUntil(t, 10*time.Second, "more caller audio after the reconnect", func() bool { return len(br.heard(time.Hour)) > rx+8000 })
+		hears(t, 10*time.Second, "the caller still hears the volunteer", 1000, heard)
+		call.Hangup()
+		h.n.wait(t, 10*time.Second, "ended", isNote("ended", id, a, EndCallerHungUp))
+		h.waitEmpty(10 * time.Second)
+	})
+
+	t.Run("caller hangs up while the socket is down", func(t *testing.T) {
+		id, _, _ := h.answerAndConnect(r, "+15553330011", a)
+		call := h.lastCall
+		missed := h.sim.MissedEvents()
+		h.sim.DropEvents()
+		call.Hangup() // its events go nowhere: the app has no socket
+		if h.sim.MissedEvents() == missed {
+			t.Log("the client reconnected before the hangup; the events arrived normally")
+		}
+		h.n.wait(t, 10*time.Second, "ended after the resync", isNote("ended", id, a, EndCallerHungUp))
+		h.waitEmpty(10 * time.Second)
+		waitUntil(t, 5*time.Second, "final record", func() bool { return h.record(id).Outcome == store.OutcomeAnswered })
+	})
+}
+
+// TestDaemonRestart: a daemon dies with calls in the app; the next one
+// leaves nothing orphaned and re-queues the callers.
+func TestDaemonRestart(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	t.Cleanup(func() { dumpLogs(t, h) })
+	a := h.volunteer(store.RoleVolunteer, true).Public().String()
+	b := h.volunteer(store.RoleVolunteer, true).Public().String()
+	h.shift(a, b)
+	r1 := h.start()
+	talking, _, _ := h.answerAndConnect(r1, "+15553330020", a)
+	callA := h.lastCall
+	waiting := h.place("+15553330021", nil)
+	waitingID := h.n.wait(t, 10*time.Second, "second call rings", func(n note) bool { return n.kind == "ring" && n.callID != talking }).callID
+
+	// A record a crashed run left in progress.
+	staleID, _ := store.NewID()
+	h.update(func(tx *store.Tx) error {
+		_, err := tx.PutCall(store.Call{ID: staleID, StartedAt: time.Now().Add(-time.Hour), Outcome: store.OutcomeInProgress})
+		return err
+	})
+
+	// Crash: Asterisk hears nothing more from the daemon.
+	r1.transport.cut.Store(true)
+	h.stop(r1)
+	if ch, br := h.sim.Channels(), h.sim.Bridges(); len(ch) != 3 || len(br) != 1 {
+		t.Fatalf("after the crash the simulator holds %d channels and %d bridges, want 3 and 1", len(ch), len(br))
+	}
+
+	r2 := h.start()
+	waitUntil(t, 10*time.Second, "orphans cleaned up", func() bool {
+		chans := h.sim.Channels()
+		if len(h.sim.Bridges()) != 0 || len(chans) != 2 {
+			return false
+		}
+		for _, c := range chans {
+			if c.Technology() != "PJSIP" {
+				return false
+			}
+		}
+		return true
+	})
+	// Both callers are back in the queue as new calls.
+	var requeued []string
+	waitUntil(t, 10*time.Second, "both callers re-queued", func() bool {
+		requeued = requeued[:0]
+		for _, id := range h.rings() {
+			if id != talking && id != waitingID {
+				requeued = append(requeued, id)
+			}
+		}
+		return len(requeued) == 2
+	})
+	if rec := h.record(staleID); rec.Outcome != store.OutcomeFailed {
+		t.Errorf("stale record outcome %s, want failed", rec.Outcome)
+	}
+	if p := callA.Played(); len(p) == 0 || p[len(p)-1] != "moh:default" {
+		t.Errorf("the re-queued caller hears %v, want hold music", p)
+	}
+	// One of them is answered by the new daemon; then everyone hangs up.
+	if err := r2.eng.Answer(context.Background(), requeued[0], b); err != nil {
+		t.Fatal(err)
+	}
+	callA.Hangup()
+	waiting.Hangup()
+	h.waitEmpty(10 * time.Second)
+	waitUntil(t, 5*time.Second, "no active calls", func() bool { return len(r2.eng.Active()) == 0 })
+}
+
+// TestShutdownLeavesNothing: a clean stop hangs everything up.
+func TestShutdownLeavesNothing(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	a := h.volunteer(store.RoleVolunteer, true).Public().String()
+	b := h.volunteer(store.RoleVolunteer, true).Public().String()
+	h.shift(a, b)
+	r := h.start()
+	id, _, _ := h.answerAndConnect(r, "+15553330030", a)
+	waiting := h.place("+15553330031", nil)
+	waitingID := h.n.wait(t, 10*time.Second, "ring", func(n note) bool { return n.kind == "ring" && n.callID != id }).callID
+	h.stop(r)
+	h.waitEmpty(5 * time.Second)
+	waitDone(t, waiting, time.Second, "waiting caller hung up")
+	h.n.wait(t, time.Second, "ended", isNote("ended", id, a, EndError))
+	h.n.wait(t, time.Second, "ring stop", isStop(waitingID, b, RingStopEnded))
+	if rec := h.record(waitingID); rec.Outcome != store.OutcomeFailed || rec.EndedAt.IsZero() {
+		t.Errorf("waiting call record: %s", rec.Outcome)
+	}
+	if err := r.eng.Answer(context.Background(), waitingID, b); err != ErrNoCall {
+		t.Errorf("answer after shutdown: %v", err)
+	}
+}
+
+// TestARIErrorsTearDownCleanly: a REST failure while setting up media ends
+// the call with the error prompt and leaves nothing behind.
+func TestARIErrorsTearDownCleanly(t *testing.T) {
+	h := newHarness(t, harnessOpts{hook: func(r *http.Request, resp *http.Response) *http.Response {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/channels/externalMedia") {
+			resp.Body.Close()
+			return ariError(r, http.StatusInternalServerError, "Failed to create RTP channel")
+		}
+		return resp
+	}})
+	t.Cleanup(func() { dumpLogs(t, h) })
+	a := h.volunteer(store.RoleVolunteer, true).Public().String()
+	h.shift(a)
+	r := h.start()
+	call := h.place("+15553330040", nil)
+	id := h.n.wait(t, 10*time.Second, "ring", isRing("", a)).callID
+	if err := r.eng.Answer(context.Background(), id, a); err != nil {
+		t.Fatal(err)
+	}
+	h.n.wait(t, 5*time.Second, "ended", isNote("ended", id, a, EndError))
+	waitDone(t, call, 10*time.Second, "caller hung up")
+	if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:an-error-has-occurred" {
+		t.Errorf("caller heard %v, want the error prompt last", p)
+	}
+	h.waitEmpty(5 * time.Second)
+	waitUntil(t, 5*time.Second, "the volunteer to be off the call", func() bool { return !r.eng.OnCall(a) })
+}
+
+// TestMissingChannelVars: without UNICASTRTP_* in the externalMedia answer
+// or as variables, the relay learns Asterisk's address from its packets.
+func TestMissingChannelVars(t *testing.T) {
+	h := newHarness(t, harnessOpts{hook: func(r *http.Request, resp *http.Response) *http.Response {
+		switch {
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/channels/externalMedia"):
+			var ch ari.Channel
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if json.Unmarshal(body, &ch) == nil {
+				ch.ChannelVars = nil
+				body, _ = json.Marshal(ch)
+			}
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			resp.ContentLength = int64(len(body))
+			resp.Header.Del("Content-Length")
+		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/variable"):
+			resp.Body.Close()
+			return ariError(r, http.StatusNotFound, "Provided variable was not found")
+		}
+		return resp
+	}})
+	t.Cleanup(func() { dumpLogs(t, h) })
+	a := h.volunteer(store.RoleVolunteer, true).Public().String()
+	h.shift(a)
+	r := h.start()
+	id, _, _ := h.answerAndConnect(r, "+15553330050", a) // asserts audio both ways
+	if err := r.eng.Hangup(context.Background(), id, a); err != nil {
+		t.Fatal(err)
+	}
+	h.waitEmpty(10 * time.Second)
+}
+
+// TestNoGoroutineLeak: after Run returns and the daemon's parts are closed,
+// the goroutine count settles back.
+func TestNoGoroutineLeak(t *testing.T) {
+	settle := func() int {
+		runtime.GC()
+		time.Sleep(50 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	base := settle()
+	t.Run("calls", func(t *testing.T) {
+		h := newHarness(t, harnessOpts{})
+		a := h.volunteer(store.RoleVolunteer, true).Public().String()
+		b := h.volunteer(store.RoleVolunteer, true).Public().String()
+		h.shift(a, b)
+		r := h.start()
+		id, br, _ := h.answerAndConnect(r, "+15553330060", a)
+		waiting := h.place("+15553330061", nil)
+		h.n.wait(t, 10*time.Second, "ring", func(n note) bool { return n.kind == "ring" && n.callID != id })
+		_ = waiting
+		h.stop(r)
+		br.close()
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	n := settle()
+	for n > base && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		n = settle()
+	}
+	if n > base {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines before, %d after:\n%s", base, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestPanicInCallIsContained: a bug in one call tears that call down and
+// leaves the daemon serving the next.
+func TestPanicInCallIsContained(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	a := h.volunteer(store.RoleVolunteer, true).Public().String()
+	h.shift(a)
+	h.start()
+	h.n.panicOnRing.Store(true)
+	call := h.place("+15553330070", nil)
+	waitDone(t, call, 10*time.Second, "the caller of the broken call hung up")
+	h.waitEmpty(5 * time.Second)
+	if !strings.Contains(h.logs.String(), "call goroutine panicked") {
+		t.Error("the panic was not logged")
+	}
+	next := h.place("+15553330071", nil)
+	h.n.wait(t, 10*time.Second, "the next call rings", isRing("", a))
+	next.Hangup()
+	h.waitEmpty(5 * time.Second)
+}

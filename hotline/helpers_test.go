@@ -1,0 +1,761 @@
+package hotline
+
+import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"llamenos/ari"
+	"llamenos/ari/aritest"
+	"llamenos/audio"
+	"llamenos/e2ee"
+	"llamenos/rtc"
+	"llamenos/store"
+)
+
+const testApp = "llamenos"
+
+// ---- logs ----
+
+// logBuffer collects every log line of a test so it can be searched for
+// things that must never be logged.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// ---- a deterministic, concurrency-safe Rand ----
+
+type lockedRand struct {
+	mu sync.Mutex
+	r  *mrand.ChaCha8
+}
+
+func newLockedRand(seed byte) *lockedRand {
+	var s [32]byte
+	s[0] = seed
+	return &lockedRand{r: mrand.NewChaCha8(s)}
+}
+
+func (l *lockedRand) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
+}
+
+// ---- the fake Notifier ----
+
+type note struct {
+	kind      string // ring, stop, connected, ended, candidate, changed
+	pubkeys   []string
+	callID    string
+	reason    string
+	startedAt time.Time
+	ringAt    time.Time
+	candidate json.RawMessage
+	at        time.Time
+}
+
+type fakeNotifier struct {
+	mu       sync.Mutex
+	notes    []note
+	changed  chan struct{}
+	browsers map[string]*testBrowser // candidate routing by pubkey
+	// panicOnRing makes the next Ring panic, as a buggy hub might.
+	panicOnRing atomic.Bool
+}
+
+func newFakeNotifier() *fakeNotifier {
+	return &fakeNotifier{changed: make(chan struct{}), browsers: map[string]*testBrowser{}}
+}
+
+func (f *fakeNotifier) add(n note) {
+	n.at = time.Now()
+	f.mu.Lock()
+	f.notes = append(f.notes, n)
+	close(f.changed)
+	f.changed = make(chan struct{})
+	b := f.browsers[firstOf(n.pubkeys)]
+	f.mu.Unlock()
+	if n.kind == "candidate" && b != nil && n.candidate != nil {
+		b.addCandidate(n.candidate)
+	}
+}
+
+func firstOf(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+func (f *fakeNotifier) Ring(pks []string, callID string, startedAt, ringAt time.Time) {
+	if f.panicOnRing.CompareAndSwap(true, false) {
+		panic("test: notifier bug")
+	}
+	f.add(note{kind: "ring", pubkeys: slices.Clone(pks), callID: callID, startedAt: startedAt, ringAt: ringAt})
+}
+func (f *fakeNotifier) RingStop(pks []string, callID, reason string) {
+	f.add(note{kind: "stop", pubkeys: slices.Clone(pks), callID: callID, reason: reason})
+}
+func (f *fakeNotifier) Connected(pk, callID string) {
+	f.add(note{kind: "connected", pubkeys: []string{pk}, callID: callID})
+}
+func (f *fakeNotifier) Ended(pk, callID, reason string) {
+	f.add(note{kind: "ended", pubkeys: []string{pk}, callID: callID, reason: reason})
+}
+func (f *fakeNotifier) Candidate(pk, callID string, c json.RawMessage) {
+	f.add(note{kind: "candidate", pubkeys: []string{pk}, callID: callID, candidate: c})
+}
+func (f *fakeNotifier) CallsChanged() { f.add(note{kind: "changed"}) }
+
+func (f *fakeNotifier) route(pk string, b *testBrowser) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.browsers[pk] = b
+}
+
+func (f *fakeNotifier) all() []note {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.notes)
+}
+
+// find returns the first note matching pred, if any.
+func (f *fakeNotifier) find(pred func(note) bool) (note, bool) {
+	for _, n := range f.all() {
+		if pred(n) {
+			return n, true
+		}
+	}
+	return note{}, false
+}
+
+// wait blocks until a note matches pred.
+func (f *fakeNotifier) wait(t testing.TB, d time.Duration, what string, pred func(note) bool) note {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		f.mu.Lock()
+		for _, n := range f.notes {
+			if pred(n) {
+				f.mu.Unlock()
+				return n
+			}
+		}
+		ch := f.changed
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("timed out after %v waiting for %s; notes: %s", d, what, f.dump())
+		}
+	}
+}
+
+func (f *fakeNotifier) dump() string {
+	var sb strings.Builder
+	for _, n := range f.all() {
+		if n.kind == "candidate" || n.kind == "changed" {
+			continue
+		}
+		sb.WriteString("\n  " + n.kind + " " + n.callID + " " + n.reason + " " + strings.Join(short(n.pubkeys), ","))
+	}
+	return sb.String()
+}
+
+func short(pks []string) []string {
+	out := make([]string, len(pks))
+	for i, pk := range pks {
+		out[i] = pk[:min(8, len(pk))]
+	}
+	return out
+}
+
+func isRing(callID string, pk string) func(note) bool {
+	return func(n note) bool {
+		return n.kind == "ring" && (callID == "" || n.callID == callID) && slices.Contains(n.pubkeys, pk)
+	}
+}
+
+func isStop(callID, pk, reason string) func(note) bool {
+	return func(n note) bool {
+		return n.kind == "stop" && n.callID == callID && slices.Contains(n.pubkeys, pk) && (reason == "" || n.reason == reason)
+	}
+}
+
+func isNote(kind, callID, pk, reason string) func(note) bool {
+	return func(n note) bool {
+		return n.kind == kind && n.callID == callID && slices.Contains(n.pubkeys, pk) && (reason == "" || n.reason == reason)
+	}
+}
+
+// ---- the harness ----
+
+type harnessOpts struct {
+	cfg       Config
+	rtcConfig func(*rtc.Config)
+	simOpts   aritest.Options
+	seed      byte
+	hook      func(r *http.Request, resp *http.Response) *http.Response
+}
+
+type harness struct {
+	t      *testing.T
+	sim    *aritest.Server
+	st     *store.Store
+	rtc    *rtc.Engine
+	n      *fakeNotifier
+	logs   *logBuffer
+	log    *slog.Logger
+	opts   harnessOpts
+	admin  e2ee.SecretKey
+	engine *runningEngine
+	// lastCall is the simulator call answerAndConnect placed.
+	lastCall *aritest.Call
+	starts   int
+}
+
+// runningEngine is one daemon: an ARI client and an Engine.
+type runningEngine struct {
+	cl        *ari.Client
+	eng       *Engine
+	transport *cutTransport
+	cancel    context.CancelFunc
+	ariDone   chan error
+	runDone   chan error
+	stopped   bool
+}
+
+// cutTransport fails every request once cut: a crashed daemon's REST calls
+// never reach Asterisk.
+type cutTransport struct {
+	base *http.Transport
+	cut  atomic.Bool
+	// hook, when set, may answer a request itself (a scripted ARI error)
+	// or rewrite the simulator's response.
+	hook atomic.Pointer[func(r *http.Request, resp *http.Response) *http.Response]
+}
+
+func (c *cutTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if c.cut.Load() {
+		return nil, errors.New("test: the daemon crashed")
+	}
+	resp, err := c.base.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	if h := c.hook.Load(); h != nil {
+		resp = (*h)(r, resp)
+	}
+	return resp, nil
+}
+
+func (c *cutTransport) setHook(f func(r *http.Request, resp *http.Response) *http.Response) {
+	c.hook.Store(&f)
+}
+
+// ariError builds the response Asterisk gives for a failed request.
+func ariError(r *http.Request, status int, msg string) *http.Response {
+	return &http.Response{
+		StatusCode: status, Status: http.StatusText(status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/json"}},
+		Body:   io.NopCloser(strings.NewReader(`{"message":"` + msg + `"}`)), Request: r,
+	}
+}
+
+func newHarness(t *testing.T, o harnessOpts) *harness {
+	t.Helper()
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if o.simOpts.DefaultSoundDuration == 0 {
+		o.simOpts.DefaultSoundDuration = 100 * time.Millisecond
+	}
+	sim, err := aritest.New(o.simOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	rc := rtc.Config{IncludeLoopback: true, IPs: []string{"127.0.0.1"}, Logger: log}
+	if o.rtcConfig != nil {
+		o.rtcConfig(&rc)
+	}
+	re, err := rtc.NewEngine(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { re.Close() })
+	h := &harness{t: t, sim: sim, st: st, rtc: re, n: newFakeNotifier(), logs: logs, log: log, opts: o}
+	h.admin = h.volunteer(store.RoleAdmin, false)
+	t.Cleanup(h.stopAll)
+	return h
+}
+
+// volunteer adds an active volunteer and returns their secret key.
+func (h *harness) volunteer(role store.Role, available bool) e2ee.SecretKey {
+	h.t.Helper()
+	sk, err := e2ee.GenerateKey(crand.Reader)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.update(func(tx *store.Tx) error {
+		_, err := tx.CreateVolunteer(store.Volunteer{PubKey: sk.Public().String(), Role: role, Active: true, Available: available})
+		return err
+	})
+	return sk
+}
+
+func (h *harness) volunteers(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = h.volunteer(store.RoleVolunteer, true).Public().String()
+	}
+	return out
+}
+
+// shift puts pks on an all-week, all-day shift.
+func (h *harness) shift(pks ...string) {
+	h.t.Helper()
+	id, err := store.NewID()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.update(func(tx *store.Tx) error {
+		_, err := tx.PutShiftRule(store.ShiftRule{ID: id, Days: []time.Weekday{0, 1, 2, 3, 4, 5, 6}, Start: "00:00", End: "24:00", Volunteers: pks})
+		return err
+	})
+}
+
+func (h *harness) setVolunteer(pk string, fn func(*store.Volunteer)) {
+	h.t.Helper()
+	h.update(func(tx *store.Tx) error {
+		_, err := tx.UpdateVolunteer(pk, func(v *store.Volunteer) error { fn(v); return nil })
+		return err
+	})
+}
+
+func (h *harness) settings(fn func(*store.Settings)) {
+	h.t.Helper()
+	h.update(func(tx *store.Tx) error {
+		s, err := tx.Settings()
+		if err != nil {
+			return err
+		}
+		fn(&s)
+		return tx.PutSettings(s)
+	})
+}
+
+func (h *harness) update(fn func(*store.Tx) error) {
+	h.t.Helper()
+	if err := h.st.Update(context.Background(), fn); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) record(callID string) store.Call {
+	h.t.Helper()
+	var c store.Call
+	err := h.st.View(context.Background(), func(tx *store.Tx) error {
+		var err error
+		c, err = tx.Call(callID)
+		return err
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+// start runs a daemon against the simulator and waits for its socket.
+func (h *harness) start() *runningEngine {
+	h.t.Helper()
+	ct := &cutTransport{base: &http.Transport{Proxy: nil}}
+	if h.opts.hook != nil {
+		ct.setHook(h.opts.hook)
+	}
+	cl, err := ari.New(ari.Config{
+		URL: h.sim.URL(), Username: h.sim.Username(), Password: h.sim.Password(), App: testApp,
+		HTTPClient: &http.Client{Transport: ct}, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		Logger: h.log,
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	// Each daemon draws its own ids: a restarted one must not repeat them.
+	h.starts++
+	seed := h.opts.seed + byte(h.starts)
+	eng, err := New(h.opts.cfg, Deps{ARI: cl, RTC: h.rtc, Store: h.st, Notify: h.n, Log: h.log, Rand: newLockedRand(seed)})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &runningEngine{cl: cl, eng: eng, transport: ct, cancel: cancel, ariDone: make(chan error, 1), runDone: make(chan error, 1)}
+	go func() { r.ariDone <- cl.Run(ctx) }()
+	go func() { r.runDone <- eng.Run(ctx) }()
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	if err := h.sim.WaitApp(wctx, testApp); err != nil {
+		h.t.Fatal(err)
+	}
+	h.engine = r
+	return r
+}
+
+// stop ends a daemon the way systemd would: cancel, wait for Run, close
+// the ARI client.
+func (h *harness) stop(r *runningEngine) {
+	h.t.Helper()
+	if r == nil || r.stopped {
+		return
+	}
+	r.stopped = true
+	r.cancel()
+	select {
+	case err := <-r.runDone:
+		if err != nil {
+			h.t.Errorf("Engine.Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		h.t.Fatal("Engine.Run did not return within 20 s of its context ending")
+	}
+	r.cl.Close()
+	<-r.ariDone
+	r.transport.base.CloseIdleConnections()
+}
+
+func (h *harness) stopAll() {
+	if h.engine != nil {
+		h.stop(h.engine)
+	}
+}
+
+// place places a call from number and returns it.
+func (h *harness) place(number string, src audio.Source) *aritest.Call {
+	h.t.Helper()
+	return h.placeSpec(aritest.CallSpec{CallerNumber: number, Audio: src})
+}
+
+func (h *harness) placeSpec(spec aritest.CallSpec) *aritest.Call {
+	h.t.Helper()
+	spec.App, spec.DialedNumber, spec.Args = testApp, "+15550000000", []string{"inbound"}
+	c, err := h.sim.PlaceCall(spec)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+// calls lists every call record, newest first.
+func (h *harness) calls() []store.Call {
+	h.t.Helper()
+	var out []store.Call
+	err := h.st.View(context.Background(), func(tx *store.Tx) error {
+		var err error
+		out, _, err = tx.ListCalls(store.CallFilter{}, "", 200)
+		return err
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return out
+}
+
+// rings returns the ids of every call that rang, in order.
+func (h *harness) rings() []string {
+	var ids []string
+	for _, n := range h.n.all() {
+		if n.kind == "ring" && !slices.Contains(ids, n.callID) {
+			ids = append(ids, n.callID)
+		}
+	}
+	return ids
+}
+
+// waitEmpty waits until the simulator holds no channel and no bridge.
+func (h *harness) waitEmpty(d time.Duration) {
+	h.t.Helper()
+	waitUntil(h.t, d, "the simulator to hold no channel and no bridge", func() bool {
+		return len(h.sim.Channels()) == 0 && len(h.sim.Bridges()) == 0
+	})
+}
+
+func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func waitDone(t testing.TB, c *aritest.Call, d time.Duration, what string) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-time.After(d):
+		t.Fatalf("timed out after %v waiting for %s", d, what)
+	}
+}
+
+// ---- an in-process "browser": Pion offering PCMU on loopback ----
+
+var pcmu = webrtc.RTPCodecParameters{
+	RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1},
+	PayloadType:        0,
+}
+
+type testBrowser struct {
+	t     testing.TB
+	pc    *webrtc.PeerConnection
+	track *webrtc.TrackLocalStaticRTP
+
+	mu        sync.Mutex
+	rx        []byte // µ-law payload received
+	remoteSet bool
+	pending   []json.RawMessage
+	closed    bool
+	connected chan struct{}
+	wg        sync.WaitGroup
+	stopSend  chan struct{}
+	stopOnce  sync.Once
+}
+
+func newTestBrowser(t testing.TB) *testBrowser {
+	t.Helper()
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterCodec(pcmu, webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	track, err := webrtc.NewTrackLocalStaticRTP(pcmu.RTPCodecCapability, "mic", "volunteer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &testBrowser{t: t, pc: pc, track: track, connected: make(chan struct{}), stopSend: make(chan struct{})}
+	if _, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			once.Do(func() { close(b.connected) })
+		}
+	})
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		b.mu.Lock()
+		if b.closed {
+			b.mu.Unlock()
+			return
+		}
+		b.wg.Add(1)
+		b.mu.Unlock()
+		defer b.wg.Done()
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.rx = append(b.rx, p.Payload...)
+			b.mu.Unlock()
+		}
+	})
+	t.Cleanup(b.close)
+	return b
+}
+
+// offer returns an offer carrying every local candidate.
+func (b *testBrowser) offer() string {
+	b.t.Helper()
+	o, err := b.pc.CreateOffer(nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	done := webrtc.GatheringCompletePromise(b.pc)
+	if err := b.pc.SetLocalDescription(o); err != nil {
+		b.t.Fatal(err)
+	}
+	<-done
+	return b.pc.LocalDescription().SDP
+}
+
+func (b *testBrowser) setAnswer(sdp string) {
+	b.t.Helper()
+	if err := b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		b.t.Fatal(err)
+	}
+	b.mu.Lock()
+	b.remoteSet = true
+	pending := b.pending
+	b.pending = nil
+	b.mu.Unlock()
+	for _, c := range pending {
+		b.applyCandidate(c)
+	}
+}
+
+// addCandidate takes a trickled candidate from the daemon; those that
+// arrive before the answer is applied wait for it.
+func (b *testBrowser) addCandidate(c json.RawMessage) {
+	b.mu.Lock()
+	if !b.remoteSet {
+		b.pending = append(b.pending, c)
+		b.mu.Unlock()
+		return
+	}
+	b.mu.Unlock()
+	b.applyCandidate(c)
+}
+
+func (b *testBrowser) applyCandidate(c json.RawMessage) {
+	var init webrtc.ICECandidateInit
+	if err := json.Unmarshal(c, &init); err != nil {
+		b.t.Errorf("daemon sent a malformed candidate: %v", err)
+		return
+	}
+	_ = b.pc.AddICECandidate(init) // fails only once the browser is closed
+}
+
+func (b *testBrowser) waitConnected(d time.Duration) {
+	b.t.Helper()
+	select {
+	case <-b.connected:
+	case <-time.After(d):
+		b.t.Fatalf("browser not connected after %v (state %s)", d, b.pc.ConnectionState())
+	}
+}
+
+// sendTone sends a tone as 20 ms PCMU packets until close.
+func (b *testBrowser) sendTone(freq float64) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		tone := audio.NewTone(audio.SampleRate, 0.3, freq)
+		pcm := make([]int16, 160)
+		payload := make([]byte, 0, 160)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		var seq uint16 = 100
+		var ts uint32 = 5000
+		for {
+			select {
+			case <-b.stopSend:
+				return
+			case <-tick.C:
+			}
+			tone.Fill(pcm)
+			payload = audio.EncodeMulaw(payload[:0], pcm)
+			p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq, Timestamp: ts}, Payload: payload}
+			if err := b.track.WriteRTP(&p); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+				return
+			}
+			seq++
+			ts += 160
+		}
+	}()
+}
+
+// heard returns the last d of caller audio the browser received.
+func (b *testBrowser) heard(d time.Duration) []int16 {
+	b.mu.Lock()
+	n := int(d.Seconds() * audio.SampleRate)
+	rx := b.rx
+	if len(rx) > n {
+		rx = rx[len(rx)-n:]
+	}
+	out := audio.DecodeMulaw(nil, rx)
+	b.mu.Unlock()
+	return out
+}
+
+func (b *testBrowser) close() {
+	b.stopOnce.Do(func() { close(b.stopSend) })
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.pc.Close()
+	b.wg.Wait()
+}
+
+// connectBrowser answers callID as pk with a fresh browser and brings its
+// WebRTC connection up.
+func (h *harness) connectBrowser(eng *Engine, callID, pk string) *testBrowser {
+	h.t.Helper()
+	b := newTestBrowser(h.t)
+	h.n.route(pk, b)
+	h.n.wait(h.t, 10*time.Second, "Connected", isNote("connected", callID, pk, ""))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	ans, err := eng.Offer(ctx, callID, pk, b.offer())
+	if err != nil {
+		h.t.Fatalf("Offer: %v", err)
+	}
+	b.setAnswer(ans)
+	b.waitConnected(15 * time.Second)
+	return b
+}
+
+func tail(pcm []int16, d time.Duration) []int16 {
+	n := int(d.Seconds() * audio.SampleRate)
+	if len(pcm) > n {
+		return pcm[len(pcm)-n:]
+	}
+	return pcm
+}
+
+// hears waits until the last 400 ms of get() carry freq.
+func hears(t testing.TB, d time.Duration, what string, freq float64, get func() []int16) {
+	t.Helper()
+	waitUntil(t, d, what, func() bool {
+		pcm := tail(get(), 400*time.Millisecond)
+		return len(pcm) >= 3200 && audio.DetectTone(pcm, audio.SampleRate, freq, 0.5)
+	})
+}

@@ -1,0 +1,311 @@
+package hotline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"llamenos/e2ee"
+	"llamenos/store"
+)
+
+// CallerHash is the keyed hash the ban list and the rate limit use:
+// e2ee.PhoneHash under the install secret (HMAC-SHA256 over
+// "llamenos/v1/phone" ‖ 0x00 ‖ E.164). A number that is not strict E.164 is
+// refused (e2ee.ErrInvalidPhone): such callers are "anonymous".
+func CallerHash(secret store.InstallSecret, number string) (store.Hash, error) {
+	return secret.PhoneHash(number)
+}
+
+// anonymousRateFactor: withheld and invalid numbers share one hash (zero),
+// so they are not limited per caller; all of them together may make this
+// many times the per-caller limit per minute, which stops a flood of
+// withheld-number calls without turning away people who hide their number.
+const anonymousRateFactor = 10
+
+type screenResult struct{ banned, limited bool }
+
+// screen identifies the caller by keyed hash, seals their number to the
+// admins, and checks the ban list and the rate limit, writing the call's
+// first record in the same transaction so concurrent calls from one number
+// count each other. Nothing has been played or answered yet.
+func (c *call) screen() (screenResult, error) {
+	var res screenResult
+	secret := c.e.d.Store.Secret()
+	if h, err := CallerHash(secret, c.number); err == nil {
+		c.hash = h
+		c.number, _ = e2ee.NormalizeE164(c.number)
+	} else {
+		c.anonymous = true
+		c.number = strings.TrimSpace(c.number)
+	}
+
+	var admins []e2ee.PublicKey
+	err := c.e.d.Store.View(c.ctx(), func(tx *store.Tx) error {
+		var err error
+		if c.settings, err = tx.Settings(); err != nil {
+			return err
+		}
+		admins, err = c.e.adminKeys(tx)
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	c.lang = "en"
+	if len(c.settings.Languages) > 0 {
+		c.lang = c.settings.Languages[0]
+	}
+	if c.number != "" && len(admins) > 0 {
+		env, err := e2ee.Seal(c.e.d.Rand, []byte(c.number), e2ee.Context{Purpose: e2ee.PurposeCallerNumber, CallID: c.id}, admins)
+		if err != nil {
+			return res, fmt.Errorf("seal the caller number: %w", err)
+		}
+		c.sealed = env
+	}
+
+	err = c.e.d.Store.Update(c.ctx(), func(tx *store.Tx) error {
+		res = screenResult{}
+		if !c.anonymous {
+			banned, err := tx.IsBanned(c.hash)
+			if err != nil {
+				return err
+			}
+			res.banned = banned
+		}
+		if !res.banned && !c.chanUp && c.settings.RateLimitPerMinute > 0 {
+			// A caller re-queued after a restart was counted when they called.
+			n, err := tx.CountCallsFrom(c.hash, c.startedAt.Add(-time.Minute))
+			if err != nil {
+				return err
+			}
+			limit := c.settings.RateLimitPerMinute
+			if c.anonymous {
+				limit *= anonymousRateFactor
+			}
+			res.limited = n >= limit
+		}
+		rec := c.record()
+		switch {
+		case res.banned:
+			rec.Outcome, rec.EndedAt = store.OutcomeBanned, c.startedAt
+		case res.limited:
+			rec.Outcome, rec.EndedAt = store.OutcomeRateLimited, c.startedAt
+		}
+		if _, err := tx.PutCall(rec); err != nil {
+			return err
+		}
+		switch {
+		case res.banned:
+			return tx.Audit(store.ActorSystem, "call.rejected_banned", "call:"+c.id, "ban:"+c.hash.String())
+		case res.limited:
+			return tx.Audit(store.ActorSystem, "call.rate_limited", "call:"+c.id)
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	c.recorded = true
+	return res, nil
+}
+
+// record is the call's metadata as it stands.
+func (c *call) record() store.Call {
+	r := store.Call{
+		ID:           c.id,
+		StartedAt:    c.startedAt,
+		AnsweredAt:   c.answeredAt,
+		EndedAt:      c.endedAt,
+		AnsweredBy:   c.answerer,
+		Outcome:      c.outcome,
+		Language:     c.lang,
+		CallerHash:   c.hash,
+		CallerNumber: c.sealed,
+	}
+	queued := c.queuedAt
+	if queued.IsZero() {
+		queued = c.startedAt
+	}
+	switch {
+	case !c.answeredAt.IsZero():
+		r.QueueWait = nonNeg(c.answeredAt.Sub(queued))
+		if !c.endedAt.IsZero() {
+			r.Duration = nonNeg(c.endedAt.Sub(c.answeredAt))
+		}
+	case !c.endedAt.IsZero() && !c.queuedAt.IsZero():
+		r.QueueWait = nonNeg(c.endedAt.Sub(c.queuedAt))
+	}
+	return r
+}
+
+func nonNeg(d time.Duration) time.Duration { return max(d, 0) }
+
+// writeAnswered records the answer at once, so the volunteer can attach a
+// note while the call is live.
+func (c *call) writeAnswered() {
+	rec := c.record()
+	err := c.e.d.Store.Update(c.ctx(), func(tx *store.Tx) error {
+		if _, err := tx.PutCall(rec); err != nil {
+			return err
+		}
+		return tx.Audit(c.answerer, "call.answered", "call:"+c.id, "volunteer:"+c.answerer)
+	})
+	if err != nil {
+		c.log.Error("record the answer", "err", err)
+	}
+}
+
+// writeFinal writes the call's last record.
+func (c *call) writeFinal() {
+	if !c.recorded {
+		return // screening never wrote one (the store failed)
+	}
+	if c.outcome == store.OutcomeInProgress {
+		c.outcome = store.OutcomeFailed
+	}
+	rec := c.record()
+	err := c.e.d.Store.Update(c.ctx(), func(tx *store.Tx) error {
+		if _, err := tx.PutCall(rec); err != nil {
+			return err
+		}
+		return tx.Audit(store.ActorSystem, "call.ended", "call:"+c.id)
+	})
+	if err != nil {
+		c.log.Error("write the call record", "err", err)
+		return
+	}
+	c.log.Info("call ended", "outcome", string(rec.Outcome), "queue_wait", rec.QueueWait.Round(time.Millisecond), "duration", rec.Duration.Round(time.Millisecond))
+}
+
+// adminKeys returns every active admin's key: caller numbers are sealed to them.
+func (e *Engine) adminKeys(tx *store.Tx) ([]e2ee.PublicKey, error) {
+	vols, err := tx.Volunteers()
+	if err != nil {
+		return nil, err
+	}
+	var out []e2ee.PublicKey
+	for _, v := range vols {
+		if v.Role != store.RoleAdmin || !v.Active {
+			continue
+		}
+		pk, err := e2ee.ParsePublicKeyHex(v.PubKey)
+		if err != nil {
+			e.log.Warn("admin key is not a curve point; caller numbers are not sealed to it", "admin", v.PubKey)
+			continue
+		}
+		out = append(out, pk)
+	}
+	return out, nil
+}
+
+func (e *Engine) isAdmin(ctx context.Context, pubkey string) bool {
+	ok := false
+	_ = e.d.Store.View(ctx, func(tx *store.Tx) error {
+		v, err := tx.Volunteer(pubkey)
+		ok = err == nil && v.Active && v.Role == store.RoleAdmin
+		return nil
+	})
+	return ok
+}
+
+// writeBan stores a ban by caller hash with the call's sealed number.
+func (e *Engine) writeBan(ctx context.Context, callID string, h store.Hash, number, reason []byte, actor string) error {
+	err := e.d.Store.Update(ctx, func(tx *store.Tx) error {
+		// Number is the call's caller-number envelope, whose context names
+		// the call: CallID lets the admins' browsers open it.
+		ban := store.Ban{Hash: h, Number: number, Reason: reason, CreatedBy: actor}
+		if len(number) > 0 {
+			ban.CallID = callID
+		}
+		if _, err := tx.PutBan(ban); err != nil {
+			return err
+		}
+		return tx.Audit(actor, "ban.added", "ban:"+h.String(), "call:"+callID)
+	})
+	if err != nil {
+		return fmt.Errorf("hotline: ban caller of call %s: %w", callID, err)
+	}
+	return nil
+}
+
+// banPastCall bans from a call's stored record.
+func (e *Engine) banPastCall(ctx context.Context, callID, actor string, reason []byte) error {
+	var rec store.Call
+	err := e.d.Store.View(ctx, func(tx *store.Tx) error {
+		var err error
+		rec, err = tx.Call(callID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
+		return ErrNoCall
+	}
+	if err != nil {
+		return fmt.Errorf("hotline: ban caller of call %s: %w", callID, err)
+	}
+	if actor == "" || (actor != rec.AnsweredBy && !e.isAdmin(ctx, actor)) {
+		return ErrNotAnswerer
+	}
+	if rec.CallerHash.IsZero() {
+		return ErrNotBannable
+	}
+	return e.writeBan(ctx, callID, rec.CallerHash, rec.CallerNumber, reason, actor)
+}
+
+// eligible returns who may be rung now: on shift (or, when none of those is
+// ready, the fallback group), active, available, not on break, not on a call.
+func (e *Engine) eligible(ctx context.Context, now time.Time) (map[string]bool, error) {
+	var (
+		vols     []store.Volunteer
+		rules    []store.ShiftRule
+		ovs      []store.ShiftOverride
+		fallback []string
+		loc      *time.Location
+	)
+	err := e.d.Store.View(ctx, func(tx *store.Tx) error {
+		st, err := tx.Settings()
+		if err != nil {
+			return err
+		}
+		loc = e.zone(st.TimeZone)
+		local := now.In(loc)
+		if vols, err = tx.Volunteers(); err != nil {
+			return err
+		}
+		if rules, err = tx.ShiftRules(); err != nil {
+			return err
+		}
+		// An overnight shift that started yesterday is governed by
+		// yesterday's overrides.
+		if ovs, err = tx.ShiftOverrides(dateOf(local.AddDate(0, 0, -1)), dateOf(local)); err != nil {
+			return err
+		}
+		fallback, err = tx.FallbackGroup()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hotline: who is eligible: %w", err)
+	}
+	ready := make(map[string]bool, len(vols))
+	for _, v := range vols {
+		if v.Active && v.Available && !v.OnBreak && !e.isOnCall(v.PubKey) {
+			ready[v.PubKey] = true
+		}
+	}
+	out := map[string]bool{}
+	for _, pk := range OnShift(now, loc, rules, ovs) {
+		if ready[pk] {
+			out[pk] = true
+		}
+	}
+	if len(out) == 0 {
+		for _, pk := range fallback {
+			if ready[pk] {
+				out[pk] = true
+			}
+		}
+	}
+	return out, nil
+}

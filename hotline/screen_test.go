@@ -1,0 +1,181 @@
+package hotline
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"testing"
+	"time"
+
+	"llamenos/e2ee"
+	"llamenos/store"
+)
+
+func TestCallerHash(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	s := h.st.Secret()
+	a, err := CallerHash(s, "+15552223333")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := CallerHash(s, "+1 (555) 222-3333")
+	if err != nil || a != b {
+		t.Errorf("formatting changed the hash: %v", err)
+	}
+	if c, _ := CallerHash(s, "+15552223334"); c == a {
+		t.Error("two numbers, one hash")
+	}
+	for _, bad := range []string{"", "anonymous", "5552223333", "0034611223344", "+1555222333x"} {
+		if _, err := CallerHash(s, bad); !errors.Is(err, e2ee.ErrInvalidPhone) {
+			t.Errorf("CallerHash(%q) = %v, want ErrInvalidPhone", bad, err)
+		}
+	}
+}
+
+// TestBannedCallerRejectedBeforeAnythingPlays: no answer, no prompt, no ring.
+func TestBannedCallerRejectedBeforeAnythingPlays(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	a := h.volunteer(store.RoleVolunteer, true).Public().String()
+	h.shift(a)
+	hash, err := CallerHash(h.st.Secret(), "+15552224444")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.update(func(tx *store.Tx) error {
+		_, err := tx.PutBan(store.Ban{Hash: hash, CreatedBy: store.ActorSystem})
+		return err
+	})
+	h.start()
+	call := h.place("+1 555 222 4444", nil) // formatted differently: same caller
+	waitDone(t, call, 10*time.Second, "the banned caller to be hung up")
+	if call.Answered() || len(call.Played()) != 0 || call.Rang() {
+		t.Errorf("banned caller: answered %v, heard %v, ringback %v", call.Answered(), call.Played(), call.Rang())
+	}
+	if call.Cause() != 21 {
+		t.Errorf("hangup cause %d, want 21 (call rejected)", call.Cause())
+	}
+	if ids := h.rings(); len(ids) != 0 {
+		t.Errorf("a banned call rang volunteers: %v", ids)
+	}
+	recs := h.calls()
+	if len(recs) != 1 || recs[0].Outcome != store.OutcomeBanned || recs[0].CallerHash != hash {
+		t.Fatalf("records: %+v", recs)
+	}
+	h.waitEmpty(5 * time.Second)
+}
+
+func TestRateLimit(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.settings(func(s *store.Settings) { s.RateLimitPerMinute = 2 })
+	a := h.volunteer(store.RoleVolunteer, true).Public().String()
+	h.shift(a)
+	h.start()
+	const number = "+15552225555"
+	for i := range 2 {
+		c := h.place(number, nil)
+		waitUntil(t, 10*time.Second, "ring", func() bool { return len(h.rings()) == i+1 })
+		c.Hangup()
+		waitDone(t, c, 5*time.Second, "hangup")
+	}
+	limited := h.place(number, nil)
+	waitDone(t, limited, 10*time.Second, "the limited caller to be hung up")
+	if !limited.Answered() || len(limited.Played()) != 1 || limited.Played()[0] != "sound:all-circuits-busy-now" {
+		t.Errorf("limited caller: answered %v, heard %v", limited.Answered(), limited.Played())
+	}
+	if n := len(h.rings()); n != 2 {
+		t.Errorf("%d calls rang, want 2", n)
+	}
+	waitUntil(t, 5*time.Second, "records", func() bool {
+		recs := h.calls()
+		return len(recs) == 3 && recs[0].Outcome == store.OutcomeRateLimited && !recs[0].EndedAt.IsZero()
+	})
+	// Another number is not limited; neither are withheld numbers, which
+	// share one hash.
+	for _, num := range []string{"+15552226666", "", "", ""} {
+		before := len(h.rings())
+		c := h.place(num, nil)
+		waitUntil(t, 10*time.Second, "ring for "+num, func() bool { return len(h.rings()) == before+1 })
+		c.Hangup()
+		waitDone(t, c, 5*time.Second, "hangup")
+	}
+	h.waitEmpty(10 * time.Second)
+}
+
+func TestBanCaller(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	a := h.volunteer(store.RoleVolunteer, true).Public().String()
+	b := h.volunteer(store.RoleVolunteer, true).Public().String()
+	h.shift(a, b)
+	r := h.start()
+	ctx := context.Background()
+	reason, err := e2ee.Seal(rand.Reader, []byte("abusive"), e2ee.Context{Purpose: e2ee.PurposeBan}, []e2ee.PublicKey{h.admin.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Live: only the answering volunteer (or an admin) may ban.
+	const number = "+15552227777"
+	call := h.place(number, nil)
+	id := h.n.wait(t, 10*time.Second, "ring", isRing("", a)).callID
+	if err := r.eng.Answer(ctx, id, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.eng.BanCaller(ctx, id, b, nil); !errors.Is(err, ErrNotRung) {
+		t.Errorf("ban by another volunteer: %v", err)
+	}
+	if err := r.eng.BanCaller(ctx, id, a, reason); err != nil {
+		t.Fatal(err)
+	}
+	h.n.wait(t, 5*time.Second, "ended", isNote("ended", id, a, EndBanned))
+	waitDone(t, call, 5*time.Second, "the banned caller hung up")
+	hash, _ := CallerHash(h.st.Secret(), number)
+	var ban store.Ban
+	h.update(func(tx *store.Tx) error {
+		var err error
+		ban, err = tx.Ban(hash)
+		return err
+	})
+	rec := h.record(id)
+	if string(ban.Number) != string(rec.CallerNumber) || len(ban.Number) == 0 || ban.CallID != id || ban.CreatedBy != a || string(ban.Reason) != string(reason) {
+		t.Errorf("ban %+v does not carry the call's sealed number, the reason and the actor", ban)
+	}
+	again := h.place(number, nil)
+	waitDone(t, again, 5*time.Second, "the banned caller rejected")
+	if again.Answered() {
+		t.Error("the banned caller was answered on the next call")
+	}
+
+	// Past: an admin bans the caller of a call that is over.
+	past := h.place("+15552228888", nil)
+	pastID := h.n.wait(t, 10*time.Second, "ring", func(n note) bool { return n.kind == "ring" && n.callID != id }).callID
+	past.Hangup()
+	waitUntil(t, 5*time.Second, "the call to end", func() bool { return h.record(pastID).Outcome == store.OutcomeAbandoned })
+	if err := r.eng.BanCaller(ctx, pastID, b, nil); !errors.Is(err, ErrNotRung) {
+		t.Errorf("past ban by a volunteer who did not answer: %v", err)
+	}
+	if err := r.eng.BanCaller(ctx, pastID, h.admin.Public().String(), nil); err != nil {
+		t.Fatal(err)
+	}
+	pastHash, _ := CallerHash(h.st.Secret(), "+15552228888")
+	h.update(func(tx *store.Tx) error {
+		banned, err := tx.IsBanned(pastHash)
+		if err == nil && !banned {
+			t.Error("the past call's caller is not banned")
+		}
+		return err
+	})
+
+	// Withheld numbers cannot be banned; unknown calls do not exist.
+	anon := h.place("", nil)
+	anonID := h.n.wait(t, 10*time.Second, "ring", func(n note) bool {
+		return n.kind == "ring" && n.callID != id && n.callID != pastID
+	}).callID
+	if err := r.eng.BanCaller(ctx, anonID, h.admin.Public().String(), nil); !errors.Is(err, ErrNotBannable) {
+		t.Errorf("ban of a withheld number: %v", err)
+	}
+	if err := r.eng.BanCaller(ctx, "0190f3c2-8d1e-7c4a-9b2f-3e5d6a7b8c9d", h.admin.Public().String(), nil); !errors.Is(err, ErrNoCall) {
+		t.Errorf("ban for an unknown call: %v", err)
+	}
+	anon.Hangup()
+	h.waitEmpty(10 * time.Second)
+}
