@@ -37,7 +37,7 @@ const CALL_FRAMES = {
   'rtc:answer': ['type', 'callId', 'sdp'],
   'rtc:candidate': ['type', 'callId', 'candidate'],
 };
-const STOP_REASONS = ['answered', 'answered-elsewhere', 'caller-hung-up', 'timeout', 'declined'];
+const STOP_REASONS = ['answered', 'answered-elsewhere', 'caller-hung-up', 'timeout', 'declined', 'unavailable', 'ended'];
 const END_REASONS = ['caller-hung-up', 'volunteer-hung-up', 'browser-lost', 'banned', 'error'];
 
 export function checkCallFrameShape(m) {

@@ -24,6 +24,8 @@ export const STOP_NOTICES = Object.freeze({
   'caller-hung-up': tk('ring.callerHungUp'),
   timeout: tk('ring.timeout'),
   declined: tk('ring.declinedElsewhere'),
+  unavailable: tk('ring.unavailable'),
+  ended: tk('ring.ended'),
 });
 
 export const END_REASONS = Object.freeze({

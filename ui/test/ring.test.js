@@ -14,7 +14,7 @@ test('rings are added once and removed by ring:stop with a notice for the reason
   s = reduce(s, { type: 'ring:stop', callId: 'c1', reason: 'answered-elsewhere', now: 40 });
   assert.deepEqual(s.rings.map((r) => r.callId), ['c2']);
   assert.deepEqual(s.notice, { key: 'ring.answeredElsewhere', callId: 'c1', at: 40 });
-  for (const [reason, key] of [['caller-hung-up', 'ring.callerHungUp'], ['timeout', 'ring.timeout'], ['declined', 'ring.declinedElsewhere'], ['answered', 'ring.answeredOtherTab']]) {
+  for (const [reason, key] of [['caller-hung-up', 'ring.callerHungUp'], ['timeout', 'ring.timeout'], ['declined', 'ring.declinedElsewhere'], ['answered', 'ring.answeredOtherTab'], ['unavailable', 'ring.unavailable'], ['ended', 'ring.ended']]) {
     const x = run([ring('c9'), { type: 'ring:stop', callId: 'c9', reason, now: 5 }]);
     assert.equal(x.notice.key, key, reason);
     assert.equal(isRinging(x), false);
