@@ -50,7 +50,8 @@ export function checkCallFrameShape(m) {
   if (m.type === 'ring:stop' && !STOP_REASONS.includes(m.reason)) return `ring:stop reason ${m.reason}`;
   if (m.type === 'call:ended' && !END_REASONS.includes(m.reason)) return `call:ended reason ${m.reason}`;
   if (m.type === 'rtc:answer' && !(typeof m.sdp === 'string' && m.sdp.split(/\r?\n/).filter(Boolean).every((l) => /^[a-z]=/.test(l)))) return 'rtc:answer sdp is not SDP';
-  if (m.type === 'rtc:candidate' && !(m.candidate && typeof m.candidate === 'object')) return 'rtc:candidate is not an object';
+  // null: the daemon finished gathering.
+  if (m.type === 'rtc:candidate' && !(m.candidate === null || (typeof m.candidate === 'object' && !Array.isArray(m.candidate)))) return 'rtc:candidate is not an object';
   return null;
 }
 

@@ -360,6 +360,7 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     if (!c) return;
     const r = await reportAndBanCall(ctx, c.callId);
     if (r === 'failed' && panel) showPanelError(t('ban.failed'));
+    if (r === 'withheld' && panel) showPanelError(t('ban.withheld'));
   }
 
   // ---- wiring ----
@@ -446,7 +447,8 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
 
 // reportAndBanCall asks for confirmation (and an optional reason, sealed to
 // the admins) and bans the caller of callId without anyone seeing the number.
-// → 'banned' | 'cancelled' | 'failed'. Used by the call bar and the history.
+// → 'banned' | 'cancelled' | 'withheld' | 'failed'. Used by the call bar
+// and the history.
 export async function reportAndBanCall(ctx, callId) {
   const { t, api } = ctx;
   const r = await confirmDialog(ctx, {
@@ -467,6 +469,8 @@ export async function reportAndBanCall(ctx, callId) {
     ctx.announce(t('ban.done'), { assertive: true });
     return 'banned';
   } catch (err) {
+    // A withheld number has nothing to ban (the engine says 409 or 422).
+    if (err.status === 409 || err.status === 422) return 'withheld';
     console.warn('ban', err && err.code);
     return 'failed';
   }

@@ -80,7 +80,9 @@ export function reduce(s, ev) {
     }
     case 'answer:failed': {
       if (!owns(s, ev.callId) || s.call.phase === 'ended') return s;
-      const key = ev.status === 409 ? STOP_NOTICES['answered-elsewhere'] : ev.status === 404 ? tk('ring.gone') : tk('ring.answerFailed');
+      // 403: the ring was withdrawn (declined in another tab, no longer
+      // eligible) between the ring and the click; 404: the call is over.
+      const key = ev.status === 409 ? STOP_NOTICES['answered-elsewhere'] : ev.status === 404 || ev.status === 403 ? tk('ring.gone') : tk('ring.answerFailed');
       return { ...s, call: null, notice: notice(key, ev.callId, now) };
     }
     case 'decline':

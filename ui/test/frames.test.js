@@ -18,6 +18,7 @@ test('ordinary frames pass both checks', () => {
     { type: 'call:ended', callId: ID, reason: 'caller-hung-up' },
     { type: 'rtc:answer', callId: ID, sdp: SDP },
     { type: 'rtc:candidate', callId: ID, candidate: { candidate: 'candidate:1 1 udp 2130706431 127.0.0.1 50123 typ host', sdpMid: '0' } },
+    { type: 'rtc:candidate', callId: ID, candidate: null },
     { type: 'presence', available: 2, onCall: 1, total: 3 },
     { type: 'calls:active', calls: [{ callId: ID, state: 'ringing', startedAt: '2026-03-04T10:00:00Z', answeredBy: PK }] },
     { type: 'me', pubkey: PK, admins: [PK], passkeys: 0, profile: 'AQJ' + 'x'.repeat(300) },

@@ -63,6 +63,8 @@ test('losing the answer race: 409 or ring:stop answered-elsewhere while answerin
   assert.equal(s.notice.key, 'ring.answeredElsewhere');
   s = run([ring('c1'), { type: 'answer', callId: 'c1' }, { type: 'answer:failed', callId: 'c1', status: 404 }]);
   assert.equal(s.notice.key, 'ring.gone');
+  s = run([ring('c1'), { type: 'answer', callId: 'c1' }, { type: 'answer:failed', callId: 'c1', status: 403 }]);
+  assert.equal(s.notice.key, 'ring.gone');
   s = run([ring('c1'), { type: 'answer', callId: 'c1' }, { type: 'answer:failed', callId: 'c1', status: 0 }]);
   assert.equal(s.notice.key, 'ring.answerFailed');
 });

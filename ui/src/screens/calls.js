@@ -256,6 +256,7 @@ export async function callScreen(ctx, { id }) {
           banBtn.remove();
           msg.show('ok', t('ban.done'));
         } else if (r === 'failed') msg.show('error', t('ban.failed'));
+        else if (r === 'withheld') msg.show('warn', t('ban.withheld'));
       }, { kind: 'secondary' })
     : null;
 
