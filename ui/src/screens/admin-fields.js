@@ -98,7 +98,7 @@ export async function adminFieldsScreen(ctx) {
           r.id = fieldIdFrom(v, takenIds(r));
           idIn.c.el.value = r.id;
         }
-        legend.textContent = v || t('fieldsAdmin.untitled', { n: i + 1 });
+        named(v);
       },
     });
     cs.id = idIn.c;
@@ -141,6 +141,15 @@ export async function adminFieldsScreen(ctx) {
     cs.up = { el: up };
     cs.down = { el: down };
     const legend = h('legend', {}, name);
+    // The row's name is in its legend and in its buttons' labels: keep both
+    // current while the label is typed.
+    function named(v) {
+      const n = v || t('fieldsAdmin.untitled', { n: i + 1 });
+      legend.textContent = n;
+      up.setAttribute('aria-label', t('fieldsAdmin.upFor', { label: n }));
+      down.setAttribute('aria-label', t('fieldsAdmin.downFor', { label: n }));
+      rm.setAttribute('aria-label', t('fieldsAdmin.removeFor', { label: n }));
+    }
     controls.set(r.key, cs);
     return h('li', { dataset: { key: r.key, fieldId: r.id } },
       h('fieldset', {}, legend,
@@ -161,9 +170,11 @@ export async function adminFieldsScreen(ctx) {
     addBtn.disabled = rows.length >= MAX_FIELDS;
     if (focusKey && controls.has(focusKey)) {
       const cs = controls.get(focusKey);
-      let target = (cs[focusProp] || cs.label).el;
-      if (target.disabled) target = cs.label.el;
-      target.focus();
+      // A field moved to the top has no "up" any more: its other move
+      // button keeps the focus on the same field.
+      const order = focusProp === 'up' ? ['up', 'down', 'label'] : focusProp === 'down' ? ['down', 'up', 'label'] : [focusProp, 'label'];
+      const target = order.map((p) => cs[p] && cs[p].el).find((el) => el && !el.disabled);
+      if (target) target.focus();
     }
   }
   render();
