@@ -103,8 +103,7 @@ export async function scheduleEveryoneNow(adminPage, names) {
   for (const day of ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']) {
     await rule.getByLabel(day, { exact: true }).check();
   }
-  await rule.getByLabel('Starts').fill('00:00');
-  await rule.getByLabel('Ends').fill('23:59');
+  await rule.getByLabel('All day (00:00 to 24:00)').check();
   const fallback = adminPage.locator('fieldset.vol-checks', { has: adminPage.getByText('Fallback volunteers', { exact: true }) });
   for (const n of names) {
     await rule.getByLabel(n, { exact: true }).check();

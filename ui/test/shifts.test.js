@@ -16,6 +16,7 @@ test('clock times and overnight shifts', () => {
   assert.equal(overnight({ start: '22:00', end: '06:00' }), true);
   assert.equal(overnight({ start: '09:00', end: '17:00' }), false);
   assert.equal(overnight({ start: '00:00', end: '24:00' }), false);
+  assert.deepEqual(checkShifts({ rules: [{ id: R1, days: [0], start: '00:00', end: '24:00' }] }), [], 'all day');
   assert.deepEqual(WEEK, [1, 2, 3, 4, 5, 6, 0]);
 });
 

@@ -100,8 +100,25 @@ export async function adminShiftsScreen(ctx) {
         return h('div', { class: 'check' }, b, h('label', { for: id }, weekdayName(lang, d)));
       }), dayErr);
     errorSlots.set(`rule:${i}:days`, { set: (p) => ((dayErr.textContent = p ? t(p.key) : ''), (dayErr.hidden = !p)), focus: () => days.querySelector('input').focus() });
-    const start = h('input', { type: 'time', value: r.start, step: '60' });
-    const end = h('input', { type: 'time', value: r.end, step: '60' });
+    // A time input cannot say 24:00, the end of a whole day: "All day"
+    // sets 00:00 to 24:00 instead of leaving a minute uncovered.
+    const allDay = r.start === '00:00' && r.end === '24:00';
+    const start = h('input', { type: 'time', value: r.start, step: '60', disabled: allDay });
+    const end = h('input', { type: 'time', value: allDay ? '' : r.end, step: '60', disabled: allDay });
+    const allId = uniqueId('allday');
+    const all = h('input', { type: 'checkbox', id: allId, checked: allDay });
+    all.addEventListener('change', () => {
+      if (all.checked) {
+        r.start = '00:00';
+        r.end = '24:00';
+      } else {
+        r.start = start.value = '09:00';
+        r.end = end.value = '17:00';
+      }
+      start.disabled = end.disabled = all.checked;
+      if (all.checked) end.value = '';
+      paintNight();
+    });
     const night = h('p', { class: 'hint' });
     const paintNight = () => (night.textContent = overnight(r) ? t('shifts.overnight') : '');
     start.addEventListener('input', () => ((r.start = start.value), paintNight()));
@@ -111,6 +128,7 @@ export async function adminShiftsScreen(ctx) {
     return h('fieldset', { class: 'card shift-rule', dataset: { ruleId: r.id } }, legend,
       labelled(t('shifts.name'), name, `rule:${i}:name`, t('shifts.nameHint')),
       days,
+      h('div', { class: 'check' }, all, h('label', { for: allId }, t('shifts.allDay'))),
       h('div', { class: 'filter-row' }, labelled(t('shifts.start'), start, `rule:${i}:start`), labelled(t('shifts.end'), end, `rule:${i}:end`)),
       night,
       volunteerChecks(t('shifts.volunteers'), r.volunteers, (v) => (r.volunteers = v)),
