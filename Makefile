@@ -11,7 +11,7 @@ LDFLAGS := -s -w -buildid= -X llamenos/buildinfo.Version=$(VERSION) -X llamenos/
 BENCHTIME ?= 1x
 FUZZTIME  ?= 20s
 
-.PHONY: all build ui ui-deps test test-go test-ui e2e bench fuzz lint release clean
+.PHONY: all build demo ui ui-deps test test-go test-ui e2e bench fuzz lint release clean
 
 all: build
 
@@ -25,10 +25,14 @@ ui-deps: ui/node_modules/.package-lock.json
 ui: ui-deps
 	cd ui && $(NPM) run --silent build
 
-build:
+build: ui
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/llamenos ./cmd/llamenos
 
-test: test-go test-ui
+# The whole product on this machine: an embedded Asterisk simulator places the calls.
+demo: build
+	bin/llamenos demo
+
+test: build test-go test-ui e2e
 
 test-go:
 	scripts/test-go.sh
@@ -36,9 +40,9 @@ test-go:
 test-ui: ui-deps
 	cd ui && $(NPM) run --silent test
 
-e2e: ui
+e2e: build
 	scripts/ensure-chromium.sh
-	cd ui && $(NPM) run --silent e2e
+	cd ui && LLAMENOS_BIN=$(CURDIR)/bin/llamenos $(NPM) run --silent e2e
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
@@ -51,7 +55,7 @@ lint:
 	$(GO) vet ./...
 
 # Reproducible: -trimpath, no build id, no cgo, the commit time as the epoch.
-release:
+release: ui
 	rm -rf dist && mkdir -p dist
 	for arch in amd64 arm64; do \
 		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/llamenos-linux-$$arch ./cmd/llamenos || exit 1; \

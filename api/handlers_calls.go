@@ -10,6 +10,7 @@ import (
 
 	"llamenos/auth"
 	"llamenos/hotline"
+	"llamenos/rtc"
 	"llamenos/store"
 )
 
@@ -35,6 +36,10 @@ func callError(err error) error {
 		return errForbidden("you were not rung for this call")
 	case errors.Is(err, hotline.ErrAlreadyAnswered):
 		return errConflict("another volunteer answered this call")
+	case errors.Is(err, hotline.ErrNotBannable):
+		return errConflict("the caller's number was withheld, so it cannot be banned")
+	case errors.Is(err, rtc.ErrBadOffer), errors.Is(err, rtc.ErrNoPCMU), errors.Is(err, rtc.ErrBadCandidate), errors.Is(err, store.ErrInvalid):
+		return errBadRequest("%v", err)
 	}
 	return err
 }

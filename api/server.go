@@ -35,6 +35,9 @@ type Deps struct {
 	ICEServers []rtc.ICEServer
 	// Demo adds the /api/demo routes that drive the embedded simulator.
 	Demo Demo
+	// LoginsPerMinute limits sign-in attempts (setup, invites, login) per
+	// client address; bursts of half as many pass at once. Default 60.
+	LoginsPerMinute int
 }
 
 // Server serves the API, the WebSocket and the app.
@@ -84,6 +87,9 @@ func New(d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.LoginsPerMinute <= 0 {
+		d.LoginsPerMinute = 60
+	}
 	if d.ARIConnected == nil {
 		d.ARIConnected = func() bool { return false }
 	}
@@ -93,8 +99,8 @@ func New(d Deps) (*Server, error) {
 		headers: securityHeaders(d.PublicURL),
 		hub:     newHub(d.Log),
 		mux:     http.NewServeMux(),
-		authRL:  newLimiter(20, 10),
-		chalRL:  newLimiter(60, 20),
+		authRL:  newLimiter(d.LoginsPerMinute, d.LoginsPerMinute/2),
+		chalRL:  newLimiter(2*d.LoginsPerMinute, d.LoginsPerMinute),
 		kick:    make(chan struct{}, 1),
 	}
 	s.routes = s.routeTable()

@@ -33,7 +33,6 @@ type Engine struct {
 	byChannel map[string]*call  // by the caller's channel id
 	owned     map[ari.Key]*call // media channels and bridges, registered before they are created
 	onCall    map[string]*call  // volunteer pubkey → the call they answered
-	zones     map[string]*time.Location
 	// epoch counts event-socket connections. A call remembers the epoch it
 	// started in; only calls from earlier epochs can have missed events, so
 	// only they are checked against a resync snapshot (which may predate a
@@ -81,7 +80,6 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		byChannel: map[string]*call{},
 		owned:     map[ari.Key]*call{},
 		onCall:    map[string]*call{},
-		zones:     map[string]*time.Location{},
 		ended:     map[string]time.Time{},
 		stop:      make(chan struct{}),
 	}, nil
@@ -402,21 +400,4 @@ func (e *Engine) unregister(c *call) (freed bool) {
 		}
 	}
 	return freed
-}
-
-func (e *Engine) zone(name string) *time.Location {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if loc, ok := e.zones[name]; ok {
-		return loc
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		// Settings validated the zone on write; tzdata may be missing on
-		// this box. UTC schedules somebody rather than nobody.
-		e.log.Error("unknown time zone; reading shifts in UTC", "zone", name, "err", err)
-		loc = time.UTC
-	}
-	e.zones[name] = loc
-	return loc
 }

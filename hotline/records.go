@@ -258,28 +258,16 @@ func (e *Engine) banPastCall(ctx context.Context, callID, actor string, reason [
 // ready, the fallback group), active, available, not on break, not on a call.
 func (e *Engine) eligible(ctx context.Context, now time.Time) (map[string]bool, error) {
 	var (
-		vols     []store.Volunteer
-		rules    []store.ShiftRule
-		ovs      []store.ShiftOverride
-		fallback []string
-		loc      *time.Location
+		vols      []store.Volunteer
+		scheduled []string
+		fallback  []string
 	)
 	err := e.d.Store.View(ctx, func(tx *store.Tx) error {
-		st, err := tx.Settings()
-		if err != nil {
-			return err
-		}
-		loc = e.zone(st.TimeZone)
-		local := now.In(loc)
+		var err error
 		if vols, err = tx.Volunteers(); err != nil {
 			return err
 		}
-		if rules, err = tx.ShiftRules(); err != nil {
-			return err
-		}
-		// An overnight shift that started yesterday is governed by
-		// yesterday's overrides.
-		if ovs, err = tx.ShiftOverrides(dateOf(local.AddDate(0, 0, -1)), dateOf(local)); err != nil {
+		if scheduled, err = ScheduledNow(tx, now); err != nil {
 			return err
 		}
 		fallback, err = tx.FallbackGroup()
@@ -295,7 +283,7 @@ func (e *Engine) eligible(ctx context.Context, now time.Time) (map[string]bool, 
 		}
 	}
 	out := map[string]bool{}
-	for _, pk := range OnShift(now, loc, rules, ovs) {
+	for _, pk := range scheduled {
 		if ready[pk] {
 			out[pk] = true
 		}

@@ -9,7 +9,10 @@ import (
 )
 
 // ScheduledNow lists who is on shift at now by the stored settings, rules
-// and overrides (the API shows it; the engine uses the same computation).
+// and overrides. A hotline with no shifts and no fallback group has not set
+// up a schedule yet: then every active volunteer counts as on shift, and
+// availability alone decides who rings (a fresh install must not silently
+// ring nobody).
 func ScheduledNow(tx *store.Tx, now time.Time) ([]string, error) {
 	set, err := tx.Settings()
 	if err != nil {
@@ -22,6 +25,24 @@ func ScheduledNow(tx *store.Tx, now time.Time) ([]string, error) {
 	rules, err := tx.ShiftRules()
 	if err != nil {
 		return nil, err
+	}
+	if len(rules) == 0 {
+		fallback, err := tx.FallbackGroup()
+		if err != nil || len(fallback) > 0 {
+			return nil, err
+		}
+		vols, err := tx.Volunteers()
+		if err != nil {
+			return nil, err
+		}
+		var all []string
+		for _, v := range vols {
+			if v.Active {
+				all = append(all, v.PubKey)
+			}
+		}
+		sort.Strings(all)
+		return all, nil
 	}
 	local := now.In(loc)
 	// An overnight shift that started yesterday is governed by yesterday's

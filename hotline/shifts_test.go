@@ -1,7 +1,10 @@
 package hotline
 
 import (
+	"context"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +111,60 @@ func TestOnShiftIgnoresUnparsableRules(t *testing.T) {
 	}
 	if got := OnShift(at, time.UTC, rules, nil); len(got) != 0 {
 		t.Fatalf("got %v, want nobody", got)
+	}
+}
+
+func TestScheduledNowWithoutASchedule(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pk := func(b byte) string { return strings.Repeat(string("0123456789abcdef"[b]), 64) }
+	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC) // a Wednesday night: nobody's shift
+	scheduled := func() []string {
+		t.Helper()
+		got, err := store.Read(context.Background(), st, func(tx *store.Tx) ([]string, error) { return ScheduledNow(tx, now) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	err = st.Update(context.Background(), func(tx *store.Tx) error {
+		for i, active := range []bool{true, true, false} {
+			if _, err := tx.CreateVolunteer(store.Volunteer{PubKey: pk(byte(i + 1)), Role: store.RoleVolunteer, Active: active}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No shifts and no fallback group: every active volunteer counts as on shift.
+	if got := scheduled(); !reflect.DeepEqual(got, []string{pk(1), pk(2)}) {
+		t.Fatalf("unconfigured schedule: %v", got)
+	}
+	// Once a fallback group exists the schedule is configured: nobody is on shift now.
+	if err := st.Update(context.Background(), func(tx *store.Tx) error { return tx.SetFallbackGroup([]string{pk(2)}) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := scheduled(); len(got) != 0 {
+		t.Fatalf("with a fallback group: %v", got)
+	}
+	// So does any shift rule.
+	err = st.Update(context.Background(), func(tx *store.Tx) error {
+		if err := tx.SetFallbackGroup(nil); err != nil {
+			return err
+		}
+		id, _ := store.NewID()
+		_, err := tx.PutShiftRule(store.ShiftRule{ID: id, Days: []time.Weekday{time.Monday}, Start: "09:00", End: "17:00", Volunteers: []string{pk(1)}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := scheduled(); len(got) != 0 {
+		t.Fatalf("with a rule that does not cover now: %v", got)
 	}
 }

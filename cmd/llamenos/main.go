@@ -26,6 +26,8 @@ type command struct {
 
 var commands = map[string]command{
 	"version":         {"print version, commit and Go version", runVersion},
+	"serve":           {"run the daemon: llamenos serve --config FILE", runServe},
+	"demo":            {"run the whole product on this machine with a simulated phone line", runDemo},
 	"asterisk-config": {"render the Asterisk configuration for this daemon", runAsteriskConfig},
 	"backup":          {"write a verified backup of the database (online if the daemon runs)", runBackup},
 	"restore":         {"verify a backup and put it in place of the database (daemon stopped)", runRestore},

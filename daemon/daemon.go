@@ -1,0 +1,194 @@
+// Package daemon assembles the running appliance from its packages: store,
+// ARI client, media engine, call engine, auth and the HTTP API, plus the
+// control socket and systemd notifications. `llamenos serve` and
+// `llamenos demo` both run it; main stays thin.
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"llamenos/api"
+	"llamenos/ari"
+	"llamenos/auth"
+	"llamenos/buildinfo"
+	"llamenos/config"
+	"llamenos/control"
+	"llamenos/hotline"
+	"llamenos/rtc"
+	"llamenos/sdnotify"
+	"llamenos/store"
+)
+
+// Options are what differs between `serve` and `demo`.
+type Options struct {
+	Log    *slog.Logger
+	Static fs.FS
+	// Demo, when set, adds the demo routes.
+	Demo api.Demo
+	// LoopbackMedia offers 127.0.0.1 ICE candidates (browser on the same box).
+	LoopbackMedia bool
+	// OnSetupURL receives the one-time admin setup link when no admin exists
+	// yet (serve logs it; demo also prints it on stdout).
+	OnSetupURL func(url string)
+	// Listener, when set, is used instead of listening on cfg.Server.Listen.
+	Listener net.Listener
+	// Ready is called once everything listens.
+	Ready func()
+	// LoginsPerMinute overrides the per-address sign-in limit (api.Deps).
+	LoginsPerMinute int
+}
+
+// Run runs the appliance until ctx ends or a part fails.
+func Run(ctx context.Context, cfg config.Config, opt Options) error {
+	log := opt.Log
+	info := buildinfo.Get()
+	log.Info("starting llamenos", "version", info.Version, "commit", info.Commit, "go", info.GoVersion)
+
+	if err := os.MkdirAll(cfg.Data.Dir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.Data.Dir, store.DefaultFileName), store.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if head, err := st.VerifyAudit(ctx); err != nil {
+		log.Error("audit log does not verify; investigate before trusting it", "err", err)
+	} else {
+		// Logged so an anchor of the chain exists outside the database (journald).
+		log.Info("audit log verified", "head", head.String())
+	}
+
+	ariClient, err := ari.New(ari.Config{
+		URL: cfg.Asterisk.ARIURL, Username: cfg.Asterisk.ARIUser, Password: cfg.Asterisk.ARIPassword,
+		App: cfg.Asterisk.App, Logger: log, // the client names itself in its log lines
+	})
+	if err != nil {
+		return err
+	}
+	defer ariClient.Close()
+
+	var ice []rtc.ICEServer
+	for _, u := range cfg.RTC.STUNURLs {
+		ice = append(ice, rtc.ICEServer{URLs: []string{u}})
+	}
+	if len(cfg.RTC.TURNURLs) > 0 {
+		ice = append(ice, rtc.ICEServer{URLs: cfg.RTC.TURNURLs, Username: cfg.RTC.TURNUsername, Credential: cfg.RTC.TURNPassword})
+	}
+	media, err := rtc.NewEngine(rtc.Config{
+		MediaHost: cfg.Asterisk.MediaHost, UDPPort: cfg.RTC.UDPPort, TCPPort: cfg.RTC.TCPPort,
+		PublicIPs: cfg.RTC.PublicIPs, ICEServers: ice, IncludeLoopback: opt.LoopbackMedia,
+		Logger: log.With("component", "rtc"),
+	})
+	if err != nil {
+		return err
+	}
+	defer media.Close()
+
+	settings, err := store.Read(ctx, st, func(tx *store.Tx) (store.Settings, error) { return tx.Settings() })
+	if err != nil {
+		return err
+	}
+	authSvc, err := auth.NewService(st, cfg.Server.PublicURL, settings.HotlineName, time.Now, log.With("component", "auth"))
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(api.Deps{
+		Store: st, Auth: authSvc, Static: opt.Static, PublicURL: cfg.Server.PublicURL,
+		Log: log.With("component", "api"), Now: time.Now, ARIConnected: ariClient.Connected,
+		ICEServers: media.ICEServers(), Demo: opt.Demo, LoginsPerMinute: opt.LoginsPerMinute,
+	})
+	if err != nil {
+		return err
+	}
+	engine, err := hotline.New(hotline.Config{
+		App: cfg.Asterisk.App, BrowserGrace: cfg.RTC.BrowserGrace,
+		MOHClass: cfg.Trunk.MusicOnHoldClass,
+	}, hotline.Deps{
+		ARI: ariClient, RTC: media, Store: st, Notify: srv.Notifier(),
+		Log: log, Now: time.Now, Rand: rand.Reader,
+	})
+	if err != nil {
+		return err
+	}
+	srv.Calls = engine
+
+	ln := opt.Listener
+	if ln == nil {
+		if ln, err = api.Listen(cfg.Server, cfg.Data.Dir); err != nil {
+			return err
+		}
+	}
+	need, err := authSvc.NeedsSetup(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if need {
+		tok, err := authSvc.NewSetupToken()
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		url := cfg.Server.PublicURL + "/#/setup/" + tok
+		// SPEC §4: the one-time setup link is printed once, to the log.
+		log.Warn("no admin yet: open this one-time link in a browser to create the first admin", "url", url)
+		if opt.OnSetupURL != nil {
+			opt.OnSetupURL(url)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 5)
+	part := func(name string, run func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+			cancel() // one part ending ends the daemon: systemd restarts it
+		}()
+	}
+	part("ari", ariClient.Run)
+	part("hotline", engine.Run)
+	part("http", func(ctx context.Context) error { return srv.Serve(ctx, ln) })
+	part("control", func(ctx context.Context) error {
+		return control.Serve(ctx, control.SocketPath(cfg.Data.Dir), st, log.With("component", "control"))
+	})
+
+	notify := sdnotify.FromEnv(os.Getenv)
+	_ = notify.Notify("READY=1\nSTATUS=answering calls")
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		notify.Watchdog(ctx, func() bool { return ctx.Err() == nil })
+	}()
+	log.Info("listening", "url", cfg.Server.PublicURL, "addr", ln.Addr().String())
+	if opt.Ready != nil {
+		opt.Ready()
+	}
+
+	<-ctx.Done()
+	_ = notify.Notify("STOPPING=1")
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	log.Info("stopped")
+	return errors.Join(all...)
+}
