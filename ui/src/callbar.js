@@ -415,6 +415,8 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     },
     // reset: logout, revoked session, panic wipe. Everything stops now.
     reset() {
+      // The auto-lock pause is counted: give back the one this call took.
+      if (inCall(s)) autolock.resume();
       ringtone.stop();
       stopMedia();
       if (notification) notification.close();
