@@ -56,8 +56,13 @@ export async function logout(page) {
   await heading(page, 'Log in');
 }
 
+// nav follows a header link and waits for the new screen: the old heading
+// is marked first, because a link to the screen already shown re-renders it
+// and its old controls would otherwise be used while being replaced.
 export async function nav(page, name, headingName = name) {
+  await page.evaluate(() => document.querySelector('main h1')?.setAttribute('data-stale', ''));
   await page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
+  await page.locator('main h1:not([data-stale])').waitFor();
   await heading(page, headingName);
 }
 
