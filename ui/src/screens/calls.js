@@ -6,7 +6,7 @@
 import { h, button, field } from '../dom.js';
 import { tk } from '../i18n.js';
 import { elapsed } from '../ring.js';
-import { openCallerNumber, openNote } from '../notes.js';
+import { newNoteId, openCallerNumber, openNote } from '../notes.js';
 import { collectPages, exportFilename, toCSV, toJSONExport } from '../export.js';
 import { createNoteEditor, lockedNotice } from './note-editor.js';
 import { integrityNotice, notePayloadView } from './note-view.js';
@@ -355,7 +355,7 @@ export async function callScreen(ctx, { id }) {
         write.remove();
         const slot = h('div', { class: 'card' });
         newSlot.append(slot);
-        const ed = await editorInto(slot, { noteId: crypto.randomUUID(), onSaved: () => reload() });
+        const ed = await editorInto(slot, { noteId: newNoteId(), onSaved: () => reload() });
         if (ed) ed.focus();
       }, { kind: 'primary' });
       newSlot.append(write);
