@@ -7,6 +7,7 @@ import (
 
 	"llamenos/auth"
 	"llamenos/e2ee"
+	"llamenos/store"
 )
 
 // Demo drives the embedded Asterisk simulator of `llamenos demo`: an admin
@@ -54,6 +55,7 @@ func (s *Server) demoRoutes() []route {
 		{method: "GET", pattern: "/api/demo/calls/{id}", access: adminOnly, h: s.demoGet},
 		{method: "DELETE", pattern: "/api/demo/calls/{id}", access: adminOnly, h: s.demoHangup},
 		{method: "GET", pattern: "/api/demo/asterisk", access: adminOnly, h: s.demoAsterisk},
+		{method: "POST", pattern: "/api/demo/tamper/copy-note", access: adminOnly, h: s.demoCopyNote},
 	}
 }
 
@@ -111,5 +113,50 @@ func (s *Server) demoHangup(w http.ResponseWriter, r *http.Request, _ auth.Ident
 
 func (s *Server) demoAsterisk(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
 	writeJSON(w, http.StatusOK, s.Demo.Asterisk())
+	return nil
+}
+
+// demoCopyNote plays a compromised server: it copies a note's envelope into
+// a new note on another call, bypassing the browser. The envelope is bound
+// to its original call and note, so every browser must refuse to open the
+// copy (an integrity error, never plaintext). Demo mode only.
+func (s *Server) demoCopyNote(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	var req struct {
+		NoteID string `json:"noteId"`
+		CallID string `json:"callId"`
+	}
+	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
+		return err
+	}
+	if store.ValidID(req.NoteID) != nil || store.ValidID(req.CallID) != nil {
+		return errBadRequest("noteId and callId must be ids")
+	}
+	n, err := store.Write(r.Context(), s.Store, func(tx *store.Tx) (store.Note, error) {
+		src, err := tx.Note(req.NoteID)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Note{}, errNotFound("no such note")
+		}
+		if err != nil {
+			return store.Note{}, err
+		}
+		if _, err := tx.Call(req.CallID); errors.Is(err, store.ErrNotFound) {
+			return store.Note{}, errNotFound("no such call")
+		} else if err != nil {
+			return store.Note{}, err
+		}
+		id, err := store.NewID()
+		if err != nil {
+			return store.Note{}, err
+		}
+		n, err := tx.CreateNote(store.Note{ID: id, CallID: req.CallID, Author: src.Author, Envelope: src.Envelope})
+		if err != nil {
+			return n, err
+		}
+		return n, tx.Audit(who.PubKey, "demo.note_tampered", "note:"+n.ID, "call:"+req.CallID)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, noteView(n))
 	return nil
 }

@@ -47,8 +47,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var ae *apiError
 	if !errors.As(err, &ae) {
-		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		log.Error("request failed", "method", r.Method, "route", r.Pattern, "err", err)
 		ae = &apiError{http.StatusInternalServerError, "internal", "internal error; the administrator can find details in the daemon's log"}
+	} else {
+		// The route pattern, never the path: paths carry invite codes.
+		log.Debug("request refused", "method", r.Method, "route", r.Pattern, "status", ae.Status, "code", ae.Code, "message", ae.Message)
 	}
 	writeJSON(w, ae.Status, map[string]*apiError{"error": ae})
 }

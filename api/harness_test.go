@@ -42,7 +42,7 @@ var testStatic = fstest.MapFS{
 	"favicon.svg": {Data: []byte("<svg/>")},
 }
 
-func newEnv(t *testing.T, calls CallEngine) *env {
+func newEnv(t *testing.T, calls CallEngine, opts ...func(*Deps)) *env {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"), store.Options{NoSync: true})
 	if err != nil {
@@ -67,7 +67,11 @@ func newEnv(t *testing.T, calls CallEngine) *env {
 	if calls == nil {
 		calls = &nullCalls{}
 	}
-	srv, err := New(Deps{Store: st, Auth: a, Calls: calls, Static: testStatic, PublicURL: origin, Log: log})
+	d := Deps{Store: st, Auth: a, Calls: calls, Static: testStatic, PublicURL: origin, Log: log}
+	for _, o := range opts {
+		o(&d)
+	}
+	srv, err := New(d)
 	if err != nil {
 		t.Fatal(err)
 	}

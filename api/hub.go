@@ -89,6 +89,17 @@ func (h *hub) snapshot(keep func(*wsConn) bool) []*wsConn {
 	return out
 }
 
+// count returns the number of open sockets.
+func (h *hub) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, set := range h.conns {
+		n += len(set)
+	}
+	return n
+}
+
 // connected reports whether pubkey has at least one open socket.
 func (h *hub) connected(pubkey string) bool {
 	h.mu.Lock()

@@ -73,7 +73,7 @@ var roleNames = [...]string{"anonymous", "volunteer", "other volunteer", "admin"
 // checks the status. A route without an expectation here fails the test, so
 // a new route cannot ship unchecked.
 func TestRoleMatrix(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, nil, func(d *Deps) { d.Demo = fakeDemo{} })
 	// The matrix sends hundreds of requests from one address.
 	e.srv.authRL.perSec, e.srv.authRL.burst = 1000, 1000
 	withEngine(t, e)
@@ -190,6 +190,12 @@ func TestRoleMatrix(t *testing.T) {
 		"GET /api/notes":                  {"", none, [4]int{U, 200, 200, 200}},
 		"GET /api/notes/{id}":             {"/api/notes/" + noteID, none, [4]int{U, 200, F, 200}},
 		"PUT /api/notes/{id}":             {"/api/notes/" + noteID, func(_ int, u *user) any { return editBody(u) }, [4]int{U, 200, F, F}},
+
+		"POST /api/demo/calls":            {"", fixed(map[string]string{"audio": "tone"}), [4]int{U, F, F, 200}},
+		"GET /api/demo/calls/{id}":        {"/api/demo/calls/sim-1", none, [4]int{U, F, F, 200}},
+		"DELETE /api/demo/calls/{id}":     {"/api/demo/calls/sim-1", none, [4]int{U, F, F, 204}},
+		"GET /api/demo/asterisk":          {"", none, [4]int{U, F, F, 200}},
+		"POST /api/demo/tamper/copy-note": {"", fixed(map[string]string{"noteId": noteID, "callId": callID}), [4]int{U, F, F, 200}},
 	}
 
 	users := [4]*user{nil, v, o, a}
@@ -259,3 +265,27 @@ func freshSession(t *testing.T, e *env, pubkey string) string {
 	}
 	return tok
 }
+
+// fakeDemo stands in for the demo's simulated callers: the matrix checks
+// who may reach the demo routes, not what they do.
+type fakeDemo struct{}
+
+func (fakeDemo) PlaceCall(context.Context, string, string) (DemoCall, error) {
+	return DemoCall{ID: "sim-1"}, nil
+}
+
+func (fakeDemo) Call(id string) (DemoCall, error) {
+	if id != "sim-1" {
+		return DemoCall{}, ErrDemoNoCall
+	}
+	return DemoCall{ID: id}, nil
+}
+
+func (fakeDemo) HangupCall(id string) error {
+	if id != "sim-1" {
+		return ErrDemoNoCall
+	}
+	return nil
+}
+
+func (fakeDemo) Asterisk() DemoAsterisk { return DemoAsterisk{} }

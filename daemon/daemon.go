@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -165,6 +166,11 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	part("ari", ariClient.Run)
 	part("hotline", engine.Run)
 	part("http", func(ctx context.Context) error { return srv.Serve(ctx, ln) })
+	if cfg.Server.MetricsListen != "" {
+		part("metrics", func(ctx context.Context) error {
+			return serveMetrics(ctx, cfg.Server.MetricsListen, srv.MetricsHandler())
+		})
+	}
 	part("control", func(ctx context.Context) error {
 		return control.Serve(ctx, control.SocketPath(cfg.Data.Dir), st, log.With("component", "control"))
 	})
@@ -191,4 +197,23 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	}
 	log.Info("stopped")
 	return errors.Join(all...)
+}
+
+// serveMetrics serves Prometheus metrics on a loopback address until ctx ends.
+func serveMetrics(ctx context.Context, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	return nil
 }

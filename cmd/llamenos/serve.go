@@ -69,10 +69,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		*dataDir = dir
 	}
 	cfg := config.Default()
-	cfg.Log.Level = "info"
+	cfg.Log.Level = "debug"
 	cfg.Server.Listen = ln.Addr().String()
 	cfg.Server.PublicURL = fmt.Sprintf("http://localhost:%d", port)
 	cfg.Data.Dir = *dataDir
+	cfg.Server.MetricsListen = "" // several demos (and test runs) may share a machine
 	if err := cfg.Validate(); err != nil {
 		ln.Close()
 		return err

@@ -559,6 +559,14 @@ route('DELETE', '/api/demo/calls/{id}', 'admin', ({ p }) => {
   return null;
 });
 route('GET', '/api/demo/asterisk', 'admin', () => ({ channels: [], bridges: [] }));
+route('POST', '/api/demo/tamper/copy-note', 'admin', ({ body }) => {
+  const src = state.notes.get(body.noteId);
+  if (!src) fail(404, 'not_found', 'no such note');
+  if (!state.calls.has(body.callId)) fail(404, 'not_found', 'no such call');
+  const n = { id: uuid(), callId: body.callId, author: src.author, createdAt: now(), updatedAt: now(), revision: 1, envelope: src.envelope, history: [] };
+  state.notes.set(n.id, n);
+  return noteView(n);
+});
 
 async function readBody(req) {
   const chunks = [];

@@ -8,10 +8,11 @@
 // from B's recovery backup) cannot open the envelope either. A draft typed
 // and not saved survives a reload and is gone from localStorage after
 // logout. A malformed envelope, or one not sealed to every admin, is refused
-// by the API and nothing is stored. A note from another call served in place
-// of this call's (what a server moving rows between calls would do) shows an
-// integrity error and none of its text. Finally, the note text, the field
-// values and the caller's number appear nowhere the daemon wrote.
+// by the API and nothing is stored. A note envelope the daemon copies into
+// another call (POST /api/demo/tamper/copy-note: a compromised server) shows
+// an integrity error and none of its text, to the admin and to the author.
+// Finally, the note text, the field values and the caller's number appear
+// nowhere the daemon wrote.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -263,30 +264,25 @@ test('notes: fields, validation, drafts, access, integrity, canaries', { timeout
   });
 
   await step(t, 'an envelope moved to another call shows an integrity error, never its text', async () => {
-    // Move the second note's row to the first call in the database, when
-    // the daemon offers the demo-only route for it; otherwise serve the
-    // browser exactly what such a database would: that envelope, listed
-    // as a note of the first call.
-    const mv = await apiAs(admin.page, 'POST', `/api/demo/notes/${otherNote}/move`, { callId });
-    if (mv.status === 204) {
-      t.diagnostic('moved in the database by the daemon');
-    } else {
-      t.diagnostic(`no demo move route (${mv.status}): serving the moved row to the browser`);
-      const { history, ...asListed } = (await apiAs(admin.page, 'GET', `/api/notes/${otherNote}`)).json;
-      await admin.page.route(`**/api/calls/${callId}/notes`, (route) =>
-        route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ notes: [{ ...asListed, callId }] }) }));
-    }
-    await nav(admin.page, 'Calls');
-    await admin.page.locator(`tr[data-call-id="${callId}"]`).getByRole('link').click();
-    await heading(admin.page, 'Call');
-    const card = admin.page.locator(`article.note[data-note-id="${otherNote}"]`);
-    await card.locator('.integrity-error').waitFor();
-    assert.match(await card.textContent(), /Integrity error/);
-    assert.ok(!(await admin.page.locator('main').textContent()).includes('Other-Call-Canary'), 'no text of the moved note is shown');
-    await admin.page.unroute(`**/api/calls/${callId}/notes`);
-    // The crypto layer says the same with the admin's rights: the real key
-    // opens it in its own call only.
+    // The demo daemon plays a compromised server: it copies the second
+    // call's note envelope, untouched, into a new note of the first call.
+    const r = await apiAs(admin.page, 'POST', '/api/demo/tamper/copy-note', { noteId: otherNote, callId });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const copy = r.json;
+    assert.equal(copy.callId, callId);
     assert.notEqual(otherCall, callId);
+    for (const [who, page] of [['admin', admin.page], ['author', volA.page]]) {
+      await nav(page, 'Calls');
+      await page.locator(`tr[data-call-id="${callId}"]`).getByRole('link').click();
+      await heading(page, 'Call');
+      const card = page.locator(`article.note[data-note-id="${copy.id}"]`);
+      await card.locator('.integrity-error').waitFor();
+      assert.match(await card.textContent(), /Integrity error/, who);
+      assert.equal(await card.getByRole('button', { name: 'Edit' }).count(), 0, `${who}: nothing to edit`);
+      assert.ok(!(await page.locator('main').textContent()).includes('Other-Call-Canary'), `${who}: no text of the moved note is shown`);
+      // The real note of this call still opens.
+      await page.locator(`article.note[data-note-id="${noteId}"]`).getByText(NOTE_TEXT).waitFor();
+    }
   });
 
   for (const c of [admin, volA, volB]) assert.deepEqual(scriptErrors(c), [], 'no script errors in the pages');

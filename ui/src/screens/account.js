@@ -46,7 +46,7 @@ export async function accountScreen(ctx) {
         ...(passkeys.length ? passkeys : [null]).map((pk) =>
           pk
             ? h('li', { class: 'row' },
-                h('span', {}, pk.name || t('passkey.defaultName')),
+                h('span', {}, t('passkey.defaultName')),
                 h('span', { class: 'muted' }, t('account.passkeyAdded', { when: ctx.formatTime(pk.createdAt) })),
                 pk.lastUsedAt ? h('span', { class: 'muted' }, t('account.passkeyUsed', { when: ctx.formatTime(pk.lastUsedAt) })) : null,
                 button(t('common.remove'), async (ev) => {
@@ -59,7 +59,7 @@ export async function accountScreen(ctx) {
                     ev.target.disabled = false;
                     kmsg.show('error', errorText(t, err));
                   }
-                }, { kind: 'secondary', 'aria-label': t('account.removePasskey', { name: pk.name || '' }) }),
+                }, { kind: 'secondary', 'aria-label': t('account.removePasskey', { name: ctx.formatTime(pk.createdAt) }) }),
               )
             : h('li', { class: 'muted' }, t('account.noPasskeys')),
         ),

@@ -1,0 +1,40 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"llamenos/buildinfo"
+)
+
+// MetricsHandler serves Prometheus text-format metrics. The daemon mounts it
+// on server.metrics_listen, which config validation keeps on loopback: the
+// numbers say when the hotline is busy, which is not public information.
+func (s *Server) MetricsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			http.NotFound(w, r)
+			return
+		}
+		ringing, connected := 0, 0
+		for _, c := range s.Calls.Active() {
+			if c.State == "connected" {
+				connected++
+			} else {
+				ringing++
+			}
+		}
+		ari := 0
+		if s.ARIConnected() {
+			ari = 1
+		}
+		info := buildinfo.Get()
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		fmt.Fprintf(w, "# HELP llamenos_build_info Version of the running daemon.\n# TYPE llamenos_build_info gauge\n")
+		fmt.Fprintf(w, "llamenos_build_info{version=%q,commit=%q,go=%q} 1\n", info.Version, info.Commit, info.GoVersion)
+		fmt.Fprintf(w, "# HELP llamenos_ari_connected Whether the ARI events socket to Asterisk is up.\n# TYPE llamenos_ari_connected gauge\nllamenos_ari_connected %d\n", ari)
+		fmt.Fprintf(w, "# HELP llamenos_calls Live calls by state.\n# TYPE llamenos_calls gauge\n")
+		fmt.Fprintf(w, "llamenos_calls{state=\"waiting\"} %d\nllamenos_calls{state=\"connected\"} %d\n", ringing, connected)
+		fmt.Fprintf(w, "# HELP llamenos_browser_sockets Open browser WebSockets.\n# TYPE llamenos_browser_sockets gauge\nllamenos_browser_sockets %d\n", s.hub.count())
+	})
+}
