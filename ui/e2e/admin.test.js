@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { poll, startHarness } from './harness.js';
-import { apiAs, heading, invite, join, makeAvailable, nav, scriptErrors, setupAdmin, step, tmpFile } from './flows.js';
+import { apiAs, callerNumberIn, heading, invite, join, makeAvailable, nav, scriptErrors, setupAdmin, step, tmpFile } from './flows.js';
 
 const ADMIN = { name: 'Dana Admin', passphrase: 'admin screens passphrase' };
 const VOL = { name: 'Vera Volunteer', passphrase: 'volunteer screens pass' };
@@ -127,7 +127,7 @@ test('admin: live, demo, report and ban, bans, shifts, fields by keyboard, expor
   let number;
   await step(t, 'the ban list shows the number decrypted, from the call, with its reason', async () => {
     await nav(page, 'Calls');
-    number = (await page.locator(`tr[data-call-id="${callId}"] .caller-number`).textContent()).trim();
+    number = await callerNumberIn(page, callId);
     assert.match(number, /^\+\d{8,15}$/);
     await nav(page, 'Bans');
     const row = page.locator('tbody tr', { hasText: number });

@@ -153,3 +153,16 @@ export async function placeDemoCall(adminPage, audio, caller) {
 export function scriptErrors(c) {
   return c.consoleErrors.filter((e) => !/Failed to load resource: the server responded with a status of (400|401|403|404|409|410)/.test(e));
 }
+
+// callerNumberIn reads the decrypted caller number from the calls list row
+// of callId, and fails with the reason when it did not open.
+export async function callerNumberIn(page, callId) {
+  const cell = page.locator(`tr[data-call-id="${callId}"] td[data-label="Caller"]`);
+  await cell.locator('.caller-number, .integrity-error').waitFor();
+  const bad = cell.locator('.integrity-error');
+  if (await bad.count()) {
+    const reason = await bad.getAttribute('data-reason');
+    assert.fail(`the caller number did not open (${reason}): it must be sealed with (caller-number, ${callId}, caller)`);
+  }
+  return (await cell.locator('.caller-number').textContent()).trim();
+}

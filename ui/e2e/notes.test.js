@@ -17,7 +17,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { findCanaries, poll, startHarness } from './harness.js';
-import { apiAs, heading, invite, join, login, logout, makeAvailable, nav, placeDemoCall, scheduleEveryoneNow, scriptErrors, setupAdmin, step, tmpFile } from './flows.js';
+import { apiAs, callerNumberIn, heading, invite, join, login, logout, makeAvailable, nav, placeDemoCall, scheduleEveryoneNow, scriptErrors, setupAdmin, step, tmpFile } from './flows.js';
 import { restoreBackup, sealJSON } from '../src/keys.js';
 import { noteRecipients, openNote } from '../src/notes.js';
 
@@ -206,8 +206,7 @@ test('notes: fields, validation, drafts, access, integrity, canaries', { timeout
   await step(t, 'the admin reads the note and the caller number in another browser context', async () => {
     await nav(admin.page, 'Calls');
     const row = admin.page.locator(`tr[data-call-id="${callId}"]`);
-    await row.waitFor();
-    assert.equal((await row.locator('.caller-number').textContent()).trim(), CALLER);
+    assert.equal(await callerNumberIn(admin.page, callId), CALLER);
     await row.getByRole('link').click();
     await heading(admin.page, 'Call');
     const note = admin.page.locator(`article.note[data-note-id="${noteId}"]`);
