@@ -1,10 +1,12 @@
 // A stand-in for `llamenos demo`, in Node, for working on the browser app
 // before (or without) the Go daemon: it serves dist/ with the daemon's
-// security headers and implements the accounts part of docs/api.md in memory
+// security headers and implements most of docs/api.md in memory
 // (challenge login with real BIP-340 verification, sessions, invites,
-// volunteers, settings, the WebSocket with its 4001 close). Passkeys are
-// recorded but their signatures are NOT verified: this is a fake, never a
-// server. Same command line as the daemon:
+// volunteers, settings, the WebSocket with its 4001 close; calls placed by
+// the demo routes ring, are answered, end; notes, fields, shifts, bans).
+// There is NO media: rtc:offer is never answered, so a call stays
+// "connecting audio". Passkeys are recorded but their signatures are NOT
+// verified: this is a fake, never a server. Same command line as the daemon:
 //   node e2e/fake-daemon.mjs demo --listen 127.0.0.1:8080 --data DIR
 // The e2e harness uses it when LLAMENOS_BIN points at this file.
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,7 +14,8 @@ import { createServer } from 'node:http';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { b64urlDecode, b64urlEncode, parsePublicKeyHex, verifyAuth } from '../src/crypto/index.js';
+import { b64urlDecode, b64urlEncode, parseEnvelope, parsePublicKeyHex, publicKeyHex, seal, utf8, verifyAuth } from '../src/crypto/index.js';
+import { checkDefinitions } from '../src/fields.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(here, '../dist');
@@ -52,6 +55,11 @@ const state = {
     passkeyPolicy: { admins: false, volunteers: false },
   },
   sockets: new Set(), // {pubkey, socket}
+  fields: [],
+  shifts: { rules: [], overrides: [], fallback: [] },
+  calls: new Map(), // id → call
+  notes: new Map(), // id → note (+ history)
+  bans: new Map(), // id → ban
 };
 
 const HEADERS = {
@@ -104,13 +112,15 @@ function onShift() {
   return true;
 }
 
+const activeAdmins = () => [...state.users.values()].filter((x) => x.active && x.role === 'admin').map((x) => x.pubkey);
+const onCall = (pk) => [...state.calls.values()].some((c) => c.answeredBy === pk && !c.endedAt);
+
 function meOf(u) {
-  const admins = [...state.users.values()].filter((x) => x.active && x.role === 'admin').map((x) => x.pubkey);
-  return { pubkey: u.pubkey, role: u.role, available: u.available, onBreak: u.onBreak, onShift: onShift(u), onCall: false, passkeys: u.passkeys.length, profile: u.profile, admins };
+  return { pubkey: u.pubkey, role: u.role, available: u.available, onBreak: u.onBreak, onShift: onShift(u), onCall: onCall(u.pubkey), passkeys: u.passkeys.length, profile: u.profile, admins: activeAdmins() };
 }
 
 function volOf(u) {
-  return { pubkey: u.pubkey, role: u.role, active: u.active, available: u.available, onBreak: u.onBreak, onShift: onShift(u), onCall: false, createdAt: u.createdAt, lastSeenAt: u.lastSeenAt, profile: u.profile, passkeys: u.passkeys.length };
+  return { pubkey: u.pubkey, role: u.role, active: u.active, available: u.available, onBreak: u.onBreak, onShift: onShift(u), onCall: onCall(u.pubkey), createdAt: u.createdAt, lastSeenAt: u.lastSeenAt, profile: u.profile, passkeys: u.passkeys.length };
 }
 
 function takeChallenge(b64, purpose) {
@@ -162,6 +172,7 @@ route('GET', '/api/config', null, () => ({
   setupRequired: ![...state.users.values()].some((u) => u.role === 'admin'),
   languages: state.settings.languages,
   passkeyPolicy: state.settings.passkeyPolicy,
+  demo: true,
 }));
 route('POST', '/api/auth/challenge', null, ({ body }) => {
   if (!['login', 'setup', 'invite'].includes(body.purpose)) fail(400, 'bad_request', 'purpose');
@@ -244,6 +255,7 @@ route('PUT', '/api/me/availability', 'any', ({ u, body }) => {
   u.onBreak = body.available && body.onBreak;
   const me = meOf(u);
   wsSend(u.pubkey, { type: 'me', ...me });
+  pushLive();
   return me;
 });
 route('POST', '/api/auth/logout', null, ({ req }) => {
@@ -321,12 +333,247 @@ route('PUT', '/api/settings', 'admin', ({ body }) => {
   return state.settings;
 });
 
+// ---- calls, notes, fields, shifts, bans, demo ----
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const uuid = () => crypto.randomUUID();
+
+function pushLive() {
+  const vols = [...state.users.values()].filter((u) => u.active);
+  const presenceAdmin = { type: 'presence', available: vols.filter((u) => u.available && !u.onBreak && !onCall(u.pubkey)).length, onCall: vols.filter((u) => onCall(u.pubkey)).length, total: vols.length };
+  const active = [...state.calls.values()].filter((c) => !c.endedAt).map((c) => ({ callId: c.id, state: c.answeredBy ? 'connected' : 'ringing', startedAt: c.startedAt, answeredBy: c.answeredBy || undefined }));
+  for (const s of state.sockets) {
+    const u = state.users.get(s.pubkey);
+    if (!u) continue;
+    if (u.role === 'admin') {
+      s.send(presenceAdmin);
+      s.send({ type: 'calls:active', calls: active });
+    } else s.send({ type: 'presence', hasAvailable: presenceAdmin.available > 0 });
+  }
+}
+
+function callView(c, admin) {
+  const v = { id: c.id, startedAt: c.startedAt, queueWaitMs: c.queueWaitMs || 0, durationMs: c.durationMs || 0, outcome: c.outcome, hasNote: [...state.notes.values()].some((n) => n.callId === c.id), hasTranscript: false, hasVoicemail: false };
+  if (c.answeredAt) v.answeredAt = c.answeredAt;
+  if (c.endedAt) v.endedAt = c.endedAt;
+  if (c.answeredBy) v.answeredBy = c.answeredBy;
+  if (admin) v.callerNumber = c.callerNumber;
+  return v;
+}
+
+function readableCall(u, id) {
+  const c = state.calls.get(id);
+  if (!c) fail(404, 'not_found', 'no such call');
+  if (u.role !== 'admin' && c.answeredBy !== u.pubkey) fail(403, 'forbidden', 'only the volunteer who answered this call and admins can see it');
+  return c;
+}
+
+function noteView(n) {
+  return { id: n.id, callId: n.callId, author: n.author, createdAt: n.createdAt, updatedAt: n.updatedAt, revision: n.revision, envelope: n.envelope };
+}
+
+// requireRecipients: like the daemon, refuse an envelope that does not parse
+// or is not addressed to every key in want.
+function requireRecipients(env, want) {
+  let p;
+  try {
+    p = parseEnvelope(b64urlDecode(String(env || '')));
+  } catch {
+    fail(400, 'bad_request', 'envelope is malformed');
+  }
+  const have = new Set(p.recipients.map((r) => publicKeyHex(r)));
+  for (const k of want) if (!have.has(k)) fail(400, 'bad_request', 'envelope must be sealed to the author and every admin');
+}
+
+function endCall(c, reason) {
+  if (c.endedAt) return;
+  c.endedAt = now();
+  if (c.answeredBy) {
+    c.durationMs = Date.parse(c.endedAt) - Date.parse(c.answeredAt);
+    wsSend(c.answeredBy, { type: 'call:ended', callId: c.id, reason });
+  } else {
+    c.outcome = reason === 'banned' ? 'banned' : 'abandoned';
+    c.queueWaitMs = Date.parse(c.endedAt) - Date.parse(c.startedAt);
+    for (const pk of c.rung) wsSend(pk, { type: 'ring:stop', callId: c.id, reason: 'caller-hung-up' });
+  }
+  pushLive();
+}
+
+function banFromCall(c, actor, reason) {
+  const id = createHash('sha256').update('fake-ban:' + c.caller).digest('hex');
+  state.bans.set(id, { id, number: c.callerNumber, callId: c.id, createdAt: now(), createdBy: actor, reason: reason || undefined });
+  if (!c.endedAt) {
+    if (c.answeredBy) c.outcome = 'banned';
+    endCall(c, 'banned');
+  }
+}
+
+route('GET', '/api/rtc', 'any', () => ({ iceServers: [] }));
+route('GET', '/api/fields', 'any', () => ({ fields: state.fields }));
+route('PUT', '/api/fields', 'admin', ({ body }) => {
+  const problems = checkDefinitions(body.fields);
+  if (problems.length) fail(400, 'bad_request', `field ${problems[0].index + 1}: ${problems[0].key}`);
+  state.fields = body.fields;
+  return { fields: state.fields };
+});
+route('GET', '/api/shifts', 'admin', () => state.shifts);
+route('PUT', '/api/shifts', 'admin', ({ body }) => {
+  state.shifts = { rules: body.rules.map((r) => ({ ...r, id: r.id || uuid() })), overrides: body.overrides, fallback: body.fallback };
+  return state.shifts;
+});
+route('GET', '/api/calls', 'any', ({ u, req }) => {
+  const q = new URL(req.url, publicURL).searchParams;
+  let list = [...state.calls.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  const vol = u.role === 'admin' ? q.get('volunteer') : u.pubkey;
+  if (vol) list = list.filter((c) => c.answeredBy === vol);
+  if (q.get('hasNote') === 'true') list = list.filter((c) => callView(c).hasNote);
+  if (q.get('from')) list = list.filter((c) => c.startedAt >= q.get('from'));
+  if (q.get('to')) list = list.filter((c) => c.startedAt.slice(0, 10) <= q.get('to'));
+  const start = Number(q.get('cursor') || 0);
+  const page = list.slice(start, start + 50);
+  return { calls: page.map((c) => callView(c, u.role === 'admin')), next: start + 50 < list.length ? String(start + 50) : '' };
+});
+route('GET', '/api/calls/{id}', 'any', ({ u, p }) => callView(readableCall(u, p.id), u.role === 'admin'));
+route('POST', '/api/calls/{id}/answer', 'any', ({ u, p }) => {
+  const c = state.calls.get(p.id);
+  if (!c || c.endedAt) fail(404, 'not_found', 'this call has ended or does not exist');
+  if (!c.rung.includes(u.pubkey)) fail(403, 'forbidden', 'you were not rung for this call');
+  if (c.answeredBy) fail(409, 'conflict', 'another volunteer answered this call');
+  c.answeredBy = u.pubkey;
+  c.answeredAt = now();
+  c.outcome = 'answered';
+  c.queueWaitMs = Date.parse(c.answeredAt) - Date.parse(c.startedAt);
+  for (const pk of c.rung) wsSend(pk, { type: 'ring:stop', callId: c.id, reason: pk === u.pubkey ? 'answered' : 'answered-elsewhere' });
+  wsSend(u.pubkey, { type: 'call:connected', callId: c.id });
+  wsSend(u.pubkey, { type: 'me', ...meOf(u) });
+  pushLive();
+  return { callId: c.id };
+});
+route('POST', '/api/calls/{id}/decline', 'any', ({ u, p }) => {
+  const c = state.calls.get(p.id);
+  if (!c) fail(404, 'not_found', 'no such call');
+  c.rung = c.rung.filter((x) => x !== u.pubkey);
+  wsSend(u.pubkey, { type: 'ring:stop', callId: c.id, reason: 'declined' });
+  return null;
+});
+route('POST', '/api/calls/{id}/hangup', 'any', ({ u, p }) => {
+  const c = state.calls.get(p.id);
+  if (!c || c.endedAt) fail(404, 'not_found', 'no such call');
+  if (c.answeredBy !== u.pubkey) fail(403, 'forbidden', 'not your call');
+  endCall(c, 'volunteer-hung-up');
+  wsSend(u.pubkey, { type: 'me', ...meOf(u) });
+  return null;
+});
+route('POST', '/api/calls/{id}/ban', 'any', ({ u, p, body }) => {
+  const c = state.calls.get(p.id);
+  if (!c) fail(404, 'not_found', 'no such call');
+  if (u.role !== 'admin' && c.answeredBy !== u.pubkey) fail(403, 'forbidden', 'not your call');
+  if (body.reason) requireRecipients(body.reason, activeAdmins());
+  banFromCall(c, u.pubkey, body.reason);
+  return null;
+});
+route('GET', '/api/calls/{id}/notes', 'any', ({ u, p }) => {
+  const c = readableCall(u, p.id);
+  return { notes: [...state.notes.values()].filter((n) => n.callId === c.id && (u.role === 'admin' || n.author === u.pubkey)).map(noteView) };
+});
+route('POST', '/api/calls/{id}/notes', 'any', ({ u, p, body }) => {
+  const c = readableCall(u, p.id);
+  if (c.answeredBy !== u.pubkey) fail(403, 'forbidden', 'only the volunteer who answered this call can write its notes');
+  if (!UUID.test(String(body.id))) fail(400, 'bad_request', 'id must be a lowercase UUID');
+  requireRecipients(body.envelope, [u.pubkey, ...activeAdmins()]);
+  if (state.notes.has(body.id)) fail(409, 'conflict', 'a note with this id exists; edit it instead');
+  const n = { id: body.id, callId: c.id, author: u.pubkey, createdAt: now(), updatedAt: now(), revision: 1, envelope: body.envelope, history: [] };
+  state.notes.set(n.id, n);
+  return noteView(n);
+});
+function readableNote(u, id) {
+  const n = state.notes.get(id);
+  if (!n) fail(404, 'not_found', 'no such note');
+  if (u.role !== 'admin' && n.author !== u.pubkey) fail(403, 'forbidden', 'only its author and admins can read this note');
+  return n;
+}
+route('GET', '/api/notes/{id}', 'any', ({ u, p }) => {
+  const n = readableNote(u, p.id);
+  return { ...noteView(n), history: n.history };
+});
+route('PUT', '/api/notes/{id}', 'any', ({ u, p, body }) => {
+  const n = readableNote(u, p.id);
+  if (n.author !== u.pubkey) fail(403, 'forbidden', 'only its author can edit a note');
+  requireRecipients(body.envelope, [u.pubkey, ...activeAdmins()]);
+  n.history.push({ revision: n.revision, envelope: n.envelope, writtenAt: n.updatedAt, replacedAt: now() });
+  n.envelope = body.envelope;
+  n.revision += 1;
+  n.updatedAt = now();
+  return noteView(n);
+});
+route('GET', '/api/notes', 'any', ({ u, req }) => {
+  const q = new URL(req.url, publicURL).searchParams;
+  const author = u.role === 'admin' && q.get('author') ? q.get('author') : u.pubkey;
+  const list = [...state.notes.values()].filter((n) => n.author === author).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const start = Number(q.get('cursor') || 0);
+  const limit = Number(q.get('limit') || 100);
+  return { notes: list.slice(start, start + limit).map(noteView), next: start + limit < list.length ? String(start + limit) : '' };
+});
+route('GET', '/api/bans', 'admin', () => ({ bans: [...state.bans.values()] }));
+route('POST', '/api/bans', 'admin', ({ u, body }) => {
+  if (!/^\+[1-9][0-9]{6,14}$/.test(String(body.number || '').replace(/[ \-()]/g, ''))) fail(400, 'bad_request', 'number must be in international format');
+  requireRecipients(body.sealed, activeAdmins());
+  if (body.reason) requireRecipients(body.reason, activeAdmins());
+  const id = createHash('sha256').update('fake-ban:' + body.number.replace(/[ \-()]/g, '')).digest('hex');
+  state.bans.set(id, { id, number: body.sealed, createdAt: now(), createdBy: u.pubkey, reason: body.reason || undefined });
+  return null;
+});
+route('DELETE', '/api/bans/{id}', 'admin', ({ p }) => {
+  if (!state.bans.delete(p.id)) fail(404, 'not_found', 'no such ban');
+  return null;
+});
+route('POST', '/api/demo/calls', 'admin', ({ body }) => {
+  const caller = body.caller || '+1555010' + String(Math.floor(Math.random() * 10000)).padStart(4, '0');
+  const id = uuid();
+  const admins = activeAdmins().map(parsePublicKeyHex);
+  const callerNumber = b64urlEncode(seal(utf8(caller), { purpose: 'caller-number', callId: id, itemId: 'caller' }, admins));
+  const c = { id, caller, callerNumber, startedAt: now(), outcome: 'in_progress', rung: [] };
+  state.calls.set(id, c);
+  const banned = [...state.bans.values()].some((b) => b.id === createHash('sha256').update('fake-ban:' + caller).digest('hex'));
+  if (banned) {
+    c.outcome = 'banned';
+    c.endedAt = now();
+  } else {
+    c.rung = [...state.users.values()].filter((u) => u.active && u.available && !u.onBreak && !onCall(u.pubkey)).map((u) => u.pubkey);
+    for (const pk of c.rung) wsSend(pk, { type: 'ring', callId: id, startedAt: c.startedAt, ringAt: now() });
+  }
+  pushLive();
+  return { id: 'demo-' + id, audio: body.audio || 'voice', answered: false, ended: !!c.endedAt, heardPackets: 0, heard: [] };
+});
+const demoCallOf = (id) => {
+  const c = state.calls.get(String(id).replace(/^demo-/, ''));
+  if (!c) fail(404, 'not_found', 'no such simulated call');
+  return c;
+};
+route('GET', '/api/demo/calls/{id}', 'admin', ({ p }) => {
+  const c = demoCallOf(p.id);
+  return { id: p.id, audio: 'voice', answered: !!c.answeredBy, ended: !!c.endedAt, heardPackets: 0, heard: [] };
+});
+route('DELETE', '/api/demo/calls/{id}', 'admin', ({ p }) => {
+  endCall(demoCallOf(p.id), 'caller-hung-up');
+  return null;
+});
+route('GET', '/api/demo/asterisk', 'admin', () => ({ channels: [], bridges: [] }));
+route('POST', '/api/demo/tamper/copy-note', 'admin', ({ body }) => {
+  const src = state.notes.get(body.noteId);
+  if (!src) fail(404, 'not_found', 'no such note');
+  if (!state.calls.has(body.callId)) fail(404, 'not_found', 'no such call');
+  const n = { id: uuid(), callId: body.callId, author: src.author, createdAt: now(), updatedAt: now(), revision: 1, envelope: src.envelope, history: [] };
+  state.notes.set(n.id, n);
+  return noteView(n);
+});
+
 async function readBody(req) {
   const chunks = [];
   let n = 0;
   for await (const c of req) {
     n += c.length;
-    if (n > 65536) fail(413, 'payload_too_large', 'body too large');
+    if (n > 1 << 20) fail(413, 'payload_too_large', 'body too large');
     chunks.push(c);
   }
   if (!n) return {};
@@ -428,7 +675,8 @@ function upgrade(req, socket) {
   socket.on('close', () => state.sockets.delete(conn));
   socket.on('error', () => state.sockets.delete(conn));
   const me = meOf(u);
-  conn.send({ type: 'hello', pubkey: me.pubkey, role: me.role, available: me.available, onBreak: me.onBreak, onShift: me.onShift });
+  conn.send({ type: 'hello', pubkey: me.pubkey, role: me.role, available: me.available, onBreak: me.onBreak, onShift: me.onShift, onCall: me.onCall });
+  pushLive();
 }
 
 if (dataDir) await mkdir(dataDir, { recursive: true });

@@ -83,7 +83,7 @@ function daemonCommand() {
 
 // startDaemon runs `llamenos demo` on a free loopback port and waits for the
 // setup URL on stdout and for /api/health.
-async function startDaemon(dataDir, logFile) {
+async function startDaemon(dataDir, logFile, tmpDir) {
   const port = await freePort();
   const origin = `http://localhost:${port}`;
   const bin = daemonCommand();
@@ -97,6 +97,9 @@ async function startDaemon(dataDir, logFile) {
       // domain, and localhost is a secure context); that is the origin the
       // daemon must accept.
       LLAMENOS_SERVER_PUBLIC_URL: origin,
+      // Its own temp directory, so the canary checks can read everything
+      // the daemon wrote there.
+      TMPDIR: tmpDir,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -151,9 +154,12 @@ async function startDaemon(dataDir, logFile) {
 // A browser context with one page, every WebSocket frame it receives, and
 // optionally a DevTools virtual authenticator (a platform passkey that
 // always verifies the user).
-async function openContext(browser, origin, { authenticator = false } = {}) {
-  const context = await browser.newContext({ baseURL: origin, acceptDownloads: true, viewport: { width: 1100, height: 900 } });
+async function openContext(browser, origin, { authenticator = false, testHooks = false, ownBrowser = null } = {}) {
+  const context = await browser.newContext({ baseURL: origin, acceptDownloads: true, viewport: { width: 1100, height: 900 }, permissions: ['microphone'] });
   context.setDefaultTimeout(20000);
+  // The app's test hook (window.__llamenosAudio, see src/audio-probe.js) is
+  // off unless this flag is set before the app starts.
+  if (testHooks) await context.addInitScript(() => localStorage.setItem('llamenos.test', '1'));
   const page = await context.newPage();
   const sockets = [];
   page.on('websocket', (ws) => {
@@ -207,8 +213,23 @@ async function openContext(browser, origin, { authenticator = false } = {}) {
     },
     async close() {
       await withTimeout(context.close(), 10000, 'context close').catch(() => {});
+      if (ownBrowser) await withTimeout(ownBrowser.close(), 15000, 'browser close').catch(() => {});
     },
   };
+}
+
+export function launch(extraArgs = [], downloads) {
+  return withTimeout(
+    chromium.launch({
+      executablePath: process.env.LLAMENOS_CHROMIUM || '/usr/bin/chromium',
+      headless: process.env.LLAMENOS_E2E_HEADFUL !== '1',
+      args: [...CHROMIUM_FLAGS, ...extraArgs],
+      downloadsPath: downloads,
+      timeout: 60000,
+    }),
+    90000,
+    'chromium launch',
+  );
 }
 
 // startHarness: temp dirs, daemon, browser. Call close() in an after hook.
@@ -216,6 +237,7 @@ export async function startHarness() {
   const tmp = await mkdtemp(path.join(tmpdir(), 'llamenos-e2e-'));
   const dataDir = path.join(tmp, 'data');
   const downloads = path.join(tmp, 'downloads');
+  const daemonTmp = path.join(tmp, 'daemon-tmp');
   let daemon = null;
   let browser = null;
   const contexts = [];
@@ -230,18 +252,9 @@ export async function startHarness() {
     const { mkdir } = await import('node:fs/promises');
     await mkdir(dataDir, { recursive: true });
     await mkdir(downloads, { recursive: true });
-    daemon = await startDaemon(dataDir, path.join(tmp, 'daemon.log'));
-    browser = await withTimeout(
-      chromium.launch({
-        executablePath: process.env.LLAMENOS_CHROMIUM || '/usr/bin/chromium',
-        headless: process.env.LLAMENOS_E2E_HEADFUL !== '1',
-        args: CHROMIUM_FLAGS,
-        downloadsPath: downloads,
-        timeout: 60000,
-      }),
-      90000,
-      'chromium launch',
-    );
+    await mkdir(daemonTmp, { recursive: true });
+    daemon = await startDaemon(dataDir, path.join(tmp, 'daemon.log'), daemonTmp);
+    browser = await launch([], downloads);
   } catch (err) {
     await close();
     throw err;
@@ -249,11 +262,24 @@ export async function startHarness() {
   return {
     tmp,
     dataDir,
+    daemonTmp,
+    // fake: the daemon is e2e/fake-daemon.mjs, which has no media.
+    fake: /\.m?js$/.test(process.env.LLAMENOS_BIN || ''),
     origin: daemon.origin,
     setupURL: daemon.setupURL,
     daemonLog: () => daemon.log.join(''),
-    async newContext(opts) {
-      const c = await openContext(browser, daemon.origin, opts);
+    // closeDaemon stops the daemon (its files complete) before a canary
+    // check; close() will not stop it twice.
+    closeDaemon: () => daemon.stop(),
+    // newContext opens a context in the shared browser, or, with
+    // browserArgs (a fake microphone file, say), in a browser of its own:
+    // Chromium takes those flags per process.
+    async newContext(opts = {}) {
+      const { browserArgs, ...rest } = opts;
+      let b = browser;
+      let own = null;
+      if (browserArgs) b = own = await launch(browserArgs, downloads);
+      const c = await openContext(b, daemon.origin, { ...rest, ownBrowser: own });
       contexts.push(c);
       return c;
     },

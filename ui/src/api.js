@@ -47,6 +47,17 @@ export function errorFromResponse(status, bodyText) {
   return new ApiError(status, code, message || `HTTP ${status}`, details);
 }
 
+// query builds '?a=1&b=2' from the non-empty values of obj ('' if none).
+export function query(obj) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(obj || {})) {
+    if (v === undefined || v === null || v === '' || v === false) continue;
+    p.set(k, String(v));
+  }
+  const s = p.toString();
+  return s ? '?' + s : '';
+}
+
 export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) {
   const doFetch = fetchImpl || ((...a) => globalThis.fetch(...a));
 
@@ -109,6 +120,8 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
       request('PUT', '/api/me/availability', { available, onBreak }),
     logout: (o) => request('POST', '/api/auth/logout', undefined, { expect401: true, ...o }),
     passkeyOptions: () => request('POST', '/api/auth/passkeys/options'),
+    // Passkeys carry no name: a label typed by a volunteer is personal data
+    // the server should not hold (docs/api.md).
     addPasskey: (credential) => request('POST', '/api/auth/passkeys', { credential }),
     passkeys: () => request('GET', '/api/auth/passkeys'),
     deletePasskey: (id) => request('DELETE', `/api/auth/passkeys/${enc(id)}`),
@@ -122,5 +135,32 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
     deleteInvite: (id) => request('DELETE', `/api/invites/${enc(id)}`),
     settings: () => request('GET', '/api/settings'),
     putSettings: (s) => request('PUT', '/api/settings', s),
+    shifts: () => request('GET', '/api/shifts'),
+    putShifts: (s) => request('PUT', '/api/shifts', s),
+    putFields: (fields) => request('PUT', '/api/fields', { fields }),
+    bans: () => request('GET', '/api/bans'),
+    addBan: (body) => request('POST', '/api/bans', body),
+    deleteBan: (id) => request('DELETE', `/api/bans/${enc(id)}`),
+
+    // Calls and notes.
+    fields: () => request('GET', '/api/fields'),
+    rtc: () => request('GET', '/api/rtc'),
+    calls: (filter = {}) => request('GET', '/api/calls' + query(filter)),
+    call: (id) => request('GET', `/api/calls/${enc(id)}`),
+    answer: (id) => request('POST', `/api/calls/${enc(id)}/answer`),
+    decline: (id) => request('POST', `/api/calls/${enc(id)}/decline`),
+    hangup: (id) => request('POST', `/api/calls/${enc(id)}/hangup`),
+    banCaller: (id, reason) => request('POST', `/api/calls/${enc(id)}/ban`, reason ? { reason } : undefined),
+    callNotes: (id) => request('GET', `/api/calls/${enc(id)}/notes`),
+    createNote: (callId, id, envelope) => request('POST', `/api/calls/${enc(callId)}/notes`, { id, envelope }),
+    editNote: (id, envelope) => request('PUT', `/api/notes/${enc(id)}`, { envelope }),
+    note: (id) => request('GET', `/api/notes/${enc(id)}`),
+    notes: (filter = {}) => request('GET', '/api/notes' + query(filter)),
+
+    // Demo mode only (GET /api/config says demo: true).
+    demoPlaceCall: (audio = 'voice', extra = {}) => request('POST', '/api/demo/calls', { audio, ...extra }),
+    demoCall: (id) => request('GET', `/api/demo/calls/${enc(id)}`),
+    demoHangup: (id) => request('DELETE', `/api/demo/calls/${enc(id)}`),
+    demoAsterisk: () => request('GET', '/api/demo/asterisk'),
   };
 }

@@ -24,6 +24,12 @@ import { adminVolunteersScreen } from './screens/admin-volunteers.js';
 import { adminInvitesScreen } from './screens/admin-invites.js';
 import { adminSettingsScreen } from './screens/admin-settings.js';
 import { blankScreen, notFoundScreen, setupNeededScreen } from './screens/misc.js';
+import { callsScreen, callScreen } from './screens/calls.js';
+import { adminFieldsScreen } from './screens/admin-fields.js';
+import { adminShiftsScreen } from './screens/admin-shifts.js';
+import { adminBansScreen } from './screens/admin-bans.js';
+import { createCallbar, reportAndBanCall } from './callbar.js';
+import { createDraftStore } from './drafts.js';
 
 const SCREENS = {
   home: homeScreen,
@@ -35,6 +41,11 @@ const SCREENS = {
   adminVolunteers: adminVolunteersScreen,
   adminInvites: adminInvitesScreen,
   adminSettings: adminSettingsScreen,
+  adminFields: adminFieldsScreen,
+  adminShifts: adminShiftsScreen,
+  adminBans: adminBansScreen,
+  calls: callsScreen,
+  call: callScreen,
   blank: blankScreen,
   notFound: notFoundScreen,
 };
@@ -43,7 +54,7 @@ const dicts = { en, es };
 const supported = LANGUAGES.map((l) => l.code);
 const main = document.getElementById('main');
 const header = document.getElementById('site-header');
-const callbar = document.getElementById('callbar');
+const callbarEl = document.getElementById('callbar');
 const statusEl = document.getElementById('status');
 const alertEl = document.getElementById('alert');
 
@@ -59,6 +70,13 @@ let currentRoute = null;
 let cleanup = null;
 let renderSeq = 0;
 const connListeners = new Set();
+let titleBase = '';
+let titleBadge = null;
+// What admins see live (presence counts, calls in progress), kept here so a
+// screen opened later still has the latest.
+const live = { presence: null, calls: [] };
+const liveListeners = new Set();
+const drafts = createDraftStore({ storage: localStorage });
 let wasOpen = false;
 let lostSinceOpen = false;
 
@@ -103,6 +121,15 @@ ws.on('hello', (m) => {
   const { type, ...rest } = m;
   session.setMe({ ...(session.me || {}), ...rest });
 });
+ws.on('presence', (m) => {
+  const { type, ...rest } = m;
+  live.presence = rest;
+  for (const fn of liveListeners) fn(live);
+});
+ws.on('calls:active', (m) => {
+  live.calls = Array.isArray(m.calls) ? m.calls : [];
+  for (const fn of liveListeners) fn(live);
+});
 ws.on('me', (m) => {
   const me = m.me && typeof m.me === 'object' ? m.me : (({ type, ...rest }) => rest)(m);
   session.setMe({ ...(session.me || {}), ...me });
@@ -145,6 +172,21 @@ function formatTime(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '';
   return new Intl.DateTimeFormat(i18n.lang, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+}
+
+// The tab title: the screen's, with a badge in front while a call rings or
+// is live, so a volunteer in another tab sees it.
+function applyTitle() {
+  if (document.body.classList.contains('blank')) {
+    document.title = '\u200b';
+    return;
+  }
+  document.title = titleBadge ? `(${titleBadge}) ${titleBase}` : titleBase;
+}
+
+function setTitleBadge(text) {
+  titleBadge = text || null;
+  applyTitle();
 }
 
 function go(hash) {
@@ -226,6 +268,7 @@ function sessionEnded(reasonKey) {
   if (!session.pubkey) return;
   ws.stop();
   autolock.stop();
+  calls.reset();
   endLocal(session, localStorage);
   returnTo = null;
   setFlash('warn', t(reasonKey));
@@ -236,6 +279,7 @@ function sessionEnded(reasonKey) {
 async function logout() {
   ws.stop();
   autolock.stop();
+  calls.reset();
   try {
     await api.logout();
   } catch {
@@ -265,6 +309,7 @@ function panic() {
   } catch {
     // Best effort only.
   }
+  calls.reset();
   panicLocal(session, localStorage, sessionStorage);
   flash = null;
   returnTo = null;
@@ -272,8 +317,7 @@ function panic() {
   cleanup = null;
   main.replaceChildren();
   header.replaceChildren();
-  callbar.replaceChildren();
-  callbar.hidden = true;
+  callbarEl.hidden = true;
   statusEl.textContent = '';
   alertEl.textContent = '';
   document.body.classList.add('blank');
@@ -287,7 +331,7 @@ const ctx = {
   api,
   ws,
   session,
-  callbar,
+  drafts,
   get config() {
     return config;
   },
@@ -312,7 +356,15 @@ const ctx = {
     connListeners.add(fn);
     return () => connListeners.delete(fn);
   },
+  live,
+  onLive(fn) {
+    liveListeners.add(fn);
+    return () => liveListeners.delete(fn);
+  },
 };
+
+const calls = createCallbar(ctx, callbarEl, { autolock, setTitleBadge });
+ctx.reportAndBan = (callId) => reportAndBanCall(ctx, callId);
 
 // ---- header ----
 
@@ -340,9 +392,16 @@ function renderHeader() {
   }
   const links = [];
   if (session.unlocked) {
-    links.push(['home', 'nav.home']);
+    links.push(['home', 'nav.home'], ['calls', 'nav.calls']);
     if (session.role === 'admin') {
-      links.push(['adminVolunteers', 'nav.volunteers'], ['adminInvites', 'nav.invites'], ['adminSettings', 'nav.settings']);
+      links.push(
+        ['adminVolunteers', 'nav.volunteers'],
+        ['adminInvites', 'nav.invites'],
+        ['adminShifts', 'nav.shifts'],
+        ['adminFields', 'nav.fields'],
+        ['adminBans', 'nav.bans'],
+        ['adminSettings', 'nav.settings'],
+      );
     }
     links.push(['account', 'nav.account']);
   }
@@ -412,7 +471,8 @@ async function route() {
   main.replaceChildren(out.node);
   main.removeAttribute('aria-busy');
   cleanup = out.cleanup || null;
-  document.title = blank ? '\u200b' : out.title ? `${out.title} · ${hotlineName}` : hotlineName;
+  titleBase = out.title ? `${out.title} · ${hotlineName}` : hotlineName;
+  applyTitle();
   renderHeader();
   const h1 = main.querySelector('h1');
   if (h1) {

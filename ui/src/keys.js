@@ -12,6 +12,7 @@ import {
   getPublicKey,
   open,
   openKeyStore,
+  parseEnvelope,
   parsePublicKeyHex,
   publicKeyHex,
   seal,
@@ -62,6 +63,84 @@ export function openProfile(envelope, ownerPubkey, secretKey) {
     const p = JSON.parse(dec.decode(pt));
     if (!p || typeof p.name !== 'string') return null;
     return { name: p.name, phone: typeof p.phone === 'string' ? p.phone : '' };
+  } catch {
+    return null;
+  }
+}
+
+// ---- sealed data other than profiles (notes, drafts, caller numbers, bans) ----
+
+// recipientKeys: distinct, valid hex public keys → the crypto module's bytes.
+// A duplicate (the author is also an admin) is dropped rather than refused.
+function recipientKeys(hexKeys) {
+  return [...new Set(hexKeys.filter((k) => typeof k === 'string' && k !== ''))].map(parsePublicKeyHex);
+}
+
+// sealBytes seals plaintext bytes to every recipient under the context
+// {purpose, callId, itemId}; the result is the API's base64url form.
+export function sealBytes(bytes, ctx, recipientsHex) {
+  return b64urlEncode(seal(bytes, ctx, recipientKeys(recipientsHex)));
+}
+
+export function sealText(text, ctx, recipientsHex) {
+  return sealBytes(enc.encode(text), ctx, recipientsHex);
+}
+
+export function sealJSON(value, ctx, recipientsHex) {
+  return sealText(JSON.stringify(value), ctx, recipientsHex);
+}
+
+// openFailure maps why an envelope did not open to what the UI says:
+//   locked       — no key in memory (unlock first)
+//   missing      — there is no envelope
+//   notRecipient — well formed, but not addressed to this key
+//   integrity    — anything else: bad base64, a damaged or truncated envelope,
+//                  an unknown version, or an AEAD failure, which is also what
+//                  an envelope moved to another call, item or purpose gives.
+// The plaintext of a failed open is never returned, not even in part.
+export function openFailure(err) {
+  if (err instanceof CryptoError && err.code === 'NOT_RECIPIENT') return 'notRecipient';
+  return 'integrity';
+}
+
+// openBytes → {ok:true, bytes} or {ok:false, reason} (see openFailure).
+export function openBytes(envelope, ctx, secretKey) {
+  if (!secretKey) return { ok: false, reason: 'locked' };
+  if (typeof envelope !== 'string' || envelope === '') return { ok: false, reason: 'missing' };
+  try {
+    return { ok: true, bytes: open(b64urlDecode(envelope), ctx, secretKey) };
+  } catch (err) {
+    return { ok: false, reason: openFailure(err) };
+  }
+}
+
+// openText: as openBytes, with the plaintext as a string. Bytes that are not
+// UTF-8 were not written by this app: an integrity error.
+export function openText(envelope, ctx, secretKey) {
+  const r = openBytes(envelope, ctx, secretKey);
+  if (!r.ok) return r;
+  try {
+    return { ok: true, text: dec.decode(r.bytes) };
+  } catch {
+    return { ok: false, reason: 'integrity' };
+  }
+}
+
+export function openJSON(envelope, ctx, secretKey) {
+  const r = openText(envelope, ctx, secretKey);
+  if (!r.ok) return r;
+  try {
+    return { ok: true, value: JSON.parse(r.text) };
+  } catch {
+    return { ok: false, reason: 'integrity' };
+  }
+}
+
+// envelopeRecipients lists the hex keys an envelope is addressed to (no key
+// needed), or null when it does not even parse.
+export function envelopeRecipients(envelope) {
+  try {
+    return parseEnvelope(b64urlDecode(envelope)).recipients.map((r) => publicKeyHex(r));
   } catch {
     return null;
   }

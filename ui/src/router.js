@@ -14,6 +14,11 @@ export const routes = [
   { name: 'adminVolunteers', path: '/admin/volunteers', access: 'admin' },
   { name: 'adminInvites', path: '/admin/invites', access: 'admin' },
   { name: 'adminSettings', path: '/admin/settings', access: 'admin' },
+  { name: 'adminShifts', path: '/admin/shifts', access: 'admin' },
+  { name: 'adminFields', path: '/admin/fields', access: 'admin' },
+  { name: 'adminBans', path: '/admin/bans', access: 'admin' },
+  { name: 'calls', path: '/calls', access: 'auth' },
+  { name: 'call', path: '/calls/:id', access: 'auth' },
   { name: 'blank', path: '/blank', access: 'public' },
 ];
 

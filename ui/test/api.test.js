@@ -87,3 +87,18 @@ test('createInvite sends ttlHours only when given', async () => {
   assert.equal(f.calls[0].init.body, '{"role":"volunteer"}');
   assert.equal(f.calls[1].init.body, '{"role":"admin","ttlHours":24}');
 });
+
+test('query strings carry only the filters that are set', async () => {
+  const { query } = await import('../src/api.js');
+  assert.equal(query({}), '');
+  assert.equal(query({ cursor: '', from: '2026-03-01', hasNote: true, volunteer: undefined, x: false }), '?from=2026-03-01&hasNote=true');
+  const f = fakeFetch(response(200, { calls: [], next: '' }));
+  const api = createApi({ fetch: f });
+  await api.calls({ cursor: 'a b&c', to: '2026-03-02' });
+  assert.equal(f.calls[0].url, '/api/calls?cursor=a+b%26c&to=2026-03-02');
+  await api.banCaller('c/1');
+  assert.equal(f.calls[1].url, '/api/calls/c%2F1/ban');
+  assert.equal(f.calls[1].init.body, undefined, 'no reason, no body');
+  await api.addPasskey({ id: 'x' });
+  assert.deepEqual(JSON.parse(f.calls[2].init.body), { credential: { id: 'x' } }, 'passkeys carry no name');
+});

@@ -1,0 +1,134 @@
+// The state of calls in this tab, as a pure reducer: the rings shown, the
+// one call this tab answered, and a short notice for what just happened.
+// The call bar (callbar.js) renders it and performs the side effects
+// (ringtone, notification, WebRTC); keeping the decisions here makes them
+// testable without a browser.
+//
+// state = {
+//   rings:  [{callId, startedAt, receivedAt}]   calls ringing in this tab
+//   call:   null | {callId, phase, answeredAt, connectedAt, liveAt, endedAt, reason, media}
+//           phase: answering → connecting → live → ended
+//   notice: null | {key, callId, at}
+// }
+//
+// A volunteer's tabs all receive the same events. Only the tab whose Answer
+// button was pressed owns the call: call:connected / call:ended for a call
+// this tab does not own only clear its ring, so two tabs never both start
+// WebRTC for one call.
+import { tk } from './i18n.js';
+
+export const initialState = Object.freeze({ rings: [], call: null, notice: null });
+
+export const STOP_NOTICES = Object.freeze({
+  'answered-elsewhere': tk('ring.answeredElsewhere'),
+  'caller-hung-up': tk('ring.callerHungUp'),
+  timeout: tk('ring.timeout'),
+  declined: tk('ring.declinedElsewhere'),
+  unavailable: tk('ring.unavailable'),
+  ended: tk('ring.ended'),
+});
+
+export const END_REASONS = Object.freeze({
+  'caller-hung-up': tk('call.endCaller'),
+  'volunteer-hung-up': tk('call.endVolunteer'),
+  'browser-lost': tk('call.endBrowserLost'),
+  banned: tk('call.endBanned'),
+  error: tk('call.endError'),
+});
+
+export function endReasonKey(reason) {
+  return END_REASONS[reason] || tk('call.endOther');
+}
+
+const withoutRing = (rings, callId) => rings.filter((r) => r.callId !== callId);
+const owns = (s, callId) => s.call !== null && s.call.callId === callId;
+const notice = (key, callId, at) => ({ key, callId, at });
+
+export function reduce(s, ev) {
+  const now = ev.now ?? 0;
+  switch (ev.type) {
+    case 'ring': {
+      if (typeof ev.callId !== 'string' || ev.callId === '') return s;
+      if (s.rings.some((r) => r.callId === ev.callId) || owns(s, ev.callId)) return s;
+      return { ...s, rings: [...s.rings, { callId: ev.callId, startedAt: ev.startedAt, receivedAt: now }] };
+    }
+    case 'ring:stop': {
+      const had = s.rings.some((r) => r.callId === ev.callId);
+      const rings = withoutRing(s.rings, ev.callId);
+      // Our answer lost the race: the server says someone else has it.
+      if (owns(s, ev.callId) && s.call.phase === 'answering' && ev.reason === 'answered-elsewhere') {
+        return { rings, call: null, notice: notice(STOP_NOTICES['answered-elsewhere'], ev.callId, now) };
+      }
+      if (!had) return s;
+      // 'answered' is our own answer; 'declined' from this tab was already
+      // handled when the button was pressed.
+      const key = ev.reason === 'answered' && !owns(s, ev.callId) ? tk('ring.answeredOtherTab') : STOP_NOTICES[ev.reason];
+      return { ...s, rings, notice: key ? notice(key, ev.callId, now) : s.notice };
+    }
+    case 'answer': {
+      if (!s.rings.some((r) => r.callId === ev.callId)) return s;
+      if (s.call && s.call.phase !== 'ended') return s;
+      return {
+        rings: withoutRing(s.rings, ev.callId),
+        call: { callId: ev.callId, phase: 'answering', answeredAt: now, connectedAt: null, liveAt: null, endedAt: null, reason: null, media: 'new' },
+        notice: null,
+      };
+    }
+    case 'answer:ok': {
+      if (!owns(s, ev.callId) || s.call.phase !== 'answering') return s;
+      return { ...s, call: { ...s.call, phase: 'connecting', connectedAt: now } };
+    }
+    case 'answer:failed': {
+      if (!owns(s, ev.callId) || s.call.phase === 'ended') return s;
+      // 403: the ring was withdrawn (declined in another tab, no longer
+      // eligible) between the ring and the click; 404: the call is over.
+      const key = ev.status === 409 ? STOP_NOTICES['answered-elsewhere'] : ev.status === 404 || ev.status === 403 ? tk('ring.gone') : tk('ring.answerFailed');
+      return { ...s, call: null, notice: notice(key, ev.callId, now) };
+    }
+    case 'decline':
+      return { ...s, rings: withoutRing(s.rings, ev.callId) };
+    case 'call:connected': {
+      if (!owns(s, ev.callId)) {
+        const had = s.rings.some((r) => r.callId === ev.callId);
+        return had ? { ...s, rings: withoutRing(s.rings, ev.callId), notice: notice(tk('ring.answeredOtherTab'), ev.callId, now) } : s;
+      }
+      if (s.call.phase === 'ended') return s;
+      return { ...s, call: { ...s.call, phase: s.call.phase === 'live' ? 'live' : 'connecting', connectedAt: s.call.connectedAt ?? now } };
+    }
+    case 'media': {
+      if (!owns(s, ev.callId) || s.call.phase === 'ended' || s.call.phase === 'answering') return s;
+      const live = ev.state === 'connected';
+      return {
+        ...s,
+        call: { ...s.call, media: ev.state, phase: live ? 'live' : s.call.phase, liveAt: s.call.liveAt ?? (live ? now : null) },
+      };
+    }
+    case 'call:ended': {
+      if (!owns(s, ev.callId)) {
+        const had = s.rings.some((r) => r.callId === ev.callId);
+        return had ? { ...s, rings: withoutRing(s.rings, ev.callId) } : s;
+      }
+      if (s.call.phase === 'ended') return s;
+      return { ...s, call: { ...s.call, phase: 'ended', endedAt: now, reason: ev.reason || 'error', media: 'closed' } };
+    }
+    case 'dismiss':
+      return s.call && s.call.phase === 'ended' ? { ...s, call: null } : s;
+    case 'notice:clear':
+      return s.notice && (ev.at === undefined || s.notice.at === ev.at) ? { ...s, notice: null } : s;
+    default:
+      return s;
+  }
+}
+
+// What the side effects follow.
+export const isRinging = (s) => s.rings.length > 0;
+export const inCall = (s) => s.call !== null && s.call.phase !== 'ended';
+
+// elapsed formats a duration in ms as m:ss (h:mm:ss past an hour).
+export function elapsed(ms) {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}

@@ -1,0 +1,110 @@
+// The call state machine of one tab: rings, the answer race, the call's
+// phases, and which tab owns a call when a volunteer has several open.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { elapsed, endReasonKey, inCall, initialState, isRinging, reduce } from '../src/ring.js';
+
+const run = (events, s = initialState) => events.reduce((acc, ev) => reduce(acc, ev), s);
+const ring = (callId, now = 0) => ({ type: 'ring', callId, startedAt: '2026-03-04T10:00:00Z', now });
+
+test('rings are added once and removed by ring:stop with a notice for the reason', () => {
+  let s = run([ring('c1', 10), ring('c1', 20), ring('c2', 30)]);
+  assert.deepEqual(s.rings.map((r) => [r.callId, r.receivedAt]), [['c1', 10], ['c2', 30]]);
+  assert.ok(isRinging(s));
+  s = reduce(s, { type: 'ring:stop', callId: 'c1', reason: 'answered-elsewhere', now: 40 });
+  assert.deepEqual(s.rings.map((r) => r.callId), ['c2']);
+  assert.deepEqual(s.notice, { key: 'ring.answeredElsewhere', callId: 'c1', at: 40 });
+  for (const [reason, key] of [['caller-hung-up', 'ring.callerHungUp'], ['timeout', 'ring.timeout'], ['declined', 'ring.declinedElsewhere'], ['answered', 'ring.answeredOtherTab'], ['unavailable', 'ring.unavailable'], ['ended', 'ring.ended']]) {
+    const x = run([ring('c9'), { type: 'ring:stop', callId: 'c9', reason, now: 5 }]);
+    assert.equal(x.notice.key, key, reason);
+    assert.equal(isRinging(x), false);
+  }
+  // A stop for a call that is not ringing here changes nothing.
+  assert.equal(reduce(s, { type: 'ring:stop', callId: 'zz', reason: 'timeout' }), s);
+  s = reduce(s, { type: 'notice:clear', at: 39 });
+  assert.ok(s.notice, 'only the notice it was scheduled for is cleared');
+  s = reduce(s, { type: 'notice:clear', at: 40 });
+  assert.equal(s.notice, null);
+});
+
+test('answer → connected → live → ended → dismissed', () => {
+  let s = run([ring('c1'), ring('c2'), { type: 'answer', callId: 'c1', now: 100 }]);
+  assert.equal(s.call.phase, 'answering');
+  assert.deepEqual(s.rings.map((r) => r.callId), ['c2'], 'the other ring stays until the server stops it');
+  assert.ok(inCall(s));
+  // call:connected may come before the HTTP answer returns.
+  s = reduce(s, { type: 'call:connected', callId: 'c1', now: 150 });
+  assert.equal(s.call.phase, 'connecting');
+  assert.equal(s.call.connectedAt, 150);
+  s = reduce(s, { type: 'answer:ok', callId: 'c1', now: 160 });
+  assert.equal(s.call.phase, 'connecting', 'answer:ok after connected does not move backwards');
+  s = reduce(s, { type: 'media', callId: 'c1', state: 'connected', now: 300 });
+  assert.equal(s.call.phase, 'live');
+  assert.equal(s.call.liveAt, 300);
+  s = reduce(s, { type: 'media', callId: 'c1', state: 'reconnecting', now: 400 });
+  assert.equal(s.call.phase, 'live');
+  assert.equal(s.call.media, 'reconnecting');
+  s = reduce(s, { type: 'call:ended', callId: 'c1', reason: 'caller-hung-up', now: 500 });
+  assert.equal(s.call.phase, 'ended');
+  assert.equal(s.call.reason, 'caller-hung-up');
+  assert.equal(inCall(s), false);
+  assert.equal(reduce(s, { type: 'call:ended', callId: 'c1', reason: 'error', now: 600 }).call.reason, 'caller-hung-up');
+  assert.equal(reduce(s, { type: 'media', callId: 'c1', state: 'connected' }), s, 'no media after the end');
+  s = reduce(s, { type: 'dismiss' });
+  assert.equal(s.call, null);
+});
+
+test('losing the answer race: 409 or ring:stop answered-elsewhere while answering', () => {
+  let s = run([ring('c1'), { type: 'answer', callId: 'c1', now: 1 }, { type: 'answer:failed', callId: 'c1', status: 409, now: 2 }]);
+  assert.equal(s.call, null);
+  assert.equal(s.notice.key, 'ring.answeredElsewhere');
+  s = run([ring('c1'), { type: 'answer', callId: 'c1', now: 1 }, { type: 'ring:stop', callId: 'c1', reason: 'answered-elsewhere', now: 2 }]);
+  assert.equal(s.call, null);
+  assert.equal(s.notice.key, 'ring.answeredElsewhere');
+  s = run([ring('c1'), { type: 'answer', callId: 'c1' }, { type: 'answer:failed', callId: 'c1', status: 404 }]);
+  assert.equal(s.notice.key, 'ring.gone');
+  s = run([ring('c1'), { type: 'answer', callId: 'c1' }, { type: 'answer:failed', callId: 'c1', status: 403 }]);
+  assert.equal(s.notice.key, 'ring.gone');
+  s = run([ring('c1'), { type: 'answer', callId: 'c1' }, { type: 'answer:failed', callId: 'c1', status: 0 }]);
+  assert.equal(s.notice.key, 'ring.answerFailed');
+});
+
+test('only the tab that answered owns the call', () => {
+  // This tab rang, another tab of the same volunteer answered.
+  let s = run([ring('c1'), { type: 'call:connected', callId: 'c1', now: 5 }]);
+  assert.equal(s.call, null, 'no WebRTC here');
+  assert.equal(s.rings.length, 0);
+  assert.equal(s.notice.key, 'ring.answeredOtherTab');
+  s = run([ring('c1'), { type: 'call:ended', callId: 'c1', reason: 'caller-hung-up' }]);
+  assert.equal(s.call, null);
+  assert.equal(s.rings.length, 0);
+  // Events for calls this tab never saw are ignored.
+  assert.equal(reduce(initialState, { type: 'call:connected', callId: 'x' }), initialState);
+  assert.equal(reduce(initialState, { type: 'media', callId: 'x', state: 'connected' }), initialState);
+});
+
+test('you cannot answer a call that is not ringing, or a second while in one', () => {
+  assert.equal(reduce(initialState, { type: 'answer', callId: 'c1' }), initialState);
+  let s = run([ring('c1'), ring('c2'), { type: 'answer', callId: 'c1' }]);
+  assert.equal(reduce(s, { type: 'answer', callId: 'c2' }), s);
+  // After the first call ended (note still open), the next one can be answered.
+  s = run([{ type: 'call:ended', callId: 'c1', reason: 'caller-hung-up' }, { type: 'answer', callId: 'c2', now: 9 }], s);
+  assert.equal(s.call.callId, 'c2');
+  // Declining removes only that ring.
+  s = run([ring('a'), ring('b'), { type: 'decline', callId: 'a' }]);
+  assert.deepEqual(s.rings.map((r) => r.callId), ['b']);
+  // A ring for the call we are on is ignored.
+  s = run([ring('a'), { type: 'answer', callId: 'a' }, ring('a')]);
+  assert.equal(s.rings.length, 0);
+});
+
+test('durations and end reasons', () => {
+  assert.equal(elapsed(0), '0:00');
+  assert.equal(elapsed(59999), '0:59');
+  assert.equal(elapsed(61000), '1:01');
+  assert.equal(elapsed(3600000 + 62000), '1:01:02');
+  assert.equal(elapsed(-5), '0:00');
+  assert.equal(endReasonKey('caller-hung-up'), 'call.endCaller');
+  assert.equal(endReasonKey('banned'), 'call.endBanned');
+  assert.equal(endReasonKey('something-new'), 'call.endOther');
+});
