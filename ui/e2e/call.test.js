@@ -40,10 +40,6 @@ const VOL_B = { name: 'Bea Waits', passphrase: 'volunteer b call pass' };
 const CALLER = '+346' + rnd(8);
 
 test('call: two volunteers ring, one answers, audio both ways, clean hang-up', { timeout: 900000 }, async (t) => {
-  if (/\.m?js$/.test(process.env.LLAMENOS_BIN || '')) {
-    t.skip('the fake daemon has no media; this test needs `llamenos demo`');
-    return;
-  }
   const h = await startHarness();
   t.after(() => h.close());
   const wav = tmpFile(h, 'mic-1khz.wav');

@@ -4,8 +4,7 @@
 // bounded timeouts, and its temp directories are removed.
 //
 // Env:
-//   LLAMENOS_BIN        daemon binary (default ../bin/llamenos from ui/); a .mjs
-//                       path runs that script with node (e2e/fake-daemon.mjs)
+//   LLAMENOS_BIN        daemon binary (default ../bin/llamenos from ui/)
 //   LLAMENOS_CHROMIUM   browser (default /usr/bin/chromium)
 //   LLAMENOS_E2E_KEEP=1 keep the temp dirs and print where they are
 //   LLAMENOS_E2E_HEADFUL=1 show the browser (local debugging)
@@ -88,9 +87,7 @@ async function startDaemon(dataDir, logFile, tmpDir) {
   const origin = `http://localhost:${port}`;
   const bin = daemonCommand();
   const args = ['demo', '--listen', `127.0.0.1:${port}`, '--data', dataDir];
-  // A .mjs "binary" is e2e/fake-daemon.mjs, run with this Node.
-  const [cmd, argv] = /\.m?js$/.test(bin) ? [process.execPath, [bin, ...args]] : [bin, args];
-  const child = spawn(cmd, argv, {
+  const child = spawn(bin, args, {
     env: {
       ...process.env,
       // The browser talks to http://localhost:<port> (WebAuthn needs a
@@ -263,8 +260,6 @@ export async function startHarness() {
     tmp,
     dataDir,
     daemonTmp,
-    // fake: the daemon is e2e/fake-daemon.mjs, which has no media.
-    fake: /\.m?js$/.test(process.env.LLAMENOS_BIN || ''),
     origin: daemon.origin,
     setupURL: daemon.setupURL,
     daemonLog: () => daemon.log.join(''),
