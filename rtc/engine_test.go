@@ -180,3 +180,33 @@ func TestMuxedPorts(t *testing.T) {
 	}
 	l.Close()
 }
+
+// TestAnswerOmitsTransportCC: a browser offering transport-wide congestion
+// control gets an answer without it, so it neither stamps the extension
+// nor expects feedback for a fixed-rate audio stream.
+func TestAnswerOmitsTransportCC(t *testing.T) {
+	e := testEngine(t, nil)
+	r, err := e.NewRelay("twcc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	api, err := browserAPI(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, api)
+	offer := b.offer()
+	if !strings.Contains(offer, "transport-wide-cc") {
+		t.Fatal("test browser does not offer transport-cc; the test proves nothing")
+	}
+	ans, err := r.HandleOffer(context.Background(), offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(ans, "transport-wide-cc") || strings.Contains(ans, "transport-cc") {
+		t.Errorf("answer accepts transport-cc:\n%s", ans)
+	}
+	b.answer(ans)
+	b.waitConnected(10 * time.Second)
+}
