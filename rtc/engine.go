@@ -307,6 +307,9 @@ func (e *Engine) settingEngine() (webrtc.SettingEngine, error) {
 			return se, fmt.Errorf("rtc: listen on udp port %d: %w", e.cfg.UDPPort, err)
 		}
 		e.udpMux = mux
+		if len(mux.GetListenAddresses()) == 0 {
+			return se, fmt.Errorf("rtc: udp port %d: no local address left to listen on (check interfaces and IPs)", e.cfg.UDPPort)
+		}
 		se.SetICEUDPMux(mux)
 	}
 	if e.cfg.TCPPort != 0 {

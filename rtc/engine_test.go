@@ -33,6 +33,7 @@ func TestConfigValidation(t *testing.T) {
 			{URLs: []string{"turn:turn.example.org:3478?transport=tcp"}, Username: "u", Credential: "p"},
 		}}, ""},
 		{"negative timeout", Config{FailedTimeout: -time.Second}, "negative"},
+		{"mux with no address", Config{UDPPort: 1, IPs: []string{"192.0.2.1"}}, "no local address"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
