@@ -24,10 +24,12 @@ import "time"
 // at most 60 ms of latency. Since the queue drains exactly as fast as a
 // real-time stream refills it, such a backlog only shrinks when the stream
 // pauses for a packet time (a lost or very late packet). On a steady
-// stream it would stay for the rest of the call, so after
-// pacerTrimAfter in which no packet could leave on arrival the oldest
-// queued packet is dropped, one per pacerTrimAfter: latency recovers at the cost of 20 ms of audio per
-// second, the same trade an adaptive jitter buffer makes.
+// stream it would stay for the rest of the call. One packet of backlog
+// (20 ms) is left alone; beyond that, after pacerTrimAfter in which no
+// packet could leave on arrival, the oldest queued packet is dropped, one
+// per pacerTrimAfter: latency comes back to at most 20 ms at the cost of
+// 20 ms of audio per second, the same trade an adaptive jitter buffer
+// makes.
 //
 // A fixed ticker draining a queue would add half a packet time on average
 // (up to a whole one) to every packet, and slowly fill or starve as the two
@@ -118,9 +120,10 @@ func (p *pacer) admit(meta queuedMeta, payload []byte, now time.Time) (sendNow b
 	return false, dropped
 }
 
-// trim drops the oldest packet of a backlog that has lasted too long.
+// trim drops the oldest packet of a backlog of two or more that has lasted
+// too long.
 func (p *pacer) trim(now time.Time) int {
-	if p.n == 0 || !p.delayed || now.Sub(p.backlogSince) < pacerTrimAfter {
+	if p.n < 2 || !p.delayed || now.Sub(p.backlogSince) < pacerTrimAfter {
 		return 0
 	}
 	p.pop()
