@@ -11,13 +11,15 @@ import "time"
 //
 // Design: a token bucket, not a free-running 20 ms ticker. What Asterisk
 // cares about is how far the audio it receives runs ahead of real time.
-// Credit accrues in real time up to pacerBurst packets (40 ms for 20 ms
+// Credit accrues in real time up to pacerBurst packets (60 ms for 20 ms
 // packets), and a packet leaves at once if it finds enough credit. So:
 //   - ordinary network jitter (up to a packet time) adds no latency at all,
 //     and there is no second clock to drift against the browser's;
 //   - in any stretch of time Asterisk receives at most that stretch plus
-//     40 ms of audio, so its input never holds more than 40 ms beyond what
-//     it is playing: half of softmix's flush threshold.
+//     60 ms of audio, so its input never holds more than 60 ms beyond what
+//     it is playing, one packet short of softmix's flush threshold; a
+//     clump of up to three packets, the usual result of a scheduling or
+//     network hiccup, passes without delay.
 //
 // Packets beyond the credit wait, at most pacerDepth of them; when the
 // queue is full the oldest is dropped, so a stall followed by a burst adds
@@ -41,7 +43,7 @@ import "time"
 // the loss from the trunk's jitter buffer and from a recording's timeline.
 const (
 	pacerDepth     = 3 // packets waiting at most
-	pacerBurst     = 2 // packets of credit at most
+	pacerBurst     = 3 // packets of credit at most
 	pacerTrimAfter = time.Second
 )
 

@@ -221,7 +221,7 @@ func checkContinuous(t *testing.T, name string, rx []rxPacket, gap time.Duration
 // TestPacerSmoothsBrowserBursts has the browser deliver its audio in
 // bursts of five packets (100 ms); a receiver playing in real time, as
 // Asterisk does, must never hold more than the pacer's burst credit
-// (40 ms) beyond what it plays, and nothing may be lost.
+// (60 ms) beyond what it plays, and nothing may be lost.
 func TestPacerSmoothsBrowserBursts(t *testing.T) {
 	e := testEngine(t, nil)
 	r, err := e.NewRelay("burst")
