@@ -33,6 +33,7 @@ func TestConfigValidation(t *testing.T) {
 			{URLs: []string{"turn:turn.example.org:3478?transport=tcp"}, Username: "u", Credential: "p"},
 		}}, ""},
 		{"negative timeout", Config{FailedTimeout: -time.Second}, "negative"},
+		{"mux with no address", Config{UDPPort: 1, IPs: []string{"192.0.2.1"}}, "no local address"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -179,4 +180,34 @@ func TestMuxedPorts(t *testing.T) {
 		t.Fatalf("TCP port still held after Close: %v", err)
 	}
 	l.Close()
+}
+
+// TestAnswerOmitsTransportCC: a browser offering transport-wide congestion
+// control gets an answer without it, so it neither stamps the extension
+// nor expects feedback for a fixed-rate audio stream.
+func TestAnswerOmitsTransportCC(t *testing.T) {
+	e := testEngine(t, nil)
+	r, err := e.NewRelay("twcc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	api, err := browserAPI(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, api)
+	offer := b.offer()
+	if !strings.Contains(offer, "transport-wide-cc") {
+		t.Fatal("test browser does not offer transport-cc; the test proves nothing")
+	}
+	ans, err := r.HandleOffer(context.Background(), offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(ans, "transport-wide-cc") || strings.Contains(ans, "transport-cc") {
+		t.Errorf("answer accepts transport-cc:\n%s", ans)
+	}
+	b.answer(ans)
+	b.waitConnected(10 * time.Second)
 }

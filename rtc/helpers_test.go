@@ -227,6 +227,11 @@ func browserAPI(interceptors bool) (*webrtc.API, error) {
 		if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 			return nil, err
 		}
+		// Chrome stamps transport-wide sequence numbers on audio when the
+		// answer accepts the extension, and expects feedback for them.
+		if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, ir); err != nil {
+			return nil, err
+		}
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), nil
 }

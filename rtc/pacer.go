@@ -11,23 +11,27 @@ import "time"
 //
 // Design: a token bucket, not a free-running 20 ms ticker. What Asterisk
 // cares about is how far the audio it receives runs ahead of real time.
-// Credit accrues in real time up to pacerBurst packets (40 ms for 20 ms
+// Credit accrues in real time up to pacerBurst packets (60 ms for 20 ms
 // packets), and a packet leaves at once if it finds enough credit. So:
 //   - ordinary network jitter (up to a packet time) adds no latency at all,
 //     and there is no second clock to drift against the browser's;
 //   - in any stretch of time Asterisk receives at most that stretch plus
-//     40 ms of audio, so its input never holds more than 40 ms beyond what
-//     it is playing: half of softmix's flush threshold.
+//     60 ms of audio, so its input never holds more than 60 ms beyond what
+//     it is playing, one packet short of softmix's flush threshold; a
+//     clump of up to three packets, the usual result of a scheduling or
+//     network hiccup, passes without delay.
 //
 // Packets beyond the credit wait, at most pacerDepth of them; when the
 // queue is full the oldest is dropped, so a stall followed by a burst adds
 // at most 60 ms of latency. Since the queue drains exactly as fast as a
 // real-time stream refills it, such a backlog only shrinks when the stream
 // pauses for a packet time (a lost or very late packet). On a steady
-// stream it would stay for the rest of the call, so after
-// pacerTrimAfter in which no packet could leave on arrival the oldest
-// queued packet is dropped, one per pacerTrimAfter: latency recovers at the cost of 20 ms of audio per
-// second, the same trade an adaptive jitter buffer makes.
+// stream it would stay for the rest of the call. One packet of backlog
+// (20 ms) is left alone; beyond that, after pacerTrimAfter in which no
+// packet could leave on arrival, the oldest queued packet is dropped, one
+// per pacerTrimAfter: latency comes back to at most 20 ms at the cost of
+// 20 ms of audio per second, the same trade an adaptive jitter buffer
+// makes.
 //
 // A fixed ticker draining a queue would add half a packet time on average
 // (up to a whole one) to every packet, and slowly fill or starve as the two
@@ -39,7 +43,7 @@ import "time"
 // the loss from the trunk's jitter buffer and from a recording's timeline.
 const (
 	pacerDepth     = 3 // packets waiting at most
-	pacerBurst     = 2 // packets of credit at most
+	pacerBurst     = 3 // packets of credit at most
 	pacerTrimAfter = time.Second
 )
 
@@ -118,9 +122,10 @@ func (p *pacer) admit(meta queuedMeta, payload []byte, now time.Time) (sendNow b
 	return false, dropped
 }
 
-// trim drops the oldest packet of a backlog that has lasted too long.
+// trim drops the oldest packet of a backlog of two or more that has lasted
+// too long.
 func (p *pacer) trim(now time.Time) int {
-	if p.n == 0 || !p.delayed || now.Sub(p.backlogSince) < pacerTrimAfter {
+	if p.n < 2 || !p.delayed || now.Sub(p.backlogSince) < pacerTrimAfter {
 		return 0
 	}
 	p.pop()

@@ -78,7 +78,7 @@ func TestPacer(t *testing.T) {
 		arrivals []time.Duration // packet i (seq i) arrives at arrivals[i]
 		want     []sent          // nil: check only the properties
 		drops    int
-		steady   bool // ends with a steady stream, whose tail must leave on arrival
+		tail     time.Duration // ends with a steady stream: latency of its last packet
 	}{
 		{
 			name:     "steady 20 ms passes at once",
@@ -91,38 +91,42 @@ func TestPacer(t *testing.T) {
 			want:     []sent{{0, 0}, {1, ms(25)}, {2, ms(38)}, {3, ms(61)}, {4, ms(80)}},
 		},
 		{
-			name:     "third packet of a burst waits for credit",
-			arrivals: []time.Duration{0, ms(60), ms(60.1), ms(60.2)},
-			want:     []sent{{0, 0}, {1, ms(60)}, {2, ms(60.1)}, {3, ms(80)}},
+			name:     "fourth packet of a clump waits for credit",
+			arrivals: []time.Duration{0, ms(60), ms(60.1), ms(60.2), ms(60.3)},
+			want:     []sent{{0, 0}, {1, ms(60)}, {2, ms(60.1)}, {3, ms(60.2)}, {4, ms(80)}},
 		},
 		{
-			name:     "burst of five leaves two at once, then one per packet time",
+			name:     "burst of five leaves three at once, then one per packet time",
 			arrivals: []time.Duration{0, 0, 0, 0, 0},
-			want:     []sent{{0, 0}, {1, 0}, {2, ms(20)}, {3, ms(40)}, {4, ms(60)}},
+			want:     []sent{{0, 0}, {1, 0}, {2, 0}, {3, ms(20)}, {4, ms(40)}},
 		},
 		{
 			name:     "overrun drops the oldest, keeps the newest three",
 			arrivals: []time.Duration{0, 0, 0, 0, 0, 0, 0},
-			want:     []sent{{0, 0}, {1, 0}, {4, ms(20)}, {5, ms(40)}, {6, ms(60)}},
-			drops:    2,
+			want:     []sent{{0, 0}, {1, 0}, {2, 0}, {4, ms(20)}, {5, ms(40)}, {6, ms(60)}},
+			drops:    1,
 		},
 		{
 			name:     "a pause of a packet time lets a backlog drain",
-			arrivals: append([]time.Duration{0, ms(60), ms(60), ms(60), ms(80), ms(100)}, every(140, 20, 5)...),
-			want: []sent{{0, 0}, {1, ms(60)}, {2, ms(60)}, {3, ms(80)}, {4, ms(100)}, {5, ms(120)},
-				{6, ms(140)}, {7, ms(160)}, {8, ms(180)}, {9, ms(200)}, {10, ms(220)}},
-			steady: true,
+			arrivals: append([]time.Duration{0, ms(60), ms(60), ms(60), ms(60), ms(80), ms(100)}, every(140, 20, 5)...),
+			want: []sent{{0, 0}, {1, ms(60)}, {2, ms(60)}, {3, ms(60)}, {4, ms(80)}, {5, ms(100)}, {6, ms(120)},
+				{7, ms(140)}, {8, ms(160)}, {9, ms(180)}, {10, ms(200)}, {11, ms(220)}},
 		},
 		{
-			name:     "a backlog on a steady stream is trimmed, one packet a second",
-			arrivals: append([]time.Duration{0, ms(100), ms(100), ms(100), ms(100), ms(100)}, every(120, 20, 200)...),
-			drops:    3,
-			steady:   true,
+			name:     "a backlog on a steady stream is trimmed to one packet, one drop a second",
+			arrivals: append([]time.Duration{0, ms(100), ms(100), ms(100), ms(100), ms(100), ms(100)}, every(120, 20, 200)...),
+			drops:    2,
+			tail:     ms(20),
+		},
+		{
+			name:     "a backlog of one packet is left alone",
+			arrivals: append([]time.Duration{0, ms(100), ms(100), ms(100), ms(100)}, every(120, 20, 200)...),
+			tail:     ms(20),
 		},
 		{
 			name:     "a flood at twice real time is cut to real time",
 			arrivals: every(0, 10, 40),
-			drops:    16, // 24 of 40 leave: 2 on credit, one per 20 ms for 390 ms, the last 3 queued
+			drops:    15, // 25 of 40 leave: 3 on credit, one per 20 ms for 390 ms, the last 3 queued
 		},
 	}
 	for _, c := range cases {
@@ -153,10 +157,10 @@ func TestPacer(t *testing.T) {
 			if b := asteriskBuffer(s.sends); b > pacerBurst*20*time.Millisecond {
 				t.Errorf("a real-time receiver would buffer %v, want <= %v", b, pacerBurst*20*time.Millisecond)
 			}
-			if c.steady {
+			if c.tail != 0 {
 				last := len(s.sends) - 1
-				if seq := s.sends[last].seq; s.sends[last].at != c.arrivals[seq] {
-					t.Errorf("last packet left at %v, arrived at %v", s.sends[last].at, c.arrivals[seq])
+				if seq := s.sends[last].seq; s.sends[last].at-c.arrivals[seq] != c.tail {
+					t.Errorf("last packet left at %v, arrived at %v; want %v later", s.sends[last].at, c.arrivals[seq], c.tail)
 				}
 			}
 		})

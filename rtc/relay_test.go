@@ -112,9 +112,13 @@ func TestLoopbackCall(t *testing.T) {
 		}
 	}
 	// Asterisk heard the volunteer's tone, from its external_host only.
+	// Loopback loses nothing, but on a loaded machine packets can clump
+	// enough for the pacer to drop one; each such drop must show as a
+	// sequence gap and nothing else may be missing.
 	rx := ast.received()
-	if len(rx) != 2*frames {
-		t.Errorf("asterisk received %d packets, want %d (loopback loses nothing)", len(rx), 2*frames)
+	paced := int(r.Stats().PacerDropped)
+	if len(rx)+paced != 2*frames || paced > 3 {
+		t.Errorf("asterisk received %d packets and the pacer dropped %d, want %d in all, few dropped", len(rx), paced, 2*frames)
 	}
 	if r1k, r440 := toneRatio(payloads(rx), 1000), toneRatio(payloads(rx), 440); r1k < 0.8 || r440 > 0.05 {
 		t.Errorf("asterisk: 1 kHz ratio %.2f, 440 Hz ratio %.2f; want the volunteer's 1 kHz tone", r1k, r440)
@@ -127,14 +131,14 @@ func TestLoopbackCall(t *testing.T) {
 			t.Fatalf("packet %d: PT %d SSRC %#x, want PT 0 and one SSRC %#x for the whole call", i, p.hdr.PayloadType, p.hdr.SSRC, rx[0].hdr.SSRC)
 		}
 	}
-	checkContinuous(t, "asterisk", rx, switchDur)
+	checkContinuous(t, "asterisk", rx, switchDur, paced)
 
 	// Each browser PeerConnection gets its own SSRC, but the relay's
 	// numbering runs on: the second browser continues where the first
 	// stopped, across the upstream SSRC change.
 	rx1, rx2 := b1.received(), b2.received()
-	checkContinuous(t, "browser 1", rx1, 0)
-	checkContinuous(t, "browser 2", rx2, 0)
+	checkContinuous(t, "browser 1", rx1, 0, 0)
+	checkContinuous(t, "browser 2", rx2, 0, 0)
 	last, first := rx1[len(rx1)-1].hdr, rx2[0].hdr
 	if first.SequenceNumber != last.SequenceNumber+1 {
 		t.Errorf("browser stream seq jumps %d -> %d across the switch, want +1", last.SequenceNumber, first.SequenceNumber)
@@ -147,7 +151,7 @@ func TestLoopbackCall(t *testing.T) {
 	}
 
 	st := r.Stats()
-	if st.FromAsterisk.Packets != 2*frames || st.ToAsterisk.Packets != 2*frames || st.FromBrowser.Packets != 2*frames {
+	if st.FromAsterisk.Packets != 2*frames || st.ToAsterisk.Packets+st.PacerDropped != 2*frames || st.FromBrowser.Packets != 2*frames {
 		t.Errorf("stats %+v, want %d packets each way", st, 2*frames)
 	}
 	if st.Malformed+st.WrongType+st.WrongSource+st.NoRemote+st.WriteErrors != 0 {
@@ -170,34 +174,44 @@ func TestLoopbackCall(t *testing.T) {
 	if toneRatio(caller, 440) < 0.8 || toneRatio(volunteer, 1000) < 0.8 {
 		t.Errorf("tap: caller 440 Hz ratio %.2f, volunteer 1 kHz ratio %.2f", toneRatio(caller, 440), toneRatio(volunteer, 1000))
 	}
-	if len(caller) != 2*frames*160 || len(volunteer) != 2*frames*160 || tap.Dropped() != 0 {
-		t.Errorf("tap: %d caller and %d volunteer bytes, %d dropped; want %d each, none dropped",
-			len(caller), len(volunteer), tap.Dropped(), 2*frames*160)
+	if len(caller) != 2*frames*160 || len(volunteer) != len(rx)*160 || tap.Dropped() != 0 {
+		t.Errorf("tap: %d caller and %d volunteer bytes, %d dropped; want %d and %d (what Asterisk got), none dropped",
+			len(caller), len(volunteer), tap.Dropped(), 2*frames*160, len(rx)*160)
 	}
 }
 
-// checkContinuous asserts one stream: sequence numbers +1 with no gap,
-// timestamps +160 per 20 ms packet except at a single resynchronisation
-// point, which must move forward by about the time that passed.
-func checkContinuous(t *testing.T, name string, rx []rxPacket, gap time.Duration) {
+// checkContinuous asserts one stream: sequence numbers +1 except for
+// exactly dropped missing packets, timestamps +160 per 20 ms packet except
+// at a single resynchronisation point (only if gap is non-zero), which
+// must be marked and move forward by about the time that passed.
+func checkContinuous(t *testing.T, name string, rx []rxPacket, gap time.Duration, dropped int) {
 	t.Helper()
-	jumps := 0
+	jumps, missing := 0, 0
 	for i := 1; i < len(rx); i++ {
 		prev, cur := rx[i-1].hdr, rx[i].hdr
-		if cur.SequenceNumber != prev.SequenceNumber+1 {
+		step := cur.SequenceNumber - prev.SequenceNumber
+		if step == 0 || step > 10 {
 			t.Errorf("%s: seq %d follows %d", name, cur.SequenceNumber, prev.SequenceNumber)
+			continue
 		}
+		missing += int(step) - 1
 		d := cur.Timestamp - prev.Timestamp
-		if d == 160 {
+		if d == 160*uint32(step) {
 			continue
 		}
 		jumps++
+		if step != 1 {
+			t.Errorf("%s: resynchronised at seq %d with a sequence gap", name, cur.SequenceNumber)
+		}
 		if d < 160 || d > uint32((gap+time.Second).Seconds()*clockRate) {
 			t.Errorf("%s: ts %d follows %d (step %d)", name, cur.Timestamp, prev.Timestamp, d)
 		}
 		if !cur.Marker {
 			t.Errorf("%s: ts jump at seq %d without marker", name, cur.SequenceNumber)
 		}
+	}
+	if missing != dropped {
+		t.Errorf("%s: %d packets missing from the sequence, %d dropped", name, missing, dropped)
 	}
 	if gap == 0 && jumps != 0 || jumps > 1 {
 		t.Errorf("%s: %d timestamp jumps, want %d", name, jumps, map[bool]int{true: 1, false: 0}[gap != 0])
@@ -207,7 +221,7 @@ func checkContinuous(t *testing.T, name string, rx []rxPacket, gap time.Duration
 // TestPacerSmoothsBrowserBursts has the browser deliver its audio in
 // bursts of five packets (100 ms); a receiver playing in real time, as
 // Asterisk does, must never hold more than the pacer's burst credit
-// (40 ms) beyond what it plays, and nothing may be lost.
+// (60 ms) beyond what it plays, and nothing may be lost.
 func TestPacerSmoothsBrowserBursts(t *testing.T) {
 	e := testEngine(t, nil)
 	r, err := e.NewRelay("burst")
