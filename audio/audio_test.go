@@ -86,6 +86,33 @@ func TestToneDetection(t *testing.T) {
 	}
 }
 
+func TestAppendMulaw(t *testing.T) {
+	// Frame by frame, as an RTP sender would, matches encoding all at once.
+	whole := make([]int16, 4000) // 500 ms
+	NewTone(SampleRate, 0.25, 440).Fill(whole)
+	tone := NewTone(SampleRate, 0.25, 440)
+	var framed []byte
+	for range 25 {
+		framed = AppendMulaw(framed, tone, FrameSamples)
+	}
+	if want := EncodeMulaw(nil, whole); !bytes.Equal(framed, want) {
+		t.Fatal("framed µ-law differs from encoding the whole tone at once")
+	}
+	// An odd length larger than the internal buffer, appended after a prefix.
+	got := AppendMulaw([]byte{0xAA}, NewTone(SampleRate, 0.25, 440), 333)
+	if len(got) != 334 || got[0] != 0xAA || !bytes.Equal(got[1:], framed[:333]) {
+		t.Errorf("AppendMulaw(prefix, 333 samples): %d bytes, prefix %#02x", len(got), got[0])
+	}
+	// Tone levels after the µ-law round trip, as the RTP tests measure them.
+	pcm := DecodeMulaw(nil, framed)
+	if lvl := ToneLevel(pcm, SampleRate, 440); lvl < 0.9 {
+		t.Errorf("440 Hz tone scores %.2f at 440 Hz, want > 0.9", lvl)
+	}
+	if lvl := ToneLevel(pcm, SampleRate, 1000); lvl > 0.05 {
+		t.Errorf("440 Hz tone scores %.2f at 1000 Hz, want < 0.05", lvl)
+	}
+}
+
 func TestToneContinuousAcrossFrames(t *testing.T) {
 	whole := make([]int16, 800)
 	NewTone(SampleRate, 0.5, 440).Fill(whole)

@@ -72,3 +72,16 @@ func EncodeMulaw(dst []byte, src []int16) []byte {
 	}
 	return dst
 }
+
+// AppendMulaw appends the next n samples of src, µ-law encoded, to dst and
+// returns the extended slice: one call makes a PCMU payload from a Source.
+func AppendMulaw(dst []byte, src Source, n int) []byte {
+	var buf [FrameSamples]int16
+	for n > 0 {
+		chunk := buf[:min(n, len(buf))]
+		src.Fill(chunk)
+		dst = EncodeMulaw(dst, chunk)
+		n -= len(chunk)
+	}
+	return dst
+}
