@@ -95,14 +95,13 @@ func (s *Server) revokeInvite(w http.ResponseWriter, r *http.Request, who auth.I
 }
 
 // settingsJSON is the admin-facing shape of store.Settings (docs/api.md).
+// Voicemail and recording settings are kept out until those features exist:
+// a switch that does nothing would mislead an admin.
 type settingsJSON struct {
-	HotlineName         string              `json:"hotlineName"`
-	TimeZone            string              `json:"timeZone"`
-	Languages           []string            `json:"languages"`
-	QueueTimeoutSeconds int                 `json:"queueTimeoutSeconds"`
-	VoicemailMode       store.VoicemailMode `json:"voicemailMode"`
-	VoicemailMaxSeconds int                 `json:"voicemailMaxSeconds"`
-	Recording           bool                `json:"recording"`
+	HotlineName         string   `json:"hotlineName"`
+	TimeZone            string   `json:"timeZone"`
+	Languages           []string `json:"languages"`
+	QueueTimeoutSeconds int      `json:"queueTimeoutSeconds"`
 	RateLimit           struct {
 		Enabled        bool `json:"enabled"`
 		CallsPerMinute int  `json:"callsPerMinute"`
@@ -121,8 +120,7 @@ type settingsJSON struct {
 func settingsView(st store.Settings) settingsJSON {
 	var v settingsJSON
 	v.HotlineName, v.TimeZone, v.Languages = st.HotlineName, st.TimeZone, nonNil(st.Languages)
-	v.QueueTimeoutSeconds, v.VoicemailMode, v.VoicemailMaxSeconds = st.QueueTimeoutSeconds, st.VoicemailMode, st.VoicemailMaxSeconds
-	v.Recording = st.Recording
+	v.QueueTimeoutSeconds = st.QueueTimeoutSeconds
 	v.RateLimit.Enabled, v.RateLimit.CallsPerMinute = st.RateLimitPerMinute > 0, st.RateLimitPerMinute
 	if !v.RateLimit.Enabled {
 		v.RateLimit.CallsPerMinute = store.DefaultSettings().RateLimitPerMinute
@@ -132,13 +130,14 @@ func settingsView(st store.Settings) settingsJSON {
 	return v
 }
 
-func (v settingsJSON) toStore() (store.Settings, error) {
-	st := store.Settings{
-		HotlineName: v.HotlineName, TimeZone: v.TimeZone, Languages: v.Languages,
-		QueueTimeoutSeconds: v.QueueTimeoutSeconds, VoicemailMode: v.VoicemailMode, VoicemailMaxSeconds: v.VoicemailMaxSeconds,
-		Recording: v.Recording, CaptchaEnabled: v.Captcha.Enabled, CaptchaAttempts: v.Captcha.MaxAttempts,
-		CaptchaDigits: v.Captcha.Digits, PasskeysForAdmins: v.PasskeyPolicy.Admins, PasskeysForVolunteers: v.PasskeyPolicy.Volunteers,
-	}
+// toStore applies v over the stored settings st (fields the API does not
+// show keep their values).
+func (v settingsJSON) toStore(st store.Settings) (store.Settings, error) {
+	st.HotlineName, st.TimeZone, st.Languages = v.HotlineName, v.TimeZone, v.Languages
+	st.QueueTimeoutSeconds = v.QueueTimeoutSeconds
+	st.CaptchaEnabled, st.CaptchaAttempts, st.CaptchaDigits = v.Captcha.Enabled, v.Captcha.MaxAttempts, v.Captcha.Digits
+	st.PasskeysForAdmins, st.PasskeysForVolunteers = v.PasskeyPolicy.Admins, v.PasskeyPolicy.Volunteers
+	st.RateLimitPerMinute = 0
 	if v.RateLimit.Enabled {
 		if v.RateLimit.CallsPerMinute < 1 {
 			return st, errBadRequest("rateLimit.callsPerMinute must be 1 to 60 when the rate limit is on")
@@ -165,15 +164,19 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, who auth.Id
 	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
 		return err
 	}
-	st, err := req.toStore()
-	if err != nil {
-		return err
-	}
-	err = s.Store.Update(r.Context(), func(tx *store.Tx) error {
-		if err := tx.PutSettings(st); err != nil {
-			return err
+	st, err := store.Write(r.Context(), s.Store, func(tx *store.Tx) (store.Settings, error) {
+		old, err := tx.Settings()
+		if err != nil {
+			return old, err
 		}
-		return tx.Audit(who.PubKey, "settings.changed", "setting:hotline")
+		st, err := req.toStore(old)
+		if err != nil {
+			return st, err
+		}
+		if err := tx.PutSettings(st); err != nil {
+			return st, err
+		}
+		return st, tx.Audit(who.PubKey, "settings.changed", "setting:hotline")
 	})
 	if err != nil {
 		return err

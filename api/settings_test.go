@@ -1,0 +1,53 @@
+package api
+
+import (
+	"context"
+	"testing"
+
+	"llamenos/store"
+)
+
+func TestSettings(t *testing.T) {
+	e := newEnv(t, nil)
+	a := e.setupAdmin()
+	var s map[string]any
+	e.do("GET", "/api/settings", nil, a).json(t, &s)
+	if s["timeZone"] != "UTC" || s["queueTimeoutSeconds"] != 90.0 {
+		t.Fatalf("defaults: %v", s)
+	}
+	if _, ok := s["voicemailMode"]; ok {
+		t.Fatal("voicemail settings are shown although voicemail does not exist yet")
+	}
+	s["timeZone"] = "America/Mexico_City"
+	s["queueTimeoutSeconds"] = 120
+	s["passkeyPolicy"] = map[string]bool{"admins": false, "volunteers": true}
+	if r := e.do("PUT", "/api/settings", s, a); r.status != 200 {
+		t.Fatalf("put: %d %s", r.status, r.body)
+	}
+	for name, bad := range map[string]func(map[string]any){
+		"zone":         func(m map[string]any) { m["timeZone"] = "Mars/Olympus" },
+		"timeout":      func(m map[string]any) { m["queueTimeoutSeconds"] = 5 },
+		"languages":    func(m map[string]any) { m["languages"] = []string{} },
+		"rate":         func(m map[string]any) { m["rateLimit"] = map[string]any{"enabled": true, "callsPerMinute": 0} },
+		"unknown":      func(m map[string]any) { m["voicemailMode"] = "always" },
+		"captcha size": func(m map[string]any) { m["captcha"] = map[string]any{"enabled": true, "maxAttempts": 3, "digits": 40} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := map[string]any{}
+			for k, v := range s {
+				m[k] = v
+			}
+			bad(m)
+			if r := e.do("PUT", "/api/settings", m, a); r.status != 400 {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+		})
+	}
+	got, err := store.Read(context.Background(), e.st, func(tx *store.Tx) (store.Settings, error) { return tx.Settings() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TimeZone != "America/Mexico_City" || got.QueueTimeoutSeconds != 120 || !got.PasskeysForVolunteers || got.VoicemailMode != store.VoicemailAuto {
+		t.Fatalf("stored settings after refused updates: %+v", got)
+	}
+}
