@@ -44,7 +44,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
+
+	"llamenos/rtc/rtctest"
 )
 
 var (
@@ -498,13 +499,11 @@ func (g *loadGen) arrived(p []byte, h *histogram, recv *atomic.Int64) {
 }
 
 type loadCall struct {
-	idx   int
-	ast   *net.UDPConn
-	bro   *net.UDPConn // baseline
-	pc    *webrtc.PeerConnection
-	track *webrtc.TrackLocalStaticRTP
-	to    netip.AddrPort // the relay's or forwarder's socket
-	conn  chan struct{}
+	idx  int
+	ast  *net.UDPConn
+	bro  *net.UDPConn     // baseline
+	peer *rtctest.Browser // relay
+	to   netip.AddrPort   // the relay's or forwarder's socket
 }
 
 func runLoad() error {
@@ -516,13 +515,6 @@ func runLoad() error {
 		return fmt.Errorf("read setup: %w", err)
 	}
 	g := &loadGen{epoch: time.Now()}
-	var api *webrtc.API
-	if setup.Mode == "relay" {
-		var err error
-		if api, err = browserAPI(true); err != nil {
-			return err
-		}
-	}
 
 	calls := make([]*loadCall, setup.N)
 	msg := loadMsg{Type: "calls", Calls: make([]loadCallMsg, setup.N)}
@@ -530,7 +522,7 @@ func runLoad() error {
 	errs := make(chan error, setup.N)
 	sem := make(chan struct{}, 8)
 	for i := range calls {
-		c := &loadCall{idx: i, conn: make(chan struct{})}
+		c := &loadCall{idx: i}
 		calls[i] = c
 		var err error
 		if c.ast, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
@@ -550,7 +542,7 @@ func runLoad() error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			offer, err := c.startPeer(api, g)
+			offer, err := c.startPeer(g)
 			if err != nil {
 				errs <- err
 				return
@@ -573,20 +565,20 @@ func runLoad() error {
 	}
 	for i, c := range calls {
 		c.to = netip.MustParseAddrPort(peers.Calls[i].Relay)
-		if c.pc != nil {
-			if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: peers.Calls[i].Answer}); err != nil {
-				return fmt.Errorf("call %d: answer: %w", i, err)
+		if c.peer != nil {
+			if err := c.peer.SetAnswer(peers.Calls[i].Answer); err != nil {
+				return fmt.Errorf("call %d: %w", i, err)
 			}
 		}
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	for i, c := range calls {
-		if c.pc == nil {
+		if c.peer == nil {
 			continue
 		}
-		select {
-		case <-c.conn:
-		case <-time.After(30 * time.Second):
-			return fmt.Errorf("call %d: not connected (%s)", i, c.pc.ConnectionState())
+		if err := c.peer.WaitConnected(ctx); err != nil {
+			return fmt.Errorf("call %d: %w", i, err)
 		}
 	}
 
@@ -641,8 +633,8 @@ func runLoad() error {
 		if c.bro != nil {
 			c.bro.Close()
 		}
-		if c.pc != nil {
-			c.pc.Close()
+		if c.peer != nil {
+			c.peer.Close()
 		}
 	}
 	traffic.Wait()
@@ -651,48 +643,20 @@ func runLoad() error {
 }
 
 // startPeer creates the browser side of one call and returns its offer.
-func (c *loadCall) startPeer(api *webrtc.API, g *loadGen) (string, error) {
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		return "", err
-	}
-	c.pc = pc
-	c.track, err = webrtc.NewTrackLocalStaticRTP(pcmuCodec.RTPCodecCapability, "mic", "volunteer")
-	if err != nil {
-		return "", err
-	}
-	if _, err := pc.AddTransceiverFromTrack(c.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
-		return "", err
-	}
-	var once sync.Once
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			once.Do(func() { close(c.conn) })
-		}
+// It sends and answers RTCP as Chrome does; what it receives goes
+// straight to the latency histogram.
+func (c *loadCall) startPeer(g *loadGen) (string, error) {
+	var err error
+	c.peer, err = rtctest.New(rtctest.Options{
+		Interceptors: true,
+		OnRTP:        func(p *rtp.Packet) { g.arrived(p.Payload, &g.down, &g.recvDown) },
 	})
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		buf := make([]byte, maxDatagram)
-		var p rtp.Packet
-		for {
-			n, _, err := t.Read(buf)
-			if err != nil {
-				return
-			}
-			if p.Unmarshal(buf[:n]) == nil {
-				g.arrived(p.Payload, &g.down, &g.recvDown)
-			}
-		}
-	})
-	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		return "", err
 	}
-	done := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return "", err
-	}
-	<-done
-	return pc.LocalDescription().SDP, nil
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return c.peer.Offer(ctx)
 }
 
 func (c *loadCall) send(g *loadGen, stop <-chan struct{}) {
@@ -706,7 +670,6 @@ func (c *loadCall) send(g *loadGen, stop <-chan struct{}) {
 	defer tick.Stop()
 	down := make([]byte, 12+benchBytes)
 	up := make([]byte, 12+benchBytes)
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0}, Payload: up[12:]}
 	ssrc := rand.Uint32()
 	var seq uint16
 	var ts uint32
@@ -725,9 +688,8 @@ func (c *loadCall) send(g *loadGen, stop <-chan struct{}) {
 		if g.stamp(up[12:], c.idx) {
 			g.sentUp.Add(1)
 		}
-		if c.track != nil {
-			pkt.SequenceNumber, pkt.Timestamp = seq, ts
-			_ = c.track.WriteRTP(&pkt)
+		if c.peer != nil {
+			_ = c.peer.Send(up[12:]) // numbered as seq and ts, from 0
 		} else {
 			putRTPHeader(up, false, seq, ts, ssrc+1)
 			_, _ = c.bro.WriteToUDPAddrPort(up, c.to)

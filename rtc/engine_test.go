@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
+
+	"llamenos/rtc/rtctest"
 )
 
 func TestConfigValidation(t *testing.T) {
@@ -120,31 +121,22 @@ func TestMuxedPorts(t *testing.T) {
 		if err := r.SetRemote(ast.addr()); err != nil {
 			t.Fatal(err)
 		}
-		me := &webrtc.MediaEngine{}
-		if err := me.RegisterCodec(pcmuCodec, webrtc.RTPCodecTypeAudio); err != nil {
-			t.Fatal(err)
-		}
-		var se webrtc.SettingEngine
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-		se.SetNetworkTypes(networks)
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-		b := newBrowser(t, webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)))
+		// With interceptors, as a real browser sends RTCP.
+		b := rtctest.MustNew(t, rtctest.Options{Interceptors: true, Networks: networks})
 
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		ans, err := r.HandleOffer(ctx, b.offer())
+		ans, err := r.HandleOffer(ctx, offer(t, b))
 		cancel()
 		if err != nil {
 			t.Fatal(err)
 		}
 		answers = append(answers, ans)
-		b.answer(ans)
-		b.waitConnected(15 * time.Second)
-		talk(ast, b, 0, 5)
+		answer(t, b, ans, 15*time.Second)
+		talk(t, ast, b, sine(440), sine(1000), 5)
 		waitFor(t, 2*time.Second, fmt.Sprintf("audio over %v", networks), func() bool {
-			return len(b.received()) >= 4 && len(ast.received()) >= 4
+			return len(b.Received()) >= 4 && len(ast.received()) >= 4
 		})
-		pair, err := b.pc.GetSenders()[0].Transport().ICETransport().GetSelectedCandidatePair()
+		pair, err := b.PC().GetSenders()[0].Transport().ICETransport().GetSelectedCandidatePair()
 		if err != nil || pair == nil {
 			t.Fatalf("no selected pair: %v", err)
 		}
@@ -155,7 +147,7 @@ func TestMuxedPorts(t *testing.T) {
 			t.Errorf("TCP-only browser connected over %s", pair.Remote.Protocol)
 		}
 		r.Close()
-		b.close()
+		b.Close()
 	}
 	for _, want := range []string{
 		fmt.Sprintf("127.0.0.1 %d typ host", port),
@@ -192,22 +184,17 @@ func TestAnswerOmitsTransportCC(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	api, err := browserAPI(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := newBrowser(t, api)
-	offer := b.offer()
-	if !strings.Contains(offer, "transport-wide-cc") {
+	b := rtctest.MustNew(t, rtctest.Options{Interceptors: true})
+	sdp := offer(t, b)
+	if !strings.Contains(sdp, "transport-wide-cc") {
 		t.Fatal("test browser does not offer transport-cc; the test proves nothing")
 	}
-	ans, err := r.HandleOffer(context.Background(), offer)
+	ans, err := r.HandleOffer(context.Background(), sdp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(ans, "transport-wide-cc") || strings.Contains(ans, "transport-cc") {
 		t.Errorf("answer accepts transport-cc:\n%s", ans)
 	}
-	b.answer(ans)
-	b.waitConnected(10 * time.Second)
+	answer(t, b, ans, 10*time.Second)
 }

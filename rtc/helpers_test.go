@@ -3,109 +3,33 @@ package rtc
 import (
 	"context"
 	"encoding/binary"
-	"errors"
-	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
+
+	"llamenos/audio"
+	"llamenos/rtc/rtctest"
 )
 
-// --- audio: a minimal G.711 µ-law codec and a Goertzel tone detector, kept
-// local so this package's tests do not depend on the audio package.
+// --- audio: tones as the tests' two voices.
 
-func ulawEncode(s int16) byte {
-	const bias, clip = 0x84, 32635
-	x := int(s)
-	sign := 0
-	if x < 0 {
-		x = -x
-		sign = 0x80
-	}
-	x = min(x, clip) + bias
-	exp := 7
-	for mask := 0x4000; x&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
-	}
-	mant := (x >> (exp + 3)) & 0x0f
-	return ^byte(sign | exp<<4 | mant)
-}
+// sine is a test voice: a sine at freq, its phase running on across frames.
+func sine(freq float64) *audio.Tone { return audio.NewTone(audio.SampleRate, 0.25, freq) }
 
-func ulawDecode(u byte) int16 {
-	u = ^u
-	t := (int(u&0x0f)<<3 + 0x84) << ((u & 0x70) >> 4)
-	if u&0x80 != 0 {
-		return int16(0x84 - t)
-	}
-	return int16(t - 0x84)
-}
+// frame is the next 20 ms of src as a PCMU payload.
+func frame(src audio.Source) []byte { return audio.AppendMulaw(nil, src, audio.FrameSamples) }
 
-// toneFrame fills a 20 ms µ-law frame of a sine at freq, continuing the
-// phase from sample index start.
-func toneFrame(freq float64, start int) []byte {
-	b := make([]byte, 160)
-	for i := range b {
-		v := 8000 * math.Sin(2*math.Pi*freq*float64(start+i)/clockRate)
-		b[i] = ulawEncode(int16(v))
-	}
-	return b
-}
-
-// toneRatio is the share of the signal's energy at freq (Goertzel), in
-// [0, 1]: near 1 for a pure tone at freq, near 0 for another tone.
-func toneRatio(ulaw []byte, freq float64) float64 {
-	if len(ulaw) == 0 {
-		return 0
-	}
-	coeff := 2 * math.Cos(2*math.Pi*freq/clockRate)
-	var s1, s2, energy float64
-	for _, u := range ulaw {
-		x := float64(ulawDecode(u))
-		energy += x * x
-		s := x + coeff*s1 - s2
-		s2, s1 = s1, s
-	}
-	power := s1*s1 + s2*s2 - coeff*s1*s2
-	if energy == 0 {
-		return 0
-	}
-	return 2 * power / (float64(len(ulaw)) * energy)
-}
-
-func TestToneHelpers(t *testing.T) {
-	var sig []byte
-	for i := 0; i < 25; i++ {
-		sig = append(sig, toneFrame(440, i*160)...)
-	}
-	if r := toneRatio(sig, 440); r < 0.9 {
-		t.Errorf("440 Hz tone scores %.2f at 440 Hz, want > 0.9", r)
-	}
-	if r := toneRatio(sig, 1000); r > 0.05 {
-		t.Errorf("440 Hz tone scores %.2f at 1000 Hz, want < 0.05", r)
-	}
-	for _, s := range []int16{0, 1, -1, 100, -100, 8000, -8000, 32767, -32768} {
-		if d := ulawDecode(ulawEncode(s)); math.Abs(float64(d)-float64(s)) > math.Abs(float64(s))/16+8 {
-			t.Errorf("µ-law round trip %d -> %d", s, d)
-		}
-	}
+// toneLevel is the share of µ-law audio's energy at freq, in [0, 1].
+func toneLevel(ulaw []byte, freq float64) float64 {
+	return audio.ToneLevel(audio.DecodeMulaw(nil, ulaw), audio.SampleRate, freq)
 }
 
 // --- a fake Asterisk externalMedia endpoint.
-
-type rxPacket struct {
-	at      time.Time
-	from    netip.AddrPort
-	hdr     rtp.Header
-	payload []byte
-}
 
 type fakeAsterisk struct {
 	t    testing.TB
@@ -113,7 +37,7 @@ type fakeAsterisk struct {
 	to   netip.AddrPort
 
 	mu  sync.Mutex
-	rx  []rxPacket
+	rx  []rtctest.Packet
 	wg  sync.WaitGroup
 	buf [2048]byte
 
@@ -121,7 +45,7 @@ type fakeAsterisk struct {
 	seq  uint16
 	ts   uint32
 
-	// kernelTime: rxPacket.at is the kernel's arrival stamp.
+	// kernelTime: a received Packet's At is the kernel's arrival stamp.
 	kernelTime bool
 }
 
@@ -160,15 +84,15 @@ func (a *fakeAsterisk) read() {
 			continue
 		}
 		a.mu.Lock()
-		a.rx = append(a.rx, rxPacket{at: at, from: from, hdr: p.Header, payload: append([]byte(nil), p.Payload...)})
+		a.rx = append(a.rx, rtctest.Packet{At: at, From: from, Header: p.Header, Payload: append([]byte(nil), p.Payload...)})
 		a.mu.Unlock()
 	}
 }
 
-func (a *fakeAsterisk) received() []rxPacket {
+func (a *fakeAsterisk) received() []rtctest.Packet {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]rxPacket(nil), a.rx...)
+	return append([]rtctest.Packet(nil), a.rx...)
 }
 
 // send sends one 20 ms packet as Asterisk would: seq +1, ts +160.
@@ -195,170 +119,40 @@ func (a *fakeAsterisk) close() {
 	a.wg.Wait()
 }
 
-// --- an in-process "browser": a Pion PeerConnection that offers, sends a
-// PCMU track and records what it receives.
-
-func newBrowserAPI(t testing.TB) *webrtc.API {
+// connect runs a non-trickle offer/answer between b and r and waits for
+// the connection.
+func connect(t testing.TB, r *Relay, b *rtctest.Browser) {
 	t.Helper()
-	api, err := browserAPI(false)
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := b.Connect(ctx, r.HandleOffer); err != nil {
 		t.Fatal(err)
 	}
-	return api
 }
 
-// browserAPI is the Pion configuration of the stand-in browser: PCMU,
-// loopback IPv4 only. With interceptors it also sends and answers RTCP like
-// a real browser would.
-func browserAPI(interceptors bool) (*webrtc.API, error) {
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(pcmuCodec, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, err
-	}
-	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	// An empty registry means none: NewAPI fills in the defaults only when
-	// no registry is given.
-	ir := &interceptor.Registry{}
-	if interceptors {
-		if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-			return nil, err
-		}
-		// Chrome stamps transport-wide sequence numbers on audio when the
-		// answer accepts the extension, and expects feedback for them.
-		if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, ir); err != nil {
-			return nil, err
-		}
-	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), nil
-}
-
-type browser struct {
-	t     testing.TB
-	pc    *webrtc.PeerConnection
-	track *webrtc.TrackLocalStaticRTP
-
-	mu        sync.Mutex
-	rx        []rxPacket
-	closed    bool
-	connected chan struct{}
-	wg        sync.WaitGroup
-
-	seq uint16
-	ts  uint32
-}
-
-func newBrowser(t testing.TB, api *webrtc.API) *browser {
+// answer applies the relay's answer to b and waits for the connection.
+func answer(t testing.TB, b *rtctest.Browser, ans string, d time.Duration) {
 	t.Helper()
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
+	if err := b.SetAnswer(ans); err != nil {
 		t.Fatal(err)
 	}
-	track, err := webrtc.NewTrackLocalStaticRTP(pcmuCodec.RTPCodecCapability, "mic", "volunteer")
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if err := b.WaitConnected(ctx); err != nil {
 		t.Fatal(err)
 	}
-	b := &browser{t: t, pc: pc, track: track, connected: make(chan struct{}), seq: 7, ts: 900}
-	if _, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			once.Do(func() { close(b.connected) })
-		}
-	})
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		b.mu.Lock()
-		if b.closed {
-			b.mu.Unlock()
-			return
-		}
-		b.wg.Add(1)
-		b.mu.Unlock()
-		defer b.wg.Done()
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.rx = append(b.rx, rxPacket{at: time.Now(), hdr: p.Header, payload: p.Payload})
-			b.mu.Unlock()
-		}
-	})
-	t.Cleanup(b.close)
-	return b
 }
 
-// offer returns an offer with every candidate in it (no trickle).
-func (b *browser) offer() string {
-	b.t.Helper()
-	o, err := b.pc.CreateOffer(nil)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	done := webrtc.GatheringCompletePromise(b.pc)
-	if err := b.pc.SetLocalDescription(o); err != nil {
-		b.t.Fatal(err)
-	}
-	<-done
-	return b.pc.LocalDescription().SDP
-}
-
-func (b *browser) answer(sdp string) {
-	b.t.Helper()
-	if err := b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
-		b.t.Fatal(err)
-	}
-}
-
-func (b *browser) waitConnected(d time.Duration) {
-	b.t.Helper()
-	select {
-	case <-b.connected:
-	case <-time.After(d):
-		b.t.Fatalf("browser not connected after %v (state %s)", d, b.pc.ConnectionState())
-	}
-}
-
-func (b *browser) send(payload []byte) {
-	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: b.seq, Timestamp: b.ts}, Payload: payload}
-	if err := b.track.WriteRTP(&p); err != nil && !errors.Is(err, io.ErrClosedPipe) {
-		b.t.Errorf("browser send: %v", err)
-	}
-	b.seq++
-	b.ts += uint32(len(payload))
-}
-
-func (b *browser) received() []rxPacket {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]rxPacket(nil), b.rx...)
-}
-
-func (b *browser) close() {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
-	b.pc.Close()
-	b.wg.Wait()
-}
-
-// connect runs a non-trickle offer/answer between b and r.
-func connect(t testing.TB, r *Relay, b *browser) {
+// offer is b's offer with every candidate in it (no trickle).
+func offer(t testing.TB, b *rtctest.Browser) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ans, err := r.HandleOffer(ctx, b.offer())
+	o, err := b.Offer(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.answer(ans)
-	b.waitConnected(10 * time.Second)
+	return o
 }
 
 var quietLog = slog.New(slog.DiscardHandler)

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"llamenos/audio"
+	"llamenos/rtc/rtctest"
 )
 
 // stateLog records what OnState delivered.
@@ -37,24 +40,19 @@ func (l *stateLog) last() State {
 	return l.states[len(l.states)-1]
 }
 
-// talk sends frames 20 ms apart: 440 Hz from Asterisk, 1 kHz from the
-// browser, continuing the tones' phase from frame index first.
-func talk(a *fakeAsterisk, b *browser, first, frames int) {
+// talk sends frames 20 ms apart: caller's voice from Asterisk,
+// volunteer's from the browser.
+func talk(t testing.TB, a *fakeAsterisk, b *rtctest.Browser, caller, volunteer audio.Source, frames int) {
+	t.Helper()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for i := first; i < first+frames; i++ {
+	for range frames {
 		<-tick.C
-		a.send(toneFrame(440, i*160))
-		b.send(toneFrame(1000, i*160))
+		a.send(frame(caller))
+		if err := b.Send(frame(volunteer)); err != nil {
+			t.Error(err)
+		}
 	}
-}
-
-func payloads(ps []rxPacket) []byte {
-	var out []byte
-	for _, p := range ps {
-		out = append(out, p.payload...)
-	}
-	return out
 }
 
 // TestLoopbackCall is the media path end to end on loopback: a fake
@@ -78,36 +76,36 @@ func TestLoopbackCall(t *testing.T) {
 	r.OnState(states.add)
 	tap := r.Tap(1000)
 
-	api := newBrowserAPI(t)
-	b1 := newBrowser(t, api)
+	b1 := rtctest.MustNew(t, rtctest.Options{})
 	connect(t, r, b1)
 	waitFor(t, 5*time.Second, "state connected", func() bool { return states.last() == StateConnected })
 
+	// The voices' phase runs on across the switch.
+	caller, volunteer := sine(440), sine(1000)
 	const frames = 50
-	talk(ast, b1, 0, frames)
+	talk(t, ast, b1, caller, volunteer, frames)
 	waitFor(t, 2*time.Second, "first half delivered", func() bool {
-		return len(b1.received()) >= frames-2 && len(ast.received()) >= frames-2
+		return len(b1.Received()) >= frames-2 && len(ast.received()) >= frames-2
 	})
 	switchAt := time.Now()
 
 	// Asterisk hands over a new UnicastRTP channel; the volunteer's page
 	// reconnects with a fresh RTCPeerConnection (own SSRC, seq and ts).
 	ast.newChannel()
-	b2 := newBrowser(t, api)
-	b2.seq, b2.ts = 40000, 123
+	b2 := rtctest.MustNew(t, rtctest.Options{Seq: 40000, Timestamp: 123})
 	connect(t, r, b2)
 	waitFor(t, 5*time.Second, "state connected again", func() bool { return states.last() == StateConnected })
 	switchDur := time.Since(switchAt)
-	talk(ast, b2, frames, frames)
+	talk(t, ast, b2, caller, volunteer, frames)
 	waitFor(t, 2*time.Second, "second half delivered", func() bool {
-		return len(b2.received()) >= frames-2 && len(ast.received()) >= 2*frames-2
+		return len(b2.Received()) >= frames-2 && len(ast.received()) >= 2*frames-2
 	})
 	time.Sleep(100 * time.Millisecond)
 
 	// The browsers heard the caller's tone.
-	for i, b := range []*browser{b1, b2} {
-		got := payloads(b.received())
-		if r440, r1k := toneRatio(got, 440), toneRatio(got, 1000); r440 < 0.8 || r1k > 0.05 {
+	for i, b := range []*rtctest.Browser{b1, b2} {
+		got := rtctest.Payloads(b.Received())
+		if r440, r1k := toneLevel(got, 440), toneLevel(got, 1000); r440 < 0.8 || r1k > 0.05 {
 			t.Errorf("browser %d: 440 Hz ratio %.2f, 1 kHz ratio %.2f; want the caller's 440 Hz tone", i+1, r440, r1k)
 		}
 	}
@@ -120,15 +118,15 @@ func TestLoopbackCall(t *testing.T) {
 	if len(rx)+paced != 2*frames || paced > 3 {
 		t.Errorf("asterisk received %d packets and the pacer dropped %d, want %d in all, few dropped", len(rx), paced, 2*frames)
 	}
-	if r1k, r440 := toneRatio(payloads(rx), 1000), toneRatio(payloads(rx), 440); r1k < 0.8 || r440 > 0.05 {
+	if r1k, r440 := toneLevel(rtctest.Payloads(rx), 1000), toneLevel(rtctest.Payloads(rx), 440); r1k < 0.8 || r440 > 0.05 {
 		t.Errorf("asterisk: 1 kHz ratio %.2f, 440 Hz ratio %.2f; want the volunteer's 1 kHz tone", r1k, r440)
 	}
 	for i, p := range rx {
-		if p.from != r.LocalAddr() {
-			t.Fatalf("packet %d came from %s, not the externalMedia socket %s (strict RTP would drop it)", i, p.from, r.LocalAddr())
+		if p.From != r.LocalAddr() {
+			t.Fatalf("packet %d came from %s, not the externalMedia socket %s (strict RTP would drop it)", i, p.From, r.LocalAddr())
 		}
-		if p.hdr.PayloadType != 0 || p.hdr.SSRC != rx[0].hdr.SSRC {
-			t.Fatalf("packet %d: PT %d SSRC %#x, want PT 0 and one SSRC %#x for the whole call", i, p.hdr.PayloadType, p.hdr.SSRC, rx[0].hdr.SSRC)
+		if p.Header.PayloadType != 0 || p.Header.SSRC != rx[0].Header.SSRC {
+			t.Fatalf("packet %d: PT %d SSRC %#x, want PT 0 and one SSRC %#x for the whole call", i, p.Header.PayloadType, p.Header.SSRC, rx[0].Header.SSRC)
 		}
 	}
 	checkContinuous(t, "asterisk", rx, switchDur, paced)
@@ -136,10 +134,10 @@ func TestLoopbackCall(t *testing.T) {
 	// Each browser PeerConnection gets its own SSRC, but the relay's
 	// numbering runs on: the second browser continues where the first
 	// stopped, across the upstream SSRC change.
-	rx1, rx2 := b1.received(), b2.received()
+	rx1, rx2 := b1.Received(), b2.Received()
 	checkContinuous(t, "browser 1", rx1, 0, 0)
 	checkContinuous(t, "browser 2", rx2, 0, 0)
-	last, first := rx1[len(rx1)-1].hdr, rx2[0].hdr
+	last, first := rx1[len(rx1)-1].Header, rx2[0].Header
 	if first.SequenceNumber != last.SequenceNumber+1 {
 		t.Errorf("browser stream seq jumps %d -> %d across the switch, want +1", last.SequenceNumber, first.SequenceNumber)
 	}
@@ -162,21 +160,21 @@ func TestLoopbackCall(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var caller, volunteer []byte
+	var heardCaller, heardVolunteer []byte
 	for f := range tap.Frames() {
 		switch f.Direction {
 		case FromCaller:
-			caller = append(caller, f.Payload()...)
+			heardCaller = append(heardCaller, f.Payload()...)
 		case FromVolunteer:
-			volunteer = append(volunteer, f.Payload()...)
+			heardVolunteer = append(heardVolunteer, f.Payload()...)
 		}
 	}
-	if toneRatio(caller, 440) < 0.8 || toneRatio(volunteer, 1000) < 0.8 {
-		t.Errorf("tap: caller 440 Hz ratio %.2f, volunteer 1 kHz ratio %.2f", toneRatio(caller, 440), toneRatio(volunteer, 1000))
+	if toneLevel(heardCaller, 440) < 0.8 || toneLevel(heardVolunteer, 1000) < 0.8 {
+		t.Errorf("tap: caller 440 Hz ratio %.2f, volunteer 1 kHz ratio %.2f", toneLevel(heardCaller, 440), toneLevel(heardVolunteer, 1000))
 	}
-	if len(caller) != 2*frames*160 || len(volunteer) != len(rx)*160 || tap.Dropped() != 0 {
+	if len(heardCaller) != 2*frames*160 || len(heardVolunteer) != len(rx)*160 || tap.Dropped() != 0 {
 		t.Errorf("tap: %d caller and %d volunteer bytes, %d dropped; want %d and %d (what Asterisk got), none dropped",
-			len(caller), len(volunteer), tap.Dropped(), 2*frames*160, len(rx)*160)
+			len(heardCaller), len(heardVolunteer), tap.Dropped(), 2*frames*160, len(rx)*160)
 	}
 }
 
@@ -184,11 +182,11 @@ func TestLoopbackCall(t *testing.T) {
 // exactly dropped missing packets, timestamps +160 per 20 ms packet except
 // at a single resynchronisation point (only if gap is non-zero), which
 // must be marked and move forward by about the time that passed.
-func checkContinuous(t *testing.T, name string, rx []rxPacket, gap time.Duration, dropped int) {
+func checkContinuous(t *testing.T, name string, rx []rtctest.Packet, gap time.Duration, dropped int) {
 	t.Helper()
 	jumps, missing := 0, 0
 	for i := 1; i < len(rx); i++ {
-		prev, cur := rx[i-1].hdr, rx[i].hdr
+		prev, cur := rx[i-1].Header, rx[i].Header
 		step := cur.SequenceNumber - prev.SequenceNumber
 		if step == 0 || step > 10 {
 			t.Errorf("%s: seq %d follows %d", name, cur.SequenceNumber, prev.SequenceNumber)
@@ -236,7 +234,7 @@ func TestPacerSmoothsBrowserBursts(t *testing.T) {
 	if err := r.SetRemote(ast.addr()); err != nil {
 		t.Fatal(err)
 	}
-	b := newBrowser(t, newBrowserAPI(t))
+	b := rtctest.MustNew(t, rtctest.Options{})
 	connect(t, r, b)
 	waitFor(t, 5*time.Second, "relay sees connected", r.upConnected.Load)
 
@@ -244,11 +242,14 @@ func TestPacerSmoothsBrowserBursts(t *testing.T) {
 	// time to refill, so a slow machine cannot merge two bursts into one
 	// big enough to overflow the queue.
 	const bursts = 20
+	volunteer := sine(1000)
 	for i := 0; i < bursts; i++ {
 		waitFor(t, 2*time.Second, "previous burst forwarded", func() bool { return r.Stats().ToAsterisk.Packets == uint64(5*i) })
 		time.Sleep(50 * time.Millisecond)
 		for j := 0; j < 5; j++ {
-			b.send(toneFrame(1000, (5*i+j)*160))
+			if err := b.Send(frame(volunteer)); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	waitFor(t, 2*time.Second, "all packets", func() bool { return len(ast.received()) >= 5*bursts })
@@ -259,7 +260,7 @@ func TestPacerSmoothsBrowserBursts(t *testing.T) {
 	}
 	sends := make([]sent, len(rx))
 	for i, p := range rx {
-		sends[i] = sent{p.hdr.SequenceNumber, p.at.Sub(rx[0].at)}
+		sends[i] = sent{p.Header.SequenceNumber, p.At.Sub(rx[0].At)}
 	}
 	// 2 ms covers the kernel path between the relay's send and the
 	// receive stamp.
@@ -287,18 +288,18 @@ func TestTrickleICE(t *testing.T) {
 	toBrowser := make(chan []byte, 64)
 	r.OnLocalCandidate(func(c []byte) { toBrowser <- c })
 
-	b := newBrowser(t, newBrowserAPI(t))
+	b := rtctest.MustNew(t, rtctest.Options{})
 	toRelay := make(chan webrtc.ICECandidateInit, 64)
-	b.pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+	b.PC().OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			toRelay <- c.ToJSON()
 		}
 	})
-	offer, err := b.pc.CreateOffer(nil)
+	offer, err := b.PC().CreateOffer(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.pc.SetLocalDescription(offer); err != nil {
+	if err := b.PC().SetLocalDescription(offer); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(offer.SDP, "a=candidate") {
@@ -311,7 +312,9 @@ func TestTrickleICE(t *testing.T) {
 	if strings.Contains(ans, "a=candidate") {
 		t.Error("trickle answer carries candidates; they should arrive through OnLocalCandidate")
 	}
-	b.answer(ans)
+	if err := b.SetAnswer(ans); err != nil {
+		t.Fatal(err)
+	}
 
 	deadline := time.After(10 * time.Second)
 	sawEnd, sent := false, 0
@@ -326,7 +329,7 @@ func TestTrickleICE(t *testing.T) {
 			if err := json.Unmarshal(c, &init); err != nil {
 				t.Fatalf("local candidate is not RTCIceCandidateInit JSON: %s", c)
 			}
-			if err := b.pc.AddICECandidate(init); err != nil {
+			if err := b.PC().AddICECandidate(init); err != nil {
 				t.Fatal(err)
 			}
 		case c := <-toRelay:
@@ -339,10 +342,14 @@ func TestTrickleICE(t *testing.T) {
 			t.Fatalf("trickle incomplete: end seen %v, %d browser candidates", sawEnd, sent)
 		}
 	}
-	b.waitConnected(10 * time.Second)
-	talk(ast, b, 0, 10)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	talk(t, ast, b, sine(440), sine(1000), 10)
 	waitFor(t, 2*time.Second, "audio both ways", func() bool {
-		return len(b.received()) >= 8 && len(ast.received()) >= 8
+		return len(b.Received()) >= 8 && len(ast.received()) >= 8
 	})
 
 	// A candidate for another ufrag is an earlier offer's leftover.
@@ -365,7 +372,7 @@ func TestBadMedia(t *testing.T) {
 	if err := r.SetRemote(ast.addr()); err != nil {
 		t.Fatal(err)
 	}
-	tone := toneFrame(440, 0)
+	tone := frame(sine(440))
 	csrc := rtpBytes(0, 1, 1, 1, make([]byte, 20)) // 15 CSRCs need 60 bytes
 	csrc[0] |= 0x0f
 	pad := rtpBytes(0, 1, 1, 1, tone)
@@ -429,9 +436,9 @@ func TestRemoteLearned(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, time.Second, "junk counted", func() bool { return r.Stats().Malformed == 1 })
-	first.send(toneFrame(440, 0))
+	first.send(frame(sine(440)))
 	waitFor(t, time.Second, "first packet", func() bool { return r.Stats().FromAsterisk.Packets == 1 })
-	second.send(toneFrame(440, 0))
+	second.send(frame(sine(440)))
 	waitFor(t, time.Second, "stranger counted", func() bool { return r.Stats().WrongSource == 1 })
 	if r.Remote() != first.addr() {
 		t.Errorf("learned %s, want %s", r.Remote(), first.addr())
@@ -493,7 +500,7 @@ func TestSignalingRejects(t *testing.T) {
 	}
 
 	// With a session, a garbled candidate line is refused too.
-	b := newBrowser(t, newBrowserAPI(t))
+	b := rtctest.MustNew(t, rtctest.Options{})
 	connect(t, r, b)
 	if err := r.AddICECandidate([]byte(`{"candidate":"candidate:nonsense"}`)); !errors.Is(err, ErrBadCandidate) {
 		t.Errorf("garbled candidate: %v, want ErrBadCandidate", err)
@@ -516,8 +523,9 @@ func TestTapNeverBlocks(t *testing.T) {
 	closed := r.Tap(2)
 	closed.Close()
 	closed.Close()
+	caller := sine(440)
 	for i := 0; i < 20; i++ {
-		ast.send(toneFrame(440, i*160))
+		ast.send(frame(caller))
 	}
 	waitFor(t, 2*time.Second, "20 packets relayed", func() bool { return r.Stats().FromAsterisk.Packets == 20 })
 	if stuck.Dropped() != 18 {
@@ -563,7 +571,6 @@ func countFDs(t *testing.T) int {
 // connected browser and audio flowing, and expects goroutines and file
 // descriptors back at their baseline.
 func TestCloseLeavesNothing(t *testing.T) {
-	api := newBrowserAPI(t)
 	e, err := NewEngine(Config{IncludeLoopback: true, IPs: []string{"127.0.0.1"}, Logger: quietLog})
 	if err != nil {
 		t.Fatal(err)
@@ -572,17 +579,17 @@ func TestCloseLeavesNothing(t *testing.T) {
 	// part of the baseline.
 	{
 		r, _ := e.NewRelay("warm")
-		b := newBrowser(t, api)
+		b := rtctest.MustNew(t, rtctest.Options{})
 		connect(t, r, b)
 		r.Close()
-		b.close()
+		b.Close()
 	}
 	time.Sleep(200 * time.Millisecond)
 	baseG, baseFD := runtime.NumGoroutine(), countFDs(t)
 
 	const relays, withBrowser = 40, 6
 	var rs []*Relay
-	var bs []*browser
+	var bs []*rtctest.Browser
 	var asts []*fakeAsterisk
 	for i := 0; i < relays; i++ {
 		r, err := e.NewRelay("leak")
@@ -596,12 +603,15 @@ func TestCloseLeavesNothing(t *testing.T) {
 			if err := r.SetRemote(ast.addr()); err != nil {
 				t.Fatal(err)
 			}
-			b := newBrowser(t, api)
+			b := rtctest.MustNew(t, rtctest.Options{})
 			connect(t, r, b)
 			bs = append(bs, b)
+			caller, volunteer := frame(sine(440)), frame(sine(1000))
 			for j := 0; j < 5; j++ {
-				ast.send(toneFrame(440, 0))
-				b.send(toneFrame(1000, 0))
+				ast.send(caller)
+				if err := b.Send(volunteer); err != nil {
+					t.Error(err)
+				}
 			}
 			asts = append(asts, ast)
 		}
@@ -616,7 +626,7 @@ func TestCloseLeavesNothing(t *testing.T) {
 		t.Error(err)
 	}
 	for _, b := range bs {
-		b.close()
+		b.Close()
 	}
 	for _, a := range asts {
 		a.close()
