@@ -65,8 +65,8 @@ func TestCallEndToEnd(t *testing.T) {
 	}
 
 	br := h.connectBrowser(r.eng, callID, a)
-	br.sendTone(1000)
-	hears(t, 15*time.Second, "A's browser to hear the caller's 440 Hz", 440, func() []int16 { return br.heard(time.Second) })
+	br.Play(audio.NewTone(audio.SampleRate, 0.3, 1000))
+	hears(t, 15*time.Second, "A's browser to hear the caller's 440 Hz", 440, br.Heard)
 	hears(t, 15*time.Second, "the caller to hear A's 1 kHz", 1000, call.Heard)
 	if !r.eng.OnCall(a) || r.eng.OnCall(b) {
 		t.Errorf("OnCall(a)=%v OnCall(b)=%v, want true false", r.eng.OnCall(a), r.eng.OnCall(b))

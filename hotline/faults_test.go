@@ -14,12 +14,13 @@ import (
 	"llamenos/ari"
 	"llamenos/audio"
 	"llamenos/rtc"
+	"llamenos/rtc/rtctest"
 	"llamenos/store"
 )
 
 // answerAndConnect rings pk, answers and brings the browser up with audio
 // both ways.
-func (h *harness) answerAndConnect(r *runningEngine, number, pk string) (string, *testBrowser, func() []int16) {
+func (h *harness) answerAndConnect(r *runningEngine, number, pk string) (string, *rtctest.Browser, func() []int16) {
 	h.t.Helper()
 	call := h.place(number, audio.NewTone(audio.SampleRate, 0.3, 440))
 	before := h.rings()
@@ -36,9 +37,9 @@ func (h *harness) answerAndConnect(r *runningEngine, number, pk string) (string,
 		h.t.Fatal(err)
 	}
 	br := h.connectBrowser(r.eng, id, pk)
-	br.sendTone(1000)
+	br.Play(audio.NewTone(audio.SampleRate, 0.3, 1000))
 	hears(h.t, 15*time.Second, "the caller to hear the volunteer", 1000, call.Heard)
-	hears(h.t, 15*time.Second, "the volunteer to hear the caller", 440, func() []int16 { return br.heard(time.Second) })
+	hears(h.t, 15*time.Second, "the volunteer to hear the caller", 440, br.Heard)
 	h.lastCall = call
 	return id, br, call.Heard
 }
@@ -59,7 +60,7 @@ func TestBrowserLost(t *testing.T) {
 	t.Run("socket closed and peer gone", func(t *testing.T) {
 		id, br, _ := h.answerAndConnect(r, "+15553330001", a)
 		call := h.lastCall
-		br.close()
+		br.Close()
 		gone := time.Now()
 		r.eng.BrowserGone(a)
 		waitDone(t, call, 10*time.Second, "the caller to be hung up after the grace")
@@ -76,7 +77,7 @@ func TestBrowserLost(t *testing.T) {
 	t.Run("peer gone, the relay notices", func(t *testing.T) {
 		id, br, _ := h.answerAndConnect(r, "+15553330002", a)
 		call := h.lastCall
-		br.close() // no BrowserGone: only the relay's connection state tells
+		br.Close() // no BrowserGone: only the relay's connection state tells
 		waitDone(t, call, 15*time.Second, "the caller to be hung up")
 		h.n.wait(t, time.Second, "ended", isNote("ended", id, a, EndBrowserLost))
 		h.waitEmpty(5 * time.Second)
@@ -129,8 +130,8 @@ func TestARIReconnectMidCall(t *testing.T) {
 		h.sim.DropEvents()
 		waitUntil(t, 10*time.Second, "the events socket to reconnect", func() bool { return r.cl.Stats().Reconnects > before && r.cl.Connected() })
 		// Media never depended on the socket: both directions still flow.
-		rx := len(br.heard(time.Hour))
-		waitUntil(t, 10*time.Second, "more caller audio after the reconnect", func() bool { return len(br.heard(time.Hour)) > rx+8000 })
+		rx := len(br.Heard())
+		waitUntil(t, 10*time.Second, "more caller audio after the reconnect", func() bool { return len(br.Heard()) > rx+8000 })
 		hears(t, 10*time.Second, "the caller still hears the volunteer", 1000, heard)
 		call.Hangup()
 		h.n.wait(t, 10*time.Second, "ended", isNote("ended", id, a, EndCallerHungUp))
@@ -324,7 +325,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		h.n.wait(t, 10*time.Second, "ring", func(n note) bool { return n.kind == "ring" && n.callID != id })
 		_ = waiting
 		h.stop(r)
-		br.close()
+		br.Close()
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	n := settle()

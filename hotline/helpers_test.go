@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -19,16 +18,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
-	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
-
 	"llamenos/ari"
 	"llamenos/ari/aritest"
 	"llamenos/audio"
 	"llamenos/e2ee"
 	"llamenos/rtc"
+	"llamenos/rtc/rtctest"
 	"llamenos/store"
 )
 
@@ -88,16 +83,17 @@ type note struct {
 }
 
 type fakeNotifier struct {
+	t        testing.TB
 	mu       sync.Mutex
 	notes    []note
 	changed  chan struct{}
-	browsers map[string]*testBrowser // candidate routing by pubkey
+	browsers map[string]*rtctest.Browser // candidate routing by pubkey
 	// panicOnRing makes the next Ring panic, as a buggy hub might.
 	panicOnRing atomic.Bool
 }
 
-func newFakeNotifier() *fakeNotifier {
-	return &fakeNotifier{changed: make(chan struct{}), browsers: map[string]*testBrowser{}}
+func newFakeNotifier(t testing.TB) *fakeNotifier {
+	return &fakeNotifier{t: t, changed: make(chan struct{}), browsers: map[string]*rtctest.Browser{}}
 }
 
 func (f *fakeNotifier) add(n note) {
@@ -109,7 +105,9 @@ func (f *fakeNotifier) add(n note) {
 	b := f.browsers[firstOf(n.pubkeys)]
 	f.mu.Unlock()
 	if n.kind == "candidate" && b != nil && n.candidate != nil {
-		b.addCandidate(n.candidate)
+		if err := b.AddCandidate(n.candidate); err != nil {
+			f.t.Errorf("daemon sent a malformed candidate: %v", err)
+		}
 	}
 }
 
@@ -140,7 +138,7 @@ func (f *fakeNotifier) Candidate(pk, callID string, c json.RawMessage) {
 }
 func (f *fakeNotifier) CallsChanged() { f.add(note{kind: "changed"}) }
 
-func (f *fakeNotifier) route(pk string, b *testBrowser) {
+func (f *fakeNotifier) route(pk string, b *rtctest.Browser) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.browsers[pk] = b
@@ -321,7 +319,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { re.Close() })
-	h := &harness{t: t, sim: sim, st: st, rtc: re, n: newFakeNotifier(), logs: logs, log: log, opts: o}
+	h := &harness{t: t, sim: sim, st: st, rtc: re, n: newFakeNotifier(t), logs: logs, log: log, opts: o}
 	h.admin = h.volunteer(store.RoleAdmin, false)
 	t.Cleanup(h.stopAll)
 	return h
@@ -536,210 +534,21 @@ func waitDone(t testing.TB, c *aritest.Call, d time.Duration, what string) {
 	}
 }
 
-// ---- an in-process "browser": Pion offering PCMU on loopback ----
-
-var pcmu = webrtc.RTPCodecParameters{
-	RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1},
-	PayloadType:        0,
-}
-
-type testBrowser struct {
-	t     testing.TB
-	pc    *webrtc.PeerConnection
-	track *webrtc.TrackLocalStaticRTP
-
-	mu        sync.Mutex
-	rx        []byte // µ-law payload received
-	remoteSet bool
-	pending   []json.RawMessage
-	closed    bool
-	connected chan struct{}
-	wg        sync.WaitGroup
-	stopSend  chan struct{}
-	stopOnce  sync.Once
-}
-
-func newTestBrowser(t testing.TB) *testBrowser {
-	t.Helper()
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(pcmu, webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
-	}
-	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	track, err := webrtc.NewTrackLocalStaticRTP(pcmu.RTPCodecCapability, "mic", "volunteer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &testBrowser{t: t, pc: pc, track: track, connected: make(chan struct{}), stopSend: make(chan struct{})}
-	if _, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			once.Do(func() { close(b.connected) })
-		}
-	})
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		b.mu.Lock()
-		if b.closed {
-			b.mu.Unlock()
-			return
-		}
-		b.wg.Add(1)
-		b.mu.Unlock()
-		defer b.wg.Done()
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.rx = append(b.rx, p.Payload...)
-			b.mu.Unlock()
-		}
-	})
-	t.Cleanup(b.close)
-	return b
-}
-
-// offer returns an offer carrying every local candidate.
-func (b *testBrowser) offer() string {
-	b.t.Helper()
-	o, err := b.pc.CreateOffer(nil)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	done := webrtc.GatheringCompletePromise(b.pc)
-	if err := b.pc.SetLocalDescription(o); err != nil {
-		b.t.Fatal(err)
-	}
-	<-done
-	return b.pc.LocalDescription().SDP
-}
-
-func (b *testBrowser) setAnswer(sdp string) {
-	b.t.Helper()
-	if err := b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
-		b.t.Fatal(err)
-	}
-	b.mu.Lock()
-	b.remoteSet = true
-	pending := b.pending
-	b.pending = nil
-	b.mu.Unlock()
-	for _, c := range pending {
-		b.applyCandidate(c)
-	}
-}
-
-// addCandidate takes a trickled candidate from the daemon; those that
-// arrive before the answer is applied wait for it.
-func (b *testBrowser) addCandidate(c json.RawMessage) {
-	b.mu.Lock()
-	if !b.remoteSet {
-		b.pending = append(b.pending, c)
-		b.mu.Unlock()
-		return
-	}
-	b.mu.Unlock()
-	b.applyCandidate(c)
-}
-
-func (b *testBrowser) applyCandidate(c json.RawMessage) {
-	var init webrtc.ICECandidateInit
-	if err := json.Unmarshal(c, &init); err != nil {
-		b.t.Errorf("daemon sent a malformed candidate: %v", err)
-		return
-	}
-	_ = b.pc.AddICECandidate(init) // fails only once the browser is closed
-}
-
-func (b *testBrowser) waitConnected(d time.Duration) {
-	b.t.Helper()
-	select {
-	case <-b.connected:
-	case <-time.After(d):
-		b.t.Fatalf("browser not connected after %v (state %s)", d, b.pc.ConnectionState())
-	}
-}
-
-// sendTone sends a tone as 20 ms PCMU packets until close.
-func (b *testBrowser) sendTone(freq float64) {
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		tone := audio.NewTone(audio.SampleRate, 0.3, freq)
-		pcm := make([]int16, 160)
-		payload := make([]byte, 0, 160)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		var seq uint16 = 100
-		var ts uint32 = 5000
-		for {
-			select {
-			case <-b.stopSend:
-				return
-			case <-tick.C:
-			}
-			tone.Fill(pcm)
-			payload = audio.EncodeMulaw(payload[:0], pcm)
-			p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq, Timestamp: ts}, Payload: payload}
-			if err := b.track.WriteRTP(&p); err != nil && !errors.Is(err, io.ErrClosedPipe) {
-				return
-			}
-			seq++
-			ts += 160
-		}
-	}()
-}
-
-// heard returns the last d of caller audio the browser received.
-func (b *testBrowser) heard(d time.Duration) []int16 {
-	b.mu.Lock()
-	n := int(d.Seconds() * audio.SampleRate)
-	rx := b.rx
-	if len(rx) > n {
-		rx = rx[len(rx)-n:]
-	}
-	out := audio.DecodeMulaw(nil, rx)
-	b.mu.Unlock()
-	return out
-}
-
-func (b *testBrowser) close() {
-	b.stopOnce.Do(func() { close(b.stopSend) })
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
-	b.pc.Close()
-	b.wg.Wait()
-}
-
 // connectBrowser answers callID as pk with a fresh browser and brings its
 // WebRTC connection up.
-func (h *harness) connectBrowser(eng *Engine, callID, pk string) *testBrowser {
+func (h *harness) connectBrowser(eng *Engine, callID, pk string) *rtctest.Browser {
 	h.t.Helper()
-	b := newTestBrowser(h.t)
+	b := rtctest.MustNew(h.t, rtctest.Options{})
 	h.n.route(pk, b)
 	h.n.wait(h.t, 10*time.Second, "Connected", isNote("connected", callID, pk, ""))
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ans, err := eng.Offer(ctx, callID, pk, b.offer())
+	err := b.Connect(ctx, func(ctx context.Context, offer string) (string, error) {
+		return eng.Offer(ctx, callID, pk, offer)
+	})
 	if err != nil {
-		h.t.Fatalf("Offer: %v", err)
+		h.t.Fatal(err)
 	}
-	b.setAnswer(ans)
-	b.waitConnected(15 * time.Second)
 	return b
 }
 
