@@ -133,7 +133,7 @@ func TestMuxedPorts(t *testing.T) {
 		answers = append(answers, ans)
 		answer(t, b, ans, 15*time.Second)
 		talk(t, ast, b, sine(440), sine(1000), 5)
-		waitFor(t, 2*time.Second, fmt.Sprintf("audio over %v", networks), func() bool {
+		rtctest.WaitFor(t, 2*time.Second, fmt.Sprintf("audio over %v", networks), func() bool {
 			return len(b.Received()) >= 4 && len(ast.received()) >= 4
 		})
 		pair, err := b.PC().GetSenders()[0].Transport().ICETransport().GetSelectedCandidatePair()
@@ -178,12 +178,7 @@ func TestMuxedPorts(t *testing.T) {
 // control gets an answer without it, so it neither stamps the extension
 // nor expects feedback for a fixed-rate audio stream.
 func TestAnswerOmitsTransportCC(t *testing.T) {
-	e := testEngine(t, nil)
-	r, err := e.NewRelay("twcc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := testRelay(t, "twcc")
 	b := rtctest.MustNew(t, rtctest.Options{Interceptors: true})
 	sdp := offer(t, b)
 	if !strings.Contains(sdp, "transport-wide-cc") {

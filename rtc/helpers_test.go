@@ -171,6 +171,27 @@ func testEngine(t testing.TB, mod func(*Config)) *Engine {
 	return e
 }
 
+// testRelay is a relay on a fresh test engine, closed when the test ends.
+func testRelay(t testing.TB, id string) *Relay {
+	t.Helper()
+	r, err := testEngine(t, nil).NewRelay(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// withAsterisk gives r a fake Asterisk as its externalMedia peer.
+func withAsterisk(t testing.TB, r *Relay) *fakeAsterisk {
+	t.Helper()
+	ast := newFakeAsterisk(t, r.LocalAddr())
+	if err := r.SetRemote(ast.addr()); err != nil {
+		t.Fatal(err)
+	}
+	return ast
+}
+
 // rtpBytes builds a raw RTP datagram for bad-input tests.
 func rtpBytes(pt uint8, seq uint16, ts, ssrc uint32, payload []byte) []byte {
 	b := make([]byte, 12+len(payload))
@@ -181,15 +202,4 @@ func rtpBytes(pt uint8, seq uint16, ts, ssrc uint32, payload []byte) []byte {
 	binary.BigEndian.PutUint32(b[8:], ssrc)
 	copy(b[12:], payload)
 	return b
-}
-
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

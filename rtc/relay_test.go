@@ -62,29 +62,21 @@ func talk(t testing.TB, a *fakeAsterisk, b *rtctest.Browser, caller, volunteer a
 // and the browser reconnects with a new PeerConnection; both sides must
 // still see one continuous stream.
 func TestLoopbackCall(t *testing.T) {
-	e := testEngine(t, nil)
-	r, err := e.NewRelay("loopback")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	ast := newFakeAsterisk(t, r.LocalAddr())
-	if err := r.SetRemote(ast.addr()); err != nil {
-		t.Fatal(err)
-	}
+	r := testRelay(t, "loopback")
+	ast := withAsterisk(t, r)
 	var states stateLog
 	r.OnState(states.add)
 	tap := r.Tap(1000)
 
 	b1 := rtctest.MustNew(t, rtctest.Options{})
 	connect(t, r, b1)
-	waitFor(t, 5*time.Second, "state connected", func() bool { return states.last() == StateConnected })
+	rtctest.WaitFor(t, 5*time.Second, "state connected", func() bool { return states.last() == StateConnected })
 
 	// The voices' phase runs on across the switch.
 	caller, volunteer := sine(440), sine(1000)
 	const frames = 50
 	talk(t, ast, b1, caller, volunteer, frames)
-	waitFor(t, 2*time.Second, "first half delivered", func() bool {
+	rtctest.WaitFor(t, 2*time.Second, "first half delivered", func() bool {
 		return len(b1.Received()) >= frames-2 && len(ast.received()) >= frames-2
 	})
 	switchAt := time.Now()
@@ -94,10 +86,10 @@ func TestLoopbackCall(t *testing.T) {
 	ast.newChannel()
 	b2 := rtctest.MustNew(t, rtctest.Options{Seq: 40000, Timestamp: 123})
 	connect(t, r, b2)
-	waitFor(t, 5*time.Second, "state connected again", func() bool { return states.last() == StateConnected })
+	rtctest.WaitFor(t, 5*time.Second, "state connected again", func() bool { return states.last() == StateConnected })
 	switchDur := time.Since(switchAt)
 	talk(t, ast, b2, caller, volunteer, frames)
-	waitFor(t, 2*time.Second, "second half delivered", func() bool {
+	rtctest.WaitFor(t, 2*time.Second, "second half delivered", func() bool {
 		return len(b2.Received()) >= frames-2 && len(ast.received()) >= 2*frames-2
 	})
 	time.Sleep(100 * time.Millisecond)
@@ -221,22 +213,14 @@ func checkContinuous(t *testing.T, name string, rx []rtctest.Packet, gap time.Du
 // Asterisk does, must never hold more than the pacer's burst credit
 // (60 ms) beyond what it plays, and nothing may be lost.
 func TestPacerSmoothsBrowserBursts(t *testing.T) {
-	e := testEngine(t, nil)
-	r, err := e.NewRelay("burst")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	ast := newFakeAsterisk(t, r.LocalAddr())
+	r := testRelay(t, "burst")
+	ast := withAsterisk(t, r)
 	if !ast.kernelTime {
 		t.Skip("no kernel receive timestamps on this platform; spacing would measure the scheduler")
 	}
-	if err := r.SetRemote(ast.addr()); err != nil {
-		t.Fatal(err)
-	}
 	b := rtctest.MustNew(t, rtctest.Options{})
 	connect(t, r, b)
-	waitFor(t, 5*time.Second, "relay sees connected", r.upConnected.Load)
+	rtctest.WaitFor(t, 5*time.Second, "relay sees connected", r.upConnected.Load)
 
 	// Each burst starts once the previous one has left and the credit had
 	// time to refill, so a slow machine cannot merge two bursts into one
@@ -244,7 +228,7 @@ func TestPacerSmoothsBrowserBursts(t *testing.T) {
 	const bursts = 20
 	volunteer := sine(1000)
 	for i := 0; i < bursts; i++ {
-		waitFor(t, 2*time.Second, "previous burst forwarded", func() bool { return r.Stats().ToAsterisk.Packets == uint64(5*i) })
+		rtctest.WaitFor(t, 2*time.Second, "previous burst forwarded", func() bool { return r.Stats().ToAsterisk.Packets == uint64(5*i) })
 		time.Sleep(50 * time.Millisecond)
 		for j := 0; j < 5; j++ {
 			if err := b.Send(frame(volunteer)); err != nil {
@@ -252,7 +236,7 @@ func TestPacerSmoothsBrowserBursts(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, 2*time.Second, "all packets", func() bool { return len(ast.received()) >= 5*bursts })
+	rtctest.WaitFor(t, 2*time.Second, "all packets", func() bool { return len(ast.received()) >= 5*bursts })
 
 	rx := ast.received()
 	if len(rx) != 5*bursts {
@@ -275,16 +259,8 @@ func TestPacerSmoothsBrowserBursts(t *testing.T) {
 // TestTrickleICE runs the signaling the way the UI will: candidates both
 // ways as RTCIceCandidateInit JSON.
 func TestTrickleICE(t *testing.T) {
-	e := testEngine(t, nil)
-	r, err := e.NewRelay("trickle")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	ast := newFakeAsterisk(t, r.LocalAddr())
-	if err := r.SetRemote(ast.addr()); err != nil {
-		t.Fatal(err)
-	}
+	r := testRelay(t, "trickle")
+	ast := withAsterisk(t, r)
 	toBrowser := make(chan []byte, 64)
 	r.OnLocalCandidate(func(c []byte) { toBrowser <- c })
 
@@ -348,7 +324,7 @@ func TestTrickleICE(t *testing.T) {
 		t.Fatal(err)
 	}
 	talk(t, ast, b, sine(440), sine(1000), 10)
-	waitFor(t, 2*time.Second, "audio both ways", func() bool {
+	rtctest.WaitFor(t, 2*time.Second, "audio both ways", func() bool {
 		return len(b.Received()) >= 8 && len(ast.received()) >= 8
 	})
 
@@ -362,16 +338,8 @@ func TestTrickleICE(t *testing.T) {
 // TestBadMedia feeds the externalMedia socket garbage and strangers'
 // packets: each is counted and dropped, and the relay keeps relaying.
 func TestBadMedia(t *testing.T) {
-	e := testEngine(t, nil)
-	r, err := e.NewRelay("bad")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	ast := newFakeAsterisk(t, r.LocalAddr())
-	if err := r.SetRemote(ast.addr()); err != nil {
-		t.Fatal(err)
-	}
+	r := testRelay(t, "bad")
+	ast := withAsterisk(t, r)
 	tone := frame(sine(440))
 	csrc := rtpBytes(0, 1, 1, 1, make([]byte, 20)) // 15 CSRCs need 60 bytes
 	csrc[0] |= 0x0f
@@ -408,7 +376,7 @@ func TestBadMedia(t *testing.T) {
 	ast.send(tone)
 	// Empty datagrams are not delivered by every kernel path; count what
 	// must arrive.
-	waitFor(t, 2*time.Second, "counters", func() bool {
+	rtctest.WaitFor(t, 2*time.Second, "counters", func() bool {
 		s := r.Stats()
 		return s.FromAsterisk.Packets == 1 && s.WrongType == 1 && s.WrongSource == 1 && s.Malformed >= uint64(len(malformed)-1)
 	})
@@ -424,22 +392,17 @@ func TestBadMedia(t *testing.T) {
 // becomes Asterisk's address; garbage cannot claim it, and nobody else can
 // afterwards.
 func TestRemoteLearned(t *testing.T) {
-	e := testEngine(t, nil)
-	r, err := e.NewRelay("learn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := testRelay(t, "learn")
 	first := newFakeAsterisk(t, r.LocalAddr())
 	second := newFakeAsterisk(t, r.LocalAddr())
 	if _, err := second.conn.WriteToUDPAddrPort([]byte("junk that is not rtp"), r.LocalAddr()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Second, "junk counted", func() bool { return r.Stats().Malformed == 1 })
+	rtctest.WaitFor(t, time.Second, "junk counted", func() bool { return r.Stats().Malformed == 1 })
 	first.send(frame(sine(440)))
-	waitFor(t, time.Second, "first packet", func() bool { return r.Stats().FromAsterisk.Packets == 1 })
+	rtctest.WaitFor(t, time.Second, "first packet", func() bool { return r.Stats().FromAsterisk.Packets == 1 })
 	second.send(frame(sine(440)))
-	waitFor(t, time.Second, "stranger counted", func() bool { return r.Stats().WrongSource == 1 })
+	rtctest.WaitFor(t, time.Second, "stranger counted", func() bool { return r.Stats().WrongSource == 1 })
 	if r.Remote() != first.addr() {
 		t.Errorf("learned %s, want %s", r.Remote(), first.addr())
 	}
@@ -461,12 +424,7 @@ const opusOnlyOffer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=grou
 // TestSignalingRejects: bad offers and candidates get clear errors and
 // leave the relay without a session.
 func TestSignalingRejects(t *testing.T) {
-	e := testEngine(t, nil)
-	r, err := e.NewRelay("reject")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := testRelay(t, "reject")
 	noFingerprint := strings.Replace(strings.Replace(opusOnlyOffer, "111 opus/48000/2", "0 PCMU/8000", 1), "SAVPF 111", "SAVPF 0", 1)
 	noFingerprint = strings.Replace(noFingerprint, "a=fingerprint", "a=x-fingerprint", 1)
 	cases := []struct {
@@ -510,15 +468,8 @@ func TestSignalingRejects(t *testing.T) {
 // TestTapNeverBlocks: a subscriber that never reads costs the call nothing
 // but its own dropped frames.
 func TestTapNeverBlocks(t *testing.T) {
-	e := testEngine(t, nil)
-	r, err := e.NewRelay("tap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ast := newFakeAsterisk(t, r.LocalAddr())
-	if err := r.SetRemote(ast.addr()); err != nil {
-		t.Fatal(err)
-	}
+	r := testRelay(t, "tap")
+	ast := withAsterisk(t, r)
 	stuck := r.Tap(2)
 	closed := r.Tap(2)
 	closed.Close()
@@ -527,7 +478,7 @@ func TestTapNeverBlocks(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		ast.send(frame(caller))
 	}
-	waitFor(t, 2*time.Second, "20 packets relayed", func() bool { return r.Stats().FromAsterisk.Packets == 20 })
+	rtctest.WaitFor(t, 2*time.Second, "20 packets relayed", func() bool { return r.Stats().FromAsterisk.Packets == 20 })
 	if stuck.Dropped() != 18 {
 		t.Errorf("stuck tap dropped %d, want 18", stuck.Dropped())
 	}

@@ -5,7 +5,8 @@
 // relay's tests need a browser: it offers PCMU only, gathers loopback
 // candidates only, sends RTP from a local track and records (or hands to a
 // callback) what it receives. The rtc tests, the rtc benchmark's load
-// generator and the hotline tests all drive the real relay with it.
+// generator and the hotline tests all drive the real relay with it. WaitFor
+// is the polling helper those tests share.
 //
 // Nothing here needs a *testing.T, because the benchmark's load generator
 // runs outside any test; New and the methods return errors, and MustNew is

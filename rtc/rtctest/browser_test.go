@@ -38,17 +38,6 @@ func answerer(b *Browser) func(context.Context, string) (string, error) {
 	}
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestSendAndReceive connects two browsers, one answering through its
 // PeerConnection, and checks numbering, recording and audio both ways.
 func TestSendAndReceive(t *testing.T) {
@@ -72,7 +61,7 @@ func TestSendAndReceive(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	b.Play(audio.NewTone(audio.SampleRate, 0.25, 1000))
-	waitUntil(t, "both tones", func() bool {
+	WaitFor(t, 10*time.Second, "both tones", func() bool {
 		return len(b.Received()) == frames && len(a.Heard()) >= 4000
 	})
 
@@ -122,7 +111,7 @@ func TestOnRTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Play(audio.Silence{})
-	waitUntil(t, "packets through the callback", func() bool { return n.Load() >= 5 })
+	WaitFor(t, 10*time.Second, "packets through the callback", func() bool { return n.Load() >= 5 })
 	if len(a.Received()) != 0 || len(a.Heard()) != 0 {
 		t.Errorf("recorded %d packets with OnRTP set", len(a.Received()))
 	}
