@@ -12,6 +12,7 @@ import (
 
 	"llamenos/audio"
 	"llamenos/e2ee"
+	"llamenos/rtc/rtctest"
 	"llamenos/store"
 )
 
@@ -21,9 +22,8 @@ import (
 // nothing is left behind.
 func TestCallEndToEnd(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	a := h.volunteer(store.RoleVolunteer, true).Public().String()
-	b := h.volunteer(store.RoleVolunteer, true).Public().String()
-	h.shift(a, b)
+	pks := h.onShift(2)
+	a, b := pks[0], pks[1]
 	r := h.start()
 
 	const number = "+15557654321"
@@ -83,7 +83,7 @@ func TestCallEndToEnd(t *testing.T) {
 	call.Hangup()
 	h.n.wait(t, 10*time.Second, "A's call to end", isNote("ended", callID, a, EndCallerHungUp))
 	h.waitEmpty(10 * time.Second)
-	waitUntil(t, 5*time.Second, "the final record", func() bool { return h.record(callID).Outcome == store.OutcomeAnswered })
+	rtctest.WaitFor(t, 5*time.Second, "the final record", func() bool { return h.record(callID).Outcome == store.OutcomeAnswered })
 	rec = h.record(callID)
 	if rec.QueueWait <= 0 || rec.Duration < 200*time.Millisecond || rec.AnsweredBy != a || rec.EndedAt.IsZero() {
 		t.Errorf("record: wait %v, duration %v, by %s, ended %v", rec.QueueWait, rec.Duration, rec.AnsweredBy, rec.EndedAt)
@@ -96,7 +96,7 @@ func TestCallEndToEnd(t *testing.T) {
 	if err != nil || string(pt) != number {
 		t.Errorf("admin opens the caller number: %q, %v", pt, err)
 	}
-	waitUntil(t, 5*time.Second, "A to be off the call", func() bool { return !r.eng.OnCall(a) && len(r.eng.Active()) == 0 })
+	rtctest.WaitFor(t, 5*time.Second, "A to be off the call", func() bool { return !r.eng.OnCall(a) && len(r.eng.Active()) == 0 })
 
 	h.stop(r)
 	logs := h.logs.String()
@@ -131,7 +131,7 @@ func TestAnswerRace(t *testing.T) {
 	call := h.place("+15551110000", nil)
 	var rung map[string]bool
 	var callID string
-	waitUntil(t, 10*time.Second, "all 100 rung", func() bool {
+	rtctest.WaitFor(t, 10*time.Second, "all 100 rung", func() bool {
 		rung = map[string]bool{}
 		for _, n := range h.n.all() {
 			if n.kind == "ring" {

@@ -25,7 +25,7 @@ func (h *harness) answerAndConnect(r *runningEngine, number, pk string) (string,
 	call := h.place(number, audio.NewTone(audio.SampleRate, 0.3, 440))
 	before := h.rings()
 	var id string
-	waitUntil(h.t, 10*time.Second, "ring", func() bool {
+	rtctest.WaitFor(h.t, 10*time.Second, "ring", func() bool {
 		ids := h.rings()
 		if len(ids) > len(before) {
 			id = ids[len(ids)-1]
@@ -53,8 +53,7 @@ func TestBrowserLost(t *testing.T) {
 		},
 	})
 	t.Cleanup(func() { dumpLogs(t, h) })
-	a := h.volunteer(store.RoleVolunteer, true).Public().String()
-	h.shift(a)
+	a := h.onShift(1)[0]
 	r := h.start()
 
 	t.Run("socket closed and peer gone", func(t *testing.T) {
@@ -119,8 +118,7 @@ func TestBrowserLost(t *testing.T) {
 func TestARIReconnectMidCall(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	t.Cleanup(func() { dumpLogs(t, h) })
-	a := h.volunteer(store.RoleVolunteer, true).Public().String()
-	h.shift(a)
+	a := h.onShift(1)[0]
 	r := h.start()
 
 	t.Run("socket back, call goes on", func(t *testing.T) {
@@ -128,10 +126,10 @@ func TestARIReconnectMidCall(t *testing.T) {
 		call := h.lastCall
 		before := r.cl.Stats().Reconnects
 		h.sim.DropEvents()
-		waitUntil(t, 10*time.Second, "the events socket to reconnect", func() bool { return r.cl.Stats().Reconnects > before && r.cl.Connected() })
+		rtctest.WaitFor(t, 10*time.Second, "the events socket to reconnect", func() bool { return r.cl.Stats().Reconnects > before && r.cl.Connected() })
 		// Media never depended on the socket: both directions still flow.
 		rx := len(br.Heard())
-		waitUntil(t, 10*time.Second, "more caller audio after the reconnect", func() bool { return len(br.Heard()) > rx+8000 })
+		rtctest.WaitFor(t, 10*time.Second, "more caller audio after the reconnect", func() bool { return len(br.Heard()) > rx+8000 })
 		hears(t, 10*time.Second, "the caller still hears the volunteer", 1000, heard)
 		call.Hangup()
 		h.n.wait(t, 10*time.Second, "ended", isNote("ended", id, a, EndCallerHungUp))
@@ -149,7 +147,7 @@ func TestARIReconnectMidCall(t *testing.T) {
 		}
 		h.n.wait(t, 10*time.Second, "ended after the resync", isNote("ended", id, a, EndCallerHungUp))
 		h.waitEmpty(10 * time.Second)
-		waitUntil(t, 5*time.Second, "final record", func() bool { return h.record(id).Outcome == store.OutcomeAnswered })
+		rtctest.WaitFor(t, 5*time.Second, "final record", func() bool { return h.record(id).Outcome == store.OutcomeAnswered })
 	})
 }
 
@@ -158,9 +156,8 @@ func TestARIReconnectMidCall(t *testing.T) {
 func TestDaemonRestart(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	t.Cleanup(func() { dumpLogs(t, h) })
-	a := h.volunteer(store.RoleVolunteer, true).Public().String()
-	b := h.volunteer(store.RoleVolunteer, true).Public().String()
-	h.shift(a, b)
+	pks := h.onShift(2)
+	a, b := pks[0], pks[1]
 	r1 := h.start()
 	talking, _, _ := h.answerAndConnect(r1, "+15553330020", a)
 	callA := h.lastCall
@@ -182,7 +179,7 @@ func TestDaemonRestart(t *testing.T) {
 	}
 
 	r2 := h.start()
-	waitUntil(t, 10*time.Second, "orphans cleaned up", func() bool {
+	rtctest.WaitFor(t, 10*time.Second, "orphans cleaned up", func() bool {
 		chans := h.sim.Channels()
 		if len(h.sim.Bridges()) != 0 || len(chans) != 2 {
 			return false
@@ -196,7 +193,7 @@ func TestDaemonRestart(t *testing.T) {
 	})
 	// Both callers are back in the queue as new calls.
 	var requeued []string
-	waitUntil(t, 10*time.Second, "both callers re-queued", func() bool {
+	rtctest.WaitFor(t, 10*time.Second, "both callers re-queued", func() bool {
 		requeued = requeued[:0]
 		for _, id := range h.rings() {
 			if id != talking && id != waitingID {
@@ -218,15 +215,14 @@ func TestDaemonRestart(t *testing.T) {
 	callA.Hangup()
 	waiting.Hangup()
 	h.waitEmpty(10 * time.Second)
-	waitUntil(t, 5*time.Second, "no active calls", func() bool { return len(r2.eng.Active()) == 0 })
+	rtctest.WaitFor(t, 5*time.Second, "no active calls", func() bool { return len(r2.eng.Active()) == 0 })
 }
 
 // TestShutdownLeavesNothing: a clean stop hangs everything up.
 func TestShutdownLeavesNothing(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	a := h.volunteer(store.RoleVolunteer, true).Public().String()
-	b := h.volunteer(store.RoleVolunteer, true).Public().String()
-	h.shift(a, b)
+	pks := h.onShift(2)
+	a, b := pks[0], pks[1]
 	r := h.start()
 	id, _, _ := h.answerAndConnect(r, "+15553330030", a)
 	waiting := h.place("+15553330031", nil)
@@ -255,8 +251,7 @@ func TestARIErrorsTearDownCleanly(t *testing.T) {
 		return resp
 	}})
 	t.Cleanup(func() { dumpLogs(t, h) })
-	a := h.volunteer(store.RoleVolunteer, true).Public().String()
-	h.shift(a)
+	a := h.onShift(1)[0]
 	r := h.start()
 	call := h.place("+15553330040", nil)
 	id := h.n.wait(t, 10*time.Second, "ring", isRing("", a)).callID
@@ -269,7 +264,7 @@ func TestARIErrorsTearDownCleanly(t *testing.T) {
 		t.Errorf("caller heard %v, want the error prompt last", p)
 	}
 	h.waitEmpty(5 * time.Second)
-	waitUntil(t, 5*time.Second, "the volunteer to be off the call", func() bool { return !r.eng.OnCall(a) })
+	rtctest.WaitFor(t, 5*time.Second, "the volunteer to be off the call", func() bool { return !r.eng.OnCall(a) })
 }
 
 // TestMissingChannelVars: without UNICASTRTP_* in the externalMedia answer
@@ -295,8 +290,7 @@ func TestMissingChannelVars(t *testing.T) {
 		return resp
 	}})
 	t.Cleanup(func() { dumpLogs(t, h) })
-	a := h.volunteer(store.RoleVolunteer, true).Public().String()
-	h.shift(a)
+	a := h.onShift(1)[0]
 	r := h.start()
 	id, _, _ := h.answerAndConnect(r, "+15553330050", a) // asserts audio both ways
 	if err := r.eng.Hangup(context.Background(), id, a); err != nil {
@@ -316,9 +310,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 	base := settle()
 	t.Run("calls", func(t *testing.T) {
 		h := newHarness(t, harnessOpts{})
-		a := h.volunteer(store.RoleVolunteer, true).Public().String()
-		b := h.volunteer(store.RoleVolunteer, true).Public().String()
-		h.shift(a, b)
+		a := h.onShift(2)[0] // and one more on shift, rung for the waiting call
 		r := h.start()
 		id, br, _ := h.answerAndConnect(r, "+15553330060", a)
 		waiting := h.place("+15553330061", nil)
@@ -343,8 +335,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 // leaves the daemon serving the next.
 func TestPanicInCallIsContained(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	a := h.volunteer(store.RoleVolunteer, true).Public().String()
-	h.shift(a)
+	a := h.onShift(1)[0]
 	h.start()
 	h.n.panicOnRing.Store(true)
 	call := h.place("+15553330070", nil)

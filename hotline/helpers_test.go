@@ -347,6 +347,15 @@ func (h *harness) volunteers(n int) []string {
 	return out
 }
 
+// onShift adds n available volunteers, all on one all-week, all-day
+// shift, and returns their public keys.
+func (h *harness) onShift(n int) []string {
+	h.t.Helper()
+	pks := h.volunteers(n)
+	h.shift(pks...)
+	return pks
+}
+
 // shift puts pks on an all-week, all-day shift.
 func (h *harness) shift(pks ...string) {
 	h.t.Helper()
@@ -509,20 +518,9 @@ func (h *harness) rings() []string {
 // waitEmpty waits until the simulator holds no channel and no bridge.
 func (h *harness) waitEmpty(d time.Duration) {
 	h.t.Helper()
-	waitUntil(h.t, d, "the simulator to hold no channel and no bridge", func() bool {
+	rtctest.WaitFor(h.t, d, "the simulator to hold no channel and no bridge", func() bool {
 		return len(h.sim.Channels()) == 0 && len(h.sim.Bridges()) == 0
 	})
-}
-
-func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func waitDone(t testing.TB, c *aritest.Call, d time.Duration, what string) {
@@ -563,7 +561,7 @@ func tail(pcm []int16, d time.Duration) []int16 {
 // hears waits until the last 400 ms of get() carry freq.
 func hears(t testing.TB, d time.Duration, what string, freq float64, get func() []int16) {
 	t.Helper()
-	waitUntil(t, d, what, func() bool {
+	rtctest.WaitFor(t, d, what, func() bool {
 		pcm := tail(get(), 400*time.Millisecond)
 		return len(pcm) >= 3200 && audio.DetectTone(pcm, audio.SampleRate, freq, 0.5)
 	})

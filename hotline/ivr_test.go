@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"llamenos/ari/aritest"
+	"llamenos/rtc/rtctest"
 	"llamenos/store"
 )
 
@@ -14,8 +15,7 @@ func TestLanguageMenu(t *testing.T) {
 	h := newHarness(t, harnessOpts{cfg: Config{MenuTimeout: 300 * time.Millisecond}})
 	t.Cleanup(func() { dumpLogs(t, h) })
 	h.settings(func(s *store.Settings) { s.Languages = []string{"en", "es", "fr"} })
-	a := h.volunteer(store.RoleVolunteer, true).Public().String()
-	h.shift(a)
+	h.onShift(1)
 	h.start()
 	const menu = "sound:llamenos/language-menu"
 	cases := []struct {
@@ -33,7 +33,7 @@ func TestLanguageMenu(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			call := h.placeSpec(aritest.CallSpec{CallerNumber: "+1555444000" + string(rune('0'+i)), DTMF: tc.dtmf})
-			waitUntil(t, 10*time.Second, "ring", func() bool { return len(h.rings()) == i+1 })
+			rtctest.WaitFor(t, 10*time.Second, "ring", func() bool { return len(h.rings()) == i+1 })
 			id := h.rings()[i]
 			played := call.Played()
 			greet := slices.Index(played, "sound:pls-hold-while-try")
@@ -41,7 +41,7 @@ func TestLanguageMenu(t *testing.T) {
 				t.Errorf("caller heard %v, want up to %d menu prompts then the greeting", played, tc.menus)
 			}
 			call.Hangup()
-			waitUntil(t, 5*time.Second, "final record", func() bool { return h.record(id).Outcome == store.OutcomeAbandoned })
+			rtctest.WaitFor(t, 5*time.Second, "final record", func() bool { return h.record(id).Outcome == store.OutcomeAbandoned })
 			if got := h.record(id).Language; got != tc.want {
 				t.Errorf("language %q, want %q", got, tc.want)
 			}
@@ -54,7 +54,7 @@ func TestLanguageMenu(t *testing.T) {
 func playedDigits(t *testing.T, c *aritest.Call, n int) string {
 	t.Helper()
 	var got string
-	waitUntil(t, 10*time.Second, "CAPTCHA digits", func() bool {
+	rtctest.WaitFor(t, 10*time.Second, "CAPTCHA digits", func() bool {
 		k := 0
 		for _, p := range c.Played() {
 			if d, ok := strings.CutPrefix(p, "digits:"); ok {
@@ -80,8 +80,7 @@ func TestCaptcha(t *testing.T) {
 	h := newHarness(t, harnessOpts{cfg: Config{CaptchaTimeout: 500 * time.Millisecond}})
 	t.Cleanup(func() { dumpLogs(t, h) })
 	h.settings(func(s *store.Settings) { s.CaptchaEnabled, s.CaptchaDigits, s.CaptchaAttempts = true, 4, 2 })
-	a := h.volunteer(store.RoleVolunteer, true).Public().String()
-	h.shift(a)
+	h.onShift(1)
 	h.start()
 
 	t.Run("right digits", func(t *testing.T) {
@@ -96,7 +95,7 @@ func TestCaptcha(t *testing.T) {
 		if err := call.SendDTMF(d, 0); err != nil {
 			t.Fatal(err)
 		}
-		waitUntil(t, 10*time.Second, "ring", func() bool { return len(h.rings()) == 1 })
+		rtctest.WaitFor(t, 10*time.Second, "ring", func() bool { return len(h.rings()) == 1 })
 		call.Hangup()
 		waitDone(t, call, 5*time.Second, "hangup")
 	})
@@ -124,7 +123,7 @@ func TestCaptcha(t *testing.T) {
 			t.Errorf("%d challenges, want 2", n)
 		}
 	})
-	waitUntil(t, 5*time.Second, "records", func() bool {
+	rtctest.WaitFor(t, 5*time.Second, "records", func() bool {
 		failed := 0
 		for _, r := range h.calls() {
 			if r.Outcome == store.OutcomeFailed {

@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"llamenos/rtc/rtctest"
 	"llamenos/store"
 )
 
 func TestQueueTimeoutPlaysUnavailable(t *testing.T) {
 	const timeout = 500 * time.Millisecond
 	h := newHarness(t, harnessOpts{cfg: Config{QueueTimeout: timeout}})
-	a := h.volunteer(store.RoleVolunteer, true).Public().String()
-	h.shift(a)
+	a := h.onShift(1)[0]
 	h.start()
 	t.Cleanup(func() { dumpLogs(t, h) })
 	call := h.place("+15552220001", nil)
@@ -30,7 +30,7 @@ func TestQueueTimeoutPlaysUnavailable(t *testing.T) {
 		t.Errorf("caller heard %v, want %v", played, want)
 	}
 	h.waitEmpty(5 * time.Second)
-	waitUntil(t, 5*time.Second, "final record", func() bool { return !h.record(ring.callID).EndedAt.IsZero() })
+	rtctest.WaitFor(t, 5*time.Second, "final record", func() bool { return !h.record(ring.callID).EndedAt.IsZero() })
 	rec := h.record(ring.callID)
 	if rec.Outcome != store.OutcomeUnanswered || rec.AnsweredBy != "" || rec.QueueWait < timeout-50*time.Millisecond {
 		t.Errorf("record: %s by %q, wait %v", rec.Outcome, rec.AnsweredBy, rec.QueueWait)
@@ -44,7 +44,7 @@ func TestNobodyEligiblePlaysUnavailableAtOnce(t *testing.T) {
 	h.start()
 	call := h.place("+15552220002", nil)
 	waitDone(t, call, 10*time.Second, "the caller to be hung up")
-	waitUntil(t, 5*time.Second, "the final record", func() bool {
+	rtctest.WaitFor(t, 5*time.Second, "the final record", func() bool {
 		recs := h.calls()
 		return len(recs) == 1 && recs[0].Outcome != store.OutcomeInProgress
 	})
@@ -119,7 +119,7 @@ func TestRingEligibility(t *testing.T) {
 	c2.Hangup()
 	h.n.wait(t, 5*time.Second, "ring stop on caller hangup", isStop(id2, busy, RingStopCallerHungUp))
 	h.waitEmpty(10 * time.Second)
-	waitUntil(t, 5*time.Second, "abandoned record", func() bool { return h.record(id2).Outcome == store.OutcomeAbandoned })
+	rtctest.WaitFor(t, 5*time.Second, "abandoned record", func() bool { return h.record(id2).Outcome == store.OutcomeAbandoned })
 }
 
 func sorted(s ...string) []string {

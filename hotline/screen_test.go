@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"llamenos/e2ee"
+	"llamenos/rtc/rtctest"
 	"llamenos/store"
 )
 
@@ -35,8 +36,7 @@ func TestCallerHash(t *testing.T) {
 // TestBannedCallerRejectedBeforeAnythingPlays: no answer, no prompt, no ring.
 func TestBannedCallerRejectedBeforeAnythingPlays(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	a := h.volunteer(store.RoleVolunteer, true).Public().String()
-	h.shift(a)
+	h.onShift(1)
 	hash, err := CallerHash(h.st.Secret(), "+15552224444")
 	if err != nil {
 		t.Fatal(err)
@@ -67,13 +67,12 @@ func TestBannedCallerRejectedBeforeAnythingPlays(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	h.settings(func(s *store.Settings) { s.RateLimitPerMinute = 2 })
-	a := h.volunteer(store.RoleVolunteer, true).Public().String()
-	h.shift(a)
+	h.onShift(1)
 	h.start()
 	const number = "+15552225555"
 	for i := range 2 {
 		c := h.place(number, nil)
-		waitUntil(t, 10*time.Second, "ring", func() bool { return len(h.rings()) == i+1 })
+		rtctest.WaitFor(t, 10*time.Second, "ring", func() bool { return len(h.rings()) == i+1 })
 		c.Hangup()
 		waitDone(t, c, 5*time.Second, "hangup")
 	}
@@ -85,7 +84,7 @@ func TestRateLimit(t *testing.T) {
 	if n := len(h.rings()); n != 2 {
 		t.Errorf("%d calls rang, want 2", n)
 	}
-	waitUntil(t, 5*time.Second, "records", func() bool {
+	rtctest.WaitFor(t, 5*time.Second, "records", func() bool {
 		recs := h.calls()
 		return len(recs) == 3 && recs[0].Outcome == store.OutcomeRateLimited && !recs[0].EndedAt.IsZero()
 	})
@@ -94,7 +93,7 @@ func TestRateLimit(t *testing.T) {
 	for _, num := range []string{"+15552226666", "", "", ""} {
 		before := len(h.rings())
 		c := h.place(num, nil)
-		waitUntil(t, 10*time.Second, "ring for "+num, func() bool { return len(h.rings()) == before+1 })
+		rtctest.WaitFor(t, 10*time.Second, "ring for "+num, func() bool { return len(h.rings()) == before+1 })
 		c.Hangup()
 		waitDone(t, c, 5*time.Second, "hangup")
 	}
@@ -103,9 +102,8 @@ func TestRateLimit(t *testing.T) {
 
 func TestBanCaller(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	a := h.volunteer(store.RoleVolunteer, true).Public().String()
-	b := h.volunteer(store.RoleVolunteer, true).Public().String()
-	h.shift(a, b)
+	pks := h.onShift(2)
+	a, b := pks[0], pks[1]
 	r := h.start()
 	ctx := context.Background()
 	reason, err := e2ee.Seal(rand.Reader, []byte("abusive"), e2ee.Context{Purpose: e2ee.PurposeBan}, []e2ee.PublicKey{h.admin.Public()})
@@ -149,7 +147,7 @@ func TestBanCaller(t *testing.T) {
 	past := h.place("+15552228888", nil)
 	pastID := h.n.wait(t, 10*time.Second, "ring", func(n note) bool { return n.kind == "ring" && n.callID != id }).callID
 	past.Hangup()
-	waitUntil(t, 5*time.Second, "the call to end", func() bool { return h.record(pastID).Outcome == store.OutcomeAbandoned })
+	rtctest.WaitFor(t, 5*time.Second, "the call to end", func() bool { return h.record(pastID).Outcome == store.OutcomeAbandoned })
 	if err := r.eng.BanCaller(ctx, pastID, b, nil); !errors.Is(err, ErrNotRung) {
 		t.Errorf("past ban by a volunteer who did not answer: %v", err)
 	}
