@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -134,16 +135,16 @@ func TestLoop(t *testing.T) {
 	once := NewLoop([]int16{1, 2, 3}, false)
 	got := make([]int16, 5)
 	once.Fill(got)
-	if want := []int16{1, 2, 3, 0, 0}; !equal(got, want) {
+	if want := []int16{1, 2, 3, 0, 0}; !slices.Equal(got, want) {
 		t.Errorf("once: %v, want %v", got, want)
 	}
 	rep := NewLoop([]int16{1, 2, 3}, true)
 	rep.Fill(got)
-	if want := []int16{1, 2, 3, 1, 2}; !equal(got, want) {
+	if want := []int16{1, 2, 3, 1, 2}; !slices.Equal(got, want) {
 		t.Errorf("repeat: %v, want %v", got, want)
 	}
 	NewLoop(nil, true).Fill(got) // must not spin
-	if want := []int16{0, 0, 0, 0, 0}; !equal(got, want) {
+	if want := []int16{0, 0, 0, 0, 0}; !slices.Equal(got, want) {
 		t.Errorf("empty repeat: %v, want %v", got, want)
 	}
 }
@@ -151,7 +152,7 @@ func TestLoop(t *testing.T) {
 func TestMixSaturates(t *testing.T) {
 	dst := []int16{30000, -30000, 5}
 	Mix(dst, []int16{10000, -10000, 5})
-	if want := []int16{32767, -32768, 10}; !equal(dst, want) {
+	if want := []int16{32767, -32768, 10}; !slices.Equal(dst, want) {
 		t.Errorf("Mix = %v, want %v", dst, want)
 	}
 }
@@ -170,8 +171,8 @@ func TestWAVRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rate != SampleRate || !equal(got, pcm) {
-		t.Fatalf("round trip: rate %d, %d samples equal=%v", rate, len(got), equal(got, pcm))
+	if rate != SampleRate || !slices.Equal(got, pcm) {
+		t.Fatalf("round trip: rate %d, %d samples equal=%v", rate, len(got), slices.Equal(got, pcm))
 	}
 }
 
@@ -183,7 +184,7 @@ func TestReadWAVTruncatedHeaderSizes(t *testing.T) {
 		b[off], b[off+1], b[off+2], b[off+3] = 0, 0, 0, 0
 	}
 	got, rate, err := ReadWAV(bytes.NewReader(b))
-	if err != nil || rate != 16000 || !equal(got, pcm) {
+	if err != nil || rate != 16000 || !slices.Equal(got, pcm) {
 		t.Fatalf("got %v rate %d err %v", got, rate, err)
 	}
 }
@@ -219,16 +220,4 @@ func FuzzReadWAV(f *testing.F) {
 			t.Fatalf("accepted with rate %d and %d samples from %d bytes", rate, len(samples), len(b))
 		}
 	})
-}
-
-func equal(a, b []int16) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -351,7 +352,7 @@ func TestRestoreRefusesBadBackups(t *testing.T) {
 			if fileHash(t, live) != liveHash {
 				t.Fatal("the live database changed")
 			}
-			if got := dirNames(t, liveDir); !equalStrings(got, liveNames) {
+			if got := dirNames(t, liveDir); !slices.Equal(got, liveNames) {
 				t.Fatalf("files left beside the live database: %v", got)
 			}
 		})
@@ -381,18 +382,6 @@ func TestRestoreRefusesBadBackups(t *testing.T) {
 			t.Fatal("the live database changed")
 		}
 	})
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Random damage anywhere in the file must end in a clean answer: VerifyFile
