@@ -152,6 +152,19 @@ func (s *Server) findControl(id string) (*channel, *apiError) {
 
 // stateInvalid is Asterisk's channel_state_invalid: operations that touch
 // media or channel state fail with 412 on outbound channels not yet up.
+// commandable checks a channel command's parameters, then finds the
+// channel (in this app, answered or at least not down or ringing).
+func (s *Server) commandable(req *request, id string, allowed ...string) (*channel, *apiError) {
+	if e := s.params(req, allowed...); e != nil {
+		return nil, e
+	}
+	ch, e := s.findControl(id)
+	if e == nil {
+		e = stateInvalid(ch)
+	}
+	return ch, e
+}
+
 func stateInvalid(ch *channel) *apiError {
 	switch ch.state {
 	case ari.StateDown, "Rsrved", ari.StateRinging:
@@ -356,13 +369,7 @@ func (s *Server) hangup(req *request, args []string) response {
 }
 
 func (s *Server) answer(req *request, args []string) response {
-	if e := s.params(req); e != nil {
-		return fail(e)
-	}
-	ch, e := s.findControl(args[0])
-	if e == nil {
-		e = stateInvalid(ch)
-	}
+	ch, e := s.commandable(req, args[0])
 	if e != nil {
 		return fail(e)
 	}
@@ -379,13 +386,7 @@ func (s *Server) ringStop(req *request, args []string) response {
 }
 
 func (s *Server) ringing(req *request, id string, on bool) response {
-	if e := s.params(req); e != nil {
-		return fail(e)
-	}
-	ch, e := s.findControl(id)
-	if e == nil {
-		e = stateInvalid(ch)
-	}
+	ch, e := s.commandable(req, id)
 	if e != nil {
 		return fail(e)
 	}
@@ -397,13 +398,7 @@ func (s *Server) ringing(req *request, id string, on bool) response {
 }
 
 func (s *Server) continueInDialplan(req *request, args []string) response {
-	if e := s.params(req, "context", "extension", "priority", "label"); e != nil {
-		return fail(e)
-	}
-	ch, e := s.findControl(args[0])
-	if e == nil {
-		e = stateInvalid(ch)
-	}
+	ch, e := s.commandable(req, args[0], "context", "extension", "priority", "label")
 	if e != nil {
 		return fail(e)
 	}
@@ -511,13 +506,7 @@ func (s *Server) setVar(req *request, args []string) response {
 }
 
 func (s *Server) channelMOHStart(req *request, args []string) response {
-	if e := s.params(req, "mohClass"); e != nil {
-		return fail(e)
-	}
-	ch, e := s.findControl(args[0])
-	if e == nil {
-		e = stateInvalid(ch)
-	}
+	ch, e := s.commandable(req, args[0], "mohClass")
 	if e != nil {
 		return fail(e)
 	}
@@ -529,13 +518,7 @@ func (s *Server) channelMOHStart(req *request, args []string) response {
 }
 
 func (s *Server) channelMOHStop(req *request, args []string) response {
-	if e := s.params(req); e != nil {
-		return fail(e)
-	}
-	ch, e := s.findControl(args[0])
-	if e == nil {
-		e = stateInvalid(ch)
-	}
+	ch, e := s.commandable(req, args[0])
 	if e != nil {
 		return fail(e)
 	}
