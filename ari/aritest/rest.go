@@ -165,6 +165,18 @@ func (s *Server) commandable(req *request, id string, allowed ...string) (*chann
 	return ch, e
 }
 
+// commandableBridge checks a bridge command's parameters, then finds the bridge.
+func (s *Server) commandableBridge(req *request, id string, allowed ...string) (*bridge, *apiError) {
+	if e := s.params(req, allowed...); e != nil {
+		return nil, e
+	}
+	b := s.bridges[id]
+	if b == nil {
+		return nil, errf(http.StatusNotFound, "Bridge not found")
+	}
+	return b, nil
+}
+
 func stateInvalid(ch *channel) *apiError {
 	switch ch.state {
 	case ari.StateDown, "Rsrved", ari.StateRinging:
@@ -712,12 +724,9 @@ func (s *Server) listBridges(req *request, _ []string) response {
 }
 
 func (s *Server) getBridge(req *request, args []string) response {
-	if e := s.params(req); e != nil {
+	b, e := s.commandableBridge(req, args[0])
+	if e != nil {
 		return fail(e)
-	}
-	b := s.bridges[args[0]]
-	if b == nil {
-		return fail(errf(http.StatusNotFound, "Bridge not found"))
 	}
 	return ok(b.snapshot())
 }
@@ -769,12 +778,9 @@ func (s *Server) createBridge(req *request, args []string) response {
 }
 
 func (s *Server) destroyBridge(req *request, args []string) response {
-	if e := s.params(req); e != nil {
+	b, e := s.commandableBridge(req, args[0])
+	if e != nil {
 		return fail(e)
-	}
-	b := s.bridges[args[0]]
-	if b == nil {
-		return fail(errf(http.StatusNotFound, "Bridge not found"))
 	}
 	s.stopBridgePlaybacksLocked(b)
 	b.moh = false
@@ -837,12 +843,9 @@ func (s *Server) addChannel(req *request, args []string) response {
 }
 
 func (s *Server) removeChannel(req *request, args []string) response {
-	if e := s.params(req, "channel"); e != nil {
+	b, e := s.commandableBridge(req, args[0], "channel")
+	if e != nil {
 		return fail(e)
-	}
-	b := s.bridges[args[0]]
-	if b == nil {
-		return fail(errf(http.StatusNotFound, "Bridge not found"))
 	}
 	chans, e := s.bridgeChannels(req)
 	if e != nil {
@@ -860,12 +863,9 @@ func (s *Server) removeChannel(req *request, args []string) response {
 }
 
 func (s *Server) bridgeMOHStart(req *request, args []string) response {
-	if e := s.params(req, "mohClass"); e != nil {
+	b, e := s.commandableBridge(req, args[0], "mohClass")
+	if e != nil {
 		return fail(e)
-	}
-	b := s.bridges[args[0]]
-	if b == nil {
-		return fail(errf(http.StatusNotFound, "Bridge not found"))
 	}
 	b.moh = true
 	for _, m := range b.members {
@@ -877,12 +877,9 @@ func (s *Server) bridgeMOHStart(req *request, args []string) response {
 }
 
 func (s *Server) bridgeMOHStop(req *request, args []string) response {
-	if e := s.params(req); e != nil {
+	b, e := s.commandableBridge(req, args[0])
+	if e != nil {
 		return fail(e)
-	}
-	b := s.bridges[args[0]]
-	if b == nil {
-		return fail(errf(http.StatusNotFound, "Bridge not found"))
 	}
 	if !b.moh {
 		return fail(errf(http.StatusConflict, "Bridge isn't playing music on hold"))
