@@ -153,17 +153,7 @@ func (tx *Tx) setCallFlag(callID string, set func(*Call) bool) error {
 }
 
 // Call returns one call record.
-func (tx *Tx) Call(id string) (Call, error) {
-	key, err := idBytes(id)
-	if err != nil {
-		return Call{}, fmt.Errorf("store: call: %w: %w", ErrInvalid, err)
-	}
-	var c Call
-	if err := tx.getRecord(bucketCalls, key, &c); err != nil {
-		return Call{}, fmt.Errorf("store: call %s: %w", id, err)
-	}
-	return c, nil
-}
+func (tx *Tx) Call(id string) (Call, error) { return getByID[Call](tx, bucketCalls, "call", id) }
 
 func (tx *Tx) callByKey(key []byte) (Call, error) {
 	var c Call

@@ -74,19 +74,7 @@ func (tx *Tx) Invite(codeHash Hash) (Invite, error) {
 
 // Invites lists every invite, newest first.
 func (tx *Tx) Invites() ([]Invite, error) {
-	b, err := tx.bucket(bucketInvites)
-	if err != nil {
-		return nil, err
-	}
-	var out []Invite
-	err = b.ForEach(func(k, raw []byte) error {
-		var inv Invite
-		if err := decodeRecord(raw, &inv); err != nil {
-			return fmt.Errorf("store: invite %x: %w", k, err)
-		}
-		out = append(out, inv)
-		return nil
-	})
+	out, err := listAll[Invite](tx, bucketInvites)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
 	return out, err
 }

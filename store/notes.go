@@ -94,17 +94,7 @@ func (tx *Tx) CreateNote(n Note) (Note, error) {
 }
 
 // Note returns one note.
-func (tx *Tx) Note(id string) (Note, error) {
-	key, err := idBytes(id)
-	if err != nil {
-		return Note{}, fmt.Errorf("store: note: %w: %w", ErrInvalid, err)
-	}
-	var n Note
-	if err := tx.getRecord(bucketNotes, key, &n); err != nil {
-		return Note{}, fmt.Errorf("store: note %s: %w", id, err)
-	}
-	return n, nil
-}
+func (tx *Tx) Note(id string) (Note, error) { return getByID[Note](tx, bucketNotes, "note", id) }
 
 func historyKey(noteKey []byte, rev uint32) []byte {
 	return binary.BigEndian.AppendUint32(clone(noteKey), rev)

@@ -97,14 +97,13 @@ func (tx *Tx) PasskeysFor(pk string) ([]Passkey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: passkeys: %w: %w", ErrInvalid, err)
 	}
-	idx, err := tx.bucket(bucketPasskeyPK)
+	ids, err := tx.indexSuffixes(bucketPasskeyPK, key, 0)
 	if err != nil {
 		return nil, err
 	}
 	var out []Passkey
-	c := idx.Cursor()
-	for k, _ := c.Seek(key); k != nil && len(k) > 32 && string(k[:32]) == string(key); k, _ = c.Next() {
-		p, err := tx.Passkey(clone(k[32:]))
+	for _, id := range ids {
+		p, err := tx.Passkey(id)
 		if err != nil {
 			return nil, err
 		}

@@ -104,16 +104,13 @@ func (tx *Tx) SessionsFor(pk string) ([]Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: sessions: %w: %w", ErrInvalid, err)
 	}
-	idx, err := tx.bucket(bucketSessByPK)
+	hashes, err := tx.indexSuffixes(bucketSessByPK, key, len(Hash{}))
 	if err != nil {
 		return nil, err
 	}
 	var out []Session
-	c := idx.Cursor()
-	for k, _ := c.Seek(key); k != nil && len(k) == 64 && string(k[:32]) == string(key); k, _ = c.Next() {
-		var h Hash
-		copy(h[:], k[32:])
-		s, err := tx.Session(h)
+	for _, hb := range hashes {
+		s, err := tx.Session(Hash(hb))
 		if err != nil {
 			return nil, err
 		}

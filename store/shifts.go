@@ -293,21 +293,3 @@ func (tx *Tx) SetFallbackGroup(pks []string) error {
 	}
 	return tx.putRecord(bucketMeta, keyFallback, &fallbackGroup{Volunteers: append([]string{}, pks...)})
 }
-
-// listAll decodes every record of a bucket in key order.
-func listAll[T any](tx *Tx, bucket []byte) ([]T, error) {
-	b, err := tx.bucket(bucket)
-	if err != nil {
-		return nil, err
-	}
-	var out []T
-	err = b.ForEach(func(k, raw []byte) error {
-		var v T
-		if err := decodeRecord(raw, &v); err != nil {
-			return fmt.Errorf("store: %s %x: %w", bucket, k, err)
-		}
-		out = append(out, v)
-		return nil
-	})
-	return out, err
-}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -270,6 +271,59 @@ func (tx *Tx) getRecord(bucket, key []byte, v any) error {
 		return fmt.Errorf("store: %s %x: %w", bucket, key, err)
 	}
 	return nil
+}
+
+// getByID decodes the record of type T whose key is the id's 16 bytes: the
+// one way every record kept by a random id (calls, notes, transcripts,
+// voicemails) is read back. what names the record in errors.
+func getByID[T any](tx *Tx, bucket []byte, what, id string) (T, error) {
+	var v T
+	key, err := idBytes(id)
+	if err != nil {
+		return v, fmt.Errorf("store: %s: %w: %w", what, ErrInvalid, err)
+	}
+	if err := tx.getRecord(bucket, key, &v); err != nil {
+		return v, fmt.Errorf("store: %s %s: %w", what, id, err)
+	}
+	return v, nil
+}
+
+// listAll decodes every record of a bucket, in key order.
+func listAll[T any](tx *Tx, bucket []byte) ([]T, error) {
+	b, err := tx.bucket(bucket)
+	if err != nil {
+		return nil, err
+	}
+	var out []T
+	err = b.ForEach(func(k, raw []byte) error {
+		var v T
+		if err := decodeRecord(raw, &v); err != nil {
+			return fmt.Errorf("store: %s %x: %w", bucket, k, err)
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+// indexSuffixes returns, in key order, what follows prefix in the keys of an
+// index bucket whose keys are prefix ‖ suffix, with suffixes of suffixLen
+// bytes (0: any non-empty length). The suffixes are copies.
+func (tx *Tx) indexSuffixes(index, prefix []byte, suffixLen int) ([][]byte, error) {
+	b, err := tx.bucket(index)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		rest := k[len(prefix):]
+		if len(rest) == 0 || (suffixLen > 0 && len(rest) != suffixLen) {
+			continue
+		}
+		out = append(out, clone(rest))
+	}
+	return out, nil
 }
 
 func (tx *Tx) putRecord(bucket, key []byte, v any) error {

@@ -79,15 +79,7 @@ func (tx *Tx) PutTranscript(t Transcript) (Transcript, error) {
 
 // Transcript returns one transcript.
 func (tx *Tx) Transcript(id string) (Transcript, error) {
-	key, err := idBytes(id)
-	if err != nil {
-		return Transcript{}, fmt.Errorf("store: transcript: %w: %w", ErrInvalid, err)
-	}
-	var t Transcript
-	if err := tx.getRecord(bucketTranscr, key, &t); err != nil {
-		return Transcript{}, fmt.Errorf("store: transcript %s: %w", id, err)
-	}
-	return t, nil
+	return getByID[Transcript](tx, bucketTranscr, "transcript", id)
 }
 
 // TranscriptsByCall returns a call's transcripts, newest first.
@@ -164,13 +156,5 @@ func (tx *Tx) PutVoicemail(v Voicemail) (Voicemail, error) {
 
 // Voicemail returns a call's voicemail.
 func (tx *Tx) Voicemail(callID string) (Voicemail, error) {
-	key, err := idBytes(callID)
-	if err != nil {
-		return Voicemail{}, fmt.Errorf("store: voicemail: %w: %w", ErrInvalid, err)
-	}
-	var v Voicemail
-	if err := tx.getRecord(bucketVoicemails, key, &v); err != nil {
-		return Voicemail{}, fmt.Errorf("store: voicemail for call %s: %w", callID, err)
-	}
-	return v, nil
+	return getByID[Voicemail](tx, bucketVoicemails, "voicemail for call", callID)
 }

@@ -128,21 +128,26 @@ func (tx *Tx) VolunteerByUserHandle(handle []byte) (Volunteer, error) {
 }
 
 // Volunteers returns everyone, active or not, ordered by public key.
-func (tx *Tx) Volunteers() ([]Volunteer, error) {
-	b, err := tx.bucket(bucketVolunteers)
+func (tx *Tx) Volunteers() ([]Volunteer, error) { return listAll[Volunteer](tx, bucketVolunteers) }
+
+// IsActiveAdmin is the one rule for who administers the hotline now: an
+// admin whose account is active. Active admins are the recipients, with the
+// owner, of every envelope, and the only ones admin routes admit.
+func (v Volunteer) IsActiveAdmin() bool { return v.Active && v.Role == RoleAdmin }
+
+// ActiveAdmins returns the public keys of every active admin, ordered by key.
+func (tx *Tx) ActiveAdmins() ([]string, error) {
+	vols, err := tx.Volunteers()
 	if err != nil {
 		return nil, err
 	}
-	var out []Volunteer
-	err = b.ForEach(func(k, raw []byte) error {
-		var v Volunteer
-		if err := decodeRecord(raw, &v); err != nil {
-			return fmt.Errorf("store: volunteer %x: %w", k, err)
+	var out []string
+	for _, v := range vols {
+		if v.IsActiveAdmin() {
+			out = append(out, v.PubKey)
 		}
-		out = append(out, v)
-		return nil
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // UpdateVolunteer applies fn to the stored volunteer and saves the result.
