@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"llamenos/mailbox"
 )
 
 // Config configures a Client. URL, Username, Password and App are required.
@@ -104,9 +106,9 @@ type Client struct {
 	log   *slog.Logger
 
 	router *router
-	notes  *queue[Notification]
+	notes  *mailbox.Box[Notification]
 	notesC chan Notification
-	raw    *queue[rawMessage]
+	raw    *mailbox.Box[rawMessage]
 
 	connected atomic.Bool
 	stats     counters
@@ -149,14 +151,14 @@ func New(cfg Config) (*Client, error) {
 		replaced: make(chan struct{}, 1),
 		stateCh:  make(chan struct{}),
 	}
-	c.raw = newQueue[rawMessage](cfg.MaxQueue)
-	c.notes = newQueue[Notification](cfg.MaxQueue)
+	c.raw = mailbox.New[rawMessage](cfg.MaxQueue)
+	c.notes = mailbox.New[Notification](cfg.MaxQueue)
 	c.router = newRouter(c)
 	c.wg.Add(2)
 	go c.dispatchLoop()
 	go func() {
 		defer c.wg.Done()
-		pump(c.notes, c.notesC, c.closed)
+		mailbox.Pump(c.notes, c.notesC, c.closed)
 	}()
 	return c, nil
 }

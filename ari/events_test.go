@@ -108,45 +108,6 @@ func TestErrorHelpers(t *testing.T) {
 	}
 }
 
-func TestQueueDropsOldestAndCounts(t *testing.T) {
-	q := newQueue[int](3)
-	for i := range 5 {
-		q.push(i)
-	}
-	if q.droppedCount() != 2 || q.len() != 3 {
-		t.Fatalf("dropped %d len %d", q.droppedCount(), q.len())
-	}
-	for want := 2; want < 5; want++ {
-		if v, ok := q.pop(); !ok || v != want {
-			t.Fatalf("pop = %d, %v; want %d", v, ok, want)
-		}
-	}
-	if _, ok := q.pop(); ok {
-		t.Fatal("pop from empty queue")
-	}
-	// Large growth then drain compacts without losing order.
-	big := newQueue[int](1 << 20)
-	for i := range 5000 {
-		big.push(i)
-	}
-	for want := range 5000 {
-		if v, _ := big.pop(); v != want {
-			t.Fatalf("pop %d, want %d", v, want)
-		}
-		if want == 2500 {
-			big.push(5000)
-		}
-	}
-	if v, _ := big.pop(); v != 5000 {
-		t.Fatalf("late push lost: %d", v)
-	}
-	q.close()
-	q.push(9)
-	if q.len() != 0 {
-		t.Fatal("push after close kept")
-	}
-}
-
 func TestConfigValidation(t *testing.T) {
 	for _, cfg := range []Config{
 		{},

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"llamenos/mailbox"
 )
 
 // Notification is what Client.Notifications delivers: *NewChannel,
@@ -80,7 +82,7 @@ func (*Resync) notification()          {}
 // delays only itself. Typically one call's goroutine owns one Subscription.
 type Subscription struct {
 	c    *Client
-	q    *queue[Event]
+	q    *mailbox.Box[Event]
 	out  chan Event
 	done chan struct{}
 	once sync.Once
@@ -109,20 +111,20 @@ func (s *Subscription) Forget(keys ...Key) { s.c.router.forget(s, keys) }
 func (s *Subscription) Keys() []Key { return s.c.router.keysOf(s) }
 
 // Dropped counts events lost to the MaxQueue cap.
-func (s *Subscription) Dropped() uint64 { return s.q.droppedCount() }
+func (s *Subscription) Dropped() uint64 { return s.q.Dropped() }
 
 // Close removes the subscription's routes, discards undelivered events and
 // closes Events. It is idempotent.
 func (s *Subscription) Close() {
 	s.once.Do(func() {
 		s.c.router.remove(s)
-		s.q.close()
+		s.q.Close()
 		close(s.done)
 	})
 }
 
 func (s *Subscription) push(ev Event) {
-	if s.q.push(ev) {
+	if s.q.Push(ev) {
 		s.c.stats.dropped.Add(1)
 		s.c.log.Error("subscription queue full: dropped its oldest event", "max", s.c.cfg.MaxQueue, "keys", len(s.Keys()))
 	}
@@ -160,20 +162,20 @@ func (c *Client) Subscribe(keys ...Key) *Subscription {
 func (r *router) newSubLocked() *Subscription {
 	s := &Subscription{
 		c:    r.c,
-		q:    newQueue[Event](r.c.cfg.MaxQueue),
+		q:    mailbox.New[Event](r.c.cfg.MaxQueue),
 		out:  make(chan Event),
 		done: make(chan struct{}),
 		keys: make(map[Key]struct{}),
 	}
 	if r.closed {
-		s.once.Do(func() { s.q.close(); close(s.done); close(s.out) })
+		s.once.Do(func() { s.q.Close(); close(s.done); close(s.out) })
 		return s
 	}
 	r.subs[s] = struct{}{}
 	r.c.wg.Add(1)
 	go func() {
 		defer r.c.wg.Done()
-		pump(s.q, s.out, s.done)
+		mailbox.Pump(s.q, s.out, s.done)
 	}()
 	return s
 }
@@ -310,7 +312,7 @@ func (r *router) route(ev Event) {
 func (c *Client) Notifications() <-chan Notification { return c.notesC }
 
 func (c *Client) notify(n Notification) {
-	if c.notes.push(n) {
+	if c.notes.Push(n) {
 		c.stats.dropped.Add(1)
 		c.log.Error("notification queue full: dropped the oldest notification", "max", c.cfg.MaxQueue)
 	}
@@ -321,10 +323,10 @@ func (c *Client) notify(n Notification) {
 func (c *Client) dispatchLoop() {
 	defer c.wg.Done()
 	for {
-		m, ok := c.raw.pop()
+		m, ok := c.raw.Pop()
 		if !ok {
 			select {
-			case <-c.raw.notify:
+			case <-c.raw.Ready():
 				continue
 			case <-c.closed:
 				return
@@ -387,6 +389,6 @@ func (c *Client) Stats() Stats {
 		Unknown:    c.stats.unknown.Load(),
 		Dropped:    c.stats.dropped.Load(),
 		Reconnects: c.stats.reconnects.Load(),
-		Queued:     c.raw.len(),
+		Queued:     c.raw.Len(),
 	}
 }

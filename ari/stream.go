@@ -157,7 +157,7 @@ func (c *Client) session(ctx context.Context, reconnect bool) (connected bool, e
 			}
 			now := time.Now()
 			c.stats.events.Add(1)
-			if c.raw.push(rawMessage{data: data, received: now}) {
+			if c.raw.Push(rawMessage{data: data, received: now}) {
 				c.stats.dropped.Add(1)
 				c.log.Error("inbound event queue full: dropped the oldest frame", "max", c.cfg.MaxQueue)
 			}
@@ -235,4 +235,10 @@ func (c *Client) resync(ctx context.Context, reconnect bool) {
 		c.log.Warn("resync incomplete", "err", r.Err)
 	}
 	c.notify(r)
+}
+
+// rawMessage is one frame as read off the socket.
+type rawMessage struct {
+	data     []byte
+	received time.Time
 }

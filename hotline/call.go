@@ -1,6 +1,7 @@
 package hotline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"llamenos/ari"
+	"llamenos/mailbox"
 	"llamenos/rtc"
 	"llamenos/store"
 )
@@ -116,7 +118,7 @@ type call struct {
 	chanUp   bool // adopted after a restart, already answered: re-queued as it is
 	epoch    int  // Engine.epoch when the call started
 	log      *slog.Logger
-	mbox     *mailbox
+	mbox     *mailbox.Box[any]
 	done     chan struct{}
 	active   atomic.Value // ActiveCall, read by Engine.Active
 
@@ -172,7 +174,7 @@ func newCall(e *Engine, id string, sub *ari.Subscription, ch ari.Channel, adopte
 		chanName: ch.Name,
 		chanUp:   adopted && ch.State == ari.StateUp,
 		log:      e.log.With("call", id, "channel", ch.ID),
-		mbox:     newMailbox(),
+		mbox:     mailbox.New[any](0),
 		done:     make(chan struct{}),
 		number:   ch.Caller.Number,
 		outcome:  store.OutcomeInProgress,
@@ -198,7 +200,7 @@ func newCallID(r io.Reader) (string, error) {
 // request posts r to the call's goroutine and waits for its answer.
 func (c *call) request(ctx context.Context, r request) (any, error) {
 	reply := make(chan reqResult, 1)
-	c.mbox.push(reqMsg{ctx: ctx, r: r, reply: reply})
+	c.mbox.Push(reqMsg{ctx: ctx, r: r, reply: reply})
 	select {
 	case res := <-reply:
 		return res.v, res.err
@@ -239,9 +241,9 @@ func (c *call) run() {
 				continue
 			}
 			c.onEvent(ev)
-		case <-c.mbox.ready:
+		case <-c.mbox.Ready():
 			for c.phase != phDone {
-				m, ok := c.mbox.take()
+				m, ok := c.mbox.Pop()
 				if !ok {
 					break
 				}
@@ -300,7 +302,7 @@ func (c *call) arm(k timerKind, d time.Duration) {
 	c.disarm(k)
 	c.timerGen++
 	gen, mbox := c.timerGen, c.mbox
-	c.timers[k] = &timerSlot{gen: gen, t: time.AfterFunc(d, func() { mbox.push(timerMsg{kind: k, gen: gen}) })}
+	c.timers[k] = &timerSlot{gen: gen, t: time.AfterFunc(d, func() { mbox.Push(timerMsg{kind: k, gen: gen}) })}
 }
 
 func (c *call) armed(k timerKind) bool { return c.timers[k] != nil }
@@ -898,10 +900,10 @@ func (c *call) end(s endSpec) {
 	case s.outcome != "":
 		c.outcome = s.outcome
 	}
-	c.stopRinging(cmpOr(s.ringStop, RingStopEnded))
+	c.stopRinging(cmp.Or(s.ringStop, RingStopEnded))
 	if c.answerer != "" && !c.ended {
 		c.ended = true
-		c.e.d.Notify.Ended(c.answerer, c.id, cmpOr(s.ended, EndError))
+		c.e.d.Notify.Ended(c.answerer, c.id, cmp.Or(s.ended, EndError))
 	}
 	c.teardownMedia()
 	wasActive := c.active.Load().(ActiveCall).State != ""
@@ -909,7 +911,7 @@ func (c *call) end(s endSpec) {
 	if wasActive {
 		c.e.d.Notify.CallsChanged()
 	}
-	c.hangupReason = cmpOr(s.hangup, ari.ReasonNormal)
+	c.hangupReason = cmp.Or(s.hangup, ari.ReasonNormal)
 	if s.prompt != "" && !s.now && !c.callerGone && c.callerUp {
 		c.phase = phClosing
 		c.arm(tPrompt, c.e.cfg.PromptLimit)
@@ -934,11 +936,4 @@ func (c *call) finish() {
 	}
 	c.endedAt = c.now()
 	c.writeFinal()
-}
-
-func cmpOr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }

@@ -24,7 +24,7 @@
 //
 // Each call is an actor: one goroutine owns its state and takes, in order,
 // the ARI events of its channels, bridge and playbacks (its own
-// ari.Subscription) and a mailbox of API requests, relay callbacks, timers
+// ari.Subscription) and a mailbox (package mailbox) of API requests, relay callbacks, timers
 // and engine signals. Nothing else touches a call's state, so there are no
 // locks around it, and concurrent Answer requests are decided by their order
 // in the mailbox: exactly one wins. Call ids are random UUIDs drawn by the

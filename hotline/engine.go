@@ -325,7 +325,7 @@ func (e *Engine) BrowserGone(pubkey string) {
 	c := e.onCall[pubkey]
 	e.mu.Unlock()
 	if c != nil {
-		c.mbox.push(browserGoneMsg{pubkey: pubkey})
+		c.mbox.Push(browserGoneMsg{pubkey: pubkey})
 	}
 }
 
@@ -335,7 +335,7 @@ func (e *Engine) pokeAll(skip *call) {
 	defer e.mu.Unlock()
 	for _, c := range e.calls {
 		if c != skip {
-			c.mbox.push(refreshMsg{})
+			c.mbox.Push(refreshMsg{})
 		}
 	}
 }

@@ -29,7 +29,7 @@ func (c *call) setupMedia() error {
 		}
 		notify.Candidate(pk, id, cand)
 	})
-	r.OnState(func(s rtc.State) { mbox.push(relayStateMsg{relay: r, state: s}) })
+	r.OnState(func(s rtc.State) { mbox.Push(relayStateMsg{relay: r, state: s}) })
 
 	c.bridgeID = c.id + "-bridge"
 	c.e.own(ari.BridgeKey(c.bridgeID), c)

@@ -35,7 +35,7 @@ func (e *Engine) reconcile(r *ari.Resync, epoch int) {
 	e.mu.Lock()
 	for _, c := range e.calls {
 		if c.epoch < epoch {
-			c.mbox.push(resyncMsg{channels: chans, bridges: bridges})
+			c.mbox.Push(resyncMsg{channels: chans, bridges: bridges})
 		}
 	}
 	stopped := e.stopped

@@ -19,6 +19,7 @@
 package rtc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -277,9 +278,9 @@ func (e *Engine) settingEngine() (webrtc.SettingEngine, error) {
 
 	if e.cfg.DisconnectedTimeout != 0 || e.cfg.FailedTimeout != 0 || e.cfg.KeepaliveInterval != 0 {
 		se.SetICETimeouts(
-			cmp0(e.cfg.DisconnectedTimeout, 5*time.Second),
-			cmp0(e.cfg.FailedTimeout, 25*time.Second),
-			cmp0(e.cfg.KeepaliveInterval, 2*time.Second),
+			cmp.Or(e.cfg.DisconnectedTimeout, 5*time.Second),
+			cmp.Or(e.cfg.FailedTimeout, 25*time.Second),
+			cmp.Or(e.cfg.KeepaliveInterval, 2*time.Second),
 		)
 	}
 
@@ -331,13 +332,6 @@ func (e *Engine) settingEngine() (webrtc.SettingEngine, error) {
 		se.SetICETCPMux(e.tcpMux)
 	}
 	return se, nil
-}
-
-func cmp0(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }
 
 // ICEServers is the STUN/TURN list to hand to the browser's

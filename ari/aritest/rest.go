@@ -1,6 +1,7 @@
 package aritest
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/http"
@@ -524,7 +525,7 @@ func (s *Server) channelMOHStart(req *request, args []string) response {
 	}
 	ch.moh = true
 	if ch.call != nil {
-		ch.call.played = append(ch.call.played, "moh:"+cmpOr(req.params.Get("mohClass"), "default"))
+		ch.call.played = append(ch.call.played, "moh:"+cmp.Or(req.params.Get("mohClass"), "default"))
 	}
 	return noContent()
 }
@@ -536,13 +537,6 @@ func (s *Server) channelMOHStop(req *request, args []string) response {
 	}
 	ch.moh = false
 	return noContent()
-}
-
-func cmpOr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // playParams validates the shared play parameters.
@@ -599,7 +593,7 @@ func (s *Server) startPlayback(id string, media []string, lang string, ch *chann
 	if s.playbacks[id] != nil {
 		return fail(errf(http.StatusInternalServerError, "Failed to queue media for playback"))
 	}
-	p := &playback{id: id, media: media, lang: cmpOr(lang, "en"), state: ari.PlaybackStateQueued, ch: ch, br: br}
+	p := &playback{id: id, media: media, lang: cmp.Or(lang, "en"), state: ari.PlaybackStateQueued, ch: ch, br: br}
 	if ch != nil {
 		p.target = "channel:" + ch.id
 	} else {
@@ -622,11 +616,11 @@ func (s *Server) externalMedia(req *request, _ []string) response {
 		return fail(errf(http.StatusBadRequest, "app: Missing required parameter"))
 	case format == "":
 		return fail(errf(http.StatusBadRequest, "format: Missing required parameter"))
-	case cmpOr(p.Get("encapsulation"), "rtp") != "rtp" || cmpOr(p.Get("transport"), "udp") != "udp":
+	case cmp.Or(p.Get("encapsulation"), "rtp") != "rtp" || cmp.Or(p.Get("transport"), "udp") != "udp":
 		return fail(errf(http.StatusNotImplemented, "The simulator only implements encapsulation=rtp transport=udp"))
-	case cmpOr(p.Get("connection_type"), "client") != "client":
+	case cmp.Or(p.Get("connection_type"), "client") != "client":
 		return fail(errf(http.StatusBadRequest, "connection_type=server is only valid for the websocket transport"))
-	case cmpOr(p.Get("direction"), "both") != "both":
+	case cmp.Or(p.Get("direction"), "both") != "both":
 		return fail(errf(http.StatusBadRequest, "Invalid direction"))
 	case format != "ulaw":
 		return fail(errf(http.StatusBadRequest, "The simulator only implements format=ulaw"))
@@ -870,7 +864,7 @@ func (s *Server) bridgeMOHStart(req *request, args []string) response {
 	b.moh = true
 	for _, m := range b.members {
 		if m.call != nil {
-			m.call.played = append(m.call.played, "moh:"+cmpOr(req.params.Get("mohClass"), "default"))
+			m.call.played = append(m.call.played, "moh:"+cmp.Or(req.params.Get("mohClass"), "default"))
 		}
 	}
 	return noContent()
