@@ -7,7 +7,6 @@ import (
 
 	"llamenos/auth"
 	"llamenos/e2ee"
-	"llamenos/store"
 )
 
 // Demo drives the embedded Asterisk simulator of `llamenos demo`: an admin
@@ -128,32 +127,7 @@ func (s *Server) demoCopyNote(w http.ResponseWriter, r *http.Request, who auth.I
 	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
 		return err
 	}
-	if store.ValidID(req.NoteID) != nil || store.ValidID(req.CallID) != nil {
-		return errBadRequest("noteId and callId must be ids")
-	}
-	n, err := store.Write(r.Context(), s.Store, func(tx *store.Tx) (store.Note, error) {
-		src, err := tx.Note(req.NoteID)
-		if errors.Is(err, store.ErrNotFound) {
-			return store.Note{}, errNotFound("no such note")
-		}
-		if err != nil {
-			return store.Note{}, err
-		}
-		if _, err := tx.Call(req.CallID); errors.Is(err, store.ErrNotFound) {
-			return store.Note{}, errNotFound("no such call")
-		} else if err != nil {
-			return store.Note{}, err
-		}
-		id, err := store.NewID()
-		if err != nil {
-			return store.Note{}, err
-		}
-		n, err := tx.CreateNote(store.Note{ID: id, CallID: req.CallID, Author: src.Author, Envelope: src.Envelope})
-		if err != nil {
-			return n, err
-		}
-		return n, tx.Audit(who.PubKey, "demo.note_tampered", "note:"+n.ID, "call:"+req.CallID)
-	})
+	n, err := s.Records.ForgeCopy(r.Context(), who.PubKey, req.NoteID, req.CallID)
 	if err != nil {
 		return err
 	}

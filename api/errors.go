@@ -9,6 +9,10 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"llamenos/fault"
+	"llamenos/hotline"
+	"llamenos/store"
 )
 
 // apiError is the one error shape every handler returns (docs/api.md).
@@ -42,11 +46,49 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-// writeError answers with err's status and code; anything that is not an
-// *apiError is an internal failure: logged, and reported without details.
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+// refusal maps an error to what the person who asked is told: the
+// handlers' own refusals, the domain packages' faults, and the call
+// engine's, auth's and the store's sentinel errors. false: an internal
+// failure.
+func refusal(err error) (*apiError, bool) {
 	var ae *apiError
-	if !errors.As(err, &ae) {
+	if errors.As(err, &ae) {
+		return ae, true
+	}
+	if f, ok := fault.As(err); ok {
+		switch f.Kind {
+		case fault.KindInvalid:
+			return errBadRequest("%s", f.Msg), true
+		case fault.KindForbidden:
+			return errForbidden(f.Msg), true
+		case fault.KindNotFound:
+			return errNotFound(f.Msg), true
+		case fault.KindConflict:
+			return errConflict(f.Msg), true
+		case fault.KindGone:
+			return errGone(f.Msg), true
+		}
+	}
+	switch {
+	case errors.Is(err, hotline.ErrNoCall):
+		return errNotFound("this call has ended or does not exist"), true
+	case errors.Is(err, hotline.ErrNotRung):
+		return errForbidden("you were not rung for this call"), true
+	case errors.Is(err, hotline.ErrAlreadyAnswered):
+		return errConflict("another volunteer answered this call"), true
+	case errors.Is(err, hotline.ErrNotBannable):
+		return errConflict("the caller's number was withheld, so it cannot be banned"), true
+	case errors.Is(err, hotline.ErrBadSignal), errors.Is(err, store.ErrInvalid):
+		return errBadRequest("%v", err), true
+	}
+	return authRefusal(err)
+}
+
+// writeError answers with err's status and code; anything that is not a
+// refusal is an internal failure: logged, and reported without details.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	ae, ok := refusal(err)
+	if !ok {
 		log.Error("request failed", "method", r.Method, "route", r.Pattern, "err", err)
 		ae = &apiError{http.StatusInternalServerError, "internal", "internal error; the administrator can find details in the daemon's log"}
 	} else {

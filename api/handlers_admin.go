@@ -43,7 +43,7 @@ func (s *Server) createInvite(w http.ResponseWriter, r *http.Request, who auth.I
 }
 
 func (s *Server) listInvites(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
-	invs, err := store.Read(r.Context(), s.Store, func(tx *store.Tx) ([]store.Invite, error) { return tx.Invites() })
+	invs, err := s.Auth.Invites(r.Context())
 	if err != nil {
 		return err
 	}
@@ -75,19 +75,7 @@ func (s *Server) revokeInvite(w http.ResponseWriter, r *http.Request, who auth.I
 	if err != nil {
 		return errNotFound("no such invite")
 	}
-	err = s.Store.Update(r.Context(), func(tx *store.Tx) error {
-		_, err := tx.RevokeInvite(h)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return errNotFound("no such invite")
-		case errors.Is(err, store.ErrInviteUsed):
-			return errConflict("this invite was already used")
-		case err != nil:
-			return err
-		}
-		return tx.Audit(who.PubKey, "invite.revoked", "invite:"+h.String())
-	})
-	if err != nil {
+	if err := s.Auth.RevokeInvite(r.Context(), who.PubKey, h); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -130,9 +118,9 @@ func settingsView(st store.Settings) settingsJSON {
 	return v
 }
 
-// toStore applies v over the stored settings st (fields the API does not
-// show keep their values).
-func (v settingsJSON) toStore(st store.Settings) (store.Settings, error) {
+// apply sets v over the stored settings st (fields the API does not show
+// keep their values); settings.Service validates the result.
+func (v settingsJSON) apply(st *store.Settings) error {
 	st.HotlineName, st.TimeZone, st.Languages = v.HotlineName, v.TimeZone, v.Languages
 	st.QueueTimeoutSeconds = v.QueueTimeoutSeconds
 	st.CaptchaEnabled, st.CaptchaAttempts, st.CaptchaDigits = v.Captcha.Enabled, v.Captcha.MaxAttempts, v.Captcha.Digits
@@ -140,18 +128,15 @@ func (v settingsJSON) toStore(st store.Settings) (store.Settings, error) {
 	st.RateLimitPerMinute = 0
 	if v.RateLimit.Enabled {
 		if v.RateLimit.CallsPerMinute < 1 {
-			return st, errBadRequest("rateLimit.callsPerMinute must be 1 to 60 when the rate limit is on")
+			return errBadRequest("rateLimit.callsPerMinute must be 1 to 60 when the rate limit is on")
 		}
 		st.RateLimitPerMinute = v.RateLimit.CallsPerMinute
 	}
-	if err := st.Validate(); err != nil {
-		return st, errBadRequest("%v", err)
-	}
-	return st, nil
+	return nil
 }
 
 func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
-	st, err := store.Read(r.Context(), s.Store, func(tx *store.Tx) (store.Settings, error) { return tx.Settings() })
+	st, err := s.Settings.Get(r.Context())
 	if err != nil {
 		return err
 	}
@@ -164,31 +149,17 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, who auth.Id
 	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
 		return err
 	}
-	st, err := store.Write(r.Context(), s.Store, func(tx *store.Tx) (store.Settings, error) {
-		old, err := tx.Settings()
-		if err != nil {
-			return old, err
-		}
-		st, err := req.toStore(old)
-		if err != nil {
-			return st, err
-		}
-		if err := tx.PutSettings(st); err != nil {
-			return st, err
-		}
-		return st, tx.Audit(who.PubKey, "settings.changed", "setting:hotline")
-	})
+	st, err := s.Settings.Update(r.Context(), who.PubKey, req.apply)
 	if err != nil {
 		return err
 	}
-	s.Calls.VolunteersChanged() // time zone or policy may change who rings
 	writeJSON(w, http.StatusOK, settingsView(st))
 	return nil
 }
 
 // config is what the app needs before anyone signs in.
 func (s *Server) config(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
-	st, err := store.Read(r.Context(), s.Store, func(tx *store.Tx) (store.Settings, error) { return tx.Settings() })
+	st, err := s.Settings.Get(r.Context())
 	if err != nil {
 		return err
 	}
@@ -207,7 +178,7 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request, _ auth.Identity)
 }
 
 func (s *Server) listBans(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
-	bans, err := store.Read(r.Context(), s.Store, func(tx *store.Tx) ([]store.Ban, error) { return tx.Bans() })
+	bans, err := s.Bans.List(r.Context())
 	if err != nil {
 		return err
 	}
@@ -239,29 +210,7 @@ func (s *Server) addBan(w http.ResponseWriter, r *http.Request, who auth.Identit
 	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
 		return err
 	}
-	hash, err := s.Store.Secret().PhoneHash(req.Number)
-	if err != nil {
-		return errBadRequest("number must be in international format, e.g. +34 600 000 000")
-	}
-	err = s.Store.Update(r.Context(), func(tx *store.Tx) error {
-		admins, err := auth.ActiveAdmins(tx)
-		if err != nil {
-			return err
-		}
-		if err := requireRecipients(req.Sealed, admins); err != nil {
-			return err
-		}
-		if len(req.Reason) > 0 {
-			if err := requireRecipients(req.Reason, admins); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.PutBan(store.Ban{Hash: hash, Number: req.Sealed, Reason: req.Reason, CreatedBy: who.PubKey}); err != nil {
-			return err
-		}
-		return tx.Audit(who.PubKey, "ban.added", "ban:"+hash.String())
-	})
-	if err != nil {
+	if err := s.Bans.Add(r.Context(), who.PubKey, req.Number, req.Sealed, req.Reason); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -273,15 +222,7 @@ func (s *Server) deleteBan(w http.ResponseWriter, r *http.Request, who auth.Iden
 	if err != nil {
 		return errNotFound("no such ban")
 	}
-	err = s.Store.Update(r.Context(), func(tx *store.Tx) error {
-		if err := tx.DeleteBan(h); errors.Is(err, store.ErrNotFound) {
-			return errNotFound("no such ban")
-		} else if err != nil {
-			return err
-		}
-		return tx.Audit(who.PubKey, "ban.lifted", "ban:"+h.String())
-	})
-	if err != nil {
+	if err := s.Bans.Lift(r.Context(), who.PubKey, h); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -297,26 +238,19 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, _ auth.Identity) 
 		}
 		limit = n
 	}
-	type page struct {
-		entries []store.AuditEntry
-		next    string
-	}
-	p, err := store.Read(r.Context(), s.Store, func(tx *store.Tx) (page, error) {
-		e, next, err := tx.AuditLog(r.URL.Query().Get("cursor"), limit)
-		return page{e, next}, err
-	})
+	entries, next, err := s.Audit.AuditPage(r.Context(), r.URL.Query().Get("cursor"), limit)
 	if errors.Is(err, store.ErrInvalid) {
 		return errBadRequest("bad cursor")
 	}
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": nonNil(p.entries), "next": p.next})
+	writeJSON(w, http.StatusOK, map[string]any{"entries": nonNil(entries), "next": next})
 	return nil
 }
 
 func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
-	head, err := s.Store.VerifyAudit(r.Context())
+	head, err := s.Audit.VerifyAudit(r.Context())
 	var ae *store.AuditError
 	if errors.As(err, &ae) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "firstBad": ae.Seq, "problem": ae.Error()})

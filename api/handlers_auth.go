@@ -34,31 +34,29 @@ func (b b64) MarshalJSON() ([]byte, error) {
 	return json.Marshal(e2ee.EncodeBase64URL(b))
 }
 
-// authError maps auth's errors onto API errors; anything else is internal.
-func authError(err error) error {
+// authRefusal maps auth's errors onto API errors.
+func authRefusal(err error) (*apiError, bool) {
 	switch {
 	case errors.Is(err, auth.ErrBadSignature):
-		return errUnauthorized("signature, key or challenge refused; request a new challenge and try again")
+		return errUnauthorized("signature, key or challenge refused; request a new challenge and try again"), true
 	case errors.Is(err, auth.ErrPasskeyRequired):
-		return &apiError{http.StatusForbidden, "passkey_required", "this hotline requires a passkey and you have none enrolled; ask an admin"}
+		return &apiError{http.StatusForbidden, "passkey_required", "this hotline requires a passkey and you have none enrolled; ask an admin"}, true
 	case errors.Is(err, auth.ErrSetupDone):
-		return errConflict("setup is already complete")
+		return errConflict("setup is already complete"), true
 	case errors.Is(err, auth.ErrSetupToken):
-		return errForbidden("setup token refused: use the link printed in the daemon's log")
+		return errForbidden("setup token refused: use the link printed in the daemon's log"), true
 	case errors.Is(err, auth.ErrInviteUnknown):
-		return errNotFound("no such invite")
+		return errNotFound("no such invite"), true
 	case errors.Is(err, auth.ErrInviteGone):
-		return errGone("this invite was already used, revoked or has expired")
+		return errGone("this invite was already used, revoked or has expired"), true
 	case errors.Is(err, auth.ErrKeyInUse):
-		return errConflict("this key already has an account")
+		return errConflict("this key already has an account"), true
 	case errors.Is(err, auth.ErrProfile):
-		return errBadRequest("%v", err)
+		return errBadRequest("%v", err), true
 	case errors.Is(err, auth.ErrCeremony):
-		return errUnauthorized("passkey step expired or already used; sign in again")
-	case errors.Is(err, store.ErrInvalid):
-		return errBadRequest("%v", err)
+		return errUnauthorized("passkey step expired or already used; sign in again"), true
 	}
-	return err
+	return nil, false
 }
 
 func (s *Server) challenge(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
@@ -112,7 +110,7 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request, _ auth.Identity) 
 	}
 	tok, v, err := s.Auth.Setup(r.Context(), req.Token, p, req.Profile)
 	if err != nil {
-		return authError(err)
+		return err
 	}
 	s.Log.Info("first admin created", "admin", v.PubKey[:12])
 	s.setSession(w, tok)
@@ -123,7 +121,7 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request, _ auth.Identity) 
 func (s *Server) inviteInfo(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
 	info, err := s.Auth.LookupInvite(r.Context(), r.PathValue("code"))
 	if err != nil {
-		return authError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"role": info.Role, "expiresAt": info.ExpiresAt.UTC(), "admins": nonNil(info.Admins)})
 	return nil
@@ -143,7 +141,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request, _ auth.Ide
 	}
 	tok, v, err := s.Auth.AcceptInvite(r.Context(), r.PathValue("code"), p, req.Profile)
 	if err != nil {
-		return authError(err)
+		return err
 	}
 	s.setSession(w, tok)
 	s.Calls.VolunteersChanged()
@@ -162,7 +160,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ auth.Identity) 
 	}
 	res, err := s.Auth.Login(r.Context(), p)
 	if err != nil {
-		return authError(err)
+		return err
 	}
 	if res.Ticket != "" {
 		writeJSON(w, http.StatusOK, map[string]any{"passkey": map[string]any{"ticket": res.Ticket, "options": json.RawMessage(res.Options)}})
@@ -186,7 +184,7 @@ func (s *Server) loginPasskey(w http.ResponseWriter, r *http.Request, _ auth.Ide
 	}
 	tok, v, err := s.Auth.LoginPasskey(r.Context(), req.Ticket, req.Credential)
 	if err != nil {
-		return authError(err)
+		return err
 	}
 	s.setSession(w, tok)
 	writeJSON(w, http.StatusOK, map[string]any{"pubkey": v.PubKey, "role": v.Role})
@@ -202,8 +200,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ auth.Identity)
 			return err
 		}
 		if owner != "" {
-			s.hub.closeSession(hash, closeRevoked, "signed out")
-			if !s.hub.connected(owner) {
+			s.Hub.closeSession(hash, closeRevoked, "signed out")
+			if !s.Hub.connected(owner) {
 				s.Calls.BrowserGone(owner)
 			}
 		}
@@ -216,7 +214,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ auth.Identity)
 func (s *Server) passkeyOptions(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
 	opts, err := s.Auth.BeginPasskeyRegistration(r.Context(), who.PubKey)
 	if err != nil {
-		return authError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"options": json.RawMessage(opts)})
 	return nil
@@ -237,8 +235,7 @@ func (s *Server) addPasskey(w http.ResponseWriter, r *http.Request, who auth.Ide
 		return errBadRequest("no passkey enrollment is in progress; start again")
 	}
 	if err != nil {
-		var ae *apiError
-		if errors.As(authError(err), &ae) {
+		if ae, ok := authRefusal(err); ok {
 			return ae
 		}
 		return errBadRequest("passkey refused: %v", err)
@@ -263,7 +260,7 @@ func passkeyView(p store.Passkey) passkeyJSON {
 }
 
 func (s *Server) listPasskeys(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
-	keys, err := store.Read(r.Context(), s.Store, func(tx *store.Tx) ([]store.Passkey, error) { return tx.PasskeysFor(who.PubKey) })
+	keys, err := s.Auth.PasskeysOf(r.Context(), who.PubKey)
 	if err != nil {
 		return err
 	}
@@ -280,35 +277,7 @@ func (s *Server) deletePasskey(w http.ResponseWriter, r *http.Request, who auth.
 	if err != nil || len(id) == 0 {
 		return errNotFound("no such passkey")
 	}
-	err = s.Store.Update(r.Context(), func(tx *store.Tx) error {
-		pk, err := tx.Passkey(id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && pk.PubKey != who.PubKey) {
-			return errNotFound("no such passkey")
-		}
-		if err != nil {
-			return err
-		}
-		keys, err := tx.PasskeysFor(who.PubKey)
-		if err != nil {
-			return err
-		}
-		v, err := tx.Volunteer(who.PubKey)
-		if err != nil {
-			return err
-		}
-		set, err := tx.Settings()
-		if err != nil {
-			return err
-		}
-		if len(keys) == 1 && auth.PasskeyRequired(set, v) {
-			return errConflict("this hotline requires a passkey: add another one before removing your last")
-		}
-		if err := tx.DeletePasskey(id); err != nil {
-			return err
-		}
-		return tx.Audit(who.PubKey, "passkey.removed", "volunteer:"+who.PubKey, "passkey:"+e2ee.EncodeBase64URL(id))
-	})
-	if err != nil {
+	if err := s.Auth.DeletePasskey(r.Context(), who.PubKey, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -17,8 +17,12 @@ import (
 	"time"
 
 	"llamenos/auth"
+	"llamenos/bans"
 	"llamenos/e2ee"
 	"llamenos/hotline"
+	"llamenos/people"
+	"llamenos/records"
+	"llamenos/settings"
 	"llamenos/store"
 )
 
@@ -42,7 +46,21 @@ var testStatic = fstest.MapFS{
 	"favicon.svg": {Data: []byte("<svg/>")},
 }
 
-func newEnv(t *testing.T, calls CallEngine, opts ...func(*Deps)) *env {
+// envSetup is what an env option may change before the server is built.
+type envSetup struct {
+	deps *Deps
+	// realEngine runs the real call engine against the Asterisk simulator
+	// instead of the given one, so call routes answer as in production.
+	realEngine bool
+}
+
+type envOption func(*envSetup)
+
+func withDeps(f func(*Deps)) envOption { return func(s *envSetup) { f(s.deps) } }
+
+func withRealEngine(s *envSetup) { s.realEngine = true }
+
+func newEnv(t *testing.T, calls CallEngine, opts ...envOption) *env {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"), store.Options{NoSync: true})
 	if err != nil {
@@ -64,13 +82,21 @@ func newEnv(t *testing.T, calls CallEngine, opts ...func(*Deps)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if calls == nil {
-		calls = &nullCalls{}
-	}
-	d := Deps{Store: st, Auth: a, Calls: calls, Static: testStatic, PublicURL: origin, Log: log}
+	d := Deps{Auth: a, Audit: st, Calls: calls, Hub: NewHub(log), Static: testStatic, PublicURL: origin, Log: log}
+	setup := envSetup{deps: &d}
 	for _, o := range opts {
-		o(&d)
+		o(&setup)
 	}
+	switch {
+	case setup.realEngine:
+		d.Calls = startEngine(t, st, d.Hub)
+	case d.Calls == nil:
+		d.Calls = &nullCalls{}
+	}
+	d.People = &people.Service{Store: st, Engine: d.Calls, Now: time.Now}
+	d.Records = &records.Service{Store: st}
+	d.Bans = &bans.Service{Store: st}
+	d.Settings = &settings.Service{Store: st, Engine: d.Calls}
 	srv, err := New(d)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +108,7 @@ func newEnv(t *testing.T, calls CallEngine, opts ...func(*Deps)) *env {
 	e := &env{t: t, st: st, srv: srv, ts: ts, origin: origin, setupToken: tok, logs: logs, cancel: cancel}
 	t.Cleanup(func() {
 		cancel()
-		srv.hub.closeAll()
+		srv.Hub.closeAll()
 		ts.Close()
 	})
 	return e
@@ -256,7 +282,7 @@ func (e *env) invite(admin *user, role string) string {
 
 func (e *env) admins() []string {
 	e.t.Helper()
-	admins, err := store.Read(context.Background(), e.st, func(tx *store.Tx) ([]string, error) { return auth.ActiveAdmins(tx) })
+	admins, err := store.Read(context.Background(), e.st, func(tx *store.Tx) ([]string, error) { return tx.ActiveAdmins() })
 	if err != nil {
 		e.t.Fatal(err)
 	}

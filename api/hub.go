@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -26,14 +25,16 @@ const (
 	wsPingEvery    = 25 * time.Second
 )
 
-// hub tracks every open browser socket by user and session. Sends never
-// block the caller: each socket has a bounded queue and a writer goroutine;
-// a socket that cannot keep up is closed rather than slowing everyone else.
-type hub struct {
+// Hub tracks every open browser socket by user and session, and is the
+// call engine's notifier (notify.go). Sends never block the caller: each
+// socket has a bounded queue and a writer goroutine; a socket that cannot
+// keep up is closed rather than slowing everyone else.
+type Hub struct {
 	log   *slog.Logger
 	mu    sync.Mutex
 	conns map[string]map[*wsConn]struct{} // pubkey → sockets
 	wg    sync.WaitGroup
+	kick  chan struct{} // presence refresh requests (CallsChanged)
 }
 
 type wsConn struct {
@@ -48,11 +49,13 @@ type wsConn struct {
 	reason  string
 }
 
-func newHub(log *slog.Logger) *hub {
-	return &hub{log: log, conns: map[string]map[*wsConn]struct{}{}}
+// NewHub returns a hub with no sockets. Build it first: the call engine
+// takes it as its notifier, the server serves its sockets.
+func NewHub(log *slog.Logger) *Hub {
+	return &Hub{log: log, conns: map[string]map[*wsConn]struct{}{}, kick: make(chan struct{}, 1)}
 }
 
-func (h *hub) add(c *wsConn) {
+func (h *Hub) add(c *wsConn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	set := h.conns[c.pubkey]
@@ -63,7 +66,7 @@ func (h *hub) add(c *wsConn) {
 	set[c] = struct{}{}
 }
 
-func (h *hub) remove(c *wsConn) {
+func (h *Hub) remove(c *wsConn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if set := h.conns[c.pubkey]; set != nil {
@@ -75,7 +78,7 @@ func (h *hub) remove(c *wsConn) {
 }
 
 // snapshot returns the sockets matching keep, so sends happen without the lock.
-func (h *hub) snapshot(keep func(*wsConn) bool) []*wsConn {
+func (h *Hub) snapshot(keep func(*wsConn) bool) []*wsConn {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []*wsConn
@@ -90,7 +93,7 @@ func (h *hub) snapshot(keep func(*wsConn) bool) []*wsConn {
 }
 
 // count returns the number of open sockets.
-func (h *hub) count() int {
+func (h *Hub) count() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := 0
@@ -101,7 +104,7 @@ func (h *hub) count() int {
 }
 
 // connected reports whether pubkey has at least one open socket.
-func (h *hub) connected(pubkey string) bool {
+func (h *Hub) connected(pubkey string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.conns[pubkey]) > 0
@@ -117,7 +120,7 @@ func encode(msg any) []byte {
 }
 
 // sendTo queues msg for every socket of pubkey.
-func (h *hub) sendTo(pubkey string, msg any) {
+func (h *Hub) sendTo(pubkey string, msg any) {
 	b := encode(msg)
 	for _, c := range h.snapshot(func(c *wsConn) bool { return c.pubkey == pubkey }) {
 		c.enqueue(b)
@@ -126,7 +129,7 @@ func (h *hub) sendTo(pubkey string, msg any) {
 
 // broadcast queues a message built per socket (per-role payloads); build
 // returns nil to skip a socket.
-func (h *hub) broadcast(build func(pubkey, role string) any) {
+func (h *Hub) broadcast(build func(pubkey, role string) any) {
 	for _, c := range h.snapshot(func(*wsConn) bool { return true }) {
 		if msg := build(c.pubkey, c.role); msg != nil {
 			c.enqueue(encode(msg))
@@ -135,20 +138,20 @@ func (h *hub) broadcast(build func(pubkey, role string) any) {
 }
 
 // closeUser closes every socket of pubkey (deactivation, logout everywhere).
-func (h *hub) closeUser(pubkey string, code websocket.StatusCode, reason string) {
+func (h *Hub) closeUser(pubkey string, code websocket.StatusCode, reason string) {
 	for _, c := range h.snapshot(func(c *wsConn) bool { return c.pubkey == pubkey }) {
 		c.shut(code, reason)
 	}
 }
 
 // closeSession closes the sockets opened with one session (logout).
-func (h *hub) closeSession(session [32]byte, code websocket.StatusCode, reason string) {
+func (h *Hub) closeSession(session [32]byte, code websocket.StatusCode, reason string) {
 	for _, c := range h.snapshot(func(c *wsConn) bool { return c.session == session }) {
 		c.shut(code, reason)
 	}
 }
 
-func (h *hub) closeAll() {
+func (h *Hub) closeAll() {
 	for _, c := range h.snapshot(func(*wsConn) bool { return true }) {
 		c.shut(websocket.StatusGoingAway, "server shutting down")
 	}
@@ -173,7 +176,7 @@ func (c *wsConn) shut(code websocket.StatusCode, reason string) {
 
 // run owns the socket until it closes: a writer loop here, a reader in its
 // own goroutine feeding onMessage. It returns when either side ends.
-func (h *hub) run(ctx context.Context, c *wsConn, onMessage func(ctx context.Context, c *wsConn, typ string, raw json.RawMessage) error) {
+func (h *Hub) run(ctx context.Context, c *wsConn, onMessage func(ctx context.Context, c *wsConn, typ string, raw json.RawMessage) error) {
 	h.wg.Add(1)
 	defer h.wg.Done()
 	h.add(c)
@@ -219,7 +222,7 @@ func (h *hub) run(ctx context.Context, c *wsConn, onMessage func(ctx context.Con
 	}
 }
 
-func (h *hub) readLoop(ctx context.Context, c *wsConn, onMessage func(ctx context.Context, c *wsConn, typ string, raw json.RawMessage) error) {
+func (h *Hub) readLoop(ctx context.Context, c *wsConn, onMessage func(ctx context.Context, c *wsConn, typ string, raw json.RawMessage) error) {
 	windowStart, count := time.Now(), 0
 	for {
 		typ, data, err := c.c.Read(ctx)
@@ -245,8 +248,8 @@ func (h *hub) readLoop(ctx context.Context, c *wsConn, onMessage func(ctx contex
 			continue
 		}
 		if err := onMessage(ctx, c, env.Type, data); err != nil {
-			var ae *apiError
-			if !errors.As(err, &ae) {
+			ae, ok := refusal(err)
+			if !ok {
 				h.log.Error("websocket message failed", "type", env.Type, "err", err)
 				ae = &apiError{Code: "internal", Message: "internal error"}
 			}

@@ -17,9 +17,9 @@ import (
 	"llamenos/store"
 )
 
-// withEngine swaps the env's call engine for the real one, driving the
-// Asterisk simulator, so call routes answer as they do in production.
-func withEngine(t *testing.T, e *env) *aritest.Server {
+// startEngine runs the real call engine, driving the Asterisk simulator,
+// with hub as its notifier.
+func startEngine(t *testing.T, st *store.Store, hub *Hub) *hotline.Engine {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	sim, err := aritest.New(aritest.Options{})
@@ -35,11 +35,10 @@ func withEngine(t *testing.T, e *env) *aritest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := hotline.New(hotline.Config{App: "llamenos"}, hotline.Deps{ARI: client, RTC: media, Store: e.st, Notify: e.srv.Notifier(), Log: log, Rand: rand.Reader})
+	eng, err := hotline.New(hotline.Config{App: "llamenos"}, hotline.Deps{ARI: client, RTC: media, Store: st, Notify: hub, Log: log, Rand: rand.Reader})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv.Calls = eng
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { client.Run(ctx); done <- struct{}{} }()
@@ -56,7 +55,7 @@ func withEngine(t *testing.T, e *env) *aritest.Server {
 	if err := sim.WaitApp(wctx, "llamenos"); err != nil {
 		t.Fatal(err)
 	}
-	return sim
+	return eng
 }
 
 // The roles of the matrix.
@@ -73,10 +72,9 @@ var roleNames = [...]string{"anonymous", "volunteer", "other volunteer", "admin"
 // checks the status. A route without an expectation here fails the test, so
 // a new route cannot ship unchecked.
 func TestRoleMatrix(t *testing.T) {
-	e := newEnv(t, nil, func(d *Deps) { d.Demo = fakeDemo{} })
+	e := newEnv(t, nil, withRealEngine, withDeps(func(d *Deps) { d.Demo = fakeDemo{} }))
 	// The matrix sends hundreds of requests from one address.
 	e.srv.authRL.perSec, e.srv.authRL.burst = 1000, 1000
-	withEngine(t, e)
 	a := e.setupAdmin()
 	v := e.join(a, "volunteer")
 	o := e.join(a, "volunteer")

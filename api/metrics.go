@@ -35,6 +35,6 @@ func (s *Server) MetricsHandler() http.Handler {
 		fmt.Fprintf(w, "# HELP llamenos_ari_connected Whether the ARI events socket to Asterisk is up.\n# TYPE llamenos_ari_connected gauge\nllamenos_ari_connected %d\n", ari)
 		fmt.Fprintf(w, "# HELP llamenos_calls Live calls by state.\n# TYPE llamenos_calls gauge\n")
 		fmt.Fprintf(w, "llamenos_calls{state=\"waiting\"} %d\nllamenos_calls{state=\"connected\"} %d\n", ringing, connected)
-		fmt.Fprintf(w, "# HELP llamenos_browser_sockets Open browser WebSockets.\n# TYPE llamenos_browser_sockets gauge\nllamenos_browser_sockets %d\n", s.hub.count())
+		fmt.Fprintf(w, "# HELP llamenos_browser_sockets Open browser WebSockets.\n# TYPE llamenos_browser_sockets gauge\nllamenos_browser_sockets %d\n", s.Hub.count())
 	})
 }

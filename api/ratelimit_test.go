@@ -27,7 +27,7 @@ func TestLimiter(t *testing.T) {
 }
 
 func TestLoginIsRateLimited(t *testing.T) {
-	e := newEnv(t, nil, func(d *Deps) { d.LoginsPerMinute = 4 }) // bursts of 2
+	e := newEnv(t, nil, withDeps(func(d *Deps) { d.LoginsPerMinute = 4 })) // bursts of 2
 	body := map[string]any{"pubkey": newUser(t).pk, "challenge": "AAAA", "signature": "AAAA"}
 	var last resp
 	for i := 0; i < 3; i++ {

@@ -1,10 +1,13 @@
 // Package api is the daemon's HTTP face: the JSON API and WebSocket the
 // browser app uses (docs/api.md), the embedded app itself, and the security
-// headers on every response. It maps requests onto auth, store and the call
-// engine, and never sees a secret in plaintext.
+// headers on every response. Handlers parse a request, call one function of
+// a domain package (auth, people, records, bans, settings, the call engine)
+// and map its refusal to a status; the rules live in those packages. The
+// server never sees a secret in plaintext.
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,16 +18,41 @@ import (
 	"time"
 
 	"llamenos/auth"
+	"llamenos/bans"
 	"llamenos/buildinfo"
-	"llamenos/rtc"
+	"llamenos/people"
+	"llamenos/records"
+	"llamenos/settings"
 	"llamenos/store"
 )
 
-// Deps is what the server needs from the rest of the daemon.
+// AuditLog reads the audit chain (store.Store).
+type AuditLog interface {
+	AuditPage(ctx context.Context, cursor string, limit int) ([]store.AuditEntry, string, error)
+	VerifyAudit(ctx context.Context) (store.AuditHead, error)
+}
+
+// ICEServer is one STUN/TURN server as the browser's RTCPeerConnection
+// takes it.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// Deps is what the server needs from the rest of the daemon, every part
+// built before the server.
 type Deps struct {
-	Store     *store.Store
-	Auth      *auth.Service
-	Calls     CallEngine
+	Auth     *auth.Service
+	People   *people.Service
+	Records  *records.Service
+	Bans     *bans.Service
+	Settings *settings.Service
+	Audit    AuditLog
+	Calls    CallEngine
+	// Hub carries the call engine's events to browsers; the engine got it
+	// as its notifier before the server was built.
+	Hub       *Hub
 	Static    fs.FS  // the built browser app
 	PublicURL string // server.public_url: the only accepted Origin
 	Log       *slog.Logger
@@ -32,7 +60,7 @@ type Deps struct {
 	// ARIConnected reports the Asterisk link for /api/health.
 	ARIConnected func() bool
 	// ICEServers are the STUN/TURN servers handed to browsers.
-	ICEServers []rtc.ICEServer
+	ICEServers []ICEServer
 	// Demo adds the /api/demo routes that drive the embedded simulator.
 	Demo Demo
 	// LoginsPerMinute limits sign-in attempts (setup, invites, login) per
@@ -45,12 +73,10 @@ type Server struct {
 	Deps
 	origin  string
 	headers map[string][]string
-	hub     *hub
 	routes  []route
 	mux     *http.ServeMux
 	authRL  *limiter
 	chalRL  *limiter
-	kick    chan struct{} // presence refresh requests (pushPresence)
 }
 
 // access says who may call a route before any per-record check.
@@ -84,6 +110,10 @@ func New(d Deps) (*Server, error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("api: public URL %q is not an origin", d.PublicURL)
 	}
+	switch {
+	case d.Auth == nil, d.People == nil, d.Records == nil, d.Bans == nil, d.Settings == nil, d.Audit == nil, d.Calls == nil, d.Hub == nil:
+		return nil, errors.New("api: Deps needs Auth, People, Records, Bans, Settings, Audit, Calls and Hub")
+	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -97,11 +127,9 @@ func New(d Deps) (*Server, error) {
 		Deps:    d,
 		origin:  u.Scheme + "://" + u.Host,
 		headers: securityHeaders(d.PublicURL),
-		hub:     newHub(d.Log),
 		mux:     http.NewServeMux(),
 		authRL:  newLimiter(d.LoginsPerMinute, d.LoginsPerMinute/2),
 		chalRL:  newLimiter(2*d.LoginsPerMinute, d.LoginsPerMinute),
-		kick:    make(chan struct{}, 1),
 	}
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {
@@ -120,9 +148,6 @@ func New(d Deps) (*Server, error) {
 func (s *Server) Handler() http.Handler {
 	return withSecurityHeaders(s.headers, s.recoverer(s.mux))
 }
-
-// Notifier returns the WebSocket hub as the call engine's notifier.
-func (s *Server) Notifier() *Notifier { return &Notifier{s: s} }
 
 func (s *Server) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"llamenos/auth"
 	"llamenos/store"
 )
 
@@ -34,20 +33,20 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.sendHello(r.Context(), conn)
 	// The request context ends when the handler returns; the socket lives on
 	// the server's lifetime instead, and ends with Shutdown.
-	s.hub.run(context.WithoutCancel(r.Context()), conn, s.onWSMessage)
-	if !s.hub.connected(who.PubKey) {
+	s.Hub.run(context.WithoutCancel(r.Context()), conn, s.onWSMessage)
+	if !s.Hub.connected(who.PubKey) {
 		s.Calls.BrowserGone(who.PubKey)
 	}
 }
 
 func (s *Server) sendHello(ctx context.Context, c *wsConn) {
-	me, err := store.Read(ctx, s.Store, func(tx *store.Tx) (meJSON, error) { return s.meView(tx, c.pubkey) })
+	m, err := s.People.Me(ctx, c.pubkey)
 	if err != nil {
 		s.Log.Warn("websocket hello failed", "err", err)
 		return
 	}
-	c.enqueue(encode(map[string]any{"type": "hello", "pubkey": me.PubKey, "role": me.Role,
-		"available": me.Available, "onBreak": me.OnBreak, "onShift": me.OnShift, "onCall": me.OnCall}))
+	c.enqueue(encode(map[string]any{"type": "hello", "pubkey": m.PubKey, "role": m.Role,
+		"available": m.Available, "onBreak": m.OnBreak, "onShift": m.OnShift, "onCall": m.OnCall}))
 	c.enqueue(encode(s.presenceFor(c.role)))
 	if c.role == string(store.RoleAdmin) {
 		c.enqueue(encode(s.activeCallsMsg()))
@@ -76,7 +75,7 @@ func (s *Server) onWSMessage(ctx context.Context, c *wsConn, typ string, raw jso
 		return errBadRequest("callId must be a call id")
 	}
 	// A revoked session must not keep signaling on an old socket.
-	if _, err := s.sessionAlive(ctx, c); err != nil {
+	if err := s.Auth.SessionAlive(ctx, c.session); err != nil {
 		c.shut(closeRevoked, "session ended")
 		return nil
 	}
@@ -87,7 +86,7 @@ func (s *Server) onWSMessage(ctx context.Context, c *wsConn, typ string, raw jso
 		}
 		answer, err := s.Calls.Offer(ctx, m.CallID, c.pubkey, m.SDP)
 		if err != nil {
-			return callError(err)
+			return err
 		}
 		c.enqueue(encode(map[string]string{"type": "rtc:answer", "callId": m.CallID, "sdp": answer}))
 	case "rtc:candidate":
@@ -95,7 +94,7 @@ func (s *Server) onWSMessage(ctx context.Context, c *wsConn, typ string, raw jso
 			return errBadRequest("candidate must be an RTCIceCandidateInit object")
 		}
 		if err := s.Calls.Candidate(ctx, m.CallID, c.pubkey, m.Candidate); err != nil {
-			return callError(err)
+			return err
 		}
 	default:
 		return errBadRequest("unknown message type %q", typ)
@@ -103,72 +102,41 @@ func (s *Server) onWSMessage(ctx context.Context, c *wsConn, typ string, raw jso
 	return nil
 }
 
-// sessionAlive re-checks the socket's session in the store.
-func (s *Server) sessionAlive(ctx context.Context, c *wsConn) (store.Session, error) {
-	return store.Read(ctx, s.Store, func(tx *store.Tx) (store.Session, error) {
-		sess, err := tx.Session(c.session)
-		if err == nil && !s.Now().Before(sess.ExpiresAt) {
-			err = auth.ErrUnauthorized
-		}
-		return sess, err
-	})
-}
-
 // presenceFor shapes presence per role: volunteers learn only whether
 // someone is available (reference §5.1), admins get counts.
 func (s *Server) presenceFor(role string) map[string]any {
-	counts, err := store.Read(context.Background(), s.Store, func(tx *store.Tx) ([3]int, error) {
-		vols, err := tx.Volunteers()
-		var c [3]int // available, on a call, total active
-		for _, v := range vols {
-			if !v.Active {
-				continue
-			}
-			c[2]++
-			if s.Calls.OnCall(v.PubKey) {
-				c[1]++
-			} else if v.Available && !v.OnBreak {
-				c[0]++
-			}
-		}
-		return c, err
-	})
+	p, err := s.People.CountPresence(context.Background())
 	if err != nil {
 		s.Log.Warn("presence unavailable", "err", err)
 	}
 	if role == string(store.RoleAdmin) {
-		return map[string]any{"type": "presence", "available": counts[0], "onCall": counts[1], "total": counts[2]}
+		return map[string]any{"type": "presence", "available": p.Available, "onCall": p.OnCall, "total": p.Total}
 	}
-	return map[string]any{"type": "presence", "hasAvailable": counts[0] > 0}
+	return map[string]any{"type": "presence", "hasAvailable": p.Available > 0}
 }
 
 // pushPresence asks the refresh loop to send fresh presence and active
-// calls to everyone. It never blocks: kicks coalesce, so a burst of changes
-// costs one refresh, and the call engine can call it from its own goroutines.
-func (s *Server) pushPresence() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
+// calls to everyone. It never blocks.
+func (s *Server) pushPresence() { s.Hub.CallsChanged() }
 
-// refreshLoop serves pushPresence until ctx ends.
+// refreshLoop sends fresh presence and active calls to every socket after
+// each kick (Hub.CallsChanged), until ctx ends.
 func (s *Server) refreshLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.kick:
+		case <-s.Hub.kick:
 		}
 		admin, vol := s.presenceFor(string(store.RoleAdmin)), s.presenceFor(string(store.RoleVolunteer))
 		calls := s.activeCallsMsg()
-		s.hub.broadcast(func(_, role string) any {
+		s.Hub.broadcast(func(_, role string) any {
 			if role == string(store.RoleAdmin) {
 				return admin
 			}
 			return vol
 		})
-		s.hub.broadcast(func(_, role string) any {
+		s.Hub.broadcast(func(_, role string) any {
 			if role == string(store.RoleAdmin) {
 				return calls
 			}
@@ -192,35 +160,3 @@ func (s *Server) activeCallsMsg() map[string]any {
 	}
 	return map[string]any{"type": "calls:active", "calls": out}
 }
-
-// Notifier delivers the call engine's events to browsers. Every method only
-// queues messages, so the engine never waits on a browser.
-type Notifier struct{ s *Server }
-
-func (n *Notifier) Ring(pubkeys []string, callID string, startedAt, ringAt time.Time) {
-	msg := map[string]any{"type": "ring", "callId": callID, "startedAt": startedAt.UTC(), "ringAt": ringAt.UTC()}
-	for _, pk := range pubkeys {
-		n.s.hub.sendTo(pk, msg)
-	}
-}
-
-func (n *Notifier) RingStop(pubkeys []string, callID, reason string) {
-	msg := map[string]any{"type": "ring:stop", "callId": callID, "reason": reason}
-	for _, pk := range pubkeys {
-		n.s.hub.sendTo(pk, msg)
-	}
-}
-
-func (n *Notifier) Connected(pubkey, callID string) {
-	n.s.hub.sendTo(pubkey, map[string]any{"type": "call:connected", "callId": callID})
-}
-
-func (n *Notifier) Ended(pubkey, callID, reason string) {
-	n.s.hub.sendTo(pubkey, map[string]any{"type": "call:ended", "callId": callID, "reason": reason})
-}
-
-func (n *Notifier) Candidate(pubkey, callID string, candidate json.RawMessage) {
-	n.s.hub.sendTo(pubkey, map[string]any{"type": "rtc:candidate", "callId": callID, "candidate": candidate})
-}
-
-func (n *Notifier) CallsChanged() { n.s.pushPresence() }

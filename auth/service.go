@@ -86,16 +86,8 @@ func NewService(st *store.Store, origin, hotlineName string, now func() time.Tim
 
 // NeedsSetup reports whether no active admin exists yet.
 func (s *Service) NeedsSetup(ctx context.Context) (bool, error) {
-	vols, err := store.Read(ctx, s.Store, func(tx *store.Tx) ([]store.Volunteer, error) { return tx.Volunteers() })
-	if err != nil {
-		return false, err
-	}
-	for _, v := range vols {
-		if v.Role == store.RoleAdmin && v.Active {
-			return false, nil
-		}
-	}
-	return true, nil
+	admins, err := store.Read(ctx, s.Store, func(tx *store.Tx) ([]string, error) { return tx.ActiveAdmins() })
+	return len(admins) == 0, err
 }
 
 // NewSetupToken creates the one-time token that lets the first browser
@@ -149,36 +141,13 @@ func (s *Service) verify(purpose string, p Proof) (e2ee.PublicKey, error) {
 	return pk, nil
 }
 
-// checkProfile requires a profile envelope addressed to the owner and to
-// every admin in admins (SPEC §3: recipients are the owner and every admin).
-func checkProfile(env []byte, owner string, admins []string) error {
-	h, err := e2ee.ParseEnvelope(env)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrProfile, err)
-	}
-	for _, want := range append([]string{owner}, admins...) {
-		pk, err := e2ee.ParsePublicKeyHex(want)
-		if err != nil || !h.Includes(pk) {
-			return fmt.Errorf("%w: it must be sealed to you and every admin", ErrProfile)
-		}
+// checkProfile requires a profile envelope addressed to its owner and to
+// every active admin (the store's rule for every envelope kept for people).
+func checkProfile(tx *store.Tx, env []byte, owner string) error {
+	if err := tx.CheckSealed(env, owner); err != nil {
+		return fmt.Errorf("%w: it must be sealed to you and every admin (%w)", ErrProfile, err)
 	}
 	return nil
-}
-
-// ActiveAdmins lists the public keys of every active admin: the recipients,
-// with the author, of every envelope.
-func ActiveAdmins(tx *store.Tx) ([]string, error) {
-	vols, err := tx.Volunteers()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, v := range vols {
-		if v.Role == store.RoleAdmin && v.Active {
-			out = append(out, v.PubKey)
-		}
-	}
-	return out, nil
 }
 
 // Setup creates the first admin. It needs the setup token, a signed setup
@@ -194,7 +163,7 @@ func (s *Service) Setup(ctx context.Context, token string, p Proof, profile []by
 	if _, err := s.verify(e2ee.AuthSetup, p); err != nil {
 		return "", store.Volunteer{}, err
 	}
-	if err := checkProfile(profile, p.PubKey, nil); err != nil {
+	if err := s.Store.View(ctx, func(tx *store.Tx) error { return checkProfile(tx, profile, p.PubKey) }); err != nil {
 		return "", store.Volunteer{}, err
 	}
 	if err := s.takeSetupToken(token); err != nil {
@@ -205,7 +174,7 @@ func (s *Service) Setup(ctx context.Context, token string, p Proof, profile []by
 		return "", store.Volunteer{}, err
 	}
 	v, err := store.Write(ctx, s.Store, func(tx *store.Tx) (store.Volunteer, error) {
-		if admins, err := ActiveAdmins(tx); err != nil || len(admins) > 0 {
+		if admins, err := tx.ActiveAdmins(); err != nil || len(admins) > 0 {
 			return store.Volunteer{}, errors.Join(err, ErrSetupDone)
 		}
 		return s.createAccount(tx, hash, p.PubKey, store.RoleAdmin, profile, "setup.completed", "volunteer:"+p.PubKey)
@@ -260,7 +229,7 @@ func (s *Service) LookupInvite(ctx context.Context, code string) (InviteInfo, er
 		if !inviteUsable(inv, s.Now()) {
 			return InviteInfo{}, ErrInviteGone
 		}
-		admins, err := ActiveAdmins(tx)
+		admins, err := tx.ActiveAdmins()
 		return InviteInfo{Role: inv.Role, ExpiresAt: inv.ExpiresAt, Admins: admins}, err
 	})
 }
@@ -299,11 +268,7 @@ func (s *Service) AcceptInvite(ctx context.Context, code string, p Proof, profil
 		return "", store.Volunteer{}, err
 	}
 	v, err := store.Write(ctx, s.Store, func(tx *store.Tx) (store.Volunteer, error) {
-		admins, err := ActiveAdmins(tx)
-		if err != nil {
-			return store.Volunteer{}, err
-		}
-		if err := checkProfile(profile, p.PubKey, admins); err != nil {
+		if err := checkProfile(tx, profile, p.PubKey); err != nil {
 			return store.Volunteer{}, err
 		}
 		inv, err := tx.RedeemInvite(store.Hash(HashToken(code)), p.PubKey, s.Now())

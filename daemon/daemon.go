@@ -21,12 +21,16 @@ import (
 	"llamenos/api"
 	"llamenos/ari"
 	"llamenos/auth"
+	"llamenos/bans"
 	"llamenos/buildinfo"
 	"llamenos/config"
 	"llamenos/control"
 	"llamenos/hotline"
+	"llamenos/people"
+	"llamenos/records"
 	"llamenos/rtc"
 	"llamenos/sdnotify"
+	"llamenos/settings"
 	"llamenos/store"
 )
 
@@ -96,33 +100,48 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	}
 	defer media.Close()
 
-	settings, err := store.Read(ctx, st, func(tx *store.Tx) (store.Settings, error) { return tx.Settings() })
+	saved, err := store.Read(ctx, st, func(tx *store.Tx) (store.Settings, error) { return tx.Settings() })
 	if err != nil {
 		return err
 	}
-	authSvc, err := auth.NewService(st, cfg.Server.PublicURL, settings.HotlineName, time.Now, log.With("component", "auth"))
+	authSvc, err := auth.NewService(st, cfg.Server.PublicURL, saved.HotlineName, time.Now, log.With("component", "auth"))
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(api.Deps{
-		Store: st, Auth: authSvc, Static: opt.Static, PublicURL: cfg.Server.PublicURL,
-		Log: log.With("component", "api"), Now: time.Now, ARIConnected: ariClient.Connected,
-		ICEServers: media.ICEServers(), Demo: opt.Demo, LoginsPerMinute: opt.LoginsPerMinute,
-	})
-	if err != nil {
-		return err
-	}
+	// Each part is built once, in dependency order: the hub first (the
+	// engine's notifier), then the engine, the domain services over the
+	// store, and last the server that fronts them.
+	hub := api.NewHub(log.With("component", "api"))
 	engine, err := hotline.New(hotline.Config{
 		App: cfg.Asterisk.App, BrowserGrace: cfg.RTC.BrowserGrace,
 		MOHClass: cfg.Trunk.MusicOnHoldClass,
 	}, hotline.Deps{
-		ARI: ariClient, RTC: media, Store: st, Notify: srv.Notifier(),
+		ARI: ariClient, RTC: media, Store: st, Notify: hub,
 		Log: log, Now: time.Now, Rand: rand.Reader,
 	})
 	if err != nil {
 		return err
 	}
-	srv.Calls = engine
+	var browserICE []api.ICEServer
+	for _, s := range media.ICEServers() {
+		browserICE = append(browserICE, api.ICEServer(s))
+	}
+	srv, err := api.New(api.Deps{
+		Auth:     authSvc,
+		People:   &people.Service{Store: st, Engine: engine, Now: time.Now},
+		Records:  &records.Service{Store: st},
+		Bans:     &bans.Service{Store: st},
+		Settings: &settings.Service{Store: st, Engine: engine},
+		Audit:    st,
+		Calls:    engine,
+		Hub:      hub,
+		Static:   opt.Static, PublicURL: cfg.Server.PublicURL,
+		Log: log.With("component", "api"), Now: time.Now, ARIConnected: ariClient.Connected,
+		ICEServers: browserICE, Demo: opt.Demo, LoginsPerMinute: opt.LoginsPerMinute,
+	})
+	if err != nil {
+		return err
+	}
 
 	ln := opt.Listener
 	if ln == nil {
@@ -142,7 +161,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 			return err
 		}
 		url := cfg.Server.PublicURL + "/#/setup/" + tok
-		// SPEC §4: the one-time setup link is printed once, to the log.
+		// The one-time setup link is printed once, to the log.
 		log.Warn("no admin yet: open this one-time link in a browser to create the first admin", "url", url)
 		if opt.OnSetupURL != nil {
 			opt.OnSetupURL(url)

@@ -649,7 +649,7 @@ func (c *call) onOffer(ctx context.Context, pk, sdp string) (string, error) {
 	}
 	answer, err := c.relay.HandleOffer(ctx, sdp)
 	if err != nil {
-		return "", fmt.Errorf("hotline: call %s: offer: %w", c.id, err)
+		return "", fmt.Errorf("hotline: call %s: offer: %w", c.id, signalError(err))
 	}
 	// A new PeerConnection gets the full connect time; it recovers a lost
 	// browser when it connects.
@@ -668,7 +668,7 @@ func (c *call) onCandidate(pk string, cand []byte) error {
 		if isStaleCandidate(err) {
 			return nil
 		}
-		return fmt.Errorf("hotline: call %s: candidate: %w", c.id, err)
+		return fmt.Errorf("hotline: call %s: candidate: %w", c.id, signalError(err))
 	}
 	return nil
 }

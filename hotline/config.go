@@ -82,6 +82,9 @@ var (
 	// ErrNotBannable: the caller's number was withheld or not a valid E.164
 	// number, so there is nothing to ban by. (409 or 422)
 	ErrNotBannable = errors.New("hotline: the caller's number is withheld or invalid; it cannot be banned")
+	// ErrBadSignal: the browser's SDP offer or ICE candidate was refused
+	// (malformed, or no PCMU). The wrapped error says what was wrong.
+	ErrBadSignal = errors.New("hotline: the browser's media offer or candidate was refused")
 )
 
 // Prompts names the sounds the caller hears, without the "sound:" prefix;

@@ -154,3 +154,12 @@ func isMediaChannel(ch *ari.Channel, args []string) bool {
 	}
 	return len(args) > 0 && args[0] == mediaMarker
 }
+
+// signalError marks the relay's refusals of what the browser sent as
+// ErrBadSignal, so the API answers 400 without knowing the media package.
+func signalError(err error) error {
+	if errors.Is(err, rtc.ErrBadOffer) || errors.Is(err, rtc.ErrNoPCMU) || errors.Is(err, rtc.ErrBadCandidate) {
+		return fmt.Errorf("%w: %w", ErrBadSignal, err)
+	}
+	return err
+}

@@ -182,18 +182,15 @@ func (c *call) writeFinal() {
 
 // adminKeys returns every active admin's key: caller numbers are sealed to them.
 func (e *Engine) adminKeys(tx *store.Tx) ([]e2ee.PublicKey, error) {
-	vols, err := tx.Volunteers()
+	admins, err := tx.ActiveAdmins()
 	if err != nil {
 		return nil, err
 	}
 	var out []e2ee.PublicKey
-	for _, v := range vols {
-		if v.Role != store.RoleAdmin || !v.Active {
-			continue
-		}
-		pk, err := e2ee.ParsePublicKeyHex(v.PubKey)
+	for _, hex := range admins {
+		pk, err := e2ee.ParsePublicKeyHex(hex)
 		if err != nil {
-			e.log.Warn("admin key is not a curve point; caller numbers are not sealed to it", "admin", v.PubKey)
+			e.log.Warn("admin key is not a curve point; caller numbers are not sealed to it", "admin", hex)
 			continue
 		}
 		out = append(out, pk)
@@ -205,7 +202,7 @@ func (e *Engine) isAdmin(ctx context.Context, pubkey string) bool {
 	ok := false
 	_ = e.d.Store.View(ctx, func(tx *store.Tx) error {
 		v, err := tx.Volunteer(pubkey)
-		ok = err == nil && v.Active && v.Role == store.RoleAdmin
+		ok = err == nil && v.IsActiveAdmin()
 		return nil
 	})
 	return ok
@@ -214,6 +211,12 @@ func (e *Engine) isAdmin(ctx context.Context, pubkey string) bool {
 // writeBan stores a ban by caller hash with the call's sealed number.
 func (e *Engine) writeBan(ctx context.Context, callID string, h store.Hash, number, reason []byte, actor string) error {
 	err := e.d.Store.Update(ctx, func(tx *store.Tx) error {
+		if len(reason) > 0 {
+			// The reason is for the admins: sealed to every one of them.
+			if err := tx.CheckSealed(reason); err != nil {
+				return err
+			}
+		}
 		// Number is the call's caller-number envelope, whose context names
 		// the call: CallID lets the admins' browsers open it.
 		ban := store.Ban{Hash: h, Number: number, Reason: reason, CreatedBy: actor}

@@ -444,3 +444,17 @@ func (s *Store) CheckAuditAnchor(ctx context.Context, anchor AuditHead) error {
 		return nil
 	})
 }
+
+// AuditPage reads one page of the audit log, newest first (Tx.AuditLog in
+// a read transaction of its own).
+func (s *Store) AuditPage(ctx context.Context, cursor string, limit int) ([]AuditEntry, string, error) {
+	type page struct {
+		entries []AuditEntry
+		next    string
+	}
+	p, err := Read(ctx, s, func(tx *Tx) (page, error) {
+		e, next, err := tx.AuditLog(cursor, limit)
+		return page{e, next}, err
+	})
+	return p.entries, p.next, err
+}

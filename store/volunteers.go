@@ -5,7 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"llamenos/e2ee"
 )
 
 // Role is what a volunteer may do.
@@ -184,4 +187,33 @@ func (tx *Tx) DeactivateVolunteer(pk string) (sessions int, err error) {
 		return 0, err
 	}
 	return tx.DeleteSessionsFor(pk)
+}
+
+// CheckSealed is the one rule for the envelopes kept for people (notes,
+// profiles, sealed numbers, ban reasons): the envelope must be well formed
+// and addressed to every one of owners and to every active admin. The
+// server cannot open it; it reads the header's recipient list. A refusal
+// wraps ErrInvalid.
+func (tx *Tx) CheckSealed(env []byte, owners ...string) error {
+	if len(env) == 0 {
+		return fmt.Errorf("%w: an envelope is required", ErrInvalid)
+	}
+	h, err := e2ee.ParseEnvelope(env)
+	if err != nil {
+		return fmt.Errorf("%w: envelope refused: %w", ErrInvalid, err)
+	}
+	admins, err := tx.ActiveAdmins()
+	if err != nil {
+		return err
+	}
+	for _, want := range append(slices.Clone(owners), admins...) {
+		pk, err := e2ee.ParsePublicKeyHex(want)
+		if err != nil {
+			return fmt.Errorf("%w: recipient %q: %w", ErrInvalid, truncate(want, 12), err)
+		}
+		if !h.Includes(pk) {
+			return fmt.Errorf("%w: the envelope must be sealed to its owner and every admin; %s… is missing", ErrInvalid, want[:12])
+		}
+	}
+	return nil
 }
