@@ -16,6 +16,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"llamenos/ari/aritest"
 	"llamenos/auth"
 	"llamenos/bans"
 	"llamenos/e2ee"
@@ -36,6 +37,7 @@ type env struct {
 	setupToken string
 	logs       *bytes.Buffer
 	cancel     context.CancelFunc
+	sim        *aritest.Server // with withRealEngine: the Asterisk simulator
 }
 
 // testStatic stands in for the built app: the API tests need files, not the bundle.
@@ -84,12 +86,13 @@ func newEnv(t *testing.T, calls CallEngine, opts ...envOption) *env {
 	}
 	d := Deps{Auth: a, Audit: st, Calls: calls, Hub: NewHub(log), Static: testStatic, PublicURL: origin, Log: log}
 	setup := envSetup{deps: &d}
+	var sim *aritest.Server
 	for _, o := range opts {
 		o(&setup)
 	}
 	switch {
 	case setup.realEngine:
-		d.Calls = startEngine(t, st, d.Hub)
+		d.Calls, sim = startEngine(t, st, d.Hub)
 	case d.Calls == nil:
 		d.Calls = &nullCalls{}
 	}
@@ -105,7 +108,7 @@ func newEnv(t *testing.T, calls CallEngine, opts ...envOption) *env {
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	go srv.refreshLoop(ctx)
-	e := &env{t: t, st: st, srv: srv, ts: ts, origin: origin, setupToken: tok, logs: logs, cancel: cancel}
+	e := &env{t: t, st: st, srv: srv, ts: ts, origin: origin, setupToken: tok, logs: logs, cancel: cancel, sim: sim}
 	t.Cleanup(func() {
 		cancel()
 		srv.Hub.closeAll()

@@ -19,7 +19,7 @@ import (
 
 // startEngine runs the real call engine, driving the Asterisk simulator,
 // with hub as its notifier.
-func startEngine(t *testing.T, st *store.Store, hub *Hub) *hotline.Engine {
+func startEngine(t *testing.T, st *store.Store, hub *Hub) (*hotline.Engine, *aritest.Server) {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	sim, err := aritest.New(aritest.Options{})
@@ -55,7 +55,7 @@ func startEngine(t *testing.T, st *store.Store, hub *Hub) *hotline.Engine {
 	if err := sim.WaitApp(wctx, "llamenos"); err != nil {
 		t.Fatal(err)
 	}
-	return eng
+	return eng, sim
 }
 
 // The roles of the matrix.
