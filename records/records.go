@@ -27,8 +27,11 @@ const PageSize = 50
 // an admin (optionally one volunteer's calls), only the calls they answered
 // for a volunteer (f.Volunteer is ignored for them).
 func (s *Service) Calls(ctx context.Context, who auth.Identity, f store.CallFilter, cursor string) ([]store.Call, string, error) {
-	if !who.IsAdmin() {
+	switch {
+	case !who.IsAdmin():
 		f.Volunteer = who.PubKey
+	case f.Volunteer != "" && store.ValidPubKey(f.Volunteer) != nil:
+		return nil, "", fault.Invalidf("volunteer must be a public key")
 	}
 	type page struct {
 		calls []store.Call
