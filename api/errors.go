@@ -65,8 +65,6 @@ func refusal(err error) (*apiError, bool) {
 			return errNotFound(f.Msg), true
 		case fault.KindConflict:
 			return errConflict(f.Msg), true
-		case fault.KindGone:
-			return errGone(f.Msg), true
 		}
 	}
 	switch {

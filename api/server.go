@@ -88,10 +88,6 @@ const (
 	adminOnly
 )
 
-func (a access) String() string {
-	return [...]string{"public", "signed-in", "admin"}[a]
-}
-
 type handler func(w http.ResponseWriter, r *http.Request, who auth.Identity) error
 
 type route struct {

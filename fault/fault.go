@@ -44,20 +44,9 @@ func NotFound(msg string) error { return &Error{Kind: KindNotFound, Msg: msg} }
 // Conflict refuses what the current state does not allow.
 func Conflict(msg string) error { return &Error{Kind: KindConflict, Msg: msg} }
 
-// Gone says the thing existed and is used up.
-func Gone(msg string) error { return &Error{Kind: KindGone, Msg: msg} }
-
 // As returns the refusal in err's chain, if any.
 func As(err error) (*Error, bool) {
 	var e *Error
 	ok := errors.As(err, &e)
 	return e, ok
-}
-
-// KindOf returns the kind of the refusal in err's chain, or 0.
-func KindOf(err error) Kind {
-	if e, ok := As(err); ok {
-		return e.Kind
-	}
-	return 0
 }
