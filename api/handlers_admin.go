@@ -54,17 +54,11 @@ func (s *Server) listInvites(w http.ResponseWriter, r *http.Request, _ auth.Iden
 		ExpiresAt time.Time  `json:"expiresAt"`
 		UsedAt    *time.Time `json:"usedAt,omitempty"`
 		RevokedAt *time.Time `json:"revokedAt,omitempty"`
-	}
-	opt := func(t time.Time) *time.Time {
-		if t.IsZero() {
-			return nil
-		}
-		t = t.UTC()
-		return &t
+		CreatedBy string     `json:"createdBy"`
 	}
 	out := make([]inviteJSON, 0, len(invs))
 	for _, i := range invs {
-		out = append(out, inviteJSON{i.CodeHash.String(), i.Role, i.CreatedAt.UTC(), i.ExpiresAt.UTC(), opt(i.UsedAt), opt(i.RevokedAt)})
+		out = append(out, inviteJSON{i.CodeHash.String(), i.Role, i.CreatedAt.UTC(), i.ExpiresAt.UTC(), optTime(i.UsedAt), optTime(i.RevokedAt), i.CreatedBy})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"invites": out})
 	return nil

@@ -5,6 +5,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -208,8 +209,25 @@ type InviteInfo struct {
 	Admins    []string
 }
 
-func inviteUsable(inv store.Invite, now time.Time) bool {
-	return inv.UsedAt.IsZero() && inv.RevokedAt.IsZero() && now.Before(inv.ExpiresAt)
+// inviteUsable is the one rule for an invite: unused, not revoked, not
+// expired, and its creator still an active admin. An invite dies with its
+// creator's admin rights: otherwise a removed admin's link could bring them
+// back, or make someone else an admin, days later.
+func inviteUsable(tx *store.Tx, inv store.Invite, now time.Time) (bool, error) {
+	if !inv.UsedAt.IsZero() || !inv.RevokedAt.IsZero() || !now.Before(inv.ExpiresAt) {
+		return false, nil
+	}
+	if inv.CreatedBy == store.ActorSystem {
+		return true, nil
+	}
+	creator, err := tx.Volunteer(inv.CreatedBy)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return creator.IsActiveAdmin(), nil
 }
 
 // LookupInvite tells the onboarding page whether code is usable, its role
@@ -226,8 +244,8 @@ func (s *Service) LookupInvite(ctx context.Context, code string) (InviteInfo, er
 		if err != nil {
 			return InviteInfo{}, err
 		}
-		if !inviteUsable(inv, s.Now()) {
-			return InviteInfo{}, ErrInviteGone
+		if ok, err := inviteUsable(tx, inv, s.Now()); err != nil || !ok {
+			return InviteInfo{}, cmp.Or(err, ErrInviteGone)
 		}
 		admins, err := tx.ActiveAdmins()
 		return InviteInfo{Role: inv.Role, ExpiresAt: inv.ExpiresAt, Admins: admins}, err
@@ -271,7 +289,18 @@ func (s *Service) AcceptInvite(ctx context.Context, code string, p Proof, profil
 		if err := checkProfile(tx, profile, p.PubKey); err != nil {
 			return store.Volunteer{}, err
 		}
-		inv, err := tx.RedeemInvite(store.Hash(HashToken(code)), p.PubKey, s.Now())
+		codeHash := store.Hash(HashToken(code))
+		inv, err := tx.Invite(codeHash)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Volunteer{}, ErrInviteUnknown
+		}
+		if err != nil {
+			return store.Volunteer{}, err
+		}
+		if ok, err := inviteUsable(tx, inv, s.Now()); err != nil || !ok {
+			return store.Volunteer{}, cmp.Or(err, ErrInviteGone)
+		}
+		inv, err = tx.RedeemInvite(codeHash, p.PubKey, s.Now())
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			return store.Volunteer{}, ErrInviteUnknown

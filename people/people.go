@@ -196,6 +196,18 @@ func (s *Service) Apply(ctx context.Context, actor, pubkey string, c Change) (p 
 				return Person{}, err
 			}
 		}
+		if old.IsActiveAdmin() && !v.IsActiveAdmin() {
+			// Their invites die with their admin rights.
+			revoked, err := tx.RevokeOpenInvitesBy(pubkey)
+			if err != nil {
+				return Person{}, err
+			}
+			for _, h := range revoked {
+				if err := tx.Audit(actor, "invite.revoked", "invite:"+h.String(), "volunteer:"+pubkey); err != nil {
+					return Person{}, err
+				}
+			}
+		}
 		if old.Active != v.Active {
 			action := "volunteer.reactivated"
 			if !v.Active {

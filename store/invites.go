@@ -119,6 +119,26 @@ func (tx *Tx) RevokeInvite(codeHash Hash) (Invite, error) {
 	return inv, tx.putRecord(bucketInvites, codeHash[:], &inv)
 }
 
+// RevokeOpenInvitesBy revokes every invite pk created that is neither used
+// nor revoked yet, and returns their code hashes.
+func (tx *Tx) RevokeOpenInvitesBy(pk string) ([]Hash, error) {
+	all, err := tx.Invites()
+	if err != nil {
+		return nil, err
+	}
+	var out []Hash
+	for _, inv := range all {
+		if inv.CreatedBy != pk || !inv.UsedAt.IsZero() || !inv.RevokedAt.IsZero() {
+			continue
+		}
+		if _, err := tx.RevokeInvite(inv.CodeHash); err != nil {
+			return nil, err
+		}
+		out = append(out, inv.CodeHash)
+	}
+	return out, nil
+}
+
 // DeleteInvitesBefore removes invites that expired before t (used or not),
 // returning how many went.
 func (tx *Tx) DeleteInvitesBefore(t time.Time) (int, error) {

@@ -2,6 +2,7 @@
 // shown once, right after creation; the server keeps only its hash.
 import { h, field, button, busy } from '../dom.js';
 import { copyText, errorText, messageArea, notice, title } from './parts.js';
+import { loadPeople } from './people.js';
 
 export const INVITE_TTLS = [24, 72, 168];
 
@@ -52,15 +53,15 @@ export async function adminInvitesScreen(ctx) {
   const tbody = h('tbody');
   async function load() {
     try {
-      const { invites } = await api.invites();
+      const [{ invites }, people] = await Promise.all([api.invites(), loadPeople(ctx)]);
       const now = Date.now();
-      const pending = invites.filter((i) => !i.usedAt && Date.parse(i.expiresAt) > now);
+      const pending = invites.filter((i) => !i.usedAt && !i.revokedAt && Date.parse(i.expiresAt) > now);
       tbody.replaceChildren(
         ...(pending.length
           ? pending.map((i) =>
               h('tr', {},
                 h('td', { 'data-label': t('invites.role') }, t(i.role === 'admin' ? 'role.admin' : 'role.volunteer')),
-                h('td', { 'data-label': t('invites.createdAt') }, ctx.formatTime(i.createdAt)),
+                h('td', { 'data-label': t('invites.createdAt') }, ctx.formatTime(i.createdAt), h('br'), h('span', { class: 'muted' }, /^[0-9a-f]{64}$/.test(i.createdBy) ? people.nameOf(i.createdBy) : '')),
                 h('td', { 'data-label': t('invites.expiresAt') }, ctx.formatTime(i.expiresAt)),
                 h('td', {}, button(t('invites.revoke'), async (ev) => {
                   ev.target.disabled = true;
