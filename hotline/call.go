@@ -679,7 +679,7 @@ func (c *call) onBan(actor string, reason []byte) (func(), error) {
 		return nil, ErrNoCall
 	}
 	if actor == "" || (actor != c.answerer && !c.e.isAdmin(c.ctx(), actor)) {
-		return nil, ErrNotAnswerer
+		return nil, errNotYours
 	}
 	if c.anonymous {
 		return nil, ErrNotBannable

@@ -87,6 +87,10 @@ var (
 	ErrBadSignal = errors.New("hotline: the browser's media offer or candidate was refused")
 )
 
+// errNotYours: a ban asked by someone who neither answered the call nor
+// administers the hotline; BanCaller answers ErrNoCall for it.
+var errNotYours = errors.New("hotline: not the answerer's or an admin's call")
+
 // Prompts names the sounds the caller hears, without the "sound:" prefix;
 // Asterisk picks the file for the caller's language. The defaults are
 // Asterisk core sounds (asterisk-core-sounds-en), so a stock install says

@@ -262,12 +262,16 @@ func (e *Engine) Candidate(ctx context.Context, callID, pubkey string, c json.Ra
 
 // BanCaller bans the caller of a live or past call by the call's caller
 // hash. The ban's Number is the call's sealed caller-number envelope and
-// reason an envelope from the browser (may be nil). actor must be the
-// volunteer who answered or an active admin (ErrNotAnswerer otherwise). A
-// live call is hung up at once. ErrNotBannable for a withheld number.
+// reason an envelope from the browser (may be nil), sealed to every active
+// admin. actor must be the volunteer who answered or an active admin;
+// anyone else gets ErrNoCall, as for a call that does not exist. A live
+// call is hung up at once. ErrNotBannable for a withheld number.
 func (e *Engine) BanCaller(ctx context.Context, callID, actor string, reason []byte) error {
 	if c := e.lookup(callID); c != nil {
 		_, err := c.request(ctx, &banReq{actor: actor, reason: reason})
+		if errors.Is(err, errNotYours) {
+			return ErrNoCall
+		}
 		if !errors.Is(err, ErrNoCall) {
 			return err
 		}

@@ -249,7 +249,7 @@ func (e *Engine) banPastCall(ctx context.Context, callID, actor string, reason [
 		return fmt.Errorf("hotline: ban caller of call %s: %w", callID, err)
 	}
 	if actor == "" || (actor != rec.AnsweredBy && !e.isAdmin(ctx, actor)) {
-		return ErrNotAnswerer
+		return ErrNoCall // not theirs: the same answer as no such call
 	}
 	if rec.CallerHash.IsZero() {
 		return ErrNotBannable

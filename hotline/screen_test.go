@@ -118,7 +118,8 @@ func TestBanCaller(t *testing.T) {
 	if err := r.eng.Answer(ctx, id, a); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.eng.BanCaller(ctx, id, b, nil); !errors.Is(err, ErrNotRung) {
+	// Someone else's call is no call of theirs: the same answer as an unknown id.
+	if err := r.eng.BanCaller(ctx, id, b, nil); !errors.Is(err, ErrNoCall) {
 		t.Errorf("ban by another volunteer: %v", err)
 	}
 	if err := r.eng.BanCaller(ctx, id, a, reason); err != nil {
@@ -148,7 +149,7 @@ func TestBanCaller(t *testing.T) {
 	pastID := h.n.wait(t, 10*time.Second, "ring", func(n note) bool { return n.kind == "ring" && n.callID != id }).callID
 	past.Hangup()
 	rtctest.WaitFor(t, 5*time.Second, "the call to end", func() bool { return h.record(pastID).Outcome == store.OutcomeAbandoned })
-	if err := r.eng.BanCaller(ctx, pastID, b, nil); !errors.Is(err, ErrNotRung) {
+	if err := r.eng.BanCaller(ctx, pastID, b, nil); !errors.Is(err, ErrNoCall) {
 		t.Errorf("past ban by a volunteer who did not answer: %v", err)
 	}
 	if err := r.eng.BanCaller(ctx, pastID, h.admin.Public().String(), nil); err != nil {

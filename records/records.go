@@ -48,7 +48,8 @@ func (s *Service) Calls(ctx context.Context, who auth.Identity, f store.CallFilt
 }
 
 // readableCall loads a call who may see: admins see all, a volunteer only
-// the calls they answered.
+// the calls they answered. Someone else's call is "no such call", exactly
+// like one that does not exist, so call ids cannot be probed.
 func readableCall(tx *store.Tx, who auth.Identity, id string) (store.Call, error) {
 	if store.ValidID(id) != nil {
 		return store.Call{}, fault.NotFound("no such call")
@@ -61,7 +62,7 @@ func readableCall(tx *store.Tx, who auth.Identity, id string) (store.Call, error
 		return c, err
 	}
 	if !who.IsAdmin() && c.AnsweredBy != who.PubKey {
-		return c, fault.Forbidden("only the volunteer who answered this call and admins can see it")
+		return c, fault.NotFound("no such call")
 	}
 	return c, nil
 }
@@ -128,7 +129,8 @@ func (s *Service) CreateNote(ctx context.Context, who auth.Identity, callID, not
 	})
 }
 
-// readableNote loads a note its author or an admin may read.
+// readableNote loads a note its author or an admin may read; anyone
+// else's note is "no such note", like one that does not exist.
 func readableNote(tx *store.Tx, who auth.Identity, id string) (store.Note, error) {
 	if store.ValidID(id) != nil {
 		return store.Note{}, fault.NotFound("no such note")
@@ -141,7 +143,7 @@ func readableNote(tx *store.Tx, who auth.Identity, id string) (store.Note, error
 		return n, err
 	}
 	if !who.IsAdmin() && n.Author != who.PubKey {
-		return n, fault.Forbidden("only its author and admins can read this note")
+		return n, fault.NotFound("no such note")
 	}
 	return n, nil
 }
