@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,14 +100,23 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 const defaultBodyLimit = 64 << 10
 
 // decodeJSON reads exactly one JSON object of at most limit bytes into dst,
-// refusing other content types, unknown fields and trailing data.
+// refusing other content types, unknown, repeated or miscased fields and
+// trailing data.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json"}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(r.Body)
+	data, err := readStrict(r.Body, dst)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return &apiError{http.StatusRequestEntityTooLarge, "payload_too_large", fmt.Sprintf("body larger than %d bytes", limit)}
+	}
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		var tooBig *http.MaxBytesError
