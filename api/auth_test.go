@@ -201,7 +201,7 @@ func TestBadBodiesChangeNothing(t *testing.T) {
 	e := newEnv(t, nil)
 	admin := e.setupAdmin()
 	raw := func(ct string, body []byte) resp {
-		req, _ := http.NewRequest("PUT", e.ts.URL+"/api/me/availability", bytes.NewReader(body))
+		req, _ := http.NewRequest("PUT", e.origin+"/api/me/availability", bytes.NewReader(body))
 		req.Header.Set("Origin", e.origin)
 		if ct != "" {
 			req.Header.Set("Content-Type", ct)
@@ -304,7 +304,7 @@ func dialWS(t *testing.T, e *env, u *user) (*websocket.Conn, error) {
 	h := http.Header{}
 	h.Set("Origin", e.origin)
 	h.Set("Cookie", cookieName+"="+u.cookie)
-	c, _, err := websocket.Dial(ctx, strings.Replace(e.ts.URL, "http", "ws", 1)+"/api/ws", &websocket.DialOptions{HTTPHeader: h})
+	c, _, err := websocket.Dial(ctx, strings.Replace(e.origin, "http", "ws", 1)+"/api/ws", &websocket.DialOptions{HTTPHeader: h})
 	return c, err
 }
 

@@ -184,7 +184,7 @@ func (e *env) doOrigin(method, path string, body any, u *user, origin string) re
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, e.ts.URL+path, rd)
+	req, err := http.NewRequest(method, e.origin+path, rd)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -1,6 +1,9 @@
 package api
 
 import (
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -63,5 +66,65 @@ func TestRemovedAdminsInvitesDie(t *testing.T) {
 				t.Fatalf("a live admin's invite: %d %s", r.status, r.body)
 			}
 		})
+	}
+}
+
+// TestHostMustBeThePublicOne: a request naming another host (DNS rebinding,
+// or the IP typed instead of the name) is refused with the address to open;
+// health probes answer on any name.
+func TestHostMustBeThePublicOne(t *testing.T) {
+	e := newEnv(t, nil)
+	admin := e.setupAdmin()
+	for _, host := range []string{"attacker.example", strings.TrimPrefix(e.ts.URL, "http://"), "localhost"} {
+		for _, path := range []string{"/api/me", "/", "/api/ws"} {
+			req, _ := http.NewRequest("GET", e.ts.URL+path, nil)
+			req.Host = host
+			req.AddCookie(&http.Cookie{Name: cookieName, Value: admin.cookie})
+			res, err := e.ts.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusMisdirectedRequest || !strings.Contains(string(body), e.origin) {
+				t.Errorf("Host %s %s: %d %s", host, path, res.StatusCode, body)
+			}
+			if res.Header.Get("Content-Security-Policy") == "" {
+				t.Errorf("Host %s %s: no security headers on the refusal", host, path)
+			}
+		}
+	}
+	req, _ := http.NewRequest("GET", e.ts.URL+"/api/health", nil)
+	req.Host = "attacker.example"
+	res, err := e.ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("health on another name: %d", res.StatusCode)
+	}
+	if r := e.do("GET", "/api/me", nil, admin); r.status != 200 {
+		t.Errorf("the public host: %d", r.status)
+	}
+}
+
+func TestSameHost(t *testing.T) {
+	for _, tc := range []struct {
+		req, public, scheme string
+		want                bool
+	}{
+		{"hotline.example", "hotline.example", "https", true},
+		{"hotline.example:443", "hotline.example", "https", true},
+		{"HOTLINE.example.", "hotline.example", "https", true},
+		{"hotline.example:8443", "hotline.example", "https", false},
+		{"localhost:8080", "localhost:8080", "http", true},
+		{"127.0.0.1:8080", "localhost:8080", "http", false},
+		{"[::1]:8080", "localhost:8080", "http", false},
+		{"evil.example", "hotline.example", "https", false},
+	} {
+		if got := sameHost(tc.req, tc.public, tc.scheme); got != tc.want {
+			t.Errorf("sameHost(%q, %q) = %v", tc.req, tc.public, got)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -71,12 +72,15 @@ type Deps struct {
 // Server serves the API, the WebSocket and the app.
 type Server struct {
 	Deps
-	origin  string
-	headers map[string][]string
-	routes  []route
-	mux     *http.ServeMux
-	authRL  *limiter
-	chalRL  *limiter
+	origin string
+	// publicHost and publicScheme are the public URL's host[:port] and
+	// scheme: the only Host requests may name.
+	publicHost, publicScheme string
+	headers                  map[string][]string
+	routes                   []route
+	mux                      *http.ServeMux
+	authRL                   *limiter
+	chalRL                   *limiter
 }
 
 // access says who may call a route before any per-record check.
@@ -120,8 +124,9 @@ func New(d Deps) (*Server, error) {
 		d.ARIConnected = func() bool { return false }
 	}
 	s := &Server{
-		Deps:    d,
-		origin:  u.Scheme + "://" + u.Host,
+		Deps:       d,
+		origin:     u.Scheme + "://" + u.Host,
+		publicHost: u.Host, publicScheme: u.Scheme,
 		headers: securityHeaders(d.PublicURL),
 		mux:     http.NewServeMux(),
 		authRL:  newLimiter(d.LoginsPerMinute, d.LoginsPerMinute/2),
@@ -142,7 +147,47 @@ func New(d Deps) (*Server, error) {
 // Handler is the whole site with security headers on every response,
 // including errors and recovered panics.
 func (s *Server) Handler() http.Handler {
-	return withSecurityHeaders(s.headers, s.recoverer(s.mux))
+	return withSecurityHeaders(s.headers, s.recoverer(s.checkHost(s.mux)))
+}
+
+// checkHost answers only requests addressed to the public URL's host. A
+// page whose own name was pointed at this box (DNS rebinding) cannot reach
+// the API, and someone who typed another address (the IP instead of the
+// name) is told which one to open: sign-in would fail there anyway, since
+// the browser signs its origin. /api/health answers any name, for probes.
+func (s *Server) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sameHost(r.Host, s.publicHost, s.publicScheme) || r.URL.Path == "/api/health" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		msg := fmt.Sprintf("this hotline is at %s; open that address instead", s.origin)
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			writeError(w, r, s.Log, &apiError{http.StatusMisdirectedRequest, "wrong_host", msg})
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusMisdirectedRequest)
+		fmt.Fprintln(w, strings.ToUpper(msg[:1])+msg[1:]+".")
+	})
+}
+
+// sameHost compares a request's Host with the public URL's host, a missing
+// port standing for the scheme's default.
+func sameHost(reqHost, public, scheme string) bool {
+	split := func(h string) (string, string) {
+		host, port, err := net.SplitHostPort(h)
+		if err != nil {
+			host, port = strings.Trim(h, "[]"), ""
+		}
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[scheme]
+		}
+		return strings.ToLower(strings.TrimSuffix(host, ".")), port
+	}
+	rh, rp := split(reqHost)
+	ph, pp := split(public)
+	return rh == ph && rp == pp
 }
 
 func (s *Server) recoverer(next http.Handler) http.Handler {
