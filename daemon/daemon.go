@@ -59,8 +59,8 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	info := buildinfo.Get()
 	log.Info("starting llamenos", "version", info.Version, "commit", info.Commit, "go", info.GoVersion)
 
-	if err := os.MkdirAll(cfg.Data.Dir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
+	if err := privateDir(cfg.Data.Dir); err != nil {
+		return err
 	}
 	st, err := store.Open(ctx, filepath.Join(cfg.Data.Dir, store.DefaultFileName), store.Options{Logger: log})
 	if err != nil {
