@@ -53,7 +53,10 @@ type Data struct {
 
 // Asterisk is how the daemon reaches Asterisk's ARI.
 type Asterisk struct {
-	ARIURL          string `toml:"ari_url"`
+	ARIURL string `toml:"ari_url"`
+	// ARIRemote allows an ari_url off this machine, and only over https:
+	// ARI carries its password and every caller's number.
+	ARIRemote       bool   `toml:"ari_remote"`
 	ARIUser         string `toml:"ari_user"`
 	ARIPassword     string `toml:"ari_password"`
 	ARIPasswordFile string `toml:"ari_password_file"`
@@ -311,6 +314,13 @@ func (c Config) Validate() error {
 
 	if u, perr := url.Parse(c.Asterisk.ARIURL); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("asterisk.ari_url", "%q must look like http://127.0.0.1:8088/ari", c.Asterisk.ARIURL)
+	} else if local := u.Hostname() == "localhost" || isLoopbackIP(u.Hostname()); !local {
+		switch {
+		case !c.Asterisk.ARIRemote:
+			bad("asterisk.ari_url", "%q is not on this machine: ARI carries its password and callers' numbers, so it stays on loopback (set asterisk.ari_remote = true, with https, only for an Asterisk on another host you trust)", c.Asterisk.ARIURL)
+		case u.Scheme != "https":
+			bad("asterisk.ari_url", "%q reaches another host in cleartext; with ari_remote the URL must be https", c.Asterisk.ARIURL)
+		}
 	}
 	if c.Asterisk.App == "" || strings.ContainsAny(c.Asterisk.App, ",/ ") {
 		bad("asterisk.app", "%q must be a plain Stasis application name", c.Asterisk.App)

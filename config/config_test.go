@@ -103,3 +103,30 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		t.Fatalf("want both problems, got %v", err)
 	}
 }
+
+func TestARIStaysOnTheBox(t *testing.T) {
+	for _, tc := range []struct {
+		url    string
+		remote bool
+		want   string // "" = valid
+	}{
+		{"http://127.0.0.1:8088/ari", false, ""},
+		{"http://127.0.0.2:8088/ari", false, ""},
+		{"http://localhost:8088/ari", false, ""},
+		{"http://[::1]:8088/ari", false, ""},
+		{"http://203.0.113.5:8088/ari", false, "not on this machine"},
+		{"https://asterisk.example:8089/ari", false, "not on this machine"},
+		{"http://203.0.113.5:8088/ari", true, "cleartext"},
+		{"https://asterisk.example:8089/ari", true, ""},
+	} {
+		c := Default()
+		c.Asterisk.ARIURL, c.Asterisk.ARIRemote = tc.url, tc.remote
+		err := c.Validate()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s (remote %v): %v", tc.url, tc.remote, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "asterisk.ari_url")):
+			t.Errorf("%s (remote %v): got %v, want %q", tc.url, tc.remote, err, tc.want)
+		}
+	}
+}
