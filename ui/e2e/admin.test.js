@@ -175,7 +175,7 @@ test('admin: live, demo, report and ban, bans, shifts, fields by keyboard, expor
   await step(t, 'the volunteer sees no call they did not answer', async () => {
     await nav(vol.page, 'Calls');
     await vol.page.getByText('No calls.').waitFor();
-    assert.equal((await apiAs(vol.page, 'GET', `/api/calls/${callId}`)).status, 403);
+    assert.equal((await apiAs(vol.page, 'GET', `/api/calls/${callId}`)).status, 404);
   });
 
   await step(t, 'every new screen fits 360 px; Spanish', async () => {

@@ -4,8 +4,9 @@
 // and writes a note during it. A value that breaks its definition is refused
 // in the browser (nothing is sent); the corrected note is saved, read back
 // by its author after a reload, and read by the admin in another browser
-// context. Volunteer B gets 403 for that note by id, and B's real key (taken
-// from B's recovery backup) cannot open the envelope either. A draft typed
+// context. Volunteer B gets 404 for that note by id, as for one that does
+// not exist, and B's real key (taken from B's recovery backup) cannot open
+// the envelope either. A draft typed
 // and not saved survives a reload and is gone from localStorage after
 // logout. A malformed envelope, or one not sealed to every admin, is refused
 // by the API and nothing is stored. A note envelope the daemon copies into
@@ -217,11 +218,11 @@ test('notes: fields, validation, drafts, access, integrity, canaries', { timeout
     assert.equal(await note.getByRole('button', { name: 'Edit' }).count(), 0, 'only the author edits');
   });
 
-  await step(t, 'volunteer B: 403 by id, and B\'s own key cannot open the envelope', async () => {
+  await step(t, 'volunteer B: 404 by id (as if it did not exist), and B\'s own key cannot open the envelope', async () => {
     const r = await apiAs(volB.page, 'GET', `/api/notes/${noteId}`);
-    assert.equal(r.status, 403);
-    assert.equal((await apiAs(volB.page, 'GET', `/api/calls/${callId}/notes`)).status, 403);
-    assert.equal((await apiAs(volB.page, 'GET', `/api/calls/${callId}`)).status, 403);
+    assert.equal(r.status, 404);
+    assert.equal((await apiAs(volB.page, 'GET', `/api/calls/${callId}/notes`)).status, 404);
+    assert.equal((await apiAs(volB.page, 'GET', `/api/calls/${callId}`)).status, 404);
     const env = (await apiAs(admin.page, 'GET', `/api/notes/${noteId}`)).json.envelope;
     const b = await restoreBackup(await readFile(tmpFile(h, 'b-backup.json'), 'utf8'), keyB);
     assert.deepEqual(openNote(env, { callId, noteId }, b.secretKey), { ok: false, reason: 'notRecipient' });
