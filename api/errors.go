@@ -66,6 +66,10 @@ func refusal(err error) (*apiError, bool) {
 			return errNotFound(f.Msg), true
 		case fault.KindConflict:
 			return errConflict(f.Msg), true
+		case fault.KindTooLarge:
+			return &apiError{http.StatusRequestEntityTooLarge, "payload_too_large", f.Msg}, true
+		case fault.KindQuota:
+			return &apiError{http.StatusTooManyRequests, "quota_exceeded", f.Msg}, true
 		}
 	}
 	switch {

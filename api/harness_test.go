@@ -97,7 +97,10 @@ func newEnv(t *testing.T, calls CallEngine, opts ...envOption) *env {
 		d.Calls = &nullCalls{}
 	}
 	d.People = &people.Service{Store: st, Engine: d.Calls, Now: time.Now}
-	d.Records = &records.Service{Store: st}
+	if d.Records == nil {
+		d.Records = &records.Service{}
+	}
+	d.Records.Store = st
 	d.Bans = &bans.Service{Store: st}
 	d.Settings = &settings.Service{Store: st, Engine: d.Calls}
 	srv, err := New(d)

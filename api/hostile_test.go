@@ -3,8 +3,11 @@ package api
 import (
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+
+	"llamenos/records"
 )
 
 // The attacks of a hostile insider or a flood, each reproduced against the
@@ -125,6 +128,102 @@ func TestSameHost(t *testing.T) {
 	} {
 		if got := sameHost(tc.req, tc.public, tc.scheme); got != tc.want {
 			t.Errorf("sameHost(%q, %q) = %v", tc.req, tc.public, got)
+		}
+	}
+}
+
+// TestOneVolunteerCannotFillTheDisk: a volunteer who saves huge notes and
+// edits them over and over is refused (413 for one too large, 429 past the
+// daily limit or the count limits), and the database stops growing.
+func TestOneVolunteerCannotFillTheDisk(t *testing.T) {
+	e := newEnv(t, nil)
+	admin := e.setupAdmin()
+	v := e.join(admin, "volunteer")
+	callID := e.answeredCall(v)
+	note := func(id string, size int) map[string]string {
+		plain := `{"text":"` + strings.Repeat("a", size) + `"}`
+		return map[string]string{"id": id, "envelope": seal(t, plain, notePurpose(callID, id), v.pk, admin.pk)}
+	}
+	size := func() int64 {
+		fi, err := os.Stat(e.st.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+
+	huge := "9b2c4e6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d"
+	if r := e.do("POST", "/api/calls/"+callID+"/notes", note(huge, 700<<10), v); r.status != 413 {
+		t.Fatalf("a 700 KiB note: %d %s", r.status, r.body)
+	}
+	id := "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
+	if r := e.do("POST", "/api/calls/"+callID+"/notes", note(id, 200<<10), v); r.status != 200 {
+		t.Fatalf("first note: %d %s", r.status, r.body)
+	}
+	saved := int64(200 << 10)
+	refused := false
+	for i := 0; i < 40 && !refused; i++ {
+		body := note(id, 200<<10)
+		r := e.do("PUT", "/api/notes/"+id, map[string]string{"envelope": body["envelope"]}, v)
+		switch r.status {
+		case 200:
+			saved += 200 << 10
+		case 429:
+			if !strings.Contains(string(r.body), `"quota_exceeded"`) {
+				t.Fatalf("429 without its code: %s", r.body)
+			}
+			refused = true
+		default:
+			t.Fatalf("edit %d: %d %s", i, r.status, r.body)
+		}
+	}
+	if !refused || saved > records.DefaultBytesPerDay {
+		t.Fatalf("refused=%v after %d KiB saved; the daily limit is %d KiB", refused, saved>>10, records.DefaultBytesPerDay>>10)
+	}
+	// A new note counts against the same limit as edits.
+	if r := e.do("POST", "/api/calls/"+callID+"/notes", note("0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", 200<<10), v); r.status != 429 {
+		t.Fatalf("a new note past the daily limit: %d %s", r.status, r.body)
+	}
+	// bbolt grows its file in steps of up to 16 MiB; beyond one step, growth
+	// is bounded by what was saved (each edit keeps the replaced envelope).
+	if grown := size() - before; grown > 2*records.DefaultBytesPerDay+16<<20 {
+		t.Fatalf("the database grew by %d MiB", grown>>20)
+	}
+	t.Logf("saved %d KiB before the refusal; database grew by %d KiB", saved>>10, (size()-before)>>10)
+}
+
+// TestNoteCountLimits: one author's notes on a call, and the saves of one
+// note, are bounded.
+func TestNoteCountLimits(t *testing.T) {
+	lim := records.Limits{NotesPerCall: 3, RevisionsPerNote: 4}
+	e := newEnv(t, nil, withDeps(func(d *Deps) { d.Records = &records.Service{Limits: lim} }))
+	admin := e.setupAdmin()
+	v := e.join(admin, "volunteer")
+	callID := e.answeredCall(v)
+	post := func(id string) int {
+		env := seal(t, `{"text":"n"}`, notePurpose(callID, id), v.pk, admin.pk)
+		return e.do("POST", "/api/calls/"+callID+"/notes", map[string]string{"id": id, "envelope": env}, v).status
+	}
+	ids := []string{"11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222",
+		"33333333-3333-4333-8333-333333333333", "44444444-4444-4444-8444-444444444444"}
+	for i, id := range ids {
+		want := 200
+		if i >= lim.NotesPerCall {
+			want = 429
+		}
+		if got := post(id); got != want {
+			t.Fatalf("note %d: %d, want %d", i+1, got, want)
+		}
+	}
+	for rev := 2; rev <= lim.RevisionsPerNote+1; rev++ {
+		env := seal(t, `{"text":"edit"}`, notePurpose(callID, ids[0]), v.pk, admin.pk)
+		want := 200
+		if rev > lim.RevisionsPerNote {
+			want = 429
+		}
+		if r := e.do("PUT", "/api/notes/"+ids[0], map[string]string{"envelope": env}, v); r.status != want {
+			t.Fatalf("save %d: %d, want %d: %s", rev, r.status, want, r.body)
 		}
 	}
 }

@@ -18,6 +18,8 @@ const (
 	KindNotFound                  // no such thing (or not theirs to know of)
 	KindConflict                  // the current state does not allow it
 	KindGone                      // it existed and is used up
+	KindTooLarge                  // one thing is larger than allowed
+	KindQuota                     // who is asking has used up a limit for now
 )
 
 // Error is a refusal with a message safe to show to the person who asked.
@@ -43,6 +45,13 @@ func NotFound(msg string) error { return &Error{Kind: KindNotFound, Msg: msg} }
 
 // Conflict refuses what the current state does not allow.
 func Conflict(msg string) error { return &Error{Kind: KindConflict, Msg: msg} }
+
+// TooLarge refuses one thing that is larger than allowed.
+func TooLarge(format string, args ...any) error { return newf(KindTooLarge, format, args...) }
+
+// Quota refuses a write beyond a limit of the person asking (how many, or
+// how much per day).
+func Quota(format string, args ...any) error { return newf(KindQuota, format, args...) }
 
 // As returns the refusal in err's chain, if any.
 func As(err error) (*Error, bool) {

@@ -15,6 +15,8 @@ func TestKindSurvivesWrapping(t *testing.T) {
 		{Forbidden("no"), KindForbidden},
 		{NotFound("none"), KindNotFound},
 		{Conflict("busy"), KindConflict},
+		{TooLarge("%d bytes", 9), KindTooLarge},
+		{Quota("%d notes", 9), KindQuota},
 		{errors.New("plain"), 0},
 	} {
 		wrapped := fmt.Errorf("context: %w", tc.err)

@@ -3,12 +3,13 @@
 // and note; a volunteer sees only the calls they answered and their own
 // notes; only the volunteer who answered a call writes its notes, and only
 // a note's author edits it; every note is sealed to its author and every
-// active admin.
+// active admin; and no one writes more than their limits allow.
 package records
 
 import (
 	"context"
 	"errors"
+	"time"
 
 	"llamenos/auth"
 	"llamenos/fault"
@@ -17,7 +18,18 @@ import (
 
 // Service reads and writes call records' notes for signed-in people.
 type Service struct {
-	Store *store.Store
+	Store  *store.Store
+	Limits Limits           // zero fields: the defaults
+	Now    func() time.Time // nil: time.Now
+
+	usage usage
+}
+
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
 }
 
 // PageSize is how many calls one page of history holds.
@@ -107,7 +119,15 @@ func (s *Service) CreateNote(ctx context.Context, who auth.Identity, callID, not
 	if store.ValidID(noteID) != nil {
 		return store.Note{}, fault.Invalidf("id must be a lowercase UUID chosen by the browser (it is bound into the envelope)")
 	}
-	return store.Write(ctx, s.Store, func(tx *store.Tx) (store.Note, error) {
+	lim := s.Limits.withDefaults()
+	if err := checkNoteSize(env, lim); err != nil {
+		return store.Note{}, err
+	}
+	release, err := s.usage.reserve(who.PubKey, int64(len(env)), lim.BytesPerDay, s.now())
+	if err != nil {
+		return store.Note{}, err
+	}
+	n, err := store.Write(ctx, s.Store, func(tx *store.Tx) (store.Note, error) {
 		c, err := readableCall(tx, who, callID)
 		if err != nil {
 			return store.Note{}, err
@@ -118,6 +138,11 @@ func (s *Service) CreateNote(ctx context.Context, who auth.Identity, callID, not
 		if err := tx.CheckSealed(env, who.PubKey); err != nil {
 			return store.Note{}, err
 		}
+		if k, err := notesOnCall(tx, c.ID, who.PubKey, lim.NotesPerCall); err != nil {
+			return store.Note{}, err
+		} else if k >= lim.NotesPerCall {
+			return store.Note{}, fault.Quota("you have written %d notes on this call, the most allowed; edit one of them instead", k)
+		}
 		n, err := tx.CreateNote(store.Note{ID: noteID, CallID: c.ID, Author: who.PubKey, Envelope: env})
 		if errors.Is(err, store.ErrExists) {
 			return n, fault.Conflict("a note with this id exists; edit it instead")
@@ -127,6 +152,10 @@ func (s *Service) CreateNote(ctx context.Context, who auth.Identity, callID, not
 		}
 		return n, tx.Audit(who.PubKey, "note.created", "note:"+n.ID, "call:"+c.ID)
 	})
+	if err != nil {
+		release()
+	}
+	return n, err
 }
 
 // readableNote loads a note its author or an admin may read; anyone
@@ -168,13 +197,24 @@ func (s *Service) Note(ctx context.Context, who auth.Identity, id string) (store
 // EditNote replaces a note's envelope; only its author may, and the new
 // envelope is sealed like the first.
 func (s *Service) EditNote(ctx context.Context, who auth.Identity, id string, env []byte) (store.Note, error) {
-	return store.Write(ctx, s.Store, func(tx *store.Tx) (store.Note, error) {
+	lim := s.Limits.withDefaults()
+	if err := checkNoteSize(env, lim); err != nil {
+		return store.Note{}, err
+	}
+	release, err := s.usage.reserve(who.PubKey, int64(len(env)), lim.BytesPerDay, s.now())
+	if err != nil {
+		return store.Note{}, err
+	}
+	n, err := store.Write(ctx, s.Store, func(tx *store.Tx) (store.Note, error) {
 		n, err := readableNote(tx, who, id)
 		if err != nil {
 			return n, err
 		}
 		if n.Author != who.PubKey {
 			return n, fault.Forbidden("only its author can edit a note")
+		}
+		if int(n.Revision) >= lim.RevisionsPerNote {
+			return n, fault.Quota("this note has been saved %d times, the most allowed; write a new note for anything more", n.Revision)
 		}
 		if err := tx.CheckSealed(env, who.PubKey); err != nil {
 			return n, err
@@ -185,6 +225,10 @@ func (s *Service) EditNote(ctx context.Context, who auth.Identity, id string, en
 		}
 		return n, tx.Audit(who.PubKey, "note.edited", "note:"+n.ID, "call:"+n.CallID)
 	})
+	if err != nil {
+		release()
+	}
+	return n, err
 }
 
 // NotesBy pages through one author's notes, newest first: a volunteer's

@@ -12,11 +12,14 @@ const BY_CODE = {
   gone: tk('error.gone'),
   too_many_requests: tk('error.tooMany'),
   payload_too_large: tk('error.tooLarge'),
+  quota_exceeded: tk('error.quota'),
   passkey_required: tk('error.passkeyRequired'),
   internal: tk('error.internal'),
   bad_response: tk('error.internal'),
   bad_request: tk('error.badRequest'),
 };
+
+const DETAILED = new Set(['bad_request', 'quota_exceeded', 'payload_too_large']);
 
 export function errorKey(err) {
   if (err && typeof err === 'object') {
@@ -31,6 +34,7 @@ export function errorKey(err) {
 export function errorText(t, err) {
   const key = errorKey(err);
   const base = t(key);
-  if (err && err.code === 'bad_request' && err.message) return t('error.withDetail', { text: base, detail: err.message });
+  // The server's message names the field or the limit that was reached.
+  if (err && DETAILED.has(err.code) && err.message) return t('error.withDetail', { text: base, detail: err.message });
   return base;
 }

@@ -22,7 +22,9 @@ test('WebAuthn DOMExceptions get passkey sentences', () => {
   assert.equal(errorKey(dom('SecurityError')), 'error.passkeyUnsupported');
 });
 
-test('only validation errors show the server detail', () => {
+test('only validation errors and reached limits show the server detail', () => {
   assert.equal(errorText(t, new ApiError(400, 'bad_request', 'timeZone: unknown zone')), 'error.withDetail|{"text":"error.badRequest","detail":"timeZone: unknown zone"}');
+  assert.equal(errorText(t, new ApiError(429, 'quota_exceeded', 'the limit is 4096 KiB a day')), 'error.withDetail|{"text":"error.quota","detail":"the limit is 4096 KiB a day"}');
+  assert.equal(errorText(t, new ApiError(429, 'too_many_requests', 'slow down')), 'error.tooMany');
   assert.equal(errorText(t, new ApiError(401, 'unauthorized', 'bad signature for key abc')), 'error.unauthorized');
 });
