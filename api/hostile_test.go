@@ -2,10 +2,13 @@ package api
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"llamenos/records"
 )
@@ -225,5 +228,68 @@ func TestNoteCountLimits(t *testing.T) {
 		if r := e.do("PUT", "/api/notes/"+ids[0], map[string]string{"envelope": env}, v); r.status != want {
 			t.Fatalf("save %d: %d, want %d: %s", rev, r.status, want, r.body)
 		}
+	}
+}
+
+// TestChallengeFloodDoesNotBlockSignIn: many source addresses ask for
+// sign-in challenges as fast as they are allowed and never answer; a
+// volunteer signing in meanwhile succeeds, and the refusals are not logged
+// as errors. (That no number of unanswered challenges fills anything is
+// shown in auth's TestChallengeFlood, with 50,000; the old table held
+// 20,000.)
+func TestChallengeFloodDoesNotBlockSignIn(t *testing.T) {
+	frozen := time.Now() // no refill during the flood, however slow the machine
+	e := newEnv(t, nil, withDeps(func(d *Deps) {
+		d.LoginsPerMinute = 100 // bursts of 100 challenges
+		d.Now = func() time.Time { return frozen }
+	}))
+	admin := e.setupAdmin()
+	v := e.join(admin, "volunteer")
+	const sources = 24 // 127.0.0.2 …: each its own address, as from many machines
+	var wg sync.WaitGroup
+	issued := make([]int, sources)
+	for i := range sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))}
+			c := &http.Client{Transport: &http.Transport{
+				DialContext:         (&net.Dialer{LocalAddr: local}).DialContext,
+				MaxIdleConnsPerHost: 1,
+			}}
+			defer c.CloseIdleConnections()
+			for range 120 { // past the burst: the last are refused
+				req, _ := http.NewRequest("POST", e.origin+"/api/auth/challenge", strings.NewReader(`{"purpose":"login"}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Origin", e.origin)
+				r, err := c.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, r.Body)
+				r.Body.Close()
+				if r.StatusCode == 200 {
+					issued[i]++
+				} else if r.StatusCode != 429 {
+					t.Errorf("challenge during the flood: %d", r.StatusCode)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range issued {
+		total += n
+	}
+	if total != sources*100 {
+		t.Fatalf("the flood got %d challenges; each address should get its burst of 100 and no more", total)
+	}
+	if r := e.login(v); r.status != 200 {
+		t.Fatalf("sign-in after %d unanswered challenges: %d %s", total, r.status, r.body)
+	}
+	if logs := e.logs.String(); strings.Contains(logs, "level=ERROR") {
+		t.Fatalf("refusals logged as errors:\n%.2000s", logs)
 	}
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -26,12 +27,12 @@ type bucket struct {
 // are pruned first because forgetting them changes nothing.
 const maxBuckets = 10000
 
-func newLimiter(perMinute, burst int) *limiter {
+func newLimiter(perMinute, burst int, now func() time.Time) *limiter {
 	return &limiter{
 		perSec:  float64(perMinute) / 60,
 		burst:   float64(burst),
 		buckets: map[string]*bucket{},
-		now:     time.Now,
+		now:     now,
 	}
 }
 
@@ -70,10 +71,21 @@ func (l *limiter) prune(now time.Time) {
 	}
 }
 
-func clientIP(r *http.Request) string {
+// rateKey is whom a request counts against: its IPv4 address, or the /64
+// of its IPv6 address, since one subscriber usually holds a whole /64.
+func rateKey(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.String()
 }

@@ -1,14 +1,14 @@
 package api
 
 import (
+	"net/http"
 	"testing"
 	"time"
 )
 
 func TestLimiter(t *testing.T) {
 	now := time.Unix(1000, 0)
-	l := newLimiter(60, 3) // one a second, bursts of three
-	l.now = func() time.Time { return now }
+	l := newLimiter(60, 3, func() time.Time { return now }) // one a second, bursts of three
 	for i := 0; i < 3; i++ {
 		if !l.allow("a") {
 			t.Fatalf("burst request %d refused", i+1)
@@ -39,5 +39,21 @@ func TestLoginIsRateLimited(t *testing.T) {
 	// Other routes are not affected.
 	if r := e.do("GET", "/api/health", nil, nil); r.status != 200 {
 		t.Fatalf("health: %d", r.status)
+	}
+}
+
+func TestRateKey(t *testing.T) {
+	for addr, want := range map[string]string{
+		"192.0.2.7:5000":                "192.0.2.7",
+		"[::ffff:192.0.2.7]:5000":       "192.0.2.7",
+		"[2001:db8:1:2:aaaa::1]:443":    "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff:1:2:3]:443": "2001:db8:1:2::/64",
+		"[2001:db8:1:3::1]:443":         "2001:db8:1:3::/64",
+		"[fe80::1%eth0]:443":            "fe80::/64",
+		"not an address":                "not an address",
+	} {
+		if got := rateKey(&http.Request{RemoteAddr: addr}); got != want {
+			t.Errorf("rateKey(%s) = %s, want %s", addr, got, want)
+		}
 	}
 }

@@ -129,8 +129,8 @@ func New(d Deps) (*Server, error) {
 		publicHost: u.Host, publicScheme: u.Scheme,
 		headers: securityHeaders(d.PublicURL),
 		mux:     http.NewServeMux(),
-		authRL:  newLimiter(d.LoginsPerMinute, d.LoginsPerMinute/2),
-		chalRL:  newLimiter(2*d.LoginsPerMinute, d.LoginsPerMinute),
+		authRL:  newLimiter(d.LoginsPerMinute, d.LoginsPerMinute/2, d.Now),
+		chalRL:  newLimiter(2*d.LoginsPerMinute, d.LoginsPerMinute, d.Now),
 	}
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {
@@ -227,7 +227,7 @@ func (s *Server) wrap(rt route) http.Handler {
 				return
 			}
 		}
-		if rt.rl != nil && !rt.rl.allow(clientIP(r)) {
+		if rt.rl != nil && !rt.rl.allow(rateKey(r)) {
 			writeError(w, r, s.Log, errTooMany())
 			return
 		}

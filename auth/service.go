@@ -131,12 +131,16 @@ func (s *Service) verify(purpose string, p Proof) (e2ee.PublicKey, error) {
 	if err != nil {
 		return pk, ErrBadSignature
 	}
-	// Consume first: a wrong signature still burns the challenge, so nothing
-	// can be retried against the same one.
-	if err := s.Challenges.Consume(purpose, p.Challenge); err != nil {
+	// The challenge is used up only by a valid signature, so answers that
+	// prove nothing cannot fill the memory of used challenges; a wrong
+	// signature cannot be improved on by retrying.
+	if err := s.Challenges.Check(purpose, p.Challenge); err != nil {
 		return pk, ErrBadSignature
 	}
 	if err := e2ee.VerifyAuth(pk, purpose, s.Origin, p.Challenge, p.Signature); err != nil {
+		return pk, ErrBadSignature
+	}
+	if err := s.Challenges.Consume(purpose, p.Challenge); err != nil {
 		return pk, ErrBadSignature
 	}
 	return pk, nil
