@@ -149,6 +149,7 @@ func (s *Server) patchVolunteer(w http.ResponseWriter, r *http.Request, who auth
 		s.Hub.closeUser(pk, closeRevoked, "account deactivated")
 		s.Calls.BrowserGone(pk)
 	} else {
+		s.Hub.setRole(pk, string(p.Role))
 		s.pushMe(r, pk)
 	}
 	s.pushPresence()

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -10,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"llamenos/records"
+	"llamenos/store"
 )
 
 // The attacks of a hostile insider or a flood, each reproduced against the
@@ -291,5 +295,68 @@ func TestChallengeFloodDoesNotBlockSignIn(t *testing.T) {
 	}
 	if logs := e.logs.String(); strings.Contains(logs, "level=ERROR") {
 		t.Fatalf("refusals logged as errors:\n%.2000s", logs)
+	}
+}
+
+// TestDemotedSocketLosesAdminMessages: an admin demoted while their socket
+// is open is served as a volunteer from that moment; a socket whose session
+// expired is closed by the sweep.
+func TestDemotedSocketLosesAdminMessages(t *testing.T) {
+	e := newEnv(t, nil)
+	admin := e.setupAdmin()
+	admin2 := e.join(admin, "admin")
+	c, err := dialWS(t, e, admin2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Wait until the socket is registered: the hello comes after.
+	if _, hello, err := c.Read(ctx); err != nil || !strings.Contains(string(hello), `"role":"admin"`) {
+		t.Fatalf("hello: %s %v", hello, err)
+	}
+	probe := func() map[string]string {
+		roles := map[string]string{}
+		for _, s := range e.srv.Hub.snapshot(func(*wsConn) bool { return true }) {
+			roles[s.pubkey] = *s.role.Load()
+		}
+		return roles
+	}
+	if got := probe()[admin2.pk]; got != "admin" {
+		t.Fatalf("before: served as %q", got)
+	}
+	if r := e.do("PATCH", "/api/volunteers/"+admin2.pk, map[string]string{"role": "volunteer"}, admin); r.status != 200 {
+		t.Fatalf("demote: %d %s", r.status, r.body)
+	}
+	if got := probe()[admin2.pk]; got != "volunteer" {
+		t.Fatalf("a demoted admin's socket is still served as %q", got)
+	}
+
+	// The session ends by time while the socket is open.
+	err = e.st.Update(ctx, func(tx *store.Tx) error {
+		ss, err := tx.SessionsFor(admin2.pk)
+		if err != nil {
+			return err
+		}
+		for _, s := range ss {
+			s.ExpiresAt = s.CreatedAt.Add(time.Nanosecond) // long past
+			if _, err := tx.PutSession(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.sweepSockets(ctx)
+	for {
+		if _, _, err = c.Read(ctx); err != nil {
+			break
+		}
+	}
+	if websocket.CloseStatus(err) != closeRevoked {
+		t.Fatalf("socket of an expired session: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -39,7 +40,7 @@ type Hub struct {
 
 type wsConn struct {
 	pubkey  string
-	role    string
+	role    atomic.Pointer[string] // re-read on every change of the account and by the session sweep
 	session [32]byte
 	c       *websocket.Conn
 	send    chan []byte
@@ -131,9 +132,17 @@ func (h *Hub) sendTo(pubkey string, msg any) {
 // returns nil to skip a socket.
 func (h *Hub) broadcast(build func(pubkey, role string) any) {
 	for _, c := range h.snapshot(func(*wsConn) bool { return true }) {
-		if msg := build(c.pubkey, c.role); msg != nil {
+		if msg := build(c.pubkey, *c.role.Load()); msg != nil {
 			c.enqueue(encode(msg))
 		}
+	}
+}
+
+// setRole changes the role every socket of pubkey is served as, so a
+// demoted admin's open socket stops getting admin messages at once.
+func (h *Hub) setRole(pubkey, role string) {
+	for _, c := range h.snapshot(func(c *wsConn) bool { return c.pubkey == pubkey }) {
+		c.role.Store(&role)
 	}
 }
 

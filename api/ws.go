@@ -3,11 +3,13 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"llamenos/auth"
 	"llamenos/store"
 )
 
@@ -28,8 +30,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has answered the client
 	}
-	conn := &wsConn{pubkey: who.PubKey, role: string(who.Role), session: who.Session, c: c,
+	conn := &wsConn{pubkey: who.PubKey, session: who.Session, c: c,
 		send: make(chan []byte, wsSendBuffer), done: make(chan struct{})}
+	role := string(who.Role)
+	conn.role.Store(&role)
 	s.sendHello(r.Context(), conn)
 	// The request context ends when the handler returns; the socket lives on
 	// the server's lifetime instead, and ends with Shutdown.
@@ -47,8 +51,9 @@ func (s *Server) sendHello(ctx context.Context, c *wsConn) {
 	}
 	c.enqueue(encode(map[string]any{"type": "hello", "pubkey": m.PubKey, "role": m.Role,
 		"available": m.Available, "onBreak": m.OnBreak, "onShift": m.OnShift, "onCall": m.OnCall}))
-	c.enqueue(encode(s.presenceFor(c.role)))
-	if c.role == string(store.RoleAdmin) {
+	role := *c.role.Load()
+	c.enqueue(encode(s.presenceFor(role)))
+	if role == string(store.RoleAdmin) {
 		c.enqueue(encode(s.activeCallsMsg()))
 	}
 }
@@ -103,7 +108,7 @@ func (s *Server) onWSMessage(ctx context.Context, c *wsConn, typ string, raw jso
 }
 
 // presenceFor shapes presence per role: volunteers learn only whether
-// someone is available (reference §5.1), admins get counts.
+// someone is available, admins get counts.
 func (s *Server) presenceFor(role string) map[string]any {
 	p, err := s.People.CountPresence(context.Background())
 	if err != nil {
@@ -122,10 +127,15 @@ func (s *Server) pushPresence() { s.Hub.CallsChanged() }
 // refreshLoop sends fresh presence and active calls to every socket after
 // each kick (Hub.CallsChanged), until ctx ends.
 func (s *Server) refreshLoop(ctx context.Context) {
+	sweep := time.NewTicker(sessionSweepEvery)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-sweep.C:
+			s.sweepSockets(ctx)
+			continue
 		case <-s.Hub.kick:
 		}
 		admin, vol := s.presenceFor(string(store.RoleAdmin)), s.presenceFor(string(store.RoleVolunteer))
@@ -142,6 +152,38 @@ func (s *Server) refreshLoop(ctx context.Context) {
 			}
 			return nil
 		})
+	}
+}
+
+// sessionSweepEvery is how often open sockets are checked against their
+// sessions and accounts: a session that expired while its socket stayed
+// open is closed within this time.
+const sessionSweepEvery = 30 * time.Second
+
+// sweepSockets closes sockets whose session has ended (expired, signed
+// out, account deactivated) and serves every other as its account's
+// current role.
+func (s *Server) sweepSockets(ctx context.Context) {
+	roles := map[string]string{}
+	for _, c := range s.Hub.snapshot(func(*wsConn) bool { return true }) {
+		if err := s.Auth.SessionAlive(ctx, c.session); errors.Is(err, auth.ErrUnauthorized) {
+			c.shut(closeRevoked, "session ended")
+			continue
+		} else if err != nil {
+			s.Log.Warn("socket sweep: session check failed", "err", err)
+			continue
+		}
+		role, ok := roles[c.pubkey]
+		if !ok {
+			m, err := s.People.Me(ctx, c.pubkey)
+			if err != nil {
+				s.Log.Warn("socket sweep: account check failed", "err", err)
+				continue
+			}
+			role = string(m.Role)
+			roles[c.pubkey] = role
+		}
+		c.role.Store(&role)
 	}
 }
 
