@@ -60,8 +60,9 @@ type Deps struct {
 	Now       func() time.Time
 	// ARIConnected reports the Asterisk link for /api/health.
 	ARIConnected func() bool
-	// ICEServers are the STUN/TURN servers handed to browsers.
-	ICEServers []ICEServer
+	// ICEServers returns the STUN/TURN servers handed to a browser for one
+	// call, with fresh credentials where they expire; nil: none.
+	ICEServers func() []ICEServer
 	// Demo adds the /api/demo routes that drive the embedded simulator.
 	Demo Demo
 	// LoginsPerMinute limits sign-in attempts (setup, invites, login) per
@@ -332,6 +333,10 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request, _ auth.Identity)
 }
 
 func (s *Server) rtcConfig(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
-	writeJSON(w, http.StatusOK, map[string]any{"iceServers": nonNil(s.ICEServers)})
+	var servers []ICEServer
+	if s.ICEServers != nil {
+		servers = s.ICEServers()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"iceServers": nonNil(servers)})
 	return nil
 }

@@ -100,6 +100,10 @@ type RTC struct {
 	TURNURLs     []string `toml:"turn_urls"`
 	TURNUsername string   `toml:"turn_username"`
 	TURNPassword string   `toml:"turn_password"`
+	// TURNSecret is the TURN server's shared secret (coturn
+	// use-auth-secret / static-auth-secret): instead of one static
+	// username and password, every call gets credentials that expire.
+	TURNSecret string `toml:"turn_secret"`
 	// BrowserGrace is how long a caller waits in silence after the
 	// volunteer's browser vanished before the call is ended.
 	BrowserGrace time.Duration `toml:"browser_grace"`
@@ -360,8 +364,14 @@ func (c Config) Validate() error {
 			bad("rtc.turn_urls", "%q must start with turn: or turns:", u)
 		}
 	}
-	if len(c.RTC.TURNURLs) > 0 && (c.RTC.TURNUsername == "" || c.RTC.TURNPassword == "") {
-		bad("rtc.turn_urls", "TURN servers need turn_username and turn_password")
+	static := c.RTC.TURNUsername != "" || c.RTC.TURNPassword != ""
+	switch {
+	case c.RTC.TURNSecret != "" && static:
+		bad("rtc.turn_secret", "set either turn_secret or turn_username and turn_password, not both")
+	case c.RTC.TURNSecret != "" && len(c.RTC.TURNSecret) < 16:
+		bad("rtc.turn_secret", "must be at least 16 characters (use a long random string)")
+	case len(c.RTC.TURNURLs) > 0 && c.RTC.TURNSecret == "" && (c.RTC.TURNUsername == "" || c.RTC.TURNPassword == ""):
+		bad("rtc.turn_urls", "TURN servers need turn_secret (time-limited credentials), or turn_username and turn_password")
 	}
 	if c.RTC.BrowserGrace < time.Second || c.RTC.BrowserGrace > 5*time.Minute {
 		bad("rtc.browser_grace", "%s must be between 1s and 5m", c.RTC.BrowserGrace)

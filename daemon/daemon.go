@@ -92,7 +92,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	}
 	media, err := rtc.NewEngine(rtc.Config{
 		MediaHost: cfg.Asterisk.MediaHost, UDPPort: cfg.RTC.UDPPort, TCPPort: cfg.RTC.TCPPort,
-		PublicIPs: cfg.RTC.PublicIPs, ICEServers: ice, IncludeLoopback: opt.LoopbackMedia,
+		PublicIPs: cfg.RTC.PublicIPs, ICEServers: ice, TURNSecret: cfg.RTC.TURNSecret, IncludeLoopback: opt.LoopbackMedia,
 		Logger: log.With("component", "rtc"),
 	})
 	if err != nil {
@@ -122,9 +122,12 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	if err != nil {
 		return err
 	}
-	var browserICE []api.ICEServer
-	for _, s := range media.ICEServers() {
-		browserICE = append(browserICE, api.ICEServer(s))
+	browserICE := func() []api.ICEServer {
+		var out []api.ICEServer
+		for _, s := range media.ICEServers() {
+			out = append(out, api.ICEServer(s))
+		}
+		return out
 	}
 	srv, err := api.New(api.Deps{
 		Auth:     authSvc,

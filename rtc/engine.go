@@ -66,6 +66,10 @@ type Config struct {
 	// ICEServers are the STUN/TURN servers, used by the browser (see
 	// Engine.ICEServers) and by Pion alike.
 	ICEServers []ICEServer
+	// TURNSecret, when set, is the TURN server's shared secret: TURN
+	// servers listed without a username get fresh time-limited
+	// credentials for every call (see mintTURN).
+	TURNSecret string
 
 	// IncludeLoopback gathers 127.0.0.1 candidates: for tests and the demo,
 	// where browser and daemon share a machine.
@@ -174,11 +178,6 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	for _, s := range cfg.ICEServers {
-		e.pcConfig.ICEServers = append(e.pcConfig.ICEServers, webrtc.ICEServer{
-			URLs: s.URLs, Username: s.Username, Credential: s.Credential,
-		})
-	}
 	return e, nil
 }
 
@@ -215,8 +214,9 @@ func (e *Engine) validate() error {
 			if err != nil {
 				return fmt.Errorf("rtc: ICE server URL %q: %w", u, err)
 			}
-			if (uri.Scheme == stun.SchemeTypeTURN || uri.Scheme == stun.SchemeTypeTURNS) && (s.Username == "" || s.Credential == "") {
-				return fmt.Errorf("rtc: TURN server %q needs a username and a credential", u)
+			turn := uri.Scheme == stun.SchemeTypeTURN || uri.Scheme == stun.SchemeTypeTURNS
+			if turn && (s.Username == "" || s.Credential == "") && (e.cfg.TURNSecret == "" || s.Username != "" || s.Credential != "") {
+				return fmt.Errorf("rtc: TURN server %q needs a username and a credential, or the shared secret alone", u)
 			}
 		}
 		e.iceServers = append(e.iceServers, ICEServer{URLs: slices.Clone(s.URLs), Username: s.Username, Credential: s.Credential})
@@ -335,14 +335,19 @@ func (e *Engine) settingEngine() (webrtc.SettingEngine, error) {
 }
 
 // ICEServers is the STUN/TURN list to hand to the browser's
-// RTCPeerConnection. It includes TURN credentials, so send it to
-// authenticated volunteers only.
-func (e *Engine) ICEServers() []ICEServer {
-	out := make([]ICEServer, len(e.iceServers))
-	for i, s := range e.iceServers {
-		out[i] = ICEServer{URLs: slices.Clone(s.URLs), Username: s.Username, Credential: s.Credential}
+// RTCPeerConnection, minted afresh on every call. It includes TURN
+// credentials, so send it to authenticated volunteers only.
+func (e *Engine) ICEServers() []ICEServer { return e.servers(time.Now()) }
+
+// peerConfig is one PeerConnection's configuration, with fresh TURN
+// credentials when they come from the shared secret.
+func (e *Engine) peerConfig() webrtc.Configuration {
+	c := e.pcConfig
+	c.ICEServers = nil
+	for _, s := range e.servers(time.Now()) {
+		c.ICEServers = append(c.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
-	return out
+	return c
 }
 
 // Close closes every relay still open and releases the shared sockets.

@@ -135,7 +135,7 @@ func (r *Relay) HandleOffer(ctx context.Context, offer string) (string, error) {
 		return "", fmt.Errorf("rtc: relay %s: offer: %w", r.id, err)
 	}
 
-	pc, err := r.e.api.NewPeerConnection(r.e.pcConfig)
+	pc, err := r.e.api.NewPeerConnection(r.e.peerConfig())
 	if err != nil {
 		return "", fmt.Errorf("rtc: relay %s: new peer connection: %w", r.id, err)
 	}
