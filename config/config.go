@@ -96,6 +96,11 @@ type RTC struct {
 	TCPPort int `toml:"tcp_port"`
 	// PublicIPs rewrite host candidates for a box behind 1:1 NAT.
 	PublicIPs    []string `toml:"public_ips"`
+	// Interfaces and IPs, when set, are the only local interfaces and
+	// addresses offered to browsers as media candidates. By default every
+	// interface but container and VM bridges is offered.
+	Interfaces []string `toml:"interfaces"`
+	IPs        []string `toml:"ips"`
 	STUNURLs     []string `toml:"stun_urls"`
 	TURNURLs     []string `toml:"turn_urls"`
 	TURNUsername string   `toml:"turn_username"`
@@ -352,6 +357,11 @@ func (c Config) Validate() error {
 	for _, ip := range c.RTC.PublicIPs {
 		if net.ParseIP(ip) == nil {
 			bad("rtc.public_ips", "%q is not an IP address", ip)
+		}
+	}
+	for _, ip := range c.RTC.IPs {
+		if net.ParseIP(ip) == nil {
+			bad("rtc.ips", "%q is not an IP address", ip)
 		}
 	}
 	for _, u := range c.RTC.STUNURLs {

@@ -74,6 +74,7 @@ func TestBadInput(t *testing.T) {
 		{"media off box", "[asterisk]\nmedia_host = \"10.0.0.1\"\n", nil, "asterisk.media_host"},
 		{"turn without creds", "[rtc]\nturn_urls = [\"turn:t.example\"]\n", nil, "turn_username"},
 		{"turn secret and password", "[rtc]\nturn_urls = [\"turn:t.example\"]\nturn_secret = \"0123456789abcdef0\"\nturn_password = \"p\"\n", nil, "not both"},
+		{"rtc ips", "[rtc]\nips = [\"eth0\"]\n", nil, "rtc.ips"},
 		{"turn secret short", "[rtc]\nturn_urls = [\"turn:t.example\"]\nturn_secret = \"short\"\n", nil, "rtc.turn_secret"},
 		{"env bad int", "", []string{"LLAMENOS_RTC_UDP_PORT=abc"}, "LLAMENOS_RTC_UDP_PORT"},
 		{"env unknown", "", []string{"LLAMENOS_SERVER_LISTN=x"}, "not a known setting"},

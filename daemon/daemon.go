@@ -93,6 +93,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	media, err := rtc.NewEngine(rtc.Config{
 		MediaHost: cfg.Asterisk.MediaHost, UDPPort: cfg.RTC.UDPPort, TCPPort: cfg.RTC.TCPPort,
 		PublicIPs: cfg.RTC.PublicIPs, ICEServers: ice, TURNSecret: cfg.RTC.TURNSecret, IncludeLoopback: opt.LoopbackMedia,
+		Interfaces: cfg.RTC.Interfaces, IPs: cfg.RTC.IPs,
 		Logger: log.With("component", "rtc"),
 	})
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,7 +75,8 @@ type Config struct {
 	// IncludeLoopback gathers 127.0.0.1 candidates: for tests and the demo,
 	// where browser and daemon share a machine.
 	IncludeLoopback bool
-	// Interfaces, when set, restricts candidates to these interface names.
+	// Interfaces, when set, restricts candidates to these interface names;
+	// otherwise every interface but container and VM bridges is offered.
 	Interfaces []string
 	// IPs, when set, restricts candidates to these local addresses. The UDP
 	// mux binds each of them; the ICE-TCP listener binds the first.
@@ -246,12 +248,15 @@ func (e *Engine) settingEngine() (webrtc.SettingEngine, error) {
 	}
 	se.SetNetworkTypes(networks)
 
-	var ifFilter func(string) bool
+	// Without a list, container and VM bridges are left out: volunteers
+	// cannot reach them, and they would only tell every browser how the
+	// box is laid out inside.
+	ifFilter := offerInterface
 	if len(e.cfg.Interfaces) > 0 {
 		names := slices.Clone(e.cfg.Interfaces)
 		ifFilter = func(name string) bool { return slices.Contains(names, name) }
-		se.SetInterfaceFilter(ifFilter)
 	}
+	se.SetInterfaceFilter(ifFilter)
 	var ipFilter func(net.IP) bool
 	if len(e.cfg.IPs) > 0 {
 		var allowed []netip.Addr
@@ -294,9 +299,7 @@ func (e *Engine) settingEngine() (webrtc.SettingEngine, error) {
 			ice.UDPMuxFromPortWithReadBufferSize(4 << 20),
 			ice.UDPMuxFromPortWithWriteBufferSize(4 << 20),
 		}
-		if ifFilter != nil {
-			opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(ifFilter))
-		}
+		opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(ifFilter))
 		if ipFilter != nil {
 			opts = append(opts, ice.UDPMuxFromPortWithIPFilter(ipFilter))
 		}
@@ -432,3 +435,17 @@ func (l pionLogger) Warn(msg string)                   { l.logf(slog.LevelDebug,
 func (l pionLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
 func (l pionLogger) Error(msg string)                  { l.logf(slog.LevelWarn, "%s", msg) }
 func (l pionLogger) Errorf(format string, args ...any) { l.logf(slog.LevelWarn, format, args...) }
+
+// bridgePrefixes name the interfaces that container and VM tools create
+// on a host: Docker, Podman, LXC/LXD, libvirt, Kubernetes CNIs.
+var bridgePrefixes = []string{"docker", "br-", "veth", "virbr", "vnet", "lxcbr", "lxdbr", "podman", "cni", "flannel", "cali", "weave", "kube"}
+
+// offerInterface is the default interface filter: everything but bridges.
+func offerInterface(name string) bool {
+	for _, p := range bridgePrefixes {
+		if strings.HasPrefix(name, p) {
+			return false
+		}
+	}
+	return true
+}

@@ -193,3 +193,15 @@ func TestAnswerOmitsTransportCC(t *testing.T) {
 	}
 	answer(t, b, ans, 10*time.Second)
 }
+
+func TestBridgesAreNotOffered(t *testing.T) {
+	for name, want := range map[string]bool{
+		"eth0": true, "enp3s0": true, "wlan0": true, "wg0": true, "tun0": true, "bond0": true,
+		"docker0": false, "br-3f2a9c": false, "veth12ab": false, "virbr0": false, "vnet3": false,
+		"lxdbr0": false, "podman1": false, "cni0": false, "flannel.1": false, "cali1234": false,
+	} {
+		if got := offerInterface(name); got != want {
+			t.Errorf("offerInterface(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
