@@ -35,6 +35,9 @@ func errForbidden(msg string) *apiError { return &apiError{http.StatusForbidden,
 func errNotFound(msg string) *apiError  { return &apiError{http.StatusNotFound, "not_found", msg} }
 func errConflict(msg string) *apiError  { return &apiError{http.StatusConflict, "conflict", msg} }
 func errGone(msg string) *apiError      { return &apiError{http.StatusGone, "gone", msg} }
+func errEnrolFirst() *apiError {
+	return &apiError{http.StatusForbidden, "passkey_required", "this hotline requires a passkey: enrol one on this device first"}
+}
 func errTooMany() *apiError {
 	return &apiError{http.StatusTooManyRequests, "too_many_requests", "too many attempts; wait a minute and try again"}
 }

@@ -230,7 +230,7 @@ func (s *Server) addPasskey(w http.ResponseWriter, r *http.Request, who auth.Ide
 	if len(req.Credential) == 0 {
 		return errBadRequest("credential is required")
 	}
-	pk, err := s.Auth.FinishPasskeyRegistration(r.Context(), who.PubKey, req.Credential)
+	pk, err := s.Auth.FinishPasskeyRegistration(r.Context(), who, req.Credential)
 	if errors.Is(err, auth.ErrCeremony) {
 		return errBadRequest("no passkey enrollment is in progress; start again")
 	}

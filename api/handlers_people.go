@@ -51,6 +51,8 @@ type meJSON struct {
 	Passkeys  int        `json:"passkeys"`
 	Profile   b64        `json:"profile"`
 	Admins    []string   `json:"admins"`
+	// MustEnrolPasskey: this session may only enrol a passkey (policy).
+	MustEnrolPasskey bool `json:"mustEnrolPasskey,omitempty"`
 }
 
 func meView(m people.Me) meJSON {
@@ -66,7 +68,9 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, who auth.Identity) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, meView(m))
+	v := meView(m)
+	v.MustEnrolPasskey = who.MustEnrolPasskey
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -94,7 +98,9 @@ func (s *Server) putProfile(w http.ResponseWriter, r *http.Request, who auth.Ide
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, meView(m))
+	v := meView(m)
+	v.MustEnrolPasskey = who.MustEnrolPasskey
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

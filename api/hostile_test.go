@@ -360,3 +360,65 @@ func TestDemotedSocketLosesAdminMessages(t *testing.T) {
 		t.Fatalf("socket of an expired session: %v", err)
 	}
 }
+
+// TestPasskeyPolicyHoldsEverySession: once passkeys are required, a session
+// opened without one — before the policy, by a password-only sign-in, or
+// by accepting an invite — can only read who it is and enrol a passkey.
+func TestPasskeyPolicyHoldsEverySession(t *testing.T) {
+	e := newEnv(t, nil)
+	admin := e.setupAdmin()
+	v := e.join(admin, "volunteer")
+	code := e.invite(admin, "volunteer")
+	var set map[string]any
+	e.do("GET", "/api/settings", nil, admin).json(t, &set)
+	set["passkeyPolicy"] = map[string]bool{"admins": false, "volunteers": true}
+	if r := e.do("PUT", "/api/settings", set, admin); r.status != 200 {
+		t.Fatalf("require passkeys: %d %s", r.status, r.body)
+	}
+	held := func(who string, u *user) {
+		t.Helper()
+		var me struct {
+			MustEnrolPasskey bool `json:"mustEnrolPasskey"`
+		}
+		if r := e.do("GET", "/api/me", nil, u); r.status != 200 {
+			t.Fatalf("%s: /api/me %d", who, r.status)
+		} else {
+			r.json(t, &me)
+		}
+		if !me.MustEnrolPasskey {
+			t.Fatalf("%s: not told to enrol a passkey", who)
+		}
+		for _, rq := range []struct{ method, path string }{
+			{"GET", "/api/calls"}, {"GET", "/api/notes"}, {"GET", "/api/fields"}, {"GET", "/api/rtc"},
+			{"PUT", "/api/me/availability"},
+		} {
+			var body any
+			if rq.method == "PUT" {
+				body = map[string]bool{"available": true}
+			}
+			if r := e.do(rq.method, rq.path, body, u); r.status != 403 || r.errCode() != "passkey_required" {
+				t.Fatalf("%s: %s %s answered %d %s", who, rq.method, rq.path, r.status, r.body)
+			}
+		}
+		if _, err := dialWS(t, e, u); err == nil {
+			t.Fatalf("%s: opened a socket", who)
+		}
+		if r := e.do("POST", "/api/auth/passkeys/options", nil, u); r.status != 200 {
+			t.Fatalf("%s: cannot start enrolling: %d %s", who, r.status, r.body)
+		}
+	}
+	held("the session from before the policy", v)
+	if r := e.login(v); r.status != 200 {
+		t.Fatalf("sign-in without a passkey: %d %s", r.status, r.body)
+	}
+	held("a new password-only session", v)
+	newcomer := newUser(t)
+	if r := e.acceptAs(newcomer, code); r.status != 200 {
+		t.Fatalf("accept: %d %s", r.status, r.body)
+	}
+	held("a session from an invite", newcomer)
+	// Admins are not covered by this policy: untouched.
+	if r := e.do("GET", "/api/calls", nil, admin); r.status != 200 {
+		t.Fatalf("admin: %d", r.status)
+	}
+}

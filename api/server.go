@@ -101,7 +101,10 @@ type route struct {
 	access  access
 	limit   int64    // request body limit; 0 = default
 	rl      *limiter // optional per-IP rate limit
-	h       handler
+	// enrol: open to a session that must enrol a passkey before anything
+	// else (auth.Identity.MustEnrolPasskey).
+	enrol bool
+	h     handler
 }
 
 // New builds the server. Routes are a table so the role-matrix test can
@@ -237,6 +240,10 @@ func (s *Server) wrap(rt route) http.Handler {
 			id, err := s.identify(r)
 			if err != nil {
 				writeError(w, r, s.Log, err)
+				return
+			}
+			if id.MustEnrolPasskey && !rt.enrol {
+				writeError(w, r, s.Log, errEnrolFirst())
 				return
 			}
 			if rt.access == adminOnly && !id.IsAdmin() {

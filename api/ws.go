@@ -21,6 +21,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who, err := s.identify(r)
+	if err == nil && who.MustEnrolPasskey {
+		err = errEnrolFirst()
+	}
 	if err != nil {
 		writeError(w, r, s.Log, err)
 		return

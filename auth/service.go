@@ -50,6 +50,10 @@ type Identity struct {
 	PubKey  string
 	Role    store.Role
 	Session store.Hash
+	// MustEnrolPasskey: the passkey policy covers this person and the
+	// session was opened without one. Until they enrol a passkey, the
+	// session may only do that (and read who it is).
+	MustEnrolPasskey bool
 }
 
 // IsAdmin reports whether the identity holds the admin role.
@@ -381,9 +385,9 @@ func (s *Service) Login(ctx context.Context, p Proof) (LoginResult, error) {
 		}
 		return LoginResult{Ticket: ticket, Options: opts, Volunteer: st.v}, nil
 	}
-	if PasskeyRequired(st.set, st.v) {
-		return LoginResult{}, ErrPasskeyRequired
-	}
+	// Without a passkey under a policy that requires one, the session can
+	// only enrol one (Identity.MustEnrolPasskey): that is how people who
+	// must enrol get to.
 	tok, err := s.startSession(ctx, p.PubKey, false, "login")
 	return LoginResult{Token: tok, Volunteer: st.v}, err
 }
@@ -481,6 +485,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Identity, err
 	type state struct {
 		sess store.Session
 		v    store.Volunteer
+		set  store.Settings
 	}
 	st, err := store.Read(ctx, s.Store, func(tx *store.Tx) (state, error) {
 		sess, err := tx.Session(hash)
@@ -488,7 +493,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Identity, err
 			return state{}, err
 		}
 		v, err := tx.Volunteer(sess.PubKey)
-		return state{sess, v}, err
+		if err != nil {
+			return state{}, err
+		}
+		set, err := tx.Settings()
+		return state{sess, v, set}, err
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return Identity{}, ErrUnauthorized
@@ -515,7 +524,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Identity, err
 			return Identity{}, err
 		}
 	}
-	return Identity{PubKey: st.v.PubKey, Role: st.v.Role, Session: hash}, nil
+	return Identity{PubKey: st.v.PubKey, Role: st.v.Role, Session: hash,
+		MustEnrolPasskey: !st.sess.SecondFactor && PasskeyRequired(st.set, st.v)}, nil
 }
 
 // Logout deletes the session behind token, if any.
@@ -559,8 +569,11 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, pubkey string) (
 	return s.Passkeys.BeginRegistration(passkeyUser(v, keys))
 }
 
-// FinishPasskeyRegistration stores the new credential.
-func (s *Service) FinishPasskeyRegistration(ctx context.Context, pubkey string, credential []byte) (store.Passkey, error) {
+// FinishPasskeyRegistration stores the new credential for who. Their
+// session now counts as opened with a passkey: the authenticator just
+// proved itself, with user verification.
+func (s *Service) FinishPasskeyRegistration(ctx context.Context, who Identity, credential []byte) (store.Passkey, error) {
+	pubkey := who.PubKey
 	v, keys, err := s.passkeyState(ctx, pubkey)
 	if err != nil {
 		return store.Passkey{}, err
@@ -572,6 +585,14 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, pubkey string, 
 	return store.Write(ctx, s.Store, func(tx *store.Tx) (store.Passkey, error) {
 		pk, err := tx.PutPasskey(credentialToStore(pubkey, cred))
 		if err != nil {
+			return pk, err
+		}
+		sess, err := tx.Session(who.Session)
+		if err != nil || sess.PubKey != pubkey {
+			return pk, errors.Join(err, ErrUnauthorized)
+		}
+		sess.SecondFactor = true
+		if _, err := tx.PutSession(sess); err != nil {
 			return pk, err
 		}
 		return pk, tx.Audit(pubkey, "passkey.added", "volunteer:"+pubkey, "passkey:"+e2ee.EncodeBase64URL(cred.ID))

@@ -23,7 +23,7 @@ import { accountScreen } from './screens/account.js';
 import { adminVolunteersScreen } from './screens/admin-volunteers.js';
 import { adminInvitesScreen } from './screens/admin-invites.js';
 import { adminSettingsScreen } from './screens/admin-settings.js';
-import { blankScreen, notFoundScreen, setupNeededScreen } from './screens/misc.js';
+import { blankScreen, enrolPasskeyScreen, notFoundScreen, setupNeededScreen } from './screens/misc.js';
 import { callsScreen, callScreen } from './screens/calls.js';
 import { adminFieldsScreen } from './screens/admin-fields.js';
 import { adminShiftsScreen } from './screens/admin-shifts.js';
@@ -47,6 +47,7 @@ const SCREENS = {
   calls: callsScreen,
   call: callScreen,
   blank: blankScreen,
+  enrolPasskey: enrolPasskeyScreen,
   notFound: notFoundScreen,
 };
 
@@ -206,10 +207,20 @@ async function establish(secretKey, pubkey, info) {
   const me = await api.me();
   session.setMe(me);
   session.setProfile(openProfile(me.profile, pubkey, secretKey));
-  ws.start();
+  if (!me.mustEnrolPasskey) ws.start();
   autolock.setDelay(autoLockMs());
   autolock.start();
   renderHeader();
+}
+
+// passkeyEnrolled: the session that had to enrol a passkey has one now; the
+// server lifted its restriction, so the app starts for real.
+async function passkeyEnrolled() {
+  const me = await api.me();
+  session.setMe(me);
+  if (!me.mustEnrolPasskey) ws.start();
+  go(returnTo && returnTo !== '#/login' ? returnTo : '#/');
+  returnTo = null;
 }
 
 async function dropServerSession() {
@@ -344,6 +355,7 @@ const ctx = {
   afterLoginNavigate,
   dropServerSession,
   signIn: establish,
+  passkeyEnrolled,
   logout,
   removeDeviceKey,
   lock: () => lock('login.manualLocked'),
@@ -385,13 +397,17 @@ function sameRouteReload(ev) {
   }
 }
 
+function mustEnrol() {
+  return !!(session.me && session.me.mustEnrolPasskey);
+}
+
 function renderHeader() {
   if (document.body.classList.contains('blank')) {
     header.replaceChildren();
     return;
   }
   const links = [];
-  if (session.unlocked) {
+  if (session.unlocked && !mustEnrol()) {
     links.push(['home', 'nav.home'], ['calls', 'nav.calls']);
     if (session.role === 'admin') {
       links.push(
@@ -443,7 +459,7 @@ async function route() {
     go('#/');
     return;
   } else {
-    const g = guard(r, { unlocked: session.unlocked, role: session.role });
+    const g = guard(r, { unlocked: session.unlocked, role: session.role, mustEnrol: mustEnrol() });
     if (!g.ok) {
       if (g.redirect === 'login') returnTo = location.hash;
       go(hrefFor(g.redirect));
@@ -522,7 +538,7 @@ async function boot() {
       const me = await api.me({ expect401: true });
       session.signedIn(me);
       session.setMe(me);
-      ws.start();
+      if (!me.mustEnrolPasskey) ws.start();
     } catch {
       // Not signed in.
     }

@@ -20,6 +20,7 @@ export const routes = [
   { name: 'calls', path: '/calls', access: 'auth' },
   { name: 'call', path: '/calls/:id', access: 'auth' },
   { name: 'blank', path: '/blank', access: 'public' },
+  { name: 'enrolPasskey', path: '/passkey', access: 'auth' },
 ];
 
 const SEGMENT = /^[A-Za-z0-9._~-]{1,512}$/;
@@ -82,10 +83,13 @@ export function hrefFor(name, params = {}) {
 }
 
 // canEnter decides whether a route may render for the current session, and
-// where to go instead. state: {unlocked, role, hasKeyStore}.
+// where to go instead. state: {unlocked, role, mustEnrol}; mustEnrol: the
+// hotline requires a passkey and this session must enrol one first.
 export function guard(route, state) {
   if (route.access === 'public') return { ok: true };
   if (!state.unlocked) return { ok: false, redirect: 'login' };
+  if (state.mustEnrol && route.name !== 'enrolPasskey') return { ok: false, redirect: 'enrolPasskey' };
+  if (!state.mustEnrol && route.name === 'enrolPasskey') return { ok: false, redirect: 'home' };
   if (route.access === 'admin' && state.role !== 'admin') return { ok: false, redirect: 'home' };
   return { ok: true };
 }

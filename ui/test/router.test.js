@@ -74,4 +74,10 @@ test('guard sends the locked to login and volunteers away from admin screens', (
   assert.deepEqual(guard(admin, { unlocked: true, role: 'volunteer' }), { ok: false, redirect: 'home' });
   assert.deepEqual(guard(admin, { unlocked: true, role: 'admin' }), { ok: true });
   assert.deepEqual(guard(home, { unlocked: true, role: 'volunteer' }), { ok: true });
+  const enrol = { name: 'enrolPasskey', access: 'auth' };
+  assert.deepEqual(guard(home, { unlocked: true, role: 'volunteer', mustEnrol: true }), { ok: false, redirect: 'enrolPasskey' });
+  assert.deepEqual(guard(admin, { unlocked: true, role: 'admin', mustEnrol: true }), { ok: false, redirect: 'enrolPasskey' });
+  assert.deepEqual(guard(enrol, { unlocked: true, role: 'volunteer', mustEnrol: true }), { ok: true });
+  assert.deepEqual(guard(enrol, { unlocked: true, role: 'volunteer' }), { ok: false, redirect: 'home' });
+  assert.deepEqual(guard(invite, { unlocked: true, mustEnrol: true }), { ok: true });
 });

@@ -1,5 +1,5 @@
 import { h } from '../dom.js';
-import { notice, title } from './parts.js';
+import { notice, passkeyPanel, title } from './parts.js';
 
 // blank: where panic wipe lands. It names nothing: no hotline, no app.
 export async function blankScreen() {
@@ -20,5 +20,16 @@ export async function setupNeededScreen(ctx) {
   return {
     title: t('setup.title'),
     node: h('div', { class: 'stack narrow' }, title(t('setup.title')), notice('', t('setup.needed'))),
+  };
+}
+
+// enrolPasskey: the hotline requires a passkey and this session was opened
+// without one. The server allows nothing else until one is added.
+export async function enrolPasskeyScreen(ctx) {
+  const { t } = ctx;
+  const panel = passkeyPanel(ctx, { required: true, onDone: () => ctx.passkeyEnrolled() });
+  return {
+    title: t('passkey.title'),
+    node: h('div', { class: 'stack narrow' }, title(t('passkey.title')), notice('warn', t('passkey.mustEnrol')), panel.el),
   };
 }

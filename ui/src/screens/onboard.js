@@ -120,7 +120,9 @@ export async function inviteScreen(ctx, { code }) {
     }
   };
   const passkeyStep = () => {
-    steps.replaceChildren(passkeyPanel(ctx, { required: passkeyRequired, onDone: () => finish(ctx) }).el);
+    // A passkey just added lifts the server's enrol-first restriction: the
+    // app reloads who we are before going home.
+    steps.replaceChildren(passkeyPanel(ctx, { required: passkeyRequired, onDone: (added) => (added ? ctx.passkeyEnrolled() : finish(ctx)) }).el);
     focusStep();
   };
   const form = onboardForm(ctx, {
