@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func (h *harness) answerAndConnect(r *runningEngine, number, pk string) (string,
 }
 
 func TestBrowserLost(t *testing.T) {
-	const grace = 500 * time.Millisecond
+	const grace, connect = 12 * time.Second, 25 * time.Second
 	h := newHarness(t, harnessOpts{
 		cfg: Config{BrowserGrace: grace},
 		rtcConfig: func(c *rtc.Config) {
@@ -60,12 +61,14 @@ func TestBrowserLost(t *testing.T) {
 		id, br, _ := h.answerAndConnect(r, "+15553330001", a)
 		call := h.lastCall
 		br.Close()
-		gone := time.Now()
 		r.eng.BrowserGone(a)
-		waitDone(t, call, 10*time.Second, "the caller to be hung up after the grace")
-		if d := time.Since(gone); d < grace {
-			t.Errorf("caller hung up %v after the browser left, before the %v grace", d, grace)
+		h.clock.waitArmed(t, grace, "the browser grace")
+		h.clock.Advance(grace - time.Millisecond)
+		if !h.live(r, id) {
+			t.Fatalf("the call ended before the %v grace ran out", grace)
 		}
+		h.clock.Advance(time.Millisecond)
+		waitDone(t, call, 10*time.Second, "the caller to be hung up after the grace")
 		h.n.wait(t, time.Second, "ended", isNote("ended", id, a, EndBrowserLost))
 		if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:an-error-has-occurred" {
 			t.Errorf("caller heard %v, want the error prompt last", p)
@@ -77,7 +80,9 @@ func TestBrowserLost(t *testing.T) {
 		id, br, _ := h.answerAndConnect(r, "+15553330002", a)
 		call := h.lastCall
 		br.Close() // no BrowserGone: only the relay's connection state tells
-		waitDone(t, call, 15*time.Second, "the caller to be hung up")
+		h.clock.waitArmed(t, grace, "the browser grace, started by the relay")
+		h.clock.Advance(grace)
+		waitDone(t, call, 10*time.Second, "the caller to be hung up")
 		h.n.wait(t, time.Second, "ended", isNote("ended", id, a, EndBrowserLost))
 		h.waitEmpty(5 * time.Second)
 	})
@@ -86,21 +91,20 @@ func TestBrowserLost(t *testing.T) {
 		id, _, _ := h.answerAndConnect(r, "+15553330003", a)
 		call := h.lastCall
 		r.eng.BrowserGone(a)
-		time.Sleep(grace + time.Second)
-		select {
-		case <-call.Done():
-			t.Fatal("the call ended although the volunteer's audio still flowed")
-		default:
-		}
+		h.clock.waitArmed(t, grace, "the browser grace")
+		h.clock.Advance(grace)
+		// The hangup is handled after the grace timer: it finds the call
+		// still up because the volunteer's audio kept arriving.
 		if err := r.eng.Hangup(context.Background(), id, a); err != nil {
-			t.Fatal(err)
+			t.Fatalf("hangup after the grace ran out: %v (the call ended although the volunteer's audio still flowed)", err)
 		}
 		waitDone(t, call, 5*time.Second, "hangup")
+		h.n.wait(t, time.Second, "ended", isNote("ended", id, a, EndVolunteerHungUp))
 		h.waitEmpty(5 * time.Second)
 	})
 
 	t.Run("never offers", func(t *testing.T) {
-		h2 := newHarness(t, harnessOpts{cfg: Config{ConnectTimeout: 500 * time.Millisecond}})
+		h2 := newHarness(t, harnessOpts{cfg: Config{ConnectTimeout: connect}})
 		b := h2.volunteer(store.RoleVolunteer, true).Public().String()
 		h2.shift(b)
 		r2 := h2.start()
@@ -109,6 +113,15 @@ func TestBrowserLost(t *testing.T) {
 		if err := r2.eng.Answer(context.Background(), id, b); err != nil {
 			t.Fatal(err)
 		}
+		// Once the media channel is up only the connect timeout is left.
+		h2.clock.waitTimers(t, "the connect timeout alone", func(ds []time.Duration) bool {
+			return slices.Equal(ds, []time.Duration{connect})
+		})
+		h2.clock.Advance(connect - time.Millisecond)
+		if !h2.live(r2, id) {
+			t.Fatalf("the call ended before the %v connect timeout ran out", connect)
+		}
+		h2.clock.Advance(time.Millisecond)
 		waitDone(t, call, 10*time.Second, "the caller to be hung up when no browser connects")
 		h2.n.wait(t, time.Second, "ended", isNote("ended", id, b, EndBrowserLost))
 		h2.waitEmpty(5 * time.Second)
