@@ -81,6 +81,8 @@ func TestCallEndToEnd(t *testing.T) {
 		t.Errorf("live record = %s by %s, want in_progress by A (notes need it)", rec.Outcome, rec.AnsweredBy)
 	}
 
+	// Once connected no call timer is left to fire while the clock moves.
+	h.clock.waitTimers(t, "no call timer", func(ds []time.Duration) bool { return len(ds) == 0 })
 	h.clock.Advance(talk)
 	call.Hangup()
 	h.n.wait(t, 10*time.Second, "A's call to end", isNote("ended", callID, a, EndCallerHungUp))
