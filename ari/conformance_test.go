@@ -182,13 +182,16 @@ func TestConformance(t *testing.T) {
 
 	// A second socket for the app: the client's gets ApplicationReplaced.
 	e.allowReplaced = true
-	time.Sleep(100 * time.Millisecond) // let the last events reach the socket
+	// The caller's last events reach the client's socket first.
+	for d, _ := next[*ari.ChannelDestroyed](t, sub); d.Channel.ID != id; d, _ = next[*ari.ChannelDestroyed](t, sub) {
+	}
 	auth := base64.StdEncoding.EncodeToString([]byte(e.sim.Username() + ":" + e.sim.Password()))
 	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.sim.URL(), "http")+"/events?app="+testApp,
 		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Basic " + auth}}})
 	mustOK(t, err)
 	defer ws.CloseNow()
-	time.Sleep(100 * time.Millisecond)
+	for note[*ari.ConnectionState](e).Connected { // until the client's socket is dropped
+	}
 
 	// ---- validation ----
 	covered := map[string]bool{}

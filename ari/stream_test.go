@@ -228,25 +228,6 @@ func TestApplicationReplaced(t *testing.T) {
 	}
 }
 
-// TestReconnectBackoff: with Asterisk unreachable Run keeps retrying with
-// growing delays and stops promptly when its context ends.
-func TestRunStopsWhileUnreachable(t *testing.T) {
-	base := runtime.NumGoroutine()
-	cl, err := ari.New(ari.Config{URL: "http://127.0.0.1:1/ari", Username: "u", Password: "p", App: testApp,
-		Logger: testLogger(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond})
-	mustOK(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	if err := cl.Run(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Run = %v, want deadline exceeded", err)
-	}
-	if cl.Connected() {
-		t.Fatal("connected to nothing")
-	}
-	cl.Close()
-	checkGoroutines(t, base)
-}
-
 // TestAsteriskRestart: after Asterisk restarts, the client reconnects and
 // its resync shows the old call and bridge are gone, so the engine can end
 // them.

@@ -90,7 +90,7 @@ const (
 )
 
 type timerSlot struct {
-	t   *time.Timer
+	t   Timer
 	gen uint64
 }
 
@@ -302,7 +302,7 @@ func (c *call) arm(k timerKind, d time.Duration) {
 	c.disarm(k)
 	c.timerGen++
 	gen, mbox := c.timerGen, c.mbox
-	c.timers[k] = &timerSlot{gen: gen, t: time.AfterFunc(d, func() { mbox.Push(timerMsg{kind: k, gen: gen}) })}
+	c.timers[k] = &timerSlot{gen: gen, t: c.e.d.Clock.AfterFunc(d, func() { mbox.Push(timerMsg{kind: k, gen: gen}) })}
 }
 
 func (c *call) armed(k timerKind) bool { return c.timers[k] != nil }
@@ -511,11 +511,7 @@ func (c *call) queue() {
 	c.setActive(StateRinging)
 	c.ring(elig)
 	c.e.d.Notify.CallsChanged()
-	timeout := time.Duration(c.settings.QueueTimeoutSeconds) * time.Second
-	if c.e.cfg.QueueTimeout > 0 {
-		timeout = c.e.cfg.QueueTimeout
-	}
-	c.arm(tQueue, timeout)
+	c.arm(tQueue, time.Duration(c.settings.QueueTimeoutSeconds)*time.Second)
 	c.arm(tRefresh, c.e.cfg.RingRefresh)
 }
 
@@ -737,6 +733,7 @@ func (c *call) browserAudioFresh() bool {
 	if c.relay == nil || c.relayState != rtc.StateConnected {
 		return false
 	}
+	// The relay stamps packets with the real time, not the engine's Clock.
 	last := c.relay.Stats().FromBrowser.Last
 	return !last.IsZero() && time.Since(last) < 2*time.Second
 }

@@ -147,16 +147,12 @@ type Config struct {
 	// PromptLimit bounds a closing prompt; the caller is hung up even if
 	// Asterisk never reports the playback finished. Default 60 s.
 	PromptLimit time.Duration
-	// ShutdownTimeout bounds the teardown when Run returns. Default 3 s.
+	// ShutdownTimeout bounds the teardown when Run returns, in real time
+	// whatever Deps.Clock is. Default 3 s.
 	ShutdownTimeout time.Duration
 	// RingRefresh is how often a waiting call re-reads who is eligible, so
 	// a shift starting during the wait rings its volunteers. Default 15 s.
 	RingRefresh time.Duration
-
-	// QueueTimeout, when positive, replaces the store setting
-	// QueueTimeoutSeconds (validated to 30–300 s). For tests and the demo
-	// only: production leaves it zero.
-	QueueTimeout time.Duration
 }
 
 func (c *Config) setDefaults(d *Deps) {
@@ -193,8 +189,9 @@ type Deps struct {
 	Notify Notifier
 	// Log defaults to slog.Default(). Caller numbers are never logged.
 	Log *slog.Logger
-	// Now defaults to time.Now; it stamps call records and ring events
-	// (timers use the real clock).
+	// Clock runs the call timers; default the real clock.
+	Clock Clock
+	// Now defaults to Clock.Now; it stamps call records and ring events.
 	Now func() time.Time
 	// Rand defaults to crypto/rand.Reader; it must be safe for concurrent
 	// use. It draws call ids, CAPTCHA digits and envelope randomness.

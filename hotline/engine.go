@@ -62,8 +62,11 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	if deps.Log == nil {
 		deps.Log = slog.Default()
 	}
+	if deps.Clock == nil {
+		deps.Clock = realClock{}
+	}
 	if deps.Now == nil {
-		deps.Now = time.Now
+		deps.Now = deps.Clock.Now
 	}
 	if deps.Rand == nil {
 		deps.Rand = rand.Reader

@@ -50,6 +50,8 @@ func TestCallEndToEnd(t *testing.T) {
 		t.Fatalf("Active while ringing = %+v", active)
 	}
 
+	const wait, talk = 7 * time.Second, 3 * time.Minute
+	h.clock.Advance(wait)
 	ctx := context.Background()
 	if err := r.eng.Answer(ctx, callID, a); err != nil {
 		t.Fatalf("Answer: %v", err)
@@ -79,13 +81,15 @@ func TestCallEndToEnd(t *testing.T) {
 		t.Errorf("live record = %s by %s, want in_progress by A (notes need it)", rec.Outcome, rec.AnsweredBy)
 	}
 
-	time.Sleep(200 * time.Millisecond) // a measurable duration
+	// Once connected no call timer is left to fire while the clock moves.
+	h.clock.waitTimers(t, "no call timer", func(ds []time.Duration) bool { return len(ds) == 0 })
+	h.clock.Advance(talk)
 	call.Hangup()
 	h.n.wait(t, 10*time.Second, "A's call to end", isNote("ended", callID, a, EndCallerHungUp))
 	h.waitEmpty(10 * time.Second)
 	rtctest.WaitFor(t, 5*time.Second, "the final record", func() bool { return h.record(callID).Outcome == store.OutcomeAnswered })
 	rec = h.record(callID)
-	if rec.QueueWait <= 0 || rec.Duration < 200*time.Millisecond || rec.AnsweredBy != a || rec.EndedAt.IsZero() {
+	if rec.QueueWait != wait || rec.Duration != talk || rec.AnsweredBy != a || rec.EndedAt.IsZero() {
 		t.Errorf("record: wait %v, duration %v, by %s, ended %v", rec.QueueWait, rec.Duration, rec.AnsweredBy, rec.EndedAt)
 	}
 	t.Logf("record: queue wait %v, duration %v", rec.QueueWait, rec.Duration)

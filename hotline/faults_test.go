@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,12 +41,17 @@ func (h *harness) answerAndConnect(r *runningEngine, number, pk string) (string,
 	br.Play(audio.NewTone(audio.SampleRate, 0.3, 1000))
 	hears(h.t, 15*time.Second, "the caller to hear the volunteer", 1000, call.Heard)
 	hears(h.t, 15*time.Second, "the volunteer to hear the caller", 440, br.Heard)
+	// The connected browser stopped the connect timeout (and the media
+	// channel's): nothing is left to fire when the test moves the clock.
+	h.clock.waitTimers(h.t, "the connect timeout to stop", func(ds []time.Duration) bool {
+		return !slices.Contains(ds, r.eng.cfg.ConnectTimeout) && !slices.Contains(ds, mediaStartTimeout)
+	})
 	h.lastCall = call
 	return id, br, call.Heard
 }
 
 func TestBrowserLost(t *testing.T) {
-	const grace = 500 * time.Millisecond
+	const grace, connect = 12 * time.Second, 25 * time.Second
 	h := newHarness(t, harnessOpts{
 		cfg: Config{BrowserGrace: grace},
 		rtcConfig: func(c *rtc.Config) {
@@ -56,16 +62,23 @@ func TestBrowserLost(t *testing.T) {
 	a := h.onShift(1)[0]
 	r := h.start()
 
-	t.Run("socket closed and peer gone", func(t *testing.T) {
+	t.Run("socket closes during the grace", func(t *testing.T) {
 		id, br, _ := h.answerAndConnect(r, "+15553330001", a)
 		call := h.lastCall
 		br.Close()
-		gone := time.Now()
+		h.clock.waitArmed(t, grace, "the browser grace, started by the relay")
+		h.clock.Advance(grace / 2)
 		r.eng.BrowserGone(a)
-		waitDone(t, call, 10*time.Second, "the caller to be hung up after the grace")
-		if d := time.Since(gone); d < grace {
-			t.Errorf("caller hung up %v after the browser left, before the %v grace", d, grace)
+		if !h.live(r, id) {
+			t.Fatal("the call ended halfway through the grace")
 		}
+		// The socket closing does not start the grace over.
+		h.clock.Advance(grace/2 - time.Millisecond)
+		if !h.live(r, id) {
+			t.Fatalf("the call ended before the %v grace ran out", grace)
+		}
+		h.clock.Advance(time.Millisecond)
+		waitDone(t, call, 10*time.Second, "the caller to be hung up after the grace")
 		h.n.wait(t, time.Second, "ended", isNote("ended", id, a, EndBrowserLost))
 		if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:an-error-has-occurred" {
 			t.Errorf("caller heard %v, want the error prompt last", p)
@@ -77,7 +90,9 @@ func TestBrowserLost(t *testing.T) {
 		id, br, _ := h.answerAndConnect(r, "+15553330002", a)
 		call := h.lastCall
 		br.Close() // no BrowserGone: only the relay's connection state tells
-		waitDone(t, call, 15*time.Second, "the caller to be hung up")
+		h.clock.waitArmed(t, grace, "the browser grace, started by the relay")
+		h.clock.Advance(grace)
+		waitDone(t, call, 10*time.Second, "the caller to be hung up")
 		h.n.wait(t, time.Second, "ended", isNote("ended", id, a, EndBrowserLost))
 		h.waitEmpty(5 * time.Second)
 	})
@@ -86,21 +101,20 @@ func TestBrowserLost(t *testing.T) {
 		id, _, _ := h.answerAndConnect(r, "+15553330003", a)
 		call := h.lastCall
 		r.eng.BrowserGone(a)
-		time.Sleep(grace + time.Second)
-		select {
-		case <-call.Done():
-			t.Fatal("the call ended although the volunteer's audio still flowed")
-		default:
-		}
+		h.clock.waitArmed(t, grace, "the browser grace")
+		h.clock.Advance(grace)
+		// The hangup is handled after the grace timer: it finds the call
+		// still up because the volunteer's audio kept arriving.
 		if err := r.eng.Hangup(context.Background(), id, a); err != nil {
-			t.Fatal(err)
+			t.Fatalf("hangup after the grace ran out: %v (the call ended although the volunteer's audio still flowed)", err)
 		}
 		waitDone(t, call, 5*time.Second, "hangup")
+		h.n.wait(t, time.Second, "ended", isNote("ended", id, a, EndVolunteerHungUp))
 		h.waitEmpty(5 * time.Second)
 	})
 
 	t.Run("never offers", func(t *testing.T) {
-		h2 := newHarness(t, harnessOpts{cfg: Config{ConnectTimeout: 500 * time.Millisecond}})
+		h2 := newHarness(t, harnessOpts{cfg: Config{ConnectTimeout: connect}})
 		b := h2.volunteer(store.RoleVolunteer, true).Public().String()
 		h2.shift(b)
 		r2 := h2.start()
@@ -109,6 +123,15 @@ func TestBrowserLost(t *testing.T) {
 		if err := r2.eng.Answer(context.Background(), id, b); err != nil {
 			t.Fatal(err)
 		}
+		// Once the media channel is up only the connect timeout is left.
+		h2.clock.waitTimers(t, "the connect timeout alone", func(ds []time.Duration) bool {
+			return slices.Equal(ds, []time.Duration{connect})
+		})
+		h2.clock.Advance(connect - time.Millisecond)
+		if !h2.live(r2, id) {
+			t.Fatalf("the call ended before the %v connect timeout ran out", connect)
+		}
+		h2.clock.Advance(time.Millisecond)
 		waitDone(t, call, 10*time.Second, "the caller to be hung up when no browser connects")
 		h2.n.wait(t, time.Second, "ended", isNote("ended", id, b, EndBrowserLost))
 		h2.waitEmpty(5 * time.Second)

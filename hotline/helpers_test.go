@@ -235,6 +235,7 @@ type harness struct {
 	st     *store.Store
 	rtc    *rtc.Engine
 	n      *fakeNotifier
+	clock  *fakeClock // the engine's: its timers fire only when a test advances it
 	logs   *logBuffer
 	log    *slog.Logger
 	opts   harnessOpts
@@ -300,6 +301,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	if o.simOpts.DefaultSoundDuration == 0 {
 		o.simOpts.DefaultSoundDuration = 100 * time.Millisecond
 	}
+	if o.simOpts.SymbolDuration == 0 {
+		o.simOpts.SymbolDuration = 20 * time.Millisecond
+	}
 	sim, err := aritest.New(o.simOpts)
 	if err != nil {
 		t.Fatal(err)
@@ -319,7 +323,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { re.Close() })
-	h := &harness{t: t, sim: sim, st: st, rtc: re, n: newFakeNotifier(t), logs: logs, log: log, opts: o}
+	h := &harness{t: t, sim: sim, st: st, rtc: re, n: newFakeNotifier(t), clock: newFakeClock(time.Now()), logs: logs, log: log, opts: o}
 	h.admin = h.volunteer(store.RoleAdmin, false)
 	t.Cleanup(h.stopAll)
 	return h
@@ -428,7 +432,7 @@ func (h *harness) start() *runningEngine {
 	// Each daemon draws its own ids: a restarted one must not repeat them.
 	h.starts++
 	seed := h.opts.seed + byte(h.starts)
-	eng, err := New(h.opts.cfg, Deps{ARI: cl, RTC: h.rtc, Store: h.st, Notify: h.n, Log: h.log, Rand: newLockedRand(seed)})
+	eng, err := New(h.opts.cfg, Deps{ARI: cl, RTC: h.rtc, Store: h.st, Notify: h.n, Log: h.log, Clock: h.clock, Rand: newLockedRand(seed)})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -521,6 +525,22 @@ func (h *harness) waitEmpty(d time.Duration) {
 	rtctest.WaitFor(h.t, d, "the simulator to hold no channel and no bridge", func() bool {
 		return len(h.sim.Channels()) == 0 && len(h.sim.Bridges()) == 0
 	})
+}
+
+// live reports whether call id is still live once the call has handled
+// everything posted to it before (timer firings included): a request that
+// changes nothing, answered in mailbox order.
+func (h *harness) live(r *runningEngine, id string) bool {
+	h.t.Helper()
+	err := r.eng.Decline(context.Background(), id, "nobody")
+	switch {
+	case errors.Is(err, ErrNotRung):
+		return true
+	case errors.Is(err, ErrNoCall):
+		return false
+	}
+	h.t.Fatalf("probing call %s: %v", id, err)
+	return false
 }
 
 func waitDone(t testing.TB, c *aritest.Call, d time.Duration, what string) {

@@ -12,7 +12,8 @@ import (
 )
 
 func TestLanguageMenu(t *testing.T) {
-	h := newHarness(t, harnessOpts{cfg: Config{MenuTimeout: 300 * time.Millisecond}})
+	const menuTimeout = 8 * time.Second
+	h := newHarness(t, harnessOpts{cfg: Config{MenuTimeout: menuTimeout}})
 	t.Cleanup(func() { dumpLogs(t, h) })
 	h.settings(func(s *store.Settings) { s.Languages = []string{"en", "es", "fr"} })
 	h.onShift(1)
@@ -33,6 +34,13 @@ func TestLanguageMenu(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			call := h.placeSpec(aritest.CallSpec{CallerNumber: "+1555444000" + string(rune('0'+i)), DTMF: tc.dtmf})
+			if tc.dtmf == nil {
+				h.clock.waitArmed(t, menuTimeout, "the menu to wait for a digit")
+				if len(h.rings()) != i {
+					t.Fatal("the call rang before the menu timed out")
+				}
+				h.clock.Advance(menuTimeout)
+			}
 			rtctest.WaitFor(t, 10*time.Second, "ring", func() bool { return len(h.rings()) == i+1 })
 			id := h.rings()[i]
 			played := call.Played()
@@ -77,7 +85,8 @@ func wrong(d string) string {
 }
 
 func TestCaptcha(t *testing.T) {
-	h := newHarness(t, harnessOpts{cfg: Config{CaptchaTimeout: 500 * time.Millisecond}})
+	const captchaTimeout = 10 * time.Second
+	h := newHarness(t, harnessOpts{cfg: Config{CaptchaTimeout: captchaTimeout}})
 	t.Cleanup(func() { dumpLogs(t, h) })
 	h.settings(func(s *store.Settings) { s.CaptchaEnabled, s.CaptchaDigits, s.CaptchaAttempts = true, 4, 2 })
 	h.onShift(1)
@@ -118,7 +127,14 @@ func TestCaptcha(t *testing.T) {
 
 	t.Run("no digits", func(t *testing.T) {
 		call := h.place("+15554440102", nil)
-		waitDone(t, call, 15*time.Second, "hangup after two timeouts")
+		for n := range 2 {
+			h.clock.waitArmed(t, captchaTimeout, "the CAPTCHA to wait for digits")
+			if got := strings.Count(strings.Join(call.Played(), " "), "digits:"); got != n+1 {
+				t.Fatalf("waiting for digits after %d challenges, want %d", got, n+1)
+			}
+			h.clock.Advance(captchaTimeout)
+		}
+		waitDone(t, call, 10*time.Second, "hangup after two timeouts")
 		if n := strings.Count(strings.Join(call.Played(), " "), "digits:"); n != 2 {
 			t.Errorf("%d challenges, want 2", n)
 		}

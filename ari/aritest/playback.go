@@ -25,7 +25,7 @@ func (s *Server) mediaDuration(uri string) (d time.Duration, forever, ok bool) {
 	case "recording":
 		return s.opts.DefaultSoundDuration, false, true
 	case "digits", "number", "characters":
-		return time.Duration(utf8.RuneCountInString(rest)) * 300 * time.Millisecond, false, true
+		return time.Duration(utf8.RuneCountInString(rest)) * s.opts.SymbolDuration, false, true
 	case "tone":
 		return 0, true, true
 	}

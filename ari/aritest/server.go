@@ -34,12 +34,13 @@ type Options struct {
 	// races the HTTP response; 0 (the default) schedules it at once, which
 	// races the same way. Tests of the 422 window set it larger.
 	StasisStartDelay time.Duration
-	// SoundDurations gives the length of "sound:NAME" media. Other sounds,
-	// "recording:" media and each "digits:"/"number:"/"characters:" symbol
-	// use DefaultSoundDuration (default 1 s) or, per symbol, 300 ms.
-	// "tone:" media play until stopped.
+	// SoundDurations gives the length of "sound:NAME" media. Other sounds
+	// and "recording:" media use DefaultSoundDuration (default 1 s); each
+	// "digits:"/"number:"/"characters:" symbol plays SymbolDuration
+	// (default 300 ms). "tone:" media play until stopped.
 	SoundDurations       map[string]time.Duration
 	DefaultSoundDuration time.Duration
+	SymbolDuration       time.Duration
 	// WriteTimeout is Asterisk's websocket_write_timeout: a client whose
 	// socket blocks a write this long is disconnected. Default 100 ms.
 	WriteTimeout time.Duration
@@ -101,6 +102,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.DefaultSoundDuration <= 0 {
 		opts.DefaultSoundDuration = time.Second
+	}
+	if opts.SymbolDuration <= 0 {
+		opts.SymbolDuration = 300 * time.Millisecond
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 100 * time.Millisecond
