@@ -39,8 +39,6 @@ func authRefusal(err error) (*apiError, bool) {
 	switch {
 	case errors.Is(err, auth.ErrBadSignature):
 		return errUnauthorized("signature, key or challenge refused; request a new challenge and try again"), true
-	case errors.Is(err, auth.ErrPasskeyRequired):
-		return &apiError{http.StatusForbidden, "passkey_required", "this hotline requires a passkey and you have none enrolled; ask an admin"}, true
 	case errors.Is(err, auth.ErrSetupDone):
 		return errConflict("setup is already complete"), true
 	case errors.Is(err, auth.ErrSetupToken):

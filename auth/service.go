@@ -34,15 +34,14 @@ const (
 
 // Errors the API maps to statuses.
 var (
-	ErrUnauthorized    = errors.New("auth: not signed in")
-	ErrBadSignature    = errors.New("auth: signature, key or challenge refused")
-	ErrPasskeyRequired = errors.New("auth: a passkey is required and none is enrolled")
-	ErrSetupDone       = errors.New("auth: setup already completed")
-	ErrSetupToken      = errors.New("auth: setup token refused")
-	ErrInviteGone      = errors.New("auth: invite used, revoked or expired")
-	ErrInviteUnknown   = errors.New("auth: no such invite")
-	ErrKeyInUse        = errors.New("auth: this key already has an account")
-	ErrProfile         = errors.New("auth: profile envelope refused")
+	ErrUnauthorized  = errors.New("auth: not signed in")
+	ErrBadSignature  = errors.New("auth: signature, key or challenge refused")
+	ErrSetupDone     = errors.New("auth: setup already completed")
+	ErrSetupToken    = errors.New("auth: setup token refused")
+	ErrInviteGone    = errors.New("auth: invite used, revoked or expired")
+	ErrInviteUnknown = errors.New("auth: no such invite")
+	ErrKeyInUse      = errors.New("auth: this key already has an account")
+	ErrProfile       = errors.New("auth: profile envelope refused")
 )
 
 // Identity is the authenticated caller of a request.

@@ -174,12 +174,25 @@ func TestLoginUnknownKey(t *testing.T) {
 	}
 }
 
-// TestLoginPasskeyPolicy: without a passkey, policy decides whether a
-// signature alone opens a session.
+// TestLoginPasskeyPolicy: without a passkey, a signature alone opens a
+// session; under a policy that covers the person, that session may only
+// enrol a passkey. Sessions opened before the policy are held to it too.
 func TestLoginPasskeyPolicy(t *testing.T) {
 	f := newFixture(t)
 	vol := f.person(store.RoleVolunteer)
 	admin := f.person(store.RoleAdmin)
+	mustEnrol := func(tok string) bool {
+		t.Helper()
+		id, err := f.svc.Authenticate(f.ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id.MustEnrolPasskey
+	}
+	before := f.login(admin)
+	if mustEnrol(before) {
+		t.Fatal("restricted with no policy")
+	}
 	f.update(func(tx *store.Tx) error {
 		s, err := tx.Settings()
 		if err != nil {
@@ -188,16 +201,21 @@ func TestLoginPasskeyPolicy(t *testing.T) {
 		s.PasskeysForAdmins = true
 		return tx.PutSettings(s)
 	})
-	if _, err := f.svc.Login(f.ctx, f.proof(admin, e2ee.AuthLogin)); !errors.Is(err, ErrPasskeyRequired) {
-		t.Errorf("admin without a passkey under the admin policy: %v, want ErrPasskeyRequired", err)
+	if !mustEnrol(before) {
+		t.Error("an admin session from before the admin policy is not held to it")
 	}
-	f.login(vol)
+	if !mustEnrol(f.login(admin)) {
+		t.Error("admin without a passkey under the admin policy: not restricted")
+	}
+	if mustEnrol(f.login(vol)) {
+		t.Error("the admin policy restricted a volunteer")
+	}
 	f.update(func(tx *store.Tx) error {
 		_, err := tx.UpdateVolunteer(vol.pk, func(v *store.Volunteer) error { v.PasskeyRequired = true; return nil })
 		return err
 	})
-	if _, err := f.svc.Login(f.ctx, f.proof(vol, e2ee.AuthLogin)); !errors.Is(err, ErrPasskeyRequired) {
-		t.Errorf("volunteer required to use a passkey: %v, want ErrPasskeyRequired", err)
+	if !mustEnrol(f.login(vol)) {
+		t.Error("volunteer required to use a passkey: not restricted")
 	}
 }
 
