@@ -28,7 +28,8 @@ const (
 	// touchEvery limits how often a used session is written back: every
 	// write is an fsync, and minute precision is plenty for a 12 h window.
 	touchEvery = time.Minute
-	// InviteMaxTTL bounds how long an invite link stays valid.
+	// InviteMinTTL and InviteMaxTTL bound how long an invite link stays valid.
+	InviteMinTTL = time.Hour
 	InviteMaxTTL = 7 * 24 * time.Hour
 )
 
@@ -262,7 +263,7 @@ func (s *Service) LookupInvite(ctx context.Context, code string) (InviteInfo, er
 // CreateInvite makes a single-use invite; the code is returned once and
 // only its hash is stored.
 func (s *Service) CreateInvite(ctx context.Context, actor string, role store.Role, ttl time.Duration) (string, store.Invite, error) {
-	if ttl <= 0 || ttl > InviteMaxTTL {
+	if ttl < InviteMinTTL || ttl > InviteMaxTTL {
 		return "", store.Invite{}, fmt.Errorf("auth: invite validity must be between 1 hour and %d days", int(InviteMaxTTL.Hours()/24))
 	}
 	code, hash, err := NewToken()

@@ -412,7 +412,7 @@ func TestInviteUnknown(t *testing.T) {
 func TestInviteValidity(t *testing.T) {
 	f := newFixture(t)
 	admin := f.person(store.RoleAdmin)
-	for _, ttl := range []time.Duration{0, -time.Hour, InviteMaxTTL + time.Second} {
+	for _, ttl := range []time.Duration{0, -time.Hour, InviteMinTTL - time.Second, InviteMaxTTL + time.Second} {
 		if _, _, err := f.svc.CreateInvite(f.ctx, admin.pk, store.RoleVolunteer, ttl); err == nil {
 			t.Errorf("an invite valid for %v was created", ttl)
 		}
