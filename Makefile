@@ -35,7 +35,7 @@ demo: build
 test: build test-go test-ui e2e
 
 test-go:
-	scripts/test-go.sh
+	GO=$(GO) scripts/test-go.sh
 
 test-ui: ui-deps
 	cd ui && $(NPM) run --silent test
