@@ -103,7 +103,7 @@ func (s *Server) onWSMessage(ctx context.Context, c *wsConn, typ string, raw jso
 }
 
 // presenceFor shapes presence per role: volunteers learn only whether
-// someone is available (reference §5.1), admins get counts.
+// someone is available, never how many or who; admins get counts.
 func (s *Server) presenceFor(role string) map[string]any {
 	p, err := s.People.CountPresence(context.Background())
 	if err != nil {

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// ChallengeSize is 256 bits: far above the 128-bit floor in SPEC §4.
+// ChallengeSize is 256 bits, twice e2ee.MinChallengeSize (the 128 bits below
+// which a challenge could be guessed).
 const ChallengeSize = 32
 
 // ChallengeTTL is how long a challenge may be answered.
