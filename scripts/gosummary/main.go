@@ -532,7 +532,7 @@ func (s *summariser) printPackage(w io.Writer, p *pkgRun) {
 
 func printIndented(w io.Writer, indent string, lines []string) {
 	for _, l := range lines {
-		if l == "" {
+		if l = strings.TrimRight(l, " \t"); l == "" {
 			fmt.Fprintln(w)
 			continue
 		}
