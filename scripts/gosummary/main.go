@@ -225,7 +225,7 @@ func (s *summariser) finish(p *pkgRun) {
 	}
 	if !p.failing() {
 		p.out.Reset()
-		p.tests = nil
+		p.tests = make(map[string]*testRun)
 		p.order = nil
 	}
 }
@@ -265,7 +265,7 @@ func (p *pkgRun) failingTests() []*testRun {
 }
 
 // whyNoTest says why p failed when none of its tests did.
-func (s *summariser) whyNoTest(p *pkgRun) string {
+func (p *pkgRun) whyNoTest() string {
 	out := p.out.String()
 	switch {
 	case p.failedBuild != "" && strings.Contains(p.line, "[setup failed]"):
@@ -468,7 +468,7 @@ func (s *summariser) report(w io.Writer, status int, stderr, logPath string) boo
 	if len(noTest) > 0 {
 		fmt.Fprintln(w, "Packages that failed with no failing test (each counted as one failure):")
 		for _, p := range noTest {
-			fmt.Fprintf(w, "    %s: %s\n", p.path, s.whyNoTest(p))
+			fmt.Fprintf(w, "    %s: %s\n", p.path, p.whyNoTest())
 		}
 	}
 	if races > 0 {
