@@ -32,10 +32,29 @@ build: ui
 demo: build
 	bin/llamenos demo
 
-test: build test-go test-ui e2e
+# Every stage runs and reports even after an earlier one failed; the run fails
+# at the end, naming the stages that failed.
+TEST_STAGES := build test-go test-ui e2e
+test:
+	@failed=(); \
+	for stage in $(TEST_STAGES); do \
+		echo "==== make $$stage"; \
+		start=$$SECONDS; \
+		if $(MAKE) --no-print-directory $$stage; then \
+			echo "==== make $$stage: passed ($$((SECONDS - start))s)"; \
+		else \
+			echo "==== make $$stage: FAILED ($$((SECONDS - start))s)"; \
+			failed+=("$$stage"); \
+		fi; \
+	done; \
+	if [ $${#failed[@]} -gt 0 ]; then \
+		echo "make test: FAILED stages: $${failed[*]} (of $(TEST_STAGES))"; \
+		exit 1; \
+	fi; \
+	echo "make test: every stage passed ($(TEST_STAGES))"
 
 test-go:
-	scripts/test-go.sh
+	GO=$(GO) scripts/test-go.sh
 
 test-ui: ui-deps
 	cd ui && $(NPM) run --silent test

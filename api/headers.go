@@ -6,8 +6,9 @@ import (
 	"strings"
 )
 
-// securityHeaders returns the headers every response carries (SPEC §4),
-// computed once from the public origin so the CSP can name the WebSocket URL.
+// securityHeaders returns the headers every response carries (HSTS, a strict
+// CSP, no framing, no sniffing, no referrer, only the microphone), computed
+// once from the public origin so the CSP can name the WebSocket URL.
 func securityHeaders(publicURL string) http.Header {
 	wsOrigin := "'self'"
 	if u, err := url.Parse(publicURL); err == nil && u.Host != "" {

@@ -111,7 +111,7 @@ func (s *Server) onWSMessage(ctx context.Context, c *wsConn, typ string, raw jso
 }
 
 // presenceFor shapes presence per role: volunteers learn only whether
-// someone is available, admins get counts.
+// someone is available, never how many or who; admins get counts.
 func (s *Server) presenceFor(role string) map[string]any {
 	p, err := s.People.CountPresence(context.Background())
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// Login challenge–response (SPEC §4). The server issues a random challenge;
+// Login challenge–response. The server issues a random challenge;
 // the browser BIP-340-signs AuthMessage over it. The message is domain
 // separated so a signature made for one purpose, origin, challenge or key is
 // useless for any other — in particular it is not a valid Nostr event

@@ -27,7 +27,7 @@ type authVectors struct {
 func buildAuthVectors(t *testing.T) authVectors {
 	t.Helper()
 	av := authVectors{
-		Comment:   "Login challenge messages (SPEC §4): digest = SHA-256(LP(\"llamenos/v1/auth\") ‖ LP(purpose) ‖ LP(origin) ‖ LP(challenge) ‖ LP(pubkey)); signature = BIP-340 over the digest with the given aux.",
+		Comment:   "Login challenge messages: digest = SHA-256(LP(\"llamenos/v1/auth\") ‖ LP(purpose) ‖ LP(origin) ‖ LP(challenge) ‖ LP(pubkey)); signature = BIP-340 over the digest with the given aux.",
 		Generator: "go test ./e2ee -run TestWriteVectors -args -update",
 	}
 	cases := []struct{ purpose, origin string }{

@@ -19,8 +19,8 @@ import (
 // own fields and entry n-1's hash, over one canonical encoding: a domain
 // label, then every field as a u32 big-endian length and the bytes, in fixed
 // order (seq, unix-nano time, actor, action, subjects, prev). No separators,
-// no JSON, no locale: the same entry always hashes the same (Llámenos had
-// three different formulas; see reference §3.9).
+// no JSON, no locale: the same entry always hashes the same, whoever
+// computes it.
 //
 // What verification detects, and what it cannot:
 //   - editing an entry without recomputing its hash: its hash mismatches;

@@ -33,7 +33,8 @@ func (o Outcome) valid() bool {
 	return false
 }
 
-// Call is a call's metadata: what SPEC §5 lets the server know. The caller's
+// Call is a call's metadata, which the server may know (times, queue wait,
+// duration, who answered, outcome). The caller's
 // number exists only as CallerHash (HMAC under the install secret) and as
 // CallerNumber, an envelope sealed to the admins.
 type Call struct {

@@ -1,5 +1,6 @@
 // Package store is the daemon's embedded database (bbolt): every record the
-// server may know (SPEC §5) and nothing else. Secrets arrive sealed
+// server may know (call metadata, sealed envelopes, hashes; see
+// docs/threat-model.md) and nothing else. Secrets arrive sealed
 // (envelopes are opaque bytes here) or hashed (caller numbers as HMAC under
 // the install secret, session tokens and invite codes as SHA-256).
 //

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// SPEC §6 targets `systemd-analyze security` ≤ 2.0 for the daemon's unit.
+// The daemon's unit must score 2.0 or lower in `systemd-analyze security`.
 func TestSecurityExposure(t *testing.T) {
 	if _, err := exec.LookPath("systemd-analyze"); err != nil {
 		t.Skip("systemd-analyze not installed; cannot score the unit here")

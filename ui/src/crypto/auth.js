@@ -1,4 +1,4 @@
-// BIP-340 signatures and the login challenge message (SPEC §4). Twin of
+// BIP-340 signatures and the login challenge message. Twin of
 // e2ee/auth.go and e2ee/bip340.go.
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
