@@ -36,6 +36,8 @@ type Hub struct {
 	conns map[string]map[*wsConn]struct{} // pubkey → sockets
 	wg    sync.WaitGroup
 	kick  chan struct{} // presence refresh requests (CallsChanged)
+	// closing: closeAll has begun; no socket is added after it.
+	closing bool
 }
 
 type wsConn struct {
@@ -56,15 +58,23 @@ func NewHub(log *slog.Logger) *Hub {
 	return &Hub{log: log, conns: map[string]map[*wsConn]struct{}{}, kick: make(chan struct{}, 1)}
 }
 
-func (h *Hub) add(c *wsConn) {
+// add registers c, or reports false once the hub is shutting down. The
+// wait group is joined under the lock, so closeAll never waits while a
+// socket is still being added.
+func (h *Hub) add(c *wsConn) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.wg.Add(1)
 	set := h.conns[c.pubkey]
 	if set == nil {
 		set = map[*wsConn]struct{}{}
 		h.conns[c.pubkey] = set
 	}
 	set[c] = struct{}{}
+	return true
 }
 
 func (h *Hub) remove(c *wsConn) {
@@ -161,6 +171,9 @@ func (h *Hub) closeSession(session [32]byte, code websocket.StatusCode, reason s
 }
 
 func (h *Hub) closeAll() {
+	h.mu.Lock()
+	h.closing = true
+	h.mu.Unlock()
 	for _, c := range h.snapshot(func(*wsConn) bool { return true }) {
 		c.shut(websocket.StatusGoingAway, "server shutting down")
 	}
@@ -186,9 +199,11 @@ func (c *wsConn) shut(code websocket.StatusCode, reason string) {
 // run owns the socket until it closes: a writer loop here, a reader in its
 // own goroutine feeding onMessage. It returns when either side ends.
 func (h *Hub) run(ctx context.Context, c *wsConn, onMessage func(ctx context.Context, c *wsConn, typ string, raw json.RawMessage) error) {
-	h.wg.Add(1)
+	if !h.add(c) {
+		c.c.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
 	defer h.wg.Done()
-	h.add(c)
 	defer h.remove(c)
 	c.c.SetReadLimit(wsMaxMessage)
 
