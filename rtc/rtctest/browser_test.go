@@ -90,6 +90,9 @@ func TestSendAndReceive(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
+	if st := a.Stats(); st != nil {
+		t.Errorf("Stats after Close: %d entries, want nil", len(st))
+	}
 	if err := a.Send(make([]byte, 160)); err != nil {
 		t.Errorf("Send after Close: %v, want the packet dropped", err)
 	}
@@ -164,7 +167,7 @@ func TestTrickledCandidatesWaitForAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := 0
-	for _, s := range a.PC().GetStats() {
+	for _, s := range a.Stats() {
 		if c, ok := s.(webrtc.ICECandidateStats); ok && c.Type == webrtc.StatsTypeRemoteCandidate && c.CandidateType == webrtc.ICECandidateTypeHost {
 			host++
 		}
