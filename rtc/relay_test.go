@@ -17,6 +17,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"llamenos/audio"
+	"llamenos/leakcheck"
 	"llamenos/rtc/rtctest"
 )
 
@@ -551,6 +552,7 @@ func countFDs(t *testing.T) int {
 // connected browser and audio flowing, and expects goroutines and file
 // descriptors back at their baseline.
 func TestCloseLeavesNothing(t *testing.T) {
+	leakcheck.Check(t)
 	e, err := NewEngine(Config{IncludeLoopback: true, IPs: []string{"127.0.0.1"}, Logger: quietLog})
 	if err != nil {
 		t.Fatal(err)

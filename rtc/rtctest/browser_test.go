@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"llamenos/audio"
+	"llamenos/leakcheck"
 )
 
 // answerer makes b answer offers as a plain PeerConnection would, with
@@ -41,6 +42,7 @@ func answerer(b *Browser) func(context.Context, string) (string, error) {
 // TestSendAndReceive connects two browsers, one answering through its
 // PeerConnection, and checks numbering, recording and audio both ways.
 func TestSendAndReceive(t *testing.T) {
+	leakcheck.Check(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	a := MustNew(t, Options{Seq: 65530, Timestamp: 1000})
@@ -101,6 +103,7 @@ func TestSendAndReceive(t *testing.T) {
 
 // TestOnRTP: with a callback nothing is recorded.
 func TestOnRTP(t *testing.T) {
+	leakcheck.Check(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var n atomic.Int32
@@ -123,6 +126,7 @@ func TestOnRTP(t *testing.T) {
 // TestTrickledCandidatesWaitForAnswer: candidates given before the answer
 // are held, then used: the remote host candidates show in the stats.
 func TestTrickledCandidatesWaitForAnswer(t *testing.T) {
+	leakcheck.Check(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	a := MustNew(t, Options{})
