@@ -67,11 +67,12 @@ func converse(t *testing.T, a *fakeAsterisk, b *rtctest.Browser, caller, volunte
 	t.Helper()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	delivered := func(n int) func() bool {
+		return func() bool { return len(b.Received()) >= n && len(a.received()) >= before+n }
+	}
 	for i := range frames {
 		<-tick.C
-		rtctest.WaitFor(t, 20*time.Second, fmt.Sprintf("frame %d delivered both ways", i-1), func() bool {
-			return len(b.Received()) >= i && len(a.received()) >= before+i
-		})
+		rtctest.WaitFor(t, 20*time.Second, fmt.Sprintf("%d frames delivered both ways", i), delivered(i))
 		last = time.Now()
 		if i == 0 {
 			first = last
@@ -81,9 +82,7 @@ func converse(t *testing.T, a *fakeAsterisk, b *rtctest.Browser, caller, volunte
 			t.Fatal(err)
 		}
 	}
-	rtctest.WaitFor(t, 20*time.Second, "last frame delivered both ways", func() bool {
-		return len(b.Received()) >= frames && len(a.received()) >= before+frames
-	})
+	rtctest.WaitFor(t, 20*time.Second, fmt.Sprintf("%d frames delivered both ways", frames), delivered(frames))
 	return first, last
 }
 
