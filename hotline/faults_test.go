@@ -19,9 +19,13 @@ import (
 )
 
 // answerAndConnect rings pk, answers and brings the browser up with audio
-// both ways.
+// both ways. pk's previous call may still be winding down (the engine tells
+// the volunteer it ended before it writes the record and frees them), so
+// it first waits for pk to be free: a call placed before would not ring
+// them.
 func (h *harness) answerAndConnect(r *runningEngine, number, pk string) (string, *rtctest.Browser, func() []int16) {
 	h.t.Helper()
+	rtctest.WaitFor(h.t, 10*time.Second, "the volunteer to be off their last call", func() bool { return !r.eng.OnCall(pk) })
 	call := h.place(number, audio.NewTone(audio.SampleRate, 0.3, 440))
 	before := h.rings()
 	var id string
