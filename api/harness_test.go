@@ -21,6 +21,7 @@ import (
 	"llamenos/bans"
 	"llamenos/e2ee"
 	"llamenos/hotline"
+	"llamenos/leakcheck"
 	"llamenos/people"
 	"llamenos/records"
 	"llamenos/settings"
@@ -64,6 +65,7 @@ func withRealEngine(s *envSetup) { s.realEngine = true }
 
 func newEnv(t *testing.T, calls CallEngine, opts ...envOption) *env {
 	t.Helper()
+	leakcheck.Check(t)
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)

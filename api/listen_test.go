@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"llamenos/config"
+	"llamenos/leakcheck"
 )
 
 // writeCert writes a self-signed certificate for localhost.
@@ -54,6 +55,7 @@ func writeCert(t *testing.T, dir, cn string) (certFile, keyFile string) {
 }
 
 func TestServeTLSFromCertFiles(t *testing.T) {
+	leakcheck.Check(t)
 	dir := t.TempDir()
 	certFile, keyFile := writeCert(t, dir, "first")
 	ln, err := Listen(config.Server{Listen: "127.0.0.1:0", TLSCertFile: certFile, TLSKeyFile: keyFile}, dir)

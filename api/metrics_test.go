@@ -36,7 +36,12 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
 	}
-	if res, _ := ts.Client().Get(ts.URL + "/other"); res.StatusCode != 404 {
+	res, err := ts.Client().Get(ts.URL + "/other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 404 {
 		t.Errorf("unknown metrics path: %d", res.StatusCode)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"llamenos/ari/aritest"
 	"llamenos/audio"
 	"llamenos/e2ee"
+	"llamenos/leakcheck"
 	"llamenos/rtc"
 	"llamenos/rtc/rtctest"
 	"llamenos/store"
@@ -294,8 +295,12 @@ func ariError(r *http.Request, status int, msg string) *http.Response {
 	}
 }
 
+// newHarness sets up a test's daemon parts, closed when the test ends. It
+// checks the test for leaked goroutines, so call it before anything else
+// that is closed at the end.
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
+	leakcheck.Check(t)
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if o.simOpts.DefaultSoundDuration == 0 {

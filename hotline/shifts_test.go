@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"llamenos/leakcheck"
 	"llamenos/store"
 )
 
@@ -115,6 +116,7 @@ func TestOnShiftIgnoresUnparsableRules(t *testing.T) {
 }
 
 func TestScheduledNowWithoutASchedule(t *testing.T) {
+	leakcheck.Check(t)
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)

@@ -11,10 +11,12 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"llamenos/leakcheck"
 	"llamenos/rtc/rtctest"
 )
 
 func TestConfigValidation(t *testing.T) {
+	leakcheck.Check(t)
 	cases := []struct {
 		name string
 		cfg  Config
@@ -101,6 +103,7 @@ func freePort(t *testing.T) int {
 // ports, a browser that can only do TCP still connects (ICE-TCP fallback),
 // and Close hands the ports back.
 func TestMuxedPorts(t *testing.T) {
+	leakcheck.Check(t)
 	port := freePort(t)
 	e, err := NewEngine(Config{
 		UDPPort: port, TCPPort: port, IncludeLoopback: true, IPs: []string{"127.0.0.1"},

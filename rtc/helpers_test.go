@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtp"
 
 	"llamenos/audio"
+	"llamenos/leakcheck"
 	"llamenos/rtc/rtctest"
 )
 
@@ -157,8 +158,12 @@ func offer(t testing.TB, b *rtctest.Browser) string {
 
 var quietLog = slog.New(slog.DiscardHandler)
 
+// testEngine is an engine on loopback, closed when the test ends. It
+// checks the test for leaked goroutines, so call it before anything else
+// that is closed at the end.
 func testEngine(t testing.TB, mod func(*Config)) *Engine {
 	t.Helper()
+	leakcheck.Check(t)
 	cfg := Config{IncludeLoopback: true, IPs: []string{"127.0.0.1"}, Logger: quietLog}
 	if mod != nil {
 		mod(&cfg)

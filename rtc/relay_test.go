@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"llamenos/audio"
+	"llamenos/leakcheck"
 	"llamenos/rtc/rtctest"
 )
 
@@ -55,60 +57,88 @@ func talk(t testing.TB, a *fakeAsterisk, b *rtctest.Browser, caller, volunteer a
 	}
 }
 
+// converse is talk in lockstep, for tests that account for every packet:
+// each 20 ms frame goes out only once both ends have received the one
+// before, so however slow the machine, the relay never holds a clump of
+// browser packets and its pacer has nothing to drop. before is how many
+// frames Asterisk had received already. It returns when the first and the
+// last frame were about to be sent.
+func converse(t *testing.T, a *fakeAsterisk, b *rtctest.Browser, caller, volunteer audio.Source, frames, before int) (first, last time.Time) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	delivered := func(n int) func() bool {
+		return func() bool { return len(b.Received()) >= n && len(a.received()) >= before+n }
+	}
+	for i := range frames {
+		<-tick.C
+		rtctest.WaitFor(t, 20*time.Second, fmt.Sprintf("%d frames delivered both ways", i), delivered(i))
+		last = time.Now()
+		if i == 0 {
+			first = last
+		}
+		a.send(frame(caller))
+		if err := b.Send(frame(volunteer)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rtctest.WaitFor(t, 20*time.Second, fmt.Sprintf("%d frames delivered both ways", frames), delivered(frames))
+	return first, last
+}
+
 // TestLoopbackCall is the media path end to end on loopback: a fake
 // Asterisk plays 440 Hz into the relay and a Pion "browser" hears it; the
 // browser plays 1 kHz and Asterisk hears it, from the socket it was told,
 // as one stream. Mid-call Asterisk switches to a new channel (new SSRC)
 // and the browser reconnects with a new PeerConnection; both sides must
-// still see one continuous stream.
+// still see one continuous stream, every packet in it.
 func TestLoopbackCall(t *testing.T) {
 	r := testRelay(t, "loopback")
 	ast := withAsterisk(t, r)
 	var states stateLog
 	r.OnState(states.add)
 	tap := r.Tap(1000)
+	// The relay's side of the current PeerConnection is connected:
+	// upConnected is reset by each offer, so it cannot be the previous
+	// connection's state, and is set before OnState reports.
+	relayConnected := func() bool { return r.upConnected.Load() && states.last() == StateConnected }
 
 	b1 := rtctest.MustNew(t, rtctest.Options{})
 	connect(t, r, b1)
-	rtctest.WaitFor(t, 5*time.Second, "state connected", func() bool { return states.last() == StateConnected })
+	rtctest.WaitFor(t, 20*time.Second, "relay connected", relayConnected)
 
 	// The voices' phase runs on across the switch.
 	caller, volunteer := sine(440), sine(1000)
 	const frames = 50
-	talk(t, ast, b1, caller, volunteer, frames)
-	rtctest.WaitFor(t, 2*time.Second, "first half delivered", func() bool {
-		return len(b1.Received()) >= frames-2 && len(ast.received()) >= frames-2
-	})
-	switchAt := time.Now()
+	_, lastOld := converse(t, ast, b1, caller, volunteer, frames, 0)
+	// What browser 1 heard of the call; the relay closes its
+	// PeerConnection in the background, so it may hear a little more.
+	rx1 := b1.Received()
 
 	// Asterisk hands over a new UnicastRTP channel; the volunteer's page
 	// reconnects with a fresh RTCPeerConnection (own SSRC, seq and ts).
 	ast.newChannel()
 	b2 := rtctest.MustNew(t, rtctest.Options{Seq: 40000, Timestamp: 123})
 	connect(t, r, b2)
-	rtctest.WaitFor(t, 5*time.Second, "state connected again", func() bool { return states.last() == StateConnected })
-	switchDur := time.Since(switchAt)
-	talk(t, ast, b2, caller, volunteer, frames)
-	rtctest.WaitFor(t, 2*time.Second, "second half delivered", func() bool {
-		return len(b2.Received()) >= frames-2 && len(ast.received()) >= 2*frames-2
-	})
-	time.Sleep(100 * time.Millisecond)
+	rtctest.WaitFor(t, 20*time.Second, "relay connected again", relayConnected)
+	firstNew, _ := converse(t, ast, b2, caller, volunteer, frames, frames)
+	rx2 := b2.Received()
 
 	// The browsers heard the caller's tone.
-	for i, b := range []*rtctest.Browser{b1, b2} {
-		got := rtctest.Payloads(b.Received())
-		if r440, r1k := toneLevel(got, 440), toneLevel(got, 1000); r440 < 0.8 || r1k > 0.05 {
+	for i, got := range [][]rtctest.Packet{rx1, rx2} {
+		if len(got) != frames {
+			t.Errorf("browser %d received %d packets, want %d", i+1, len(got), frames)
+		}
+		pcm := rtctest.Payloads(got)
+		if r440, r1k := toneLevel(pcm, 440), toneLevel(pcm, 1000); r440 < 0.8 || r1k > 0.05 {
 			t.Errorf("browser %d: 440 Hz ratio %.2f, 1 kHz ratio %.2f; want the caller's 440 Hz tone", i+1, r440, r1k)
 		}
 	}
-	// Asterisk heard the volunteer's tone, from its external_host only.
-	// Loopback loses nothing, but on a loaded machine packets can clump
-	// enough for the pacer to drop one; each such drop must show as a
-	// sequence gap and nothing else may be missing.
+	// Asterisk heard the volunteer's tone, from its external_host only,
+	// every packet: sent in lockstep, none had to wait for the pacer.
 	rx := ast.received()
-	paced := int(r.Stats().PacerDropped)
-	if len(rx)+paced != 2*frames || paced > 3 {
-		t.Errorf("asterisk received %d packets and the pacer dropped %d, want %d in all, few dropped", len(rx), paced, 2*frames)
+	if paced := r.Stats().PacerDropped; len(rx) != 2*frames || paced != 0 {
+		t.Fatalf("asterisk received %d packets and the pacer dropped %d, want %d and none", len(rx), paced, 2*frames)
 	}
 	if r1k, r440 := toneLevel(rtctest.Payloads(rx), 1000), toneLevel(rtctest.Payloads(rx), 440); r1k < 0.8 || r440 > 0.05 {
 		t.Errorf("asterisk: 1 kHz ratio %.2f, 440 Hz ratio %.2f; want the volunteer's 1 kHz tone", r1k, r440)
@@ -121,27 +151,24 @@ func TestLoopbackCall(t *testing.T) {
 			t.Fatalf("packet %d: PT %d SSRC %#x, want PT 0 and one SSRC %#x for the whole call", i, p.Header.PayloadType, p.Header.SSRC, rx[0].Header.SSRC)
 		}
 	}
-	checkContinuous(t, "asterisk", rx, switchDur, paced)
+	// Across the switch the timestamp moves on by the time the relay saw
+	// pass between the last packet of the old source and the first of the
+	// new. That lies between the first new packet's sending and the last
+	// old one's arrival, and between the last old packet's sending and the
+	// first new one's arrival: bounds taken from the packets themselves,
+	// so a slow machine widens them instead of failing the test.
+	checkContinuous(t, "asterisk", rx, &resync{at: frames, min: firstNew.Sub(rx[frames-1].At), max: rx[frames].At.Sub(lastOld)})
 
 	// Each browser PeerConnection gets its own SSRC, but the relay's
 	// numbering runs on: the second browser continues where the first
 	// stopped, across the upstream SSRC change.
-	rx1, rx2 := b1.Received(), b2.Received()
-	checkContinuous(t, "browser 1", rx1, 0, 0)
-	checkContinuous(t, "browser 2", rx2, 0, 0)
-	last, first := rx1[len(rx1)-1].Header, rx2[0].Header
-	if first.SequenceNumber != last.SequenceNumber+1 {
-		t.Errorf("browser stream seq jumps %d -> %d across the switch, want +1", last.SequenceNumber, first.SequenceNumber)
-	}
-	if d := first.Timestamp - last.Timestamp; d < 160 || d > uint32((switchDur+time.Second).Seconds()*clockRate) {
-		t.Errorf("browser stream ts advances %d across a %v switch, want >= 160 and about the elapsed time", d, switchDur)
-	}
-	if !first.Marker {
-		t.Error("first packet after the switch has no marker bit")
-	}
+	checkContinuous(t, "browser 1", rx1, nil)
+	checkContinuous(t, "browser 2", rx2, nil)
+	down := append(append([]rtctest.Packet(nil), rx1...), rx2...)
+	checkContinuous(t, "browsers", down, &resync{at: len(rx1), min: firstNew.Sub(rx1[len(rx1)-1].At), max: rx2[0].At.Sub(lastOld)})
 
 	st := r.Stats()
-	if st.FromAsterisk.Packets != 2*frames || st.ToAsterisk.Packets+st.PacerDropped != 2*frames || st.FromBrowser.Packets != 2*frames {
+	if st.FromAsterisk.Packets != 2*frames || st.ToBrowser.Packets != 2*frames || st.FromBrowser.Packets != 2*frames || st.ToAsterisk.Packets != 2*frames {
 		t.Errorf("stats %+v, want %d packets each way", st, 2*frames)
 	}
 	if st.Malformed+st.WrongType+st.WrongSource+st.NoRemote+st.WriteErrors != 0 {
@@ -164,47 +191,49 @@ func TestLoopbackCall(t *testing.T) {
 	if toneLevel(heardCaller, 440) < 0.8 || toneLevel(heardVolunteer, 1000) < 0.8 {
 		t.Errorf("tap: caller 440 Hz ratio %.2f, volunteer 1 kHz ratio %.2f", toneLevel(heardCaller, 440), toneLevel(heardVolunteer, 1000))
 	}
-	if len(heardCaller) != 2*frames*160 || len(heardVolunteer) != len(rx)*160 || tap.Dropped() != 0 {
-		t.Errorf("tap: %d caller and %d volunteer bytes, %d dropped; want %d and %d (what Asterisk got), none dropped",
-			len(heardCaller), len(heardVolunteer), tap.Dropped(), 2*frames*160, len(rx)*160)
+	if len(heardCaller) != 2*frames*160 || len(heardVolunteer) != 2*frames*160 || tap.Dropped() != 0 {
+		t.Errorf("tap: %d caller and %d volunteer bytes, %d dropped; want %d each, none dropped",
+			len(heardCaller), len(heardVolunteer), tap.Dropped(), 2*frames*160)
 	}
 }
 
-// checkContinuous asserts one stream: sequence numbers +1 except for
-// exactly dropped missing packets, timestamps +160 per 20 ms packet except
-// at a single resynchronisation point (only if gap is non-zero), which
-// must be marked and move forward by about the time that passed.
-func checkContinuous(t *testing.T, name string, rx []rtctest.Packet, gap time.Duration, dropped int) {
+// resync is where a stream must resynchronise: at packet index at, with a
+// timestamp step of the time that passed upstream, known to lie between
+// min and max, and at least one packet.
+type resync struct {
+	at       int
+	min, max time.Duration
+}
+
+// samples is d in timestamp units, rounded down as the relay rounds.
+func samples(d time.Duration) uint32 {
+	return uint32(max(d, 0) * clockRate / time.Second)
+}
+
+// checkContinuous asserts one stream without loss: sequence numbers +1,
+// timestamps +160 per 20 ms packet except at the resynchronisation point
+// if there is one, which must be marked and move forward by the time that
+// passed.
+func checkContinuous(t *testing.T, name string, rx []rtctest.Packet, rs *resync) {
 	t.Helper()
-	jumps, missing := 0, 0
 	for i := 1; i < len(rx); i++ {
 		prev, cur := rx[i-1].Header, rx[i].Header
-		step := cur.SequenceNumber - prev.SequenceNumber
-		if step == 0 || step > 10 {
-			t.Errorf("%s: seq %d follows %d", name, cur.SequenceNumber, prev.SequenceNumber)
-			continue
+		if cur.SequenceNumber != prev.SequenceNumber+1 {
+			t.Errorf("%s: packet %d: seq %d follows %d, want +1", name, i, cur.SequenceNumber, prev.SequenceNumber)
 		}
-		missing += int(step) - 1
 		d := cur.Timestamp - prev.Timestamp
-		if d == 160*uint32(step) {
+		if rs == nil || i != rs.at {
+			if d != 160 || cur.Marker {
+				t.Errorf("%s: packet %d: ts %d follows %d, marker %v; want +160 and no marker", name, i, cur.Timestamp, prev.Timestamp, cur.Marker)
+			}
 			continue
 		}
-		jumps++
-		if step != 1 {
-			t.Errorf("%s: resynchronised at seq %d with a sequence gap", name, cur.SequenceNumber)
-		}
-		if d < 160 || d > uint32((gap+time.Second).Seconds()*clockRate) {
-			t.Errorf("%s: ts %d follows %d (step %d)", name, cur.Timestamp, prev.Timestamp, d)
+		if lo, hi := max(samples(rs.min), 160), max(samples(rs.max), 160); d < lo || d > hi {
+			t.Errorf("%s: ts steps %d across the switch, want %d to %d (%v to %v passed)", name, d, lo, hi, rs.min, rs.max)
 		}
 		if !cur.Marker {
-			t.Errorf("%s: ts jump at seq %d without marker", name, cur.SequenceNumber)
+			t.Errorf("%s: no marker on the first packet after the switch", name)
 		}
-	}
-	if missing != dropped {
-		t.Errorf("%s: %d packets missing from the sequence, %d dropped", name, missing, dropped)
-	}
-	if gap == 0 && jumps != 0 || jumps > 1 {
-		t.Errorf("%s: %d timestamp jumps, want %d", name, jumps, map[bool]int{true: 1, false: 0}[gap != 0])
 	}
 }
 
@@ -522,6 +551,7 @@ func countFDs(t *testing.T) int {
 // connected browser and audio flowing, and expects goroutines and file
 // descriptors back at their baseline.
 func TestCloseLeavesNothing(t *testing.T) {
+	leakcheck.Check(t)
 	e, err := NewEngine(Config{IncludeLoopback: true, IPs: []string{"127.0.0.1"}, Logger: quietLog})
 	if err != nil {
 		t.Fatal(err)

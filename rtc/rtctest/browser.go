@@ -164,6 +164,13 @@ func newAPI(o Options) (*webrtc.API, error) {
 	}
 	se.SetNetworkTypes(networks)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	// A browser's RTCPeerConnection stays open when the far end hangs up;
+	// only the page closes it. Pion would otherwise close it itself, from
+	// its DTLS goroutine, when the other side's close_notify arrives:
+	// concurrently with whatever the test reads from it (GetStats), and
+	// behind the back of Close, which would then return while that close
+	// is still running.
+	se.DisableCloseByDTLS(true)
 	// An empty registry means none: NewAPI fills in the defaults only when
 	// no registry is given.
 	ir := &interceptor.Registry{}
@@ -363,6 +370,17 @@ func (b *Browser) Heard() []int16 {
 		out = audio.DecodeMulaw(out, p.Payload)
 	}
 	return out
+}
+
+// Stats is the PeerConnection's statistics report, or nil once Close has
+// begun. Unlike PC().GetStats it may be called concurrently with Close.
+func (b *Browser) Stats() webrtc.StatsReport {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	return b.pc.GetStats()
 }
 
 // Close hangs up and waits for the browser's goroutines. It may be called

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"llamenos/audio"
+	"llamenos/leakcheck"
 )
 
 // answerer makes b answer offers as a plain PeerConnection would, with
@@ -41,6 +42,7 @@ func answerer(b *Browser) func(context.Context, string) (string, error) {
 // TestSendAndReceive connects two browsers, one answering through its
 // PeerConnection, and checks numbering, recording and audio both ways.
 func TestSendAndReceive(t *testing.T) {
+	leakcheck.Check(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	a := MustNew(t, Options{Seq: 65530, Timestamp: 1000})
@@ -90,6 +92,9 @@ func TestSendAndReceive(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
+	if st := a.Stats(); st != nil {
+		t.Errorf("Stats after Close: %d entries, want nil", len(st))
+	}
 	if err := a.Send(make([]byte, 160)); err != nil {
 		t.Errorf("Send after Close: %v, want the packet dropped", err)
 	}
@@ -98,6 +103,7 @@ func TestSendAndReceive(t *testing.T) {
 
 // TestOnRTP: with a callback nothing is recorded.
 func TestOnRTP(t *testing.T) {
+	leakcheck.Check(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var n atomic.Int32
@@ -120,6 +126,7 @@ func TestOnRTP(t *testing.T) {
 // TestTrickledCandidatesWaitForAnswer: candidates given before the answer
 // are held, then used: the remote host candidates show in the stats.
 func TestTrickledCandidatesWaitForAnswer(t *testing.T) {
+	leakcheck.Check(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	a := MustNew(t, Options{})
@@ -164,7 +171,7 @@ func TestTrickledCandidatesWaitForAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := 0
-	for _, s := range a.PC().GetStats() {
+	for _, s := range a.Stats() {
 		if c, ok := s.(webrtc.ICECandidateStats); ok && c.Type == webrtc.StatsTypeRemoteCandidate && c.CandidateType == webrtc.ICECandidateTypeHost {
 			host++
 		}
