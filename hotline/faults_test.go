@@ -20,17 +20,17 @@ import (
 )
 
 // answerAndConnect rings pk, answers and brings the browser up with audio
-// both ways. pk's previous call may still be winding down (the engine tells
+// both ways, failing t (the subtest) if it cannot. pk's previous call may still be winding down (the engine tells
 // the volunteer it ended before it writes the record and frees them), so
 // it first waits for pk to be free: a call placed before would not ring
 // them.
-func (h *harness) answerAndConnect(r *runningEngine, number, pk string) (string, *rtctest.Browser, func() []int16) {
-	h.t.Helper()
-	rtctest.WaitFor(h.t, 10*time.Second, "the volunteer to be off their last call", func() bool { return !r.eng.OnCall(pk) })
+func (h *harness) answerAndConnect(t testing.TB, r *runningEngine, number, pk string) (string, *rtctest.Browser, func() []int16) {
+	t.Helper()
+	rtctest.WaitFor(t, 10*time.Second, "the volunteer to be off their last call", func() bool { return !r.eng.OnCall(pk) })
 	call := h.place(number, audio.NewTone(audio.SampleRate, 0.3, 440))
 	before := h.rings()
 	var id string
-	rtctest.WaitFor(h.t, 10*time.Second, "ring", func() bool {
+	rtctest.WaitFor(t, 10*time.Second, "ring", func() bool {
 		ids := h.rings()
 		if len(ids) > len(before) {
 			id = ids[len(ids)-1]
@@ -39,15 +39,15 @@ func (h *harness) answerAndConnect(r *runningEngine, number, pk string) (string,
 		return false
 	})
 	if err := r.eng.Answer(context.Background(), id, pk); err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	br := h.connectBrowser(r.eng, id, pk)
 	br.Play(audio.NewTone(audio.SampleRate, 0.3, 1000))
-	hears(h.t, 15*time.Second, "the caller to hear the volunteer", 1000, call.Heard)
-	hears(h.t, 15*time.Second, "the volunteer to hear the caller", 440, br.Heard)
+	hears(t, 15*time.Second, "the caller to hear the volunteer", 1000, call.Heard)
+	hears(t, 15*time.Second, "the volunteer to hear the caller", 440, br.Heard)
 	// The connected browser stopped the connect timeout (and the media
 	// channel's): nothing is left to fire when the test moves the clock.
-	h.clock.waitTimers(h.t, "the connect timeout to stop", func(ds []time.Duration) bool {
+	h.clock.waitTimers(t, "the connect timeout to stop", func(ds []time.Duration) bool {
 		return !slices.Contains(ds, r.eng.cfg.ConnectTimeout) && !slices.Contains(ds, mediaStartTimeout)
 	})
 	h.lastCall = call
@@ -67,7 +67,7 @@ func TestBrowserLost(t *testing.T) {
 	r := h.start()
 
 	t.Run("socket closes during the grace", func(t *testing.T) {
-		id, br, _ := h.answerAndConnect(r, "+15553330001", a)
+		id, br, _ := h.answerAndConnect(t, r, "+15553330001", a)
 		call := h.lastCall
 		br.Close()
 		h.clock.waitArmed(t, grace, "the browser grace, started by the relay")
@@ -91,7 +91,7 @@ func TestBrowserLost(t *testing.T) {
 	})
 
 	t.Run("peer gone, the relay notices", func(t *testing.T) {
-		id, br, _ := h.answerAndConnect(r, "+15553330002", a)
+		id, br, _ := h.answerAndConnect(t, r, "+15553330002", a)
 		call := h.lastCall
 		br.Close() // no BrowserGone: only the relay's connection state tells
 		h.clock.waitArmed(t, grace, "the browser grace, started by the relay")
@@ -102,7 +102,7 @@ func TestBrowserLost(t *testing.T) {
 	})
 
 	t.Run("socket closed but audio flows", func(t *testing.T) {
-		id, _, _ := h.answerAndConnect(r, "+15553330003", a)
+		id, _, _ := h.answerAndConnect(t, r, "+15553330003", a)
 		call := h.lastCall
 		r.eng.BrowserGone(a)
 		h.clock.waitArmed(t, grace, "the browser grace")
@@ -149,7 +149,7 @@ func TestARIReconnectMidCall(t *testing.T) {
 	r := h.start()
 
 	t.Run("socket back, call goes on", func(t *testing.T) {
-		id, br, heard := h.answerAndConnect(r, "+15553330010", a)
+		id, br, heard := h.answerAndConnect(t, r, "+15553330010", a)
 		call := h.lastCall
 		before := r.cl.Stats().Reconnects
 		h.sim.DropEvents()
@@ -164,7 +164,7 @@ func TestARIReconnectMidCall(t *testing.T) {
 	})
 
 	t.Run("caller hangs up while the socket is down", func(t *testing.T) {
-		id, _, _ := h.answerAndConnect(r, "+15553330011", a)
+		id, _, _ := h.answerAndConnect(t, r, "+15553330011", a)
 		call := h.lastCall
 		missed := h.sim.MissedEvents()
 		h.sim.DropEvents()
@@ -186,7 +186,7 @@ func TestDaemonRestart(t *testing.T) {
 	pks := h.onShift(2)
 	a, b := pks[0], pks[1]
 	r1 := h.start()
-	talking, _, _ := h.answerAndConnect(r1, "+15553330020", a)
+	talking, _, _ := h.answerAndConnect(t, r1, "+15553330020", a)
 	callA := h.lastCall
 	waiting := h.place("+15553330021", nil)
 	waitingID := h.n.wait(t, 10*time.Second, "second call rings", func(n note) bool { return n.kind == "ring" && n.callID != talking }).callID
@@ -251,7 +251,7 @@ func TestShutdownLeavesNothing(t *testing.T) {
 	pks := h.onShift(2)
 	a, b := pks[0], pks[1]
 	r := h.start()
-	id, _, _ := h.answerAndConnect(r, "+15553330030", a)
+	id, _, _ := h.answerAndConnect(t, r, "+15553330030", a)
 	waiting := h.place("+15553330031", nil)
 	waitingID := h.n.wait(t, 10*time.Second, "ring", func(n note) bool { return n.kind == "ring" && n.callID != id }).callID
 	h.stop(r)
@@ -319,7 +319,7 @@ func TestMissingChannelVars(t *testing.T) {
 	t.Cleanup(func() { dumpLogs(t, h) })
 	a := h.onShift(1)[0]
 	r := h.start()
-	id, _, _ := h.answerAndConnect(r, "+15553330050", a) // asserts audio both ways
+	id, _, _ := h.answerAndConnect(t, r, "+15553330050", a) // asserts audio both ways
 	if err := r.eng.Hangup(context.Background(), id, a); err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	a := h.onShift(2)[0] // and one more on shift, rung for the waiting call
 	r := h.start()
-	id, br, _ := h.answerAndConnect(r, "+15553330060", a)
+	id, br, _ := h.answerAndConnect(t, r, "+15553330060", a)
 	h.place("+15553330061", nil)
 	h.n.wait(t, 10*time.Second, "ring", func(n note) bool { return n.kind == "ring" && n.callID != id })
 	h.stop(r)
