@@ -173,7 +173,7 @@ func TestWatchdogPingsWhileARIIsDown(t *testing.T) {
 
 	sim.Close() // Asterisk is gone and stays gone
 	d.sock.waitFor(t, 10*time.Second, "STATUS to say ARI is down", func(s string) bool {
-		return strings.HasPrefix(s, "STATUS=Asterisk (ARI) is disconnected")
+		return strings.HasPrefix(s, "STATUS=Asterisk (ARI) is not connected")
 	})
 	for range 3 {
 		d.sock.waitFor(t, 10*time.Second, "a ping while ARI is down", func(s string) bool {

@@ -44,7 +44,7 @@ func (h *health) status() string {
 	if h.ari() {
 		return "answering calls"
 	}
-	return "Asterisk (ARI) is disconnected; reconnecting. New calls cannot reach the hotline"
+	return "Asterisk (ARI) is not connected; connecting. New calls cannot reach the hotline"
 }
 
 // probe reads the store off the watchdog's goroutine, so a database that
