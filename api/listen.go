@@ -87,7 +87,9 @@ func (k *keyPair) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 }
 
 // Serve answers requests on ln until ctx ends, then closes every WebSocket
-// and drains requests for up to five seconds.
+// and drains requests for up to five seconds. If the listener fails first,
+// Serve closes what is open and returns the failure at once: the daemon must
+// not run on without HTTP.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.Handler(),
@@ -95,15 +97,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
 	}
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	defer stopLoop()
 	loopDone := make(chan struct{})
 	go func() {
 		defer close(loopDone)
-		s.refreshLoop(ctx)
+		s.refreshLoop(loopCtx)
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		stopLoop()
+		s.Hub.closeAll()
+		_ = srv.Close()
 		<-loopDone
 		return fmt.Errorf("api: serve: %w", err)
 	case <-ctx.Done():

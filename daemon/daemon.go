@@ -51,6 +51,9 @@ type Options struct {
 	Ready func()
 	// LoginsPerMinute overrides the per-address sign-in limit (api.Deps).
 	LoginsPerMinute int
+	// StallLimit overrides how long the call engine's loops may stand still
+	// before the watchdog stops (hotline.Config.StallLimit).
+	StallLimit time.Duration
 }
 
 // Run runs the appliance until ctx ends or a part fails.
@@ -115,7 +118,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	hub := api.NewHub(log.With("component", "api"))
 	engine, err := hotline.New(hotline.Config{
 		App: cfg.Asterisk.App, BrowserGrace: cfg.RTC.BrowserGrace,
-		MOHClass: cfg.Trunk.MusicOnHoldClass,
+		MOHClass: cfg.Trunk.MusicOnHoldClass, StallLimit: opt.StallLimit,
 	}, hotline.Deps{
 		ARI: ariClient, RTC: media, Store: st, Notify: hub,
 		Log: log, Now: time.Now, Rand: rand.Reader,
@@ -188,7 +191,11 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	}
 	part("ari", ariClient.Run)
 	part("hotline", engine.Run)
-	part("http", func(ctx context.Context) error { return srv.Serve(ctx, ln) })
+	httpDone := make(chan struct{})
+	part("http", func(ctx context.Context) error {
+		defer close(httpDone)
+		return srv.Serve(ctx, ln)
+	})
 	if cfg.Server.MetricsListen != "" {
 		part("metrics", func(ctx context.Context) error {
 			return serveMetrics(ctx, cfg.Server.MetricsListen, srv.MetricsHandler())
@@ -199,11 +206,20 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	})
 
 	notify := sdnotify.FromEnv(os.Getenv)
-	_ = notify.Notify("READY=1\nSTATUS=answering calls")
+	// The store read must return within a quarter of the watchdog interval,
+	// so a check that waits for it still pings in time.
+	h := &health{httpDone: httpDone, engine: engine, ari: ariClient.Connected, store: &probe{
+		read: func(ctx context.Context) error {
+			_, err := store.Read(ctx, st, func(tx *store.Tx) (store.Settings, error) { return tx.Settings() })
+			return err
+		},
+		timeout: notify.WatchdogInterval() / 4, wg: &wg,
+	}}
+	_ = notify.Notify("READY=1\nSTATUS=" + h.status())
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		notify.Watchdog(ctx, func() bool { return ctx.Err() == nil })
+		notify.Watchdog(ctx, log.With("component", "watchdog"), h.check)
 	}()
 	log.Info("listening", "url", cfg.Server.PublicURL, "addr", ln.Addr().String())
 	if opt.Ready != nil {

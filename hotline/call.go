@@ -381,6 +381,8 @@ func (c *call) onMsg(m any) {
 		}
 	case resyncMsg:
 		c.onResync(m)
+	case beatMsg:
+		c.e.beatAnswered(c)
 	}
 }
 

@@ -153,6 +153,11 @@ type Config struct {
 	// RingRefresh is how often a waiting call re-reads who is eligible, so
 	// a shift starting during the wait rings its volunteers. Default 15 s.
 	RingRefresh time.Duration
+	// StallLimit is how long Run's loop or a call's loop may go without
+	// turning over before Alive reports the engine stuck. A call's loop may
+	// legitimately wait on a few ARI requests in a row (each bounded by the
+	// client's request timeout) or on a store write. Default 30 s.
+	StallLimit time.Duration
 }
 
 func (c *Config) setDefaults(d *Deps) {
@@ -171,6 +176,7 @@ func (c *Config) setDefaults(d *Deps) {
 	def(&c.PromptLimit, 60*time.Second)
 	def(&c.ShutdownTimeout, 3*time.Second)
 	def(&c.RingRefresh, 15*time.Second)
+	def(&c.StallLimit, 30*time.Second)
 	if c.MOHClass == "" {
 		c.MOHClass = "default"
 	}

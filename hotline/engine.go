@@ -42,6 +42,8 @@ type Engine struct {
 	// resync snapshot taken before their hangup does not adopt them.
 	ended map[string]time.Time
 
+	hb heartbeat // see Alive
+
 	stop        chan struct{} // closed when Run's context ends
 	wg          sync.WaitGroup
 	reconcileMu sync.Mutex
@@ -84,6 +86,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		owned:     map[ari.Key]*call{},
 		onCall:    map[string]*call{},
 		ended:     map[string]time.Time{},
+		hb:        heartbeat{loop: time.Now(), pending: map[*call]time.Time{}},
 		stop:      make(chan struct{}),
 	}, nil
 }
@@ -100,16 +103,23 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.running = true
 	e.mu.Unlock()
+	defer e.beatStopped()
+	e.beat(time.Now())
 
 	e.closeStaleRecords(ctx)
 
 	var err error
 	notes := e.d.ARI.Notifications()
+	// The heartbeat ticks through this loop, so a stuck loop cannot stamp it.
+	beat := time.NewTicker(e.cfg.StallLimit / 4)
+	defer beat.Stop()
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
+		case <-beat.C:
+			e.beat(time.Now())
 		case n, ok := <-notes:
 			if !ok {
 				err = errors.New("hotline: the ARI client was closed")

@@ -43,7 +43,13 @@ func TestLanguageMenu(t *testing.T) {
 			}
 			rtctest.WaitFor(t, 10*time.Second, "ring", func() bool { return len(h.rings()) == i+1 })
 			id := h.rings()[i]
-			played := call.Played()
+			// The simulator starts a playback just after answering its
+			// request, as Asterisk does: the ring can come first.
+			var played []string
+			rtctest.WaitFor(t, 10*time.Second, "the greeting", func() bool {
+				played = call.Played()
+				return slices.Contains(played, "sound:pls-hold-while-try")
+			})
 			greet := slices.Index(played, "sound:pls-hold-while-try")
 			if greet < 1 || greet > tc.menus || (tc.exact && greet != tc.menus) || slices.ContainsFunc(played[:greet], func(s string) bool { return s != menu }) {
 				t.Errorf("caller heard %v, want up to %d menu prompts then the greeting", played, tc.menus)

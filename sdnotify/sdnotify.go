@@ -5,6 +5,7 @@ package sdnotify
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -50,23 +51,59 @@ func (n Notifier) Notify(state string) error {
 	return nil
 }
 
-// Watchdog pings systemd at half the configured interval while healthy()
-// holds, until ctx ends. A daemon whose health check fails stops pinging and
-// systemd restarts it.
-func (n Notifier) Watchdog(ctx context.Context, healthy func() bool) {
-	if n.socket == "" || n.watchdog == 0 {
+// WatchdogInterval is systemd's watchdog interval (WatchdogSec), or 0 when
+// the watchdog is off.
+func (n Notifier) WatchdogInterval() time.Duration {
+	if n.socket == "" {
+		return 0
+	}
+	return n.watchdog
+}
+
+// Watchdog runs check at half the watchdog interval until ctx ends. While
+// check returns nil it pings systemd (WATCHDOG=1); while it fails the pings
+// stop, so systemd restarts the daemon once a whole interval passes without
+// one, and they resume if a later check passes. The status check returns,
+// or "not pinging the watchdog: " and the failure, is sent as STATUS=
+// whenever it changes. Each change between pinging and not pinging is
+// logged once. Without a watchdog Watchdog returns at once.
+func (n Notifier) Watchdog(ctx context.Context, log *slog.Logger, check func(context.Context) (status string, err error)) {
+	if n.WatchdogInterval() == 0 {
 		return
+	}
+	if log == nil {
+		log = slog.Default()
 	}
 	t := time.NewTicker(n.watchdog / 2)
 	defer t.Stop()
+	pinging, sent := true, ""
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if healthy() {
-				_ = n.Notify("WATCHDOG=1")
+		}
+		status, err := check(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			status = "not pinging the watchdog: " + err.Error()
+		}
+		if status != sent {
+			if n.Notify("STATUS="+status) == nil {
+				sent = status
 			}
+		}
+		switch {
+		case err != nil && pinging:
+			log.Warn("a health check failed: not pinging the systemd watchdog, which restarts the daemon if this lasts", "err", err)
+		case err == nil && !pinging:
+			log.Info("health checks pass again: pinging the systemd watchdog")
+		}
+		pinging = err == nil
+		if pinging {
+			_ = n.Notify("WATCHDOG=1")
 		}
 	}
 }
