@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -420,5 +421,116 @@ func TestPasskeyPolicyHoldsEverySession(t *testing.T) {
 	// Admins are not covered by this policy: untouched.
 	if r := e.do("GET", "/api/calls", nil, admin); r.status != 200 {
 		t.Fatalf("admin: %d", r.status)
+	}
+}
+
+// TestSlowBodiesAreCut: connections that trickle a request body are closed
+// once the request deadline passes, instead of being held forever.
+func TestSlowBodiesAreCut(t *testing.T) {
+	const timeout = time.Second
+	e := newEnv(t, nil, withDeps(func(d *Deps) { d.RequestTimeout = timeout }))
+	const n = 40
+	addr := strings.TrimPrefix(e.ts.URL, "http://")
+	closed := make(chan time.Duration, n)
+	start := time.Now()
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "POST /api/auth/logout HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", strings.TrimPrefix(e.origin, "http://"), e.origin)
+		go func() {
+			// One byte every 200 ms: the request never completes. The
+			// server's answer, or its close, ends the read.
+			done := make(chan struct{})
+			go func() {
+				t := time.NewTicker(200 * time.Millisecond)
+				defer t.Stop()
+				for {
+					select {
+					case <-done:
+						return
+					case <-t.C:
+						if _, err := c.Write([]byte(" ")); err != nil {
+							return
+						}
+					}
+				}
+			}()
+			io.Copy(io.Discard, c)
+			close(done)
+			closed <- time.Since(start)
+		}()
+	}
+	deadline := time.After(timeout + 10*time.Second)
+	for i := range n {
+		select {
+		case <-closed:
+		case <-deadline:
+			t.Fatalf("%d of %d slow connections still open %s after the request deadline", n-i, n, 10*time.Second)
+		}
+	}
+}
+
+// TestConnectionCap: one address cannot hold more than its share of
+// connections; another address still gets in.
+func TestConnectionCap(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := limitConns(raw, 3, 5)
+	defer ln.Close()
+	var accepted []net.Conn
+	acc := make(chan net.Conn)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(acc)
+				return
+			}
+			acc <- c
+		}
+	}()
+	dial := func(from byte) net.Conn {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, from)}}
+		c, err := d.Dial("tcp", raw.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	refused := func(c net.Conn) bool {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err := c.Read(make([]byte, 1))
+		return err == io.EOF
+	}
+	for range 3 {
+		dial(2)
+		accepted = append(accepted, <-acc)
+	}
+	if !refused(dial(2)) {
+		t.Fatal("a fourth connection from one address was kept")
+	}
+	for range 2 {
+		dial(3)
+		accepted = append(accepted, <-acc)
+	}
+	if !refused(dial(4)) {
+		t.Fatal("a connection past the total was kept")
+	}
+	accepted[0].Close() // a slot comes free
+	dial(4)
+	select {
+	case c := <-acc:
+		c.Close()
+	case <-time.After(5 * time.Second):
+		t.Fatal("a freed slot was not given to the next connection")
+	}
+	for _, c := range accepted[1:] {
+		c.Close()
 	}
 }

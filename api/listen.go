@@ -19,12 +19,16 @@ import (
 
 // Listen opens the browser-facing listener: TLS from certificate files or
 // ACME (TLS-ALPN-01 on this port, no port 80 needed), or plain HTTP, which
-// config.Validate allows only on loopback.
+// config.Validate allows only on loopback. Connections are capped per
+// address and in total.
 func Listen(c config.Server, dataDir string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", c.Listen)
+	raw, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("api: listen %s: %w", c.Listen, err)
 	}
+	// Capped below TLS, so a refused connection costs no handshake and
+	// net/http still sees the TLS connections it serves.
+	ln := limitConns(raw, maxConnsPerAddr, maxConns)
 	switch {
 	case c.TLSCertFile != "":
 		kp := &keyPair{cert: c.TLSCertFile, key: c.TLSKeyFile}

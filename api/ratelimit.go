@@ -73,10 +73,13 @@ func (l *limiter) prune(now time.Time) {
 
 // rateKey is whom a request counts against: its IPv4 address, or the /64
 // of its IPv6 address, since one subscriber usually holds a whole /64.
-func rateKey(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+func rateKey(r *http.Request) string { return addrKey(r.RemoteAddr) }
+
+// addrKey is rateKey for a "host:port" address.
+func addrKey(hostport string) string {
+	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
-		return r.RemoteAddr
+		return hostport
 	}
 	a, err := netip.ParseAddr(host)
 	if err != nil {

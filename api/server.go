@@ -65,6 +65,9 @@ type Deps struct {
 	ICEServers func() []ICEServer
 	// Demo adds the /api/demo routes that drive the embedded simulator.
 	Demo Demo
+	// RequestTimeout bounds reading one request, body included; answering
+	// it may take twice as long. Zero: 15 s.
+	RequestTimeout time.Duration
 	// LoginsPerMinute limits sign-in attempts (setup, invites, login) per
 	// client address; bursts of half as many pass at once. Default 60.
 	LoginsPerMinute int
@@ -121,6 +124,9 @@ func New(d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.RequestTimeout <= 0 {
+		d.RequestTimeout = 15 * time.Second
+	}
 	if d.LoginsPerMinute <= 0 {
 		d.LoginsPerMinute = 60
 	}
@@ -151,7 +157,23 @@ func New(d Deps) (*Server, error) {
 // Handler is the whole site with security headers on every response,
 // including errors and recovered panics.
 func (s *Server) Handler() http.Handler {
-	return withSecurityHeaders(s.headers, s.recoverer(s.checkHost(s.mux)))
+	return withSecurityHeaders(s.headers, s.recoverer(s.checkHost(s.deadlines(s.mux))))
+}
+
+// deadlines bounds how long one request may take to arrive (its body
+// included) and to be answered, so a client that trickles a body or never
+// reads the answer cannot hold a connection. The WebSocket keeps none: it
+// lives until it is closed, with its own pings.
+func (s *Server) deadlines(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/ws" {
+			rc := http.NewResponseController(w)
+			now := time.Now()
+			_ = rc.SetReadDeadline(now.Add(s.RequestTimeout))
+			_ = rc.SetWriteDeadline(now.Add(2 * s.RequestTimeout))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // checkHost answers only requests addressed to the public URL's host. A
