@@ -2,10 +2,12 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -532,5 +534,31 @@ func TestConnectionCap(t *testing.T) {
 	}
 	for _, c := range accepted[1:] {
 		c.Close()
+	}
+}
+
+// TestHealthTellsStrangersNothing: the public health check says only that
+// the daemon answers; version, commit and the Asterisk link are on the
+// loopback metrics listener.
+func TestHealthTellsStrangersNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	var pub map[string]any
+	e.do("GET", "/api/health", nil, nil).json(t, &pub)
+	if len(pub) != 1 || pub["status"] != "ok" {
+		t.Fatalf("public health says %v", pub)
+	}
+	ts := httptest.NewServer(e.srv.MetricsHandler())
+	defer ts.Close()
+	res, err := ts.Client().Get(ts.URL + "/api/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var local map[string]string
+	if err := json.NewDecoder(res.Body).Decode(&local); err != nil {
+		t.Fatal(err)
+	}
+	if local["status"] != "ok" || local["ari"] != "disconnected" || local["version"] == "" || local["commit"] == "" {
+		t.Fatalf("metrics listener health says %v", local)
 	}
 }

@@ -7,11 +7,17 @@ import (
 	"llamenos/buildinfo"
 )
 
-// MetricsHandler serves Prometheus text-format metrics. The daemon mounts it
-// on server.metrics_listen, which config validation keeps on loopback: the
-// numbers say when the hotline is busy, which is not public information.
+// MetricsHandler serves Prometheus text-format metrics at /metrics, and at
+// /api/health the daemon's version and whether Asterisk is connected. The
+// daemon mounts it on server.metrics_listen, which config validation keeps
+// on loopback: the numbers say when the hotline is busy and what it runs,
+// which is not public information.
 func (s *Server) MetricsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/health" {
+			s.healthDetails(w)
+			return
+		}
 		if r.URL.Path != "/metrics" {
 			http.NotFound(w, r)
 			return

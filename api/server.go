@@ -58,7 +58,8 @@ type Deps struct {
 	PublicURL string // server.public_url: the only accepted Origin
 	Log       *slog.Logger
 	Now       func() time.Time
-	// ARIConnected reports the Asterisk link for /api/health.
+	// ARIConnected reports the Asterisk link for the metrics listener's
+	// /api/health and llamenos_ari_connected.
 	ARIConnected func() bool
 	// ICEServers returns the STUN/TURN servers handed to a browser for one
 	// call, with fresh credentials where they expire; nil: none.
@@ -351,14 +352,23 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// health tells anyone that the daemon answers, and nothing else: the
+// version and the Asterisk link are on the loopback metrics listener
+// (MetricsHandler), for the box's own monitoring.
 func (s *Server) health(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// healthDetails is /api/health on the metrics listener.
+func (s *Server) healthDetails(w http.ResponseWriter) {
 	ari := "disconnected"
 	if s.ARIConnected() {
 		ari = "connected"
 	}
 	info := buildinfo.Get()
+	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": info.Version, "commit": info.Commit, "ari": ari})
-	return nil
 }
 
 func (s *Server) rtcConfig(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {

@@ -47,6 +47,9 @@ type Options struct {
 	OnSetupURL func(url string)
 	// Listener, when set, is used instead of listening on cfg.Server.Listen.
 	Listener net.Listener
+	// MetricsListener, when set, is used instead of listening on
+	// cfg.Server.MetricsListen.
+	MetricsListener net.Listener
 	// Ready is called once everything listens.
 	Ready func()
 	// LoginsPerMinute overrides the per-address sign-in limit (api.Deps).
@@ -196,9 +199,9 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 		defer close(httpDone)
 		return srv.Serve(ctx, ln)
 	})
-	if cfg.Server.MetricsListen != "" {
+	if cfg.Server.MetricsListen != "" || opt.MetricsListener != nil {
 		part("metrics", func(ctx context.Context) error {
-			return serveMetrics(ctx, cfg.Server.MetricsListen, srv.MetricsHandler())
+			return serveMetrics(ctx, opt.MetricsListener, cfg.Server.MetricsListen, srv.MetricsHandler())
 		})
 	}
 	part("control", func(ctx context.Context) error {
@@ -238,11 +241,14 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	return errors.Join(all...)
 }
 
-// serveMetrics serves Prometheus metrics on a loopback address until ctx ends.
-func serveMetrics(ctx context.Context, addr string, h http.Handler) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
+// serveMetrics serves Prometheus metrics and the detailed health check on
+// ln, or on a loopback address, until ctx ends.
+func serveMetrics(ctx context.Context, ln net.Listener, addr string, h http.Handler) error {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {

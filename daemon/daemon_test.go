@@ -23,11 +23,12 @@ import (
 
 // running is one daemon under test, with systemd's notify socket.
 type running struct {
-	sock   *notifySocket
-	logs   *syncWriter
-	addr   string
-	cancel context.CancelFunc
-	done   chan error
+	sock    *notifySocket
+	logs    *syncWriter
+	addr    string // the browser-facing listener
+	metrics string // the metrics listener
+	cancel  context.CancelFunc
+	done    chan error
 }
 
 // startDaemon runs the daemon against the ARI at ariURL with a one-second
@@ -50,6 +51,11 @@ func startDaemon(t *testing.T, ariURL string, sim *aritest.Server, opt Options) 
 	cfg.Server.Listen = ln.Addr().String()
 	cfg.Server.PublicURL = fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
 	cfg.Server.MetricsListen = ""
+	metrics, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.MetricsListener = metrics
 	cfg.Asterisk.ARIURL = ariURL
 	cfg.Asterisk.ARIUser, cfg.Asterisk.ARIPassword = sim.Username(), sim.Password()
 	logs := &syncWriter{}
@@ -58,7 +64,7 @@ func startDaemon(t *testing.T, ariURL string, sim *aritest.Server, opt Options) 
 	opt.Listener = ln
 	opt.LoopbackMedia = true
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{sock: sock, logs: logs, addr: ln.Addr().String(), cancel: cancel, done: make(chan error, 1)}
+	r := &running{sock: sock, logs: logs, addr: ln.Addr().String(), metrics: metrics.Addr().String(), cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- Run(ctx, cfg, opt) }()
 	t.Cleanup(func() {
 		r.cancel()
@@ -164,7 +170,8 @@ func TestWatchdogStopsWhenACallLoopStalls(t *testing.T) {
 }
 
 // TestWatchdogPingsWhileARIIsDown: losing Asterisk shows in STATUS and
-// /api/health, and the pings go on: the daemon reconnects by itself.
+// the metrics listener's /api/health, and the pings go on: the daemon
+// reconnects by itself.
 func TestWatchdogPingsWhileARIIsDown(t *testing.T) {
 	sim := newSim(t)
 	d := startDaemon(t, sim.URL(), sim, Options{})
@@ -184,7 +191,7 @@ func TestWatchdogPingsWhileARIIsDown(t *testing.T) {
 		})
 	}
 
-	resp, err := http.Get("http://" + d.addr + "/api/health")
+	resp, err := http.Get("http://" + d.metrics + "/api/health")
 	if err != nil {
 		t.Fatal(err)
 	}
