@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"llamenos/e2ee"
@@ -65,8 +66,8 @@ const drbgDescription = "stream = SHA-256(seed ‖ u32be(0)) ‖ SHA-256(seed �
 const vectorText = `{"text":"Llamó a las 3:14 — ansiedad, respiración guiada; se calmó. ¿Volverá a llamar? 🙏","fields":{"risk":"low","followUp":true}}`
 
 // vectorSpecs is mirrored in ui/scripts/gen-vectors.mjs: 12 vectors covering
-// 1, 2 and 5 recipients, empty, 1-byte, 64 KiB and text plaintexts, and every
-// kind of context field.
+// 1, 2 and 5 recipients, empty, 1-byte, 64 KiB and text plaintexts, every
+// purpose and every kind of context field.
 var vectorSpecs = []struct {
 	name  string
 	n     int
@@ -283,6 +284,32 @@ func checkEnvelopeVectors(t *testing.T, f vectorFile, wantMin int) {
 		if !seen[want] {
 			t.Errorf("vectors do not cover %s", want)
 		}
+	}
+}
+
+// TestVectorsCoverEveryPurpose: each envelope vector file, whichever side
+// wrote it, must name exactly the purposes this side knows — none missing,
+// none unknown. The browser tests check the same files against their own
+// list, so the two lists cannot drift apart.
+func TestVectorsCoverEveryPurpose(t *testing.T) {
+	known := e2ee.Purposes()
+	for _, name := range []string{"envelopes-go.json", "envelopes-js.json"} {
+		t.Run(name, func(t *testing.T) {
+			seen := map[string]bool{}
+			for _, v := range readVectorFile(t, name).Vectors {
+				seen[v.Context.Purpose] = true
+			}
+			for _, p := range known {
+				if !seen[p] {
+					t.Errorf("no vector for purpose %q", p)
+				}
+			}
+			for p := range seen {
+				if !slices.Contains(known, p) {
+					t.Errorf("vector for purpose %q, which e2ee does not know", p)
+				}
+			}
+		})
 	}
 }
 
