@@ -9,8 +9,9 @@ import (
 // Purposes: the fixed list of things the appliance seals. The purpose is in
 // the AAD of the content and of every key wrap, and in the HKDF info of the
 // wrap key, so an envelope made for one purpose never opens as another.
-// Adding one is a format change: add it here, in ui/src/crypto/envelope.js and
-// in docs/crypto.md together.
+// Adding one is a format change: add the constant and its entry in purposes
+// here, in ui/src/crypto/envelope.js, in docs/crypto.md and a vector for it
+// in both vector generators, together; the tests fail until all agree.
 const (
 	PurposeNote                = "note"                 // a call note: text + custom field values
 	PurposeNoteHistory         = "note-history"         // an earlier revision of an edited note
