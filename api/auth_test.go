@@ -14,6 +14,7 @@ import (
 
 	"llamenos/auth"
 	"llamenos/e2ee"
+	"llamenos/e2ee/e2eetest"
 )
 
 func TestSetup(t *testing.T) {
@@ -105,7 +106,7 @@ func TestLoginReplayRejected(t *testing.T) {
 	}
 	// A signature made for another origin (a look-alike site) does not verify here.
 	ch := e.challenge("login")
-	sig, err := e2ee.SignAuth(rand.Reader, admin.sk, "login", "https://evil.example", ch)
+	sig, err := e2eetest.SignAuth(rand.Reader, admin.sk, "login", "https://evil.example", ch)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"llamenos/auth"
 	"llamenos/bans"
 	"llamenos/e2ee"
+	"llamenos/e2ee/e2eetest"
 	"llamenos/hotline"
 	"llamenos/leakcheck"
 	"llamenos/people"
@@ -135,14 +136,14 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 // user is a browser: a key pair and the session cookie the server set.
 type user struct {
-	sk     e2ee.SecretKey
+	sk     e2eetest.SecretKey
 	pk     string
 	cookie string
 }
 
 func newUser(t *testing.T) *user {
 	t.Helper()
-	sk, err := e2ee.GenerateKey(rand.Reader)
+	sk, err := e2eetest.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func (e *env) challenge(purpose string) []byte {
 func (e *env) proof(u *user, purpose string) map[string]any {
 	e.t.Helper()
 	ch := e.challenge(purpose)
-	sig, err := e2ee.SignAuth(rand.Reader, u.sk, purpose, e.origin, ch)
+	sig, err := e2eetest.SignAuth(rand.Reader, u.sk, purpose, e.origin, ch)
 	if err != nil {
 		e.t.Fatal(err)
 	}

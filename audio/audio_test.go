@@ -1,8 +1,6 @@
 package audio
 
 import (
-	"bytes"
-	"errors"
 	"math"
 	"slices"
 	"testing"
@@ -13,9 +11,9 @@ func TestMulawRoundTrip(t *testing.T) {
 	// (0x7F and 0xFF both mean 0; 0 encodes as 0xFF).
 	for i := range 256 {
 		u := byte(i)
-		got := MulawEncode(MulawDecode(u))
+		got := MulawEncode(mulawDecode(u))
 		if got != u && !(u == 0x7F && got == 0xFF) {
-			t.Errorf("code %#02x: decode %d, re-encode %#02x", u, MulawDecode(u), got)
+			t.Errorf("code %#02x: decode %d, re-encode %#02x", u, mulawDecode(u), got)
 		}
 	}
 }
@@ -37,15 +35,15 @@ func TestMulawKnownValues(t *testing.T) {
 			t.Errorf("MulawEncode(%d) = %#02x, want %#02x", tc.in, got, tc.want)
 		}
 	}
-	if got := MulawDecode(0x80); got != 32124 {
-		t.Errorf("MulawDecode(0x80) = %d, want 32124", got)
+	if got := mulawDecode(0x80); got != 32124 {
+		t.Errorf("mulawDecode(0x80) = %d, want 32124", got)
 	}
 }
 
 func TestMulawErrorIsSmall(t *testing.T) {
 	// G.711 keeps the quantisation error within about 1/16 of the magnitude.
 	for v := -32000; v <= 32000; v += 7 {
-		d := MulawDecode(MulawEncode(int16(v)))
+		d := mulawDecode(MulawEncode(int16(v)))
 		errAbs := math.Abs(float64(int(d) - v))
 		if errAbs > math.Max(8, math.Abs(float64(v))/16) {
 			t.Fatalf("sample %d decodes to %d (error %.0f)", v, d, errAbs)
@@ -84,33 +82,6 @@ func TestToneDetection(t *testing.T) {
 	NewTone(SampleRate, 0.3, 697, 1209).Fill(pcm)
 	if lvl := ToneLevel(pcm, SampleRate, 697); lvl < 0.4 || lvl > 0.6 {
 		t.Errorf("dual tone: level at 697 Hz %.3f, want about 0.5", lvl)
-	}
-}
-
-func TestAppendMulaw(t *testing.T) {
-	// Frame by frame, as an RTP sender would, matches encoding all at once.
-	whole := make([]int16, 4000) // 500 ms
-	NewTone(SampleRate, 0.25, 440).Fill(whole)
-	tone := NewTone(SampleRate, 0.25, 440)
-	var framed []byte
-	for range 25 {
-		framed = AppendMulaw(framed, tone, FrameSamples)
-	}
-	if want := EncodeMulaw(nil, whole); !bytes.Equal(framed, want) {
-		t.Fatal("framed µ-law differs from encoding the whole tone at once")
-	}
-	// An odd length larger than the internal buffer, appended after a prefix.
-	got := AppendMulaw([]byte{0xAA}, NewTone(SampleRate, 0.25, 440), 333)
-	if len(got) != 334 || got[0] != 0xAA || !bytes.Equal(got[1:], framed[:333]) {
-		t.Errorf("AppendMulaw(prefix, 333 samples): %d bytes, prefix %#02x", len(got), got[0])
-	}
-	// Tone levels after the µ-law round trip, as the RTP tests measure them.
-	pcm := DecodeMulaw(nil, framed)
-	if lvl := ToneLevel(pcm, SampleRate, 440); lvl < 0.9 {
-		t.Errorf("440 Hz tone scores %.2f at 440 Hz, want > 0.9", lvl)
-	}
-	if lvl := ToneLevel(pcm, SampleRate, 1000); lvl > 0.05 {
-		t.Errorf("440 Hz tone scores %.2f at 1000 Hz, want < 0.05", lvl)
 	}
 }
 
@@ -157,67 +128,5 @@ func TestMixSaturates(t *testing.T) {
 	}
 }
 
-func TestWAVRoundTrip(t *testing.T) {
-	pcm := make([]int16, 8001)
-	NewTone(SampleRate, 0.5, 440).Fill(pcm)
-	b, err := EncodeWAV(pcm, SampleRate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b) != 44+2*len(pcm) {
-		t.Fatalf("file is %d bytes, want %d", len(b), 44+2*len(pcm))
-	}
-	got, rate, err := ReadWAV(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rate != SampleRate || !slices.Equal(got, pcm) {
-		t.Fatalf("round trip: rate %d, %d samples equal=%v", rate, len(got), slices.Equal(got, pcm))
-	}
-}
-
-func TestReadWAVTruncatedHeaderSizes(t *testing.T) {
-	pcm := []int16{1, -2, 3, -4}
-	b, _ := EncodeWAV(pcm, 16000)
-	// A recording cut off by a crash: sizes left at zero.
-	for _, off := range []int{4, 40} {
-		b[off], b[off+1], b[off+2], b[off+3] = 0, 0, 0, 0
-	}
-	got, rate, err := ReadWAV(bytes.NewReader(b))
-	if err != nil || rate != 16000 || !slices.Equal(got, pcm) {
-		t.Fatalf("got %v rate %d err %v", got, rate, err)
-	}
-}
-
-func TestReadWAVRejects(t *testing.T) {
-	good, _ := EncodeWAV([]int16{1, 2}, SampleRate)
-	stereo := bytes.Clone(good)
-	stereo[22] = 2
-	eightBit := bytes.Clone(good)
-	eightBit[34] = 8
-	tests := map[string][]byte{
-		"empty":       nil,
-		"not riff":    []byte("RIFX\x00\x00\x00\x00WAVE"),
-		"stereo":      stereo,
-		"8-bit":       eightBit,
-		"no data":     good[:36],
-		"data no fmt": append([]byte("RIFF\x00\x00\x00\x00WAVEdata\x02\x00\x00\x00"), 1, 2),
-	}
-	for name, in := range tests {
-		if _, _, err := ReadWAV(bytes.NewReader(in)); !errors.Is(err, ErrWAVFormat) {
-			t.Errorf("%s: err = %v, want ErrWAVFormat", name, err)
-		}
-	}
-}
-
-func FuzzReadWAV(f *testing.F) {
-	good, _ := EncodeWAV([]int16{1, 2, 3}, SampleRate)
-	f.Add(good)
-	f.Add([]byte("RIFF\x00\x00\x00\x00WAVEfmt \x10\x00\x00\x00"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		samples, rate, err := ReadWAV(bytes.NewReader(b))
-		if err == nil && (rate <= 0 || len(samples) > len(b)/2) {
-			t.Fatalf("accepted with rate %d and %d samples from %d bytes", rate, len(samples), len(b))
-		}
-	})
-}
+// mulawDecode is one µ-law byte as a linear sample.
+func mulawDecode(u byte) int16 { return DecodeMulaw(nil, []byte{u})[0] }

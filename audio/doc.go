@@ -1,6 +1,6 @@
 // Package audio holds the small amount of signal processing the appliance
-// needs around telephone audio: G.711 µ-law conversion, a tone generator, a
-// Goertzel tone detector and 16-bit mono WAV reading and writing.
+// needs around telephone audio: G.711 µ-law conversion, a tone generator and a
+// Goertzel tone detector. Helpers only the tests need are in audiotest.
 //
 // Everything works on signed 16-bit linear PCM ([]int16). Telephone audio is
 // 8 kHz mono (SampleRate); functions that care about the rate take it as an

@@ -32,9 +32,6 @@ func mulawDecodeSlow(u byte) int16 {
 	return int16(sample)
 }
 
-// MulawDecode converts one µ-law byte to a linear 16-bit sample.
-func MulawDecode(u byte) int16 { return mulawTable[u] }
-
 // MulawEncode converts one linear 16-bit sample to µ-law.
 func MulawEncode(s int16) byte {
 	v := int32(s)
@@ -69,19 +66,6 @@ func DecodeMulaw(dst []int16, src []byte) []int16 {
 func EncodeMulaw(dst []byte, src []int16) []byte {
 	for _, s := range src {
 		dst = append(dst, MulawEncode(s))
-	}
-	return dst
-}
-
-// AppendMulaw appends the next n samples of src, µ-law encoded, to dst and
-// returns the extended slice: one call makes a PCMU payload from a Source.
-func AppendMulaw(dst []byte, src Source, n int) []byte {
-	var buf [FrameSamples]int16
-	for n > 0 {
-		chunk := buf[:min(n, len(buf))]
-		src.Fill(chunk)
-		dst = EncodeMulaw(dst, chunk)
-		n -= len(chunk)
 	}
 	return dst
 }

@@ -41,16 +41,3 @@ func ToneLevel(samples []int16, sampleRate int, freq float64) float64 {
 func DetectTone(samples []int16, sampleRate int, freq, threshold float64) bool {
 	return ToneLevel(samples, sampleRate, freq) >= threshold
 }
-
-// RMS returns the root-mean-square level of samples in linear units (0 for
-// an empty slice). It tells silence from sound regardless of frequency.
-func RMS(samples []int16) float64 {
-	if len(samples) == 0 {
-		return 0
-	}
-	var e float64
-	for _, s := range samples {
-		e += float64(s) * float64(s)
-	}
-	return math.Sqrt(e / float64(len(samples)))
-}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"llamenos/e2ee"
+	"llamenos/e2ee/e2eetest"
 	"llamenos/store"
 )
 
@@ -104,7 +105,7 @@ func TestProofChecks(t *testing.T) {
 
 	wrongOrigin := func() Proof {
 		c := ch(e2ee.AuthLogin)
-		sig, err := e2ee.SignAuth(rand.Reader, k.sk, e2ee.AuthLogin, "https://elsewhere.example", c)
+		sig, err := e2eetest.SignAuth(rand.Reader, k.sk, e2ee.AuthLogin, "https://elsewhere.example", c)
 		if err != nil {
 			t.Fatal(err)
 		}

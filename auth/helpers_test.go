@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"llamenos/e2ee"
+	"llamenos/e2ee/e2eetest"
 	"llamenos/store"
 )
 
@@ -59,13 +60,13 @@ func newFixture(t *testing.T) *fixture {
 
 // key is someone's key pair.
 type key struct {
-	sk e2ee.SecretKey
+	sk e2eetest.SecretKey
 	pk string
 }
 
 func newKey(t *testing.T) key {
 	t.Helper()
-	sk, err := e2ee.GenerateKey(rand.Reader)
+	sk, err := e2eetest.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func (f *fixture) proof(k key, purpose string) Proof {
 
 func (f *fixture) sign(k key, purpose string, ch []byte) Proof {
 	f.t.Helper()
-	sig, err := e2ee.SignAuth(rand.Reader, k.sk, purpose, testOrigin, ch)
+	sig, err := e2eetest.SignAuth(rand.Reader, k.sk, purpose, testOrigin, ch)
 	if err != nil {
 		f.t.Fatal(err)
 	}

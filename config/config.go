@@ -95,12 +95,12 @@ type RTC struct {
 	// TCPPort, when non-zero, offers ICE-TCP for networks that block UDP.
 	TCPPort int `toml:"tcp_port"`
 	// PublicIPs rewrite host candidates for a box behind 1:1 NAT.
-	PublicIPs    []string `toml:"public_ips"`
+	PublicIPs []string `toml:"public_ips"`
 	// Interfaces and IPs, when set, are the only local interfaces and
 	// addresses offered to browsers as media candidates. By default every
 	// interface but container and VM bridges is offered.
-	Interfaces []string `toml:"interfaces"`
-	IPs        []string `toml:"ips"`
+	Interfaces   []string `toml:"interfaces"`
+	IPs          []string `toml:"ips"`
 	STUNURLs     []string `toml:"stun_urls"`
 	TURNURLs     []string `toml:"turn_urls"`
 	TURNUsername string   `toml:"turn_username"`

@@ -3,7 +3,6 @@ package e2ee
 import (
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"slices"
 	"unicode/utf8"
 )
@@ -50,27 +49,6 @@ func AuthMessage(purpose, origin string, challenge []byte, pub PublicKey) ([32]b
 	b = appendLP(b, challenge)
 	b = appendLP(b, pub[:])
 	return sha256.Sum256(b), nil
-}
-
-// SignAuth is what the browser does at login; Go has it so API tests can act
-// as a browser. rand supplies the BIP-340 auxiliary randomness.
-func SignAuth(rand io.Reader, sk SecretKey, purpose, origin string, challenge []byte) ([]byte, error) {
-	if !sk.valid() {
-		return nil, fmt.Errorf("e2ee: sign auth: %w: secret key out of range", ErrInvalidKey)
-	}
-	msg, err := AuthMessage(purpose, origin, challenge, sk.Public())
-	if err != nil {
-		return nil, err
-	}
-	var aux [32]byte
-	if _, err := io.ReadFull(rand, aux[:]); err != nil {
-		return nil, fmt.Errorf("e2ee: sign auth: %w", err)
-	}
-	sig, err := SignSchnorr(sk, msg[:], aux)
-	if err != nil {
-		return nil, err
-	}
-	return sig[:], nil
 }
 
 // VerifyAuth checks sig over AuthMessage(purpose, origin, challenge, pub). The

@@ -1,10 +1,13 @@
-package e2ee
+package e2ee_test
 
 import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"testing"
+
+	"llamenos/e2ee"
+	"llamenos/e2ee/e2eetest"
 )
 
 type authVector struct {
@@ -28,33 +31,33 @@ func buildAuthVectors(t *testing.T) authVectors {
 	t.Helper()
 	av := authVectors{
 		Comment:   "Login challenge messages: digest = SHA-256(LP(\"llamenos/v1/auth\") ‖ LP(purpose) ‖ LP(origin) ‖ LP(challenge) ‖ LP(pubkey)); signature = BIP-340 over the digest with the given aux.",
-		Generator: "go test ./e2ee -run TestWriteVectors -args -update",
+		Generator: generator,
 	}
 	cases := []struct{ purpose, origin string }{
-		{AuthLogin, "https://hotline.example.org"},
-		{AuthSetup, "https://192.168.1.20:8443"},
-		{AuthInvite, "http://127.0.0.1:8080"},
-		{AuthLogin, "https://línea-de-ayuda.example"},
+		{e2ee.AuthLogin, "https://hotline.example.org"},
+		{e2ee.AuthSetup, "https://192.168.1.20:8443"},
+		{e2ee.AuthInvite, "http://127.0.0.1:8080"},
+		{e2ee.AuthLogin, "https://línea-de-ayuda.example"},
 	}
 	for i, c := range cases {
-		d := newTestDRBG("llamenos-test-vectors/auth/" + string(rune('a'+i)))
-		sk, err := GenerateKey(d)
+		d := e2eetest.NewDRBG("llamenos-test-vectors/auth/" + string(rune('a'+i)))
+		sk, err := e2eetest.GenerateKey(d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		challenge := d.bytes(16 + 16*(i%2))
+		challenge := d.Bytes(16 + 16*(i%2))
 		var aux [32]byte
 		d.Read(aux[:])
-		digest, err := AuthMessage(c.purpose, c.origin, challenge, sk.Public())
+		digest, err := e2ee.AuthMessage(c.purpose, c.origin, challenge, sk.Public())
 		if err != nil {
 			t.Fatal(err)
 		}
-		sig, err := SignSchnorr(sk, digest[:], aux)
+		sig, err := e2eetest.SignSchnorr(sk, digest[:], aux)
 		if err != nil {
 			t.Fatal(err)
 		}
 		av.Vectors = append(av.Vectors, authVector{
-			c.purpose, c.origin, EncodeBase64URL(challenge), hex.EncodeToString(sk[:]), sk.Public().String(),
+			c.purpose, c.origin, e2ee.EncodeBase64URL(challenge), hex.EncodeToString(sk[:]), sk.Public().String(),
 			hex.EncodeToString(aux[:]), hex.EncodeToString(digest[:]), hex.EncodeToString(sig[:]),
 		})
 	}
@@ -68,16 +71,16 @@ func TestAuthVectors(t *testing.T) {
 		t.Fatal("no auth vectors")
 	}
 	for _, v := range av.Vectors {
-		sk, err := ParseSecretKey(mustHex(t, v.SecretKey))
+		sk, err := e2eetest.ParseSecretKey(mustHex(t, v.SecretKey))
 		if err != nil {
 			t.Fatal(err)
 		}
-		pk, err := ParsePublicKeyHex(v.PublicKey)
+		pk, err := e2ee.ParsePublicKeyHex(v.PublicKey)
 		if err != nil || pk != sk.Public() {
 			t.Fatalf("public key mismatch: %v", err)
 		}
 		challenge := mustB64(t, v.Challenge)
-		digest, err := AuthMessage(v.Purpose, v.Origin, challenge, pk)
+		digest, err := e2ee.AuthMessage(v.Purpose, v.Origin, challenge, pk)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,11 +89,11 @@ func TestAuthVectors(t *testing.T) {
 		}
 		var aux [32]byte
 		copy(aux[:], mustHex(t, v.Aux))
-		sig, err := SignSchnorr(sk, digest[:], aux)
+		sig, err := e2eetest.SignSchnorr(sk, digest[:], aux)
 		if err != nil || hex.EncodeToString(sig[:]) != v.Signature {
 			t.Fatalf("signature %x, want %s (%v)", sig, v.Signature, err)
 		}
-		if err := VerifyAuth(pk, v.Purpose, v.Origin, challenge, mustHex(t, v.Signature)); err != nil {
+		if err := e2ee.VerifyAuth(pk, v.Purpose, v.Origin, challenge, mustHex(t, v.Signature)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -99,16 +102,16 @@ func TestAuthVectors(t *testing.T) {
 // TestAuthBinding: a signature is valid for exactly the purpose, origin,
 // challenge and key it was made for.
 func TestAuthBinding(t *testing.T) {
-	sk, _ := GenerateKey(rand.Reader)
-	other, _ := GenerateKey(rand.Reader)
+	sk, _ := e2eetest.GenerateKey(rand.Reader)
+	other, _ := e2eetest.GenerateKey(rand.Reader)
 	origin := "https://hotline.example.org"
 	challenge := make([]byte, 32)
 	rand.Read(challenge)
-	sig, err := SignAuth(rand.Reader, sk, AuthLogin, origin, challenge)
+	sig, err := e2eetest.SignAuth(rand.Reader, sk, e2ee.AuthLogin, origin, challenge)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := VerifyAuth(sk.Public(), AuthLogin, origin, challenge, sig); err != nil {
+	if err := e2ee.VerifyAuth(sk.Public(), e2ee.AuthLogin, origin, challenge, sig); err != nil {
 		t.Fatalf("valid signature rejected: %v", err)
 	}
 	otherChallenge := append([]byte{}, challenge...)
@@ -117,34 +120,34 @@ func TestAuthBinding(t *testing.T) {
 	flipped[10] ^= 0x80
 	tests := []struct {
 		name      string
-		pk        PublicKey
+		pk        e2ee.PublicKey
 		purpose   string
 		origin    string
 		challenge []byte
 		sig       []byte
 		want      error
 	}{
-		{"other purpose", sk.Public(), AuthInvite, origin, challenge, sig, ErrBadSignature},
-		{"other origin", sk.Public(), AuthLogin, "https://hotline.example.org.evil.test", challenge, sig, ErrBadSignature},
-		{"trailing slash origin", sk.Public(), AuthLogin, origin + "/", challenge, sig, ErrBadSignature},
-		{"other challenge", sk.Public(), AuthLogin, origin, otherChallenge, sig, ErrBadSignature},
-		{"other key", other.Public(), AuthLogin, origin, challenge, sig, ErrBadSignature},
-		{"flipped signature", sk.Public(), AuthLogin, origin, challenge, flipped, ErrBadSignature},
-		{"short signature", sk.Public(), AuthLogin, origin, challenge, sig[:63], ErrBadSignature},
-		{"unknown purpose", sk.Public(), "nostr", origin, challenge, sig, ErrUnknownPurpose},
-		{"empty origin", sk.Public(), AuthLogin, "", challenge, sig, ErrInvalidContext},
-		{"short challenge", sk.Public(), AuthLogin, origin, challenge[:15], sig, ErrInvalidContext},
-		{"huge challenge", sk.Public(), AuthLogin, origin, make([]byte, MaxChallengeSize+1), sig, ErrInvalidContext},
+		{"other purpose", sk.Public(), e2ee.AuthInvite, origin, challenge, sig, e2ee.ErrBadSignature},
+		{"other origin", sk.Public(), e2ee.AuthLogin, "https://hotline.example.org.evil.test", challenge, sig, e2ee.ErrBadSignature},
+		{"trailing slash origin", sk.Public(), e2ee.AuthLogin, origin + "/", challenge, sig, e2ee.ErrBadSignature},
+		{"other challenge", sk.Public(), e2ee.AuthLogin, origin, otherChallenge, sig, e2ee.ErrBadSignature},
+		{"other key", other.Public(), e2ee.AuthLogin, origin, challenge, sig, e2ee.ErrBadSignature},
+		{"flipped signature", sk.Public(), e2ee.AuthLogin, origin, challenge, flipped, e2ee.ErrBadSignature},
+		{"short signature", sk.Public(), e2ee.AuthLogin, origin, challenge, sig[:63], e2ee.ErrBadSignature},
+		{"unknown purpose", sk.Public(), "nostr", origin, challenge, sig, e2ee.ErrUnknownPurpose},
+		{"empty origin", sk.Public(), e2ee.AuthLogin, "", challenge, sig, e2ee.ErrInvalidContext},
+		{"short challenge", sk.Public(), e2ee.AuthLogin, origin, challenge[:15], sig, e2ee.ErrInvalidContext},
+		{"huge challenge", sk.Public(), e2ee.AuthLogin, origin, make([]byte, e2ee.MaxChallengeSize+1), sig, e2ee.ErrInvalidContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := VerifyAuth(tc.pk, tc.purpose, tc.origin, tc.challenge, tc.sig)
+			err := e2ee.VerifyAuth(tc.pk, tc.purpose, tc.origin, tc.challenge, tc.sig)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 		})
 	}
-	if _, err := SignAuth(rand.Reader, SecretKey{}, AuthLogin, origin, challenge); !errors.Is(err, ErrInvalidKey) {
+	if _, err := e2eetest.SignAuth(rand.Reader, e2eetest.SecretKey{}, e2ee.AuthLogin, origin, challenge); !errors.Is(err, e2ee.ErrInvalidKey) {
 		t.Fatalf("SignAuth with zero key: %v", err)
 	}
 }

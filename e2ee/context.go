@@ -9,8 +9,9 @@ import (
 // Purposes: the fixed list of things the appliance seals. The purpose is in
 // the AAD of the content and of every key wrap, and in the HKDF info of the
 // wrap key, so an envelope made for one purpose never opens as another.
-// Adding one is a format change: add it here, in ui/src/crypto/envelope.js and
-// in docs/crypto.md together.
+// Adding one is a format change: add the constant and its entry in purposes
+// here, in ui/src/crypto/envelope.js, in docs/crypto.md and a vector for it
+// in both vector generators, together; the tests fail until all agree.
 const (
 	PurposeNote                = "note"                 // a call note: text + custom field values
 	PurposeNoteHistory         = "note-history"         // an earlier revision of an edited note
@@ -29,16 +30,13 @@ var purposes = []string{
 	PurposeBan, PurposeExport,
 }
 
-// Purposes returns the known purpose labels in documentation order.
-func Purposes() []string { return slices.Clone(purposes) }
-
 // MaxContextFieldSize bounds CallID and ItemID in bytes. Ids are UUIDs or
 // hex keys in practice; the bound keeps the AAD small and the check cheap.
 const MaxContextFieldSize = 256
 
 // Context is what an envelope is bound to. CallID and ItemID may be empty
 // where there is no such thing (a volunteer profile has no call); the caller
-// decides, and the same values must be given to Open.
+// decides, and the same values must be given to open it.
 type Context struct {
 	Purpose string
 	CallID  string
@@ -62,12 +60,16 @@ func (c Context) validate() error {
 
 const envelopeLabel = "llamenos/v1/envelope"
 
-// aad is the context AAD: LP("llamenos/v1/envelope") ‖ LP(purpose) ‖
-// LP(callId) ‖ LP(itemId).
-func (c Context) aad() []byte {
+// AAD checks c and returns the context AAD every part of an envelope for c is
+// bound to: LP("llamenos/v1/envelope") ‖ LP(purpose) ‖ LP(callId) ‖
+// LP(itemId). It fails with ErrUnknownPurpose or ErrInvalidContext.
+func (c Context) AAD() ([]byte, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
 	b := make([]byte, 0, 16+len(envelopeLabel)+len(c.Purpose)+len(c.CallID)+len(c.ItemID))
 	b = appendLPString(b, envelopeLabel)
 	b = appendLPString(b, c.Purpose)
 	b = appendLPString(b, c.CallID)
-	return appendLPString(b, c.ItemID)
+	return appendLPString(b, c.ItemID), nil
 }

@@ -1,13 +1,13 @@
 package e2ee
 
 import (
-	"crypto/hkdf"
-	"crypto/sha256"
 	"fmt"
 	"io"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"llamenos/e2ee/internal/core"
 )
 
 // Envelope v1 layout (docs/crypto.md has the full description):
@@ -18,6 +18,7 @@ import (
 //
 // The header is every byte before the content nonce; it is part of the
 // content AAD, so changing any recipient entry breaks decryption for all.
+// The byte sizes are in e2ee/internal/core, shared with the opening side.
 const (
 	Version1 byte = 0x01
 
@@ -27,17 +28,8 @@ const (
 	// reader allocate without limit.
 	MaxPlaintextSize = 16 << 20
 
-	contentKeySize = 32
-	nonceSize      = chacha20poly1305.NonceSizeX // 24
-	tagSize        = chacha20poly1305.Overhead   // 16
-	ephemeralSize  = 33
-	wrappedSize    = contentKeySize + tagSize // 48
-	entrySize      = PublicKeySize + ephemeralSize + nonceSize + wrappedSize
-	prefixSize     = 2
 	// MinEnvelopeSize is one recipient and an empty plaintext.
-	MinEnvelopeSize = prefixSize + entrySize + nonceSize + tagSize
-
-	wrapInfoPrefix = "llamenos/v1/wrap/"
+	MinEnvelopeSize = core.PrefixSize + core.EntrySize + core.NonceSize + core.TagSize
 )
 
 // Header is the public part of a parsed envelope: who can open it and how big
@@ -60,87 +52,56 @@ func (h Header) Includes(pk PublicKey) bool {
 	return false
 }
 
-type entry struct {
-	recipient PublicKey
-	ephemeral *secp256k1.PublicKey
-	ephBytes  [ephemeralSize]byte
-	wrapNonce []byte
-	wrapped   []byte
-}
-
 // ParseEnvelope checks the layout strictly — version, count, exact lengths,
 // every recipient and ephemeral key a curve point, no recipient twice — and
-// returns the header. It does no decryption.
+// returns the header. It does no decryption: the daemon holds no secret key.
 func ParseEnvelope(env []byte) (Header, error) {
-	p, err := parseEnvelope(env)
-	return p.Header, err
-}
-
-// parsed is a Header plus what Open needs; the entries alias env.
-type parsed struct {
-	Header
-	entries    []entry
-	headerSize int // bytes before the content nonce
-}
-
-func parseEnvelope(env []byte) (parsed, error) {
 	if len(env) == 0 {
-		return parsed{}, fmt.Errorf("e2ee: parse: %w: empty", ErrMalformed)
+		return Header{}, fmt.Errorf("e2ee: parse: %w: empty", ErrMalformed)
 	}
 	if env[0] != Version1 {
-		return parsed{}, fmt.Errorf("e2ee: parse: %w 0x%02x", ErrUnknownVersion, env[0])
+		return Header{}, fmt.Errorf("e2ee: parse: %w 0x%02x", ErrUnknownVersion, env[0])
 	}
-	if len(env) < prefixSize {
-		return parsed{}, fmt.Errorf("e2ee: parse: %w: truncated before recipient count", ErrMalformed)
+	if len(env) < core.PrefixSize {
+		return Header{}, fmt.Errorf("e2ee: parse: %w: truncated before recipient count", ErrMalformed)
 	}
 	n := int(env[1])
 	if n == 0 {
-		return parsed{}, fmt.Errorf("e2ee: parse: %w: zero recipients", ErrMalformed)
+		return Header{}, fmt.Errorf("e2ee: parse: %w: zero recipients", ErrMalformed)
 	}
-	headerSize := prefixSize + n*entrySize
-	if len(env) < headerSize+nonceSize+tagSize {
-		return parsed{}, fmt.Errorf("e2ee: parse: %w: truncated (%d bytes, need at least %d for %d recipients)",
-			ErrMalformed, len(env), headerSize+nonceSize+tagSize, n)
+	headerSize := core.HeaderSize(n)
+	if len(env) < headerSize+core.NonceSize+core.TagSize {
+		return Header{}, fmt.Errorf("e2ee: parse: %w: truncated (%d bytes, need at least %d for %d recipients)",
+			ErrMalformed, len(env), headerSize+core.NonceSize+core.TagSize, n)
 	}
-	ptSize := len(env) - headerSize - nonceSize - tagSize
+	ptSize := len(env) - headerSize - core.NonceSize - core.TagSize
 	if ptSize > MaxPlaintextSize {
-		return parsed{}, fmt.Errorf("e2ee: parse: %w: plaintext of %d bytes exceeds %d", ErrTooLarge, ptSize, MaxPlaintextSize)
+		return Header{}, fmt.Errorf("e2ee: parse: %w: plaintext of %d bytes exceeds %d", ErrTooLarge, ptSize, MaxPlaintextSize)
 	}
-	h := parsed{
-		Header: Header{
-			Version:       Version1,
-			Recipients:    make([]PublicKey, n),
-			PlaintextSize: ptSize,
-			Size:          len(env),
-		},
-		entries:    make([]entry, n),
-		headerSize: headerSize,
+	h := Header{
+		Version:       Version1,
+		Recipients:    make([]PublicKey, n),
+		PlaintextSize: ptSize,
+		Size:          len(env),
 	}
 	seen := make(map[PublicKey]struct{}, n)
 	for i := range n {
-		e := env[prefixSize+i*entrySize : prefixSize+(i+1)*entrySize]
-		var en entry
-		copy(en.recipient[:], e[:PublicKeySize])
-		if _, err := en.recipient.point(); err != nil {
-			return parsed{}, fmt.Errorf("e2ee: parse: %w: recipient %d is not a curve point", ErrMalformed, i)
+		e := env[core.PrefixSize+i*core.EntrySize : core.PrefixSize+(i+1)*core.EntrySize]
+		var r PublicKey
+		copy(r[:], e[:PublicKeySize])
+		if _, err := r.point(); err != nil {
+			return Header{}, fmt.Errorf("e2ee: parse: %w: recipient %d is not a curve point", ErrMalformed, i)
 		}
-		if _, dup := seen[en.recipient]; dup {
-			return parsed{}, fmt.Errorf("e2ee: parse: %w: %w at entry %d", ErrMalformed, ErrDuplicateRecipient, i)
+		if _, dup := seen[r]; dup {
+			return Header{}, fmt.Errorf("e2ee: parse: %w: %w at entry %d", ErrMalformed, ErrDuplicateRecipient, i)
 		}
-		seen[en.recipient] = struct{}{}
-		eph := e[PublicKeySize : PublicKeySize+ephemeralSize]
+		seen[r] = struct{}{}
 		// ParsePubKey also accepts other encodings at other lengths; the
 		// length is fixed here, so only 0x02/0x03 compressed points pass.
-		p, err := secp256k1.ParsePubKey(eph)
-		if err != nil {
-			return parsed{}, fmt.Errorf("e2ee: parse: %w: ephemeral key %d is not a compressed curve point", ErrMalformed, i)
+		if _, err := secp256k1.ParsePubKey(e[PublicKeySize : PublicKeySize+core.EphemeralSize]); err != nil {
+			return Header{}, fmt.Errorf("e2ee: parse: %w: ephemeral key %d is not a compressed curve point", ErrMalformed, i)
 		}
-		en.ephemeral = p
-		copy(en.ephBytes[:], eph)
-		en.wrapNonce = e[PublicKeySize+ephemeralSize : PublicKeySize+ephemeralSize+nonceSize]
-		en.wrapped = e[PublicKeySize+ephemeralSize+nonceSize:]
-		h.entries[i] = en
-		h.Recipients[i] = en.recipient
+		h.Recipients[i] = r
 	}
 	return h, nil
 }
@@ -152,7 +113,8 @@ func parseEnvelope(env []byte) (parsed, error) {
 // recipient in order its ephemeral secret (redrawn while out of range) and
 // its wrap nonce.
 func Seal(rand io.Reader, pt []byte, ctx Context, recipients []PublicKey) ([]byte, error) {
-	if err := ctx.validate(); err != nil {
+	aad, err := ctx.AAD()
+	if err != nil {
 		return nil, fmt.Errorf("e2ee: seal: %w", err)
 	}
 	if len(recipients) == 0 {
@@ -178,40 +140,39 @@ func Seal(rand io.Reader, pt []byte, ctx Context, recipients []PublicKey) ([]byt
 		points[i] = p
 	}
 
-	aad := ctx.aad()
-	key := make([]byte, contentKeySize)
+	key := make([]byte, core.ContentKeySize)
 	defer clear(key)
 	if _, err := io.ReadFull(rand, key); err != nil {
 		return nil, fmt.Errorf("e2ee: seal: content key: %w", err)
 	}
-	contentNonce := make([]byte, nonceSize)
+	contentNonce := make([]byte, core.NonceSize)
 	if _, err := io.ReadFull(rand, contentNonce); err != nil {
 		return nil, fmt.Errorf("e2ee: seal: content nonce: %w", err)
 	}
 
-	headerSize := prefixSize + len(recipients)*entrySize
-	out := make([]byte, headerSize, headerSize+nonceSize+len(pt)+tagSize)
+	headerSize := core.HeaderSize(len(recipients))
+	out := make([]byte, headerSize, headerSize+core.NonceSize+len(pt)+core.TagSize)
 	out[0] = Version1
 	out[1] = byte(len(recipients))
 	for i, r := range recipients {
-		e := out[prefixSize+i*entrySize : prefixSize+(i+1)*entrySize]
+		e := out[core.PrefixSize+i*core.EntrySize : core.PrefixSize+(i+1)*core.EntrySize]
 		copy(e[:PublicKeySize], r[:])
-		eph, err := GenerateKey(rand)
+		eph, err := core.GenerateScalar(rand)
 		if err != nil {
 			return nil, fmt.Errorf("e2ee: seal: ephemeral key: %w", err)
 		}
-		priv := eph.scalar()
+		priv := secp256k1.PrivKeyFromBytes(eph[:])
 		clear(eph[:])
 		ephPub := priv.PubKey().SerializeCompressed()
 		copy(e[PublicKeySize:], ephPub)
 		shared := secp256k1.GenerateSharedSecret(priv, points[i])
 		priv.Zero()
-		wrapKey, err := deriveWrapKey(shared, ephPub, r, ctx.Purpose)
+		wrapKey, err := core.WrapKey(shared, ephPub, r[:], ctx.Purpose)
 		clear(shared)
 		if err != nil {
 			return nil, fmt.Errorf("e2ee: seal: %w", err)
 		}
-		wrapNonce := e[PublicKeySize+ephemeralSize : PublicKeySize+ephemeralSize+nonceSize]
+		wrapNonce := e[PublicKeySize+core.EphemeralSize : PublicKeySize+core.EphemeralSize+core.NonceSize]
 		if _, err := io.ReadFull(rand, wrapNonce); err != nil {
 			clear(wrapKey)
 			return nil, fmt.Errorf("e2ee: seal: wrap nonce: %w", err)
@@ -221,7 +182,7 @@ func Seal(rand io.Reader, pt []byte, ctx Context, recipients []PublicKey) ([]byt
 		if err != nil {
 			return nil, fmt.Errorf("e2ee: seal: %w", err)
 		}
-		copy(e[PublicKeySize+ephemeralSize+nonceSize:], aead.Seal(nil, wrapNonce, key, aad))
+		copy(e[PublicKeySize+core.EphemeralSize+core.NonceSize:], aead.Seal(nil, wrapNonce, key, aad))
 	}
 
 	aead, err := chacha20poly1305.NewX(key)
@@ -231,80 +192,4 @@ func Seal(rand io.Reader, pt []byte, ctx Context, recipients []PublicKey) ([]byt
 	contentAAD := append(aad, out[:headerSize]...)
 	out = append(out, contentNonce...)
 	return aead.Seal(out, contentNonce, pt, contentAAD), nil
-}
-
-// Open decrypts env with sk under ctx. It fails with ErrUnknownVersion or
-// ErrMalformed for bad layout, ErrNotRecipient if sk's public key is not
-// listed, and ErrAuthFailed for any tampering or a wrong context. It never
-// returns partial plaintext.
-func Open(env []byte, ctx Context, sk SecretKey) ([]byte, error) {
-	if err := ctx.validate(); err != nil {
-		return nil, fmt.Errorf("e2ee: open: %w", err)
-	}
-	if !sk.valid() {
-		return nil, fmt.Errorf("e2ee: open: %w: secret key out of range", ErrInvalidKey)
-	}
-	h, err := parseEnvelope(env)
-	if err != nil {
-		return nil, err
-	}
-	me := sk.Public()
-	idx := -1
-	for i, r := range h.Recipients {
-		if r == me {
-			idx = i
-			break
-		}
-	}
-	if idx < 0 {
-		return nil, fmt.Errorf("e2ee: open: %w", ErrNotRecipient)
-	}
-	en := h.entries[idx]
-	aad := ctx.aad()
-
-	priv := sk.scalar()
-	shared := secp256k1.GenerateSharedSecret(priv, en.ephemeral)
-	priv.Zero()
-	wrapKey, err := deriveWrapKey(shared, en.ephBytes[:], me, ctx.Purpose)
-	clear(shared)
-	if err != nil {
-		return nil, fmt.Errorf("e2ee: open: %w", err)
-	}
-	aead, err := chacha20poly1305.NewX(wrapKey)
-	clear(wrapKey)
-	if err != nil {
-		return nil, fmt.Errorf("e2ee: open: %w", err)
-	}
-	key, err := aead.Open(nil, en.wrapNonce, en.wrapped, aad)
-	if err != nil {
-		return nil, fmt.Errorf("e2ee: open: key wrap: %w", ErrAuthFailed)
-	}
-	defer clear(key)
-	caead, err := chacha20poly1305.NewX(key)
-	if err != nil {
-		return nil, fmt.Errorf("e2ee: open: %w", err)
-	}
-	contentAAD := append(aad, env[:h.headerSize]...)
-	nonce := env[h.headerSize : h.headerSize+nonceSize]
-	pt, err := caead.Open(nil, nonce, env[h.headerSize+nonceSize:], contentAAD)
-	if err != nil {
-		return nil, fmt.Errorf("e2ee: open: content: %w", ErrAuthFailed)
-	}
-	if pt == nil {
-		pt = []byte{}
-	}
-	return pt, nil
-}
-
-// deriveWrapKey = HKDF-SHA256(ikm = shared x, salt = E(33) ‖ recipient(32),
-// info = "llamenos/v1/wrap/" + purpose, 32 bytes).
-func deriveWrapKey(sharedX, ephCompressed []byte, recipient PublicKey, purpose string) ([]byte, error) {
-	salt := make([]byte, 0, ephemeralSize+PublicKeySize)
-	salt = append(salt, ephCompressed...)
-	salt = append(salt, recipient[:]...)
-	k, err := hkdf.Key(sha256.New, sharedX, salt, wrapInfoPrefix+purpose, contentKeySize)
-	if err != nil {
-		return nil, fmt.Errorf("wrap key: %w", err)
-	}
-	return k, nil
 }

@@ -1,4 +1,4 @@
-package e2ee
+package e2ee_test
 
 import (
 	"bytes"
@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"testing"
 	"testing/iotest"
+
+	"llamenos/e2ee"
+	"llamenos/e2ee/e2eetest"
+	"llamenos/e2ee/internal/core"
 )
 
-func genKeys(t testing.TB, n int) ([]SecretKey, []PublicKey) {
+func genKeys(t testing.TB, n int) ([]e2eetest.SecretKey, []e2ee.PublicKey) {
 	t.Helper()
-	sks := make([]SecretKey, n)
-	pks := make([]PublicKey, n)
+	sks := make([]e2eetest.SecretKey, n)
+	pks := make([]e2ee.PublicKey, n)
 	for i := range n {
-		sk, err := GenerateKey(rand.Reader)
+		sk, err := e2eetest.GenerateKey(rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -23,30 +27,30 @@ func genKeys(t testing.TB, n int) ([]SecretKey, []PublicKey) {
 	return sks, pks
 }
 
-var testCtx = Context{Purpose: PurposeNote, CallID: "call-1", ItemID: "note-1"}
+var testCtx = e2ee.Context{Purpose: e2ee.PurposeNote, CallID: "call-1", ItemID: "note-1"}
 
 func TestSealOpenRoundTrip(t *testing.T) {
-	for _, n := range []int{1, 2, 5, MaxRecipients} {
+	for _, n := range []int{1, 2, 5, e2ee.MaxRecipients} {
 		for _, size := range []int{0, 1, 4096, 64 * 1024} {
-			if n == MaxRecipients && size != 1 {
+			if n == e2ee.MaxRecipients && size != 1 {
 				continue // one case at the limit is enough; it is slow under -race
 			}
 			t.Run(fmt.Sprintf("n=%d/size=%d", n, size), func(t *testing.T) {
 				sks, pks := genKeys(t, n)
 				pt := make([]byte, size)
 				rand.Read(pt)
-				env, err := Seal(rand.Reader, pt, testCtx, pks)
+				env, err := e2ee.Seal(rand.Reader, pt, testCtx, pks)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if want := prefixSize + n*entrySize + nonceSize + size + tagSize; len(env) != want {
+				if want := core.PrefixSize + n*core.EntrySize + core.NonceSize + size + core.TagSize; len(env) != want {
 					t.Fatalf("envelope is %d bytes, want %d", len(env), want)
 				}
-				h, err := ParseEnvelope(env)
+				h, err := e2ee.ParseEnvelope(env)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if h.PlaintextSize != size || h.Size != len(env) || len(h.Recipients) != n || h.Version != Version1 {
+				if h.PlaintextSize != size || h.Size != len(env) || len(h.Recipients) != n || h.Version != e2ee.Version1 {
 					t.Fatalf("header %+v", h)
 				}
 				for i, sk := range sks {
@@ -56,7 +60,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 					if i > 1 && i < n-1 {
 						continue // opening for all 255 is slow and adds nothing
 					}
-					got, err := Open(env, testCtx, sk)
+					got, err := e2eetest.Open(env, testCtx, sk)
 					if err != nil {
 						t.Fatalf("recipient %d: %v", i, err)
 					}
@@ -71,8 +75,8 @@ func TestSealOpenRoundTrip(t *testing.T) {
 
 func TestSealIsRandomized(t *testing.T) {
 	_, pks := genKeys(t, 1)
-	a, _ := Seal(rand.Reader, []byte("x"), testCtx, pks)
-	b, _ := Seal(rand.Reader, []byte("x"), testCtx, pks)
+	a, _ := e2ee.Seal(rand.Reader, []byte("x"), testCtx, pks)
+	b, _ := e2ee.Seal(rand.Reader, []byte("x"), testCtx, pks)
 	if bytes.Equal(a, b) {
 		t.Fatal("two seals of the same plaintext are equal")
 	}
@@ -80,8 +84,8 @@ func TestSealIsRandomized(t *testing.T) {
 
 // rejectErr opens env and returns nil only if Open failed with one of the
 // allowed errors and returned no plaintext. A panic fails the test by itself.
-func rejectErr(env []byte, ctx Context, sk SecretKey, allowed ...error) error {
-	pt, err := Open(env, ctx, sk)
+func rejectErr(env []byte, ctx e2ee.Context, sk e2eetest.SecretKey, allowed ...error) error {
+	pt, err := e2eetest.Open(env, ctx, sk)
 	if err == nil {
 		return fmt.Errorf("accepted (plaintext %q)", pt)
 	}
@@ -96,7 +100,7 @@ func rejectErr(env []byte, ctx Context, sk SecretKey, allowed ...error) error {
 	return fmt.Errorf("err = %v, want one of %v", err, allowed)
 }
 
-func expectRejected(t *testing.T, env []byte, ctx Context, sk SecretKey, allowed ...error) {
+func expectRejected(t *testing.T, env []byte, ctx e2ee.Context, sk e2eetest.SecretKey, allowed ...error) {
 	t.Helper()
 	if err := rejectErr(env, ctx, sk, allowed...); err != nil {
 		t.Fatal(err)
@@ -109,19 +113,19 @@ func expectRejected(t *testing.T, env []byte, ctx Context, sk SecretKey, allowed
 // combinations would triple the time under -race for no extra coverage.)
 func TestTamperEveryByte(t *testing.T) {
 	sks, pks := genKeys(t, 2)
-	env, err := Seal(rand.Reader, []byte("a short note"), testCtx, pks)
+	env, err := e2ee.Seal(rand.Reader, []byte("a short note"), testCtx, pks)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range env {
 		for _, c := range []struct {
 			mask byte
-			who  []SecretKey
+			who  []e2eetest.SecretKey
 		}{{0x01, sks}, {0xff, sks[i%2 : i%2+1]}} {
 			mod := bytes.Clone(env)
 			mod[i] ^= c.mask
 			for r, sk := range c.who {
-				if err := rejectErr(mod, testCtx, sk, ErrUnknownVersion, ErrMalformed, ErrNotRecipient, ErrAuthFailed); err != nil {
+				if err := rejectErr(mod, testCtx, sk, e2ee.ErrUnknownVersion, e2ee.ErrMalformed, e2ee.ErrNotRecipient, e2ee.ErrAuthFailed); err != nil {
 					t.Errorf("byte %d ^ %#02x, recipient %d: %v", i, c.mask, r, err)
 				}
 			}
@@ -130,54 +134,54 @@ func TestTamperEveryByte(t *testing.T) {
 	// Spot-check that the errors are the specific ones where they can be.
 	mod := bytes.Clone(env)
 	mod[0] = 0x02
-	expectRejected(t, mod, testCtx, sks[0], ErrUnknownVersion)
+	expectRejected(t, mod, testCtx, sks[0], e2ee.ErrUnknownVersion)
 	mod = bytes.Clone(env)
 	mod[len(mod)-1] ^= 1
-	expectRejected(t, mod, testCtx, sks[0], ErrAuthFailed)
+	expectRejected(t, mod, testCtx, sks[0], e2ee.ErrAuthFailed)
 	// A change to the other recipient's entry breaks this recipient too,
 	// because the whole header is in the content AAD.
 	mod = bytes.Clone(env)
-	mod[prefixSize+entrySize+PublicKeySize+ephemeralSize] ^= 1 // entry 1's wrap nonce
-	expectRejected(t, mod, testCtx, sks[0], ErrAuthFailed)
+	mod[core.PrefixSize+core.EntrySize+e2ee.PublicKeySize+core.EphemeralSize] ^= 1 // entry 1's wrap nonce
+	expectRejected(t, mod, testCtx, sks[0], e2ee.ErrAuthFailed)
 }
 
 func TestTruncation(t *testing.T) {
 	sks, pks := genKeys(t, 2)
-	env, err := Seal(rand.Reader, []byte("a short note"), testCtx, pks)
+	env, err := e2ee.Seal(rand.Reader, []byte("a short note"), testCtx, pks)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for l := 0; l < len(env); l++ {
-		if err := rejectErr(env[:l], testCtx, sks[1], ErrMalformed, ErrAuthFailed); err != nil {
+		if err := rejectErr(env[:l], testCtx, sks[1], e2ee.ErrMalformed, e2ee.ErrAuthFailed); err != nil {
 			t.Errorf("truncated to %d of %d bytes: %v", l, len(env), err)
 		}
 	}
 	// An extra trailing byte is caught too.
-	expectRejected(t, append(bytes.Clone(env), 0), testCtx, sks[1], ErrAuthFailed)
+	expectRejected(t, append(bytes.Clone(env), 0), testCtx, sks[1], e2ee.ErrAuthFailed)
 }
 
 func TestWrongContext(t *testing.T) {
 	sks, pks := genKeys(t, 2)
-	env, err := Seal(rand.Reader, []byte("bound to call-1/note-1"), testCtx, pks)
+	env, err := e2ee.Seal(rand.Reader, []byte("bound to call-1/note-1"), testCtx, pks)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ctx := range []Context{
-		{PurposeNote, "call-2", "note-1"},
-		{PurposeNote, "call-1", "note-2"},
-		{PurposeDraft, "call-1", "note-1"},
-		{PurposeNote, "", "note-1"},
-		{PurposeNote, "call-1", ""},
-		{PurposeNote, "call-1note-1", ""}, // length prefixes keep fields apart
-		{PurposeNote, "call-", "1note-1"},
+	for _, ctx := range []e2ee.Context{
+		{e2ee.PurposeNote, "call-2", "note-1"},
+		{e2ee.PurposeNote, "call-1", "note-2"},
+		{e2ee.PurposeDraft, "call-1", "note-1"},
+		{e2ee.PurposeNote, "", "note-1"},
+		{e2ee.PurposeNote, "call-1", ""},
+		{e2ee.PurposeNote, "call-1note-1", ""}, // length prefixes keep fields apart
+		{e2ee.PurposeNote, "call-", "1note-1"},
 	} {
 		t.Run(fmt.Sprintf("%+v", ctx), func(t *testing.T) {
 			for _, sk := range sks {
-				expectRejected(t, env, ctx, sk, ErrAuthFailed)
+				expectRejected(t, env, ctx, sk, e2ee.ErrAuthFailed)
 			}
 		})
 	}
-	if _, err := Open(env, testCtx, sks[0]); err != nil {
+	if _, err := e2eetest.Open(env, testCtx, sks[0]); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -185,9 +189,9 @@ func TestWrongContext(t *testing.T) {
 func TestNonRecipient(t *testing.T) {
 	_, pks := genKeys(t, 2)
 	outsider, _ := genKeys(t, 1)
-	env, _ := Seal(rand.Reader, []byte("secret"), testCtx, pks)
-	expectRejected(t, env, testCtx, outsider[0], ErrNotRecipient)
-	expectRejected(t, env, testCtx, SecretKey{}, ErrInvalidKey)
+	env, _ := e2ee.Seal(rand.Reader, []byte("secret"), testCtx, pks)
+	expectRejected(t, env, testCtx, outsider[0], e2ee.ErrNotRecipient)
+	expectRejected(t, env, testCtx, e2eetest.SecretKey{}, e2ee.ErrInvalidKey)
 }
 
 // TestSubstitutedRecipient: an attacker who rewrites a recipient's public key
@@ -195,21 +199,21 @@ func TestNonRecipient(t *testing.T) {
 func TestSubstitutedRecipient(t *testing.T) {
 	_, pks := genKeys(t, 2)
 	attacker, apk := genKeys(t, 1)
-	env, _ := Seal(rand.Reader, []byte("secret"), testCtx, pks)
+	env, _ := e2ee.Seal(rand.Reader, []byte("secret"), testCtx, pks)
 	mod := bytes.Clone(env)
-	copy(mod[prefixSize:], apk[0][:])
-	expectRejected(t, mod, testCtx, attacker[0], ErrAuthFailed)
+	copy(mod[core.PrefixSize:], apk[0][:])
+	expectRejected(t, mod, testCtx, attacker[0], e2ee.ErrAuthFailed)
 }
 
 func TestParseEnvelopeRejects(t *testing.T) {
 	_, pks := genKeys(t, 2)
-	env, _ := Seal(rand.Reader, nil, testCtx, pks)
+	env, _ := e2ee.Seal(rand.Reader, nil, testCtx, pks)
 	dup := bytes.Clone(env)
-	copy(dup[prefixSize+entrySize:], env[prefixSize:prefixSize+PublicKeySize])
+	copy(dup[core.PrefixSize+core.EntrySize:], env[core.PrefixSize:core.PrefixSize+e2ee.PublicKeySize])
 	badPoint := bytes.Clone(env)
-	copy(badPoint[prefixSize:], bytes.Repeat([]byte{0xff}, 32))
+	copy(badPoint[core.PrefixSize:], bytes.Repeat([]byte{0xff}, 32))
 	badEph := bytes.Clone(env)
-	badEph[prefixSize+PublicKeySize] = 0x04
+	badEph[core.PrefixSize+e2ee.PublicKeySize] = 0x04
 	zeroN := bytes.Clone(env)
 	zeroN[1] = 0
 	moreN := bytes.Clone(env)
@@ -221,86 +225,86 @@ func TestParseEnvelopeRejects(t *testing.T) {
 		env  []byte
 		want error
 	}{
-		{"empty", nil, ErrMalformed},
-		{"version only", []byte{1}, ErrMalformed},
-		{"version 0", append([]byte{0}, env[1:]...), ErrUnknownVersion},
-		{"version 2", append([]byte{2}, env[1:]...), ErrUnknownVersion},
-		{"version 0xff", []byte{0xff}, ErrUnknownVersion},
-		{"zero recipients", zeroN, ErrMalformed},
-		{"count beyond data", moreN, ErrMalformed},
-		{"duplicate recipient", dup, ErrDuplicateRecipient},
-		{"recipient not a point", badPoint, ErrMalformed},
-		{"ephemeral not compressed", badEph, ErrMalformed},
+		{"empty", nil, e2ee.ErrMalformed},
+		{"version only", []byte{1}, e2ee.ErrMalformed},
+		{"version 0", append([]byte{0}, env[1:]...), e2ee.ErrUnknownVersion},
+		{"version 2", append([]byte{2}, env[1:]...), e2ee.ErrUnknownVersion},
+		{"version 0xff", []byte{0xff}, e2ee.ErrUnknownVersion},
+		{"zero recipients", zeroN, e2ee.ErrMalformed},
+		{"count beyond data", moreN, e2ee.ErrMalformed},
+		{"duplicate recipient", dup, e2ee.ErrDuplicateRecipient},
+		{"recipient not a point", badPoint, e2ee.ErrMalformed},
+		{"ephemeral not compressed", badEph, e2ee.ErrMalformed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := ParseEnvelope(tc.env); !errors.Is(err, tc.want) {
+			if _, err := e2ee.ParseEnvelope(tc.env); !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 		})
 	}
-	if _, err := ParseEnvelope(fewerN); err != nil {
+	if _, err := e2ee.ParseEnvelope(fewerN); err != nil {
 		t.Fatalf("fewer count should still parse: %v", err)
 	}
 }
 
 func TestSealRejects(t *testing.T) {
 	_, pks := genKeys(t, 2)
-	var notPoint PublicKey
-	notPoint[31] = notOnCurveX(t)[31]
-	many := make([]PublicKey, MaxRecipients+1)
+	// x³+7 is not a square for this x (BIP-340 test vector 5).
+	notPoint := e2ee.PublicKey(mustHex(t, "eefdea4cdb677750a420fee807eacf21eb9898ae79b9768766e4faa04a2d4a34"))
+	many := make([]e2ee.PublicKey, e2ee.MaxRecipients+1)
 	tests := []struct {
 		name string
-		ctx  Context
-		pks  []PublicKey
+		ctx  e2ee.Context
+		pks  []e2ee.PublicKey
 		pt   []byte
 		want error
 	}{
-		{"no recipients", testCtx, nil, nil, ErrInvalidKey},
-		{"duplicate", testCtx, []PublicKey{pks[0], pks[1], pks[0]}, nil, ErrDuplicateRecipient},
-		{"not a point", testCtx, []PublicKey{pks[0], notPoint}, nil, ErrInvalidKey},
-		{"zero key", testCtx, []PublicKey{{}}, nil, ErrInvalidKey},
-		{"too many", testCtx, many, nil, ErrTooLarge},
-		{"too large", testCtx, pks, make([]byte, MaxPlaintextSize+1), ErrTooLarge},
-		{"unknown purpose", Context{Purpose: "nostr"}, pks, nil, ErrUnknownPurpose},
-		{"empty purpose", Context{}, pks, nil, ErrUnknownPurpose},
-		{"long call id", Context{PurposeNote, string(make([]byte, MaxContextFieldSize+1)), ""}, pks, nil, ErrInvalidContext},
-		{"bad utf-8 item id", Context{PurposeNote, "", "\xff"}, pks, nil, ErrInvalidContext},
+		{"no recipients", testCtx, nil, nil, e2ee.ErrInvalidKey},
+		{"duplicate", testCtx, []e2ee.PublicKey{pks[0], pks[1], pks[0]}, nil, e2ee.ErrDuplicateRecipient},
+		{"not a point", testCtx, []e2ee.PublicKey{pks[0], notPoint}, nil, e2ee.ErrInvalidKey},
+		{"zero key", testCtx, []e2ee.PublicKey{{}}, nil, e2ee.ErrInvalidKey},
+		{"too many", testCtx, many, nil, e2ee.ErrTooLarge},
+		{"too large", testCtx, pks, make([]byte, e2ee.MaxPlaintextSize+1), e2ee.ErrTooLarge},
+		{"unknown purpose", e2ee.Context{Purpose: "nostr"}, pks, nil, e2ee.ErrUnknownPurpose},
+		{"empty purpose", e2ee.Context{}, pks, nil, e2ee.ErrUnknownPurpose},
+		{"long call id", e2ee.Context{e2ee.PurposeNote, string(make([]byte, e2ee.MaxContextFieldSize+1)), ""}, pks, nil, e2ee.ErrInvalidContext},
+		{"bad utf-8 item id", e2ee.Context{e2ee.PurposeNote, "", "\xff"}, pks, nil, e2ee.ErrInvalidContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			env, err := Seal(rand.Reader, tc.pt, tc.ctx, tc.pks)
+			env, err := e2ee.Seal(rand.Reader, tc.pt, tc.ctx, tc.pks)
 			if !errors.Is(err, tc.want) || env != nil {
 				t.Fatalf("err = %v, env %d bytes; want %v", err, len(env), tc.want)
 			}
 		})
 	}
-	if _, err := Seal(iotest.ErrReader(errors.New("no entropy")), nil, testCtx, pks); err == nil {
+	if _, err := e2ee.Seal(iotest.ErrReader(errors.New("no entropy")), nil, testCtx, pks); err == nil {
 		t.Fatal("Seal ignored a read error")
 	}
-	if _, err := Seal(iotest.TimeoutReader(bytes.NewReader(make([]byte, 40))), nil, testCtx, pks); err == nil {
+	if _, err := e2ee.Seal(iotest.TimeoutReader(bytes.NewReader(make([]byte, 40))), nil, testCtx, pks); err == nil {
 		t.Fatal("Seal ignored a short random stream")
 	}
 }
 
 func TestOpenRejectsUnknownPurpose(t *testing.T) {
 	sks, pks := genKeys(t, 1)
-	env, _ := Seal(rand.Reader, nil, testCtx, pks)
-	expectRejected(t, env, Context{Purpose: "notes"}, sks[0], ErrUnknownPurpose)
+	env, _ := e2ee.Seal(rand.Reader, nil, testCtx, pks)
+	expectRejected(t, env, e2ee.Context{Purpose: "notes"}, sks[0], e2ee.ErrUnknownPurpose)
 }
 
 func TestBase64URL(t *testing.T) {
 	for _, b := range [][]byte{nil, {0}, {0x12, 0xab}, {0xfb, 0xff, 0xbf}} {
-		got, err := DecodeBase64URL(EncodeBase64URL(b))
+		got, err := e2ee.DecodeBase64URL(e2ee.EncodeBase64URL(b))
 		if err != nil || !bytes.Equal(got, b) {
 			t.Fatalf("%x: %x, %v", b, got, err)
 		}
 	}
-	if EncodeBase64URL([]byte{0xfb, 0xff}) != "-_8" {
+	if e2ee.EncodeBase64URL([]byte{0xfb, 0xff}) != "-_8" {
 		t.Fatal("not the url alphabet")
 	}
 	for _, s := range []string{"Eqt", "E", "Eqs=", "E+s", "E/s", "Eq\ns", "Eqs\r", "Eq s"} {
-		if _, err := DecodeBase64URL(s); !errors.Is(err, ErrMalformed) {
+		if _, err := e2ee.DecodeBase64URL(s); !errors.Is(err, e2ee.ErrMalformed) {
 			t.Errorf("%q accepted (%v)", s, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package e2ee
+package e2ee_test
 
 import (
 	"errors"
@@ -7,20 +7,23 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"llamenos/e2ee"
+	"llamenos/e2ee/e2eetest"
 )
 
 // The fuzz target's fixed keys and context. The committed seeds include
 // envelopes that really open with fuzzKeyA, so mutation starts from inputs
 // that reach the AEAD code, not only the length checks.
-var fuzzCtx = Context{Purpose: PurposeTranscript, CallID: "fuzz-call", ItemID: "fuzz-item"}
+var fuzzCtx = e2ee.Context{Purpose: e2ee.PurposeTranscript, CallID: "fuzz-call", ItemID: "fuzz-item"}
 
-func fuzzKeys(tb testing.TB) (SecretKey, SecretKey) {
-	d := newTestDRBG("llamenos-fuzz/keys")
-	a, err := GenerateKey(d)
+func fuzzKeys(tb testing.TB) (e2eetest.SecretKey, e2eetest.SecretKey) {
+	d := e2eetest.NewDRBG("llamenos-fuzz/keys")
+	a, err := e2eetest.GenerateKey(d)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	b, err := GenerateKey(d)
+	b, err := e2eetest.GenerateKey(d)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -34,13 +37,13 @@ func FuzzOpen(f *testing.F) {
 	skA, _ := fuzzKeys(f)
 	pkA := skA.Public()
 	f.Fuzz(func(t *testing.T, env []byte) {
-		h, perr := ParseEnvelope(env)
-		pt, err := Open(env, fuzzCtx, skA)
+		h, perr := e2ee.ParseEnvelope(env)
+		pt, err := e2eetest.Open(env, fuzzCtx, skA)
 		if perr != nil {
 			if err == nil {
 				t.Fatal("Open succeeded on an envelope ParseEnvelope rejects")
 			}
-			if !errors.Is(perr, ErrMalformed) && !errors.Is(perr, ErrUnknownVersion) && !errors.Is(perr, ErrTooLarge) {
+			if !errors.Is(perr, e2ee.ErrMalformed) && !errors.Is(perr, e2ee.ErrUnknownVersion) && !errors.Is(perr, e2ee.ErrTooLarge) {
 				t.Fatalf("unexpected parse error: %v", perr)
 			}
 		}
@@ -48,7 +51,7 @@ func FuzzOpen(f *testing.F) {
 			if pt != nil {
 				t.Fatal("plaintext returned with an error")
 			}
-			for _, s := range []error{ErrMalformed, ErrUnknownVersion, ErrTooLarge, ErrNotRecipient, ErrAuthFailed} {
+			for _, s := range []error{e2ee.ErrMalformed, e2ee.ErrUnknownVersion, e2ee.ErrTooLarge, e2ee.ErrNotRecipient, e2ee.ErrAuthFailed} {
 				if errors.Is(err, s) {
 					return
 				}
@@ -66,8 +69,8 @@ func FuzzOpen(f *testing.F) {
 func writeFuzzCorpus(t *testing.T) {
 	skA, skB := fuzzKeys(t)
 	pkA, pkB := skA.Public(), skB.Public()
-	seal := func(name string, pt []byte, pks ...PublicKey) []byte {
-		env, err := Seal(newTestDRBG("llamenos-fuzz/"+name), pt, fuzzCtx, pks)
+	seal := func(name string, pt []byte, pks ...e2ee.PublicKey) []byte {
+		env, err := e2ee.Seal(e2eetest.NewDRBG("llamenos-fuzz/"+name), pt, fuzzCtx, pks)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +111,7 @@ func TestFuzzCorpusOpens(t *testing.T) {
 	dir := filepath.Join("testdata", "fuzz", "FuzzOpen")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		t.Fatalf("%v (regenerate with: go test ./e2ee -run TestWriteVectors -args -update)", err)
+		t.Fatalf("%v (regenerate with: %s)", err, generator)
 	}
 	opened := 0
 	for _, e := range entries {
@@ -120,7 +123,7 @@ func TestFuzzCorpusOpens(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", e.Name(), err)
 		}
-		if _, err := Open(env, fuzzCtx, skA); err == nil {
+		if _, err := e2eetest.Open(env, fuzzCtx, skA); err == nil {
 			opened++
 		}
 	}

@@ -1,93 +1,23 @@
 package e2ee
 
 import (
-	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
-	"io"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+
+	"llamenos/e2ee/internal/core"
 )
 
-// SecretKeySize and PublicKeySize are the byte lengths of the two key forms.
-const (
-	SecretKeySize = 32
-	PublicKeySize = 32
-)
+// PublicKeySize is the byte length of a public key.
+const PublicKeySize = core.PublicKeySize
 
-// SecretKey is a secp256k1 scalar d with 1 <= d < n, big-endian. It is the raw
-// value inside an nsec; no parity normalisation is applied.
-type SecretKey [SecretKeySize]byte
-
-// PublicKey is a BIP-340 x-only public key: the x coordinate of d·G. Both
-// points with that x share it, which is harmless because ECDH here only uses
-// the x coordinate of the shared point and BIP-340 fixes the even-y lift.
+// PublicKey is a BIP-340 x-only public key: the x coordinate of d·G for a
+// secret scalar d. Both points with that x share it, which is harmless
+// because ECDH here only uses the x coordinate of the shared point and
+// BIP-340 fixes the even-y lift. The daemon never holds a secret key; the
+// secret side lives in the browser and, for tests, in e2ee/e2eetest.
 type PublicKey [PublicKeySize]byte
-
-// maxKeygenTries bounds the rejection loop in GenerateKey. A uniformly random
-// 32-byte string is out of range with probability about 2^-128, so reaching
-// the bound means the random source is broken, not unlucky.
-const maxKeygenTries = 16
-
-// GenerateKey draws a fresh secret key from rand (crypto/rand.Reader in
-// production).
-func GenerateKey(rand io.Reader) (SecretKey, error) {
-	var sk SecretKey
-	for range maxKeygenTries {
-		if _, err := io.ReadFull(rand, sk[:]); err != nil {
-			return SecretKey{}, fmt.Errorf("e2ee: generate key: %w", err)
-		}
-		if sk.valid() {
-			return sk, nil
-		}
-	}
-	return SecretKey{}, fmt.Errorf("e2ee: generate key: random source returned %d out-of-range scalars", maxKeygenTries)
-}
-
-// ParseSecretKey checks that b is a 32-byte scalar in [1, n-1].
-func ParseSecretKey(b []byte) (SecretKey, error) {
-	var sk SecretKey
-	if len(b) != SecretKeySize {
-		return sk, fmt.Errorf("e2ee: secret key: %w: %d bytes, want %d", ErrInvalidKey, len(b), SecretKeySize)
-	}
-	copy(sk[:], b)
-	if !sk.valid() {
-		return SecretKey{}, fmt.Errorf("e2ee: secret key: %w: out of range", ErrInvalidKey)
-	}
-	return sk, nil
-}
-
-func (sk SecretKey) valid() bool {
-	var s secp256k1.ModNScalar
-	overflow := s.SetBytes((*[32]byte)(&sk))
-	valid := overflow == 0 && !s.IsZero()
-	s.Zero()
-	return valid
-}
-
-// scalar returns sk as a private key for the curve library. Callers check
-// validity first.
-func (sk SecretKey) scalar() *secp256k1.PrivateKey {
-	return secp256k1.PrivKeyFromBytes(sk[:])
-}
-
-// Public returns the x-only public key of sk. It returns the zero PublicKey
-// (which no parser accepts) for an invalid secret key such as SecretKey{}.
-func (sk SecretKey) Public() PublicKey {
-	var pk PublicKey
-	if !sk.valid() {
-		return pk
-	}
-	priv := sk.scalar()
-	defer priv.Zero()
-	copy(pk[:], priv.PubKey().SerializeCompressed()[1:])
-	return pk
-}
-
-// Equal compares in constant time.
-func (sk SecretKey) Equal(other SecretKey) bool {
-	return subtle.ConstantTimeCompare(sk[:], other[:]) == 1
-}
 
 // ParsePublicKey checks that b is 32 bytes and lift_x(b) exists (x < p and
 // x³+7 is a square), i.e. that b names a point on the curve.
@@ -128,10 +58,7 @@ func (pk PublicKey) String() string { return hex.EncodeToString(pk[:]) }
 
 // point lifts pk to the curve point with even y (BIP-340 lift_x).
 func (pk PublicKey) point() (*secp256k1.PublicKey, error) {
-	var c [33]byte
-	c[0] = secp256k1.PubKeyFormatCompressedEven
-	copy(c[1:], pk[:])
-	p, err := secp256k1.ParsePubKey(c[:])
+	p, err := core.LiftX((*[32]byte)(&pk))
 	if err != nil {
 		return nil, fmt.Errorf("e2ee: public key: %w: not a curve point", ErrInvalidKey)
 	}

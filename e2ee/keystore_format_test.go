@@ -1,4 +1,4 @@
-package e2ee
+package e2ee_test
 
 import (
 	"crypto/pbkdf2"
@@ -41,10 +41,12 @@ func TestJSKeyStoreFormat(t *testing.T) {
 	}
 	var it [4]byte
 	binary.BigEndian.PutUint32(it[:], uint32(s.Iter))
-	aad := appendLPString(nil, "llamenos/v1/keystore")
-	aad = appendLPString(aad, "pbkdf2-sha256")
-	aad = appendLP(aad, it[:])
-	aad = appendLP(aad, salt)
+	// Each field length-prefixed: a 4-byte big-endian length, then the bytes.
+	var aad []byte
+	for _, f := range [][]byte{[]byte("llamenos/v1/keystore"), []byte("pbkdf2-sha256"), it[:], salt} {
+		aad = binary.BigEndian.AppendUint32(aad, uint32(len(f)))
+		aad = append(aad, f...)
+	}
 	aead, err := chacha20poly1305.NewX(key)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package e2ee
+package e2ee_test
 
 import (
 	"bytes"
@@ -8,18 +8,27 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+
+	"llamenos/e2ee"
+	"llamenos/e2ee/e2eetest"
 )
 
-// Cross-language vectors. Go writes envelopes-go.json, keys.json and
-// auth.json; ui/scripts/gen-vectors.mjs writes envelopes-js.json and
-// keystore-js.json. Each suite opens the other's envelopes and re-seals them
-// with the same deterministic stream, which must give identical bytes.
+// Cross-language vectors. Go writes envelopes-go.json and auth.json (here)
+// and keys.json (in e2eetest); ui/scripts/gen-vectors.mjs writes
+// envelopes-js.json and keystore-js.json. Each suite opens the other's
+// envelopes and re-seals them with the same deterministic stream, which must
+// give identical bytes, and each checks that both envelope files cover
+// exactly its own list of purposes.
 //
 // Regenerate the Go side with:
 //
-//	go test ./e2ee -run TestWriteVectors -args -update
-var update = flag.Bool("update", false, "rewrite testdata/vectors/*-go.json, keys.json, auth.json and the fuzz seed corpus")
+//	go test ./e2ee/... -run TestWriteVectors -args -update
+var update = flag.Bool("update", false, "rewrite testdata/vectors/envelopes-go.json, auth.json and the fuzz seed corpus")
+
+// generator is how every Go-written vector file says it was made.
+const generator = "go test ./e2ee/... -run TestWriteVectors -args -update"
 
 var vectorsDir = filepath.Join("..", "testdata", "vectors")
 
@@ -57,65 +66,65 @@ const drbgDescription = "stream = SHA-256(seed ‖ u32be(0)) ‖ SHA-256(seed �
 const vectorText = `{"text":"Llamó a las 3:14 — ansiedad, respiración guiada; se calmó. ¿Volverá a llamar? 🙏","fields":{"risk":"low","followUp":true}}`
 
 // vectorSpecs is mirrored in ui/scripts/gen-vectors.mjs: 12 vectors covering
-// 1, 2 and 5 recipients, empty, 1-byte, 64 KiB and text plaintexts, and every
-// kind of context field.
+// 1, 2 and 5 recipients, empty, 1-byte, 64 KiB and text plaintexts, every
+// purpose and every kind of context field.
 var vectorSpecs = []struct {
 	name  string
 	n     int
 	pt    string // empty | 1byte | text | 4k | 64k
-	ctx   Context
+	ctx   e2ee.Context
 	keyID bool // use the first recipient's hex key as item id
 }{
-	{"r1-empty", 1, "empty", Context{PurposeNote, "call-0001", "note-0001"}, false},
-	{"r1-1byte", 1, "1byte", Context{PurposeDraft, "", "draft-7"}, false},
-	{"r1-64k", 1, "64k", Context{PurposeTranscript, "9b2f6c1e-7d0a-4c55-8a51-3f1d2e4b6a70", "transcript"}, false},
-	{"r1-text-unicode-ids", 1, "text", Context{PurposeNote, "llamada-ñ-€", "ítem/1"}, false},
-	{"r2-empty", 2, "empty", Context{PurposeNote, "call-0002", "note-0002"}, false},
-	{"r2-1byte", 2, "1byte", Context{PurposeCallerNumber, "call-0003", "caller"}, false},
-	{"r2-text", 2, "text", Context{PurposeNote, "4f6d8e0a-1b2c-4d3e-9f80-a1b2c3d4e5f6", "note-0004"}, false},
-	{"r2-64k", 2, "64k", Context{PurposeVoicemailTranscript, "call-0005", "voicemail"}, false},
-	{"r5-empty", 5, "empty", Context{PurposeBan, "", "ban-0001"}, false},
-	{"r5-1byte", 5, "1byte", Context{PurposeVolunteerProfile, "", ""}, true},
-	{"r5-4k", 5, "4k", Context{PurposeNoteHistory, "call-0006", "note-0006/rev-1"}, false},
-	{"r5-64k", 5, "64k", Context{PurposeExport, "", "export-2025-01"}, false},
+	{"r1-empty", 1, "empty", e2ee.Context{e2ee.PurposeNote, "call-0001", "note-0001"}, false},
+	{"r1-1byte", 1, "1byte", e2ee.Context{e2ee.PurposeDraft, "", "draft-7"}, false},
+	{"r1-64k", 1, "64k", e2ee.Context{e2ee.PurposeTranscript, "9b2f6c1e-7d0a-4c55-8a51-3f1d2e4b6a70", "transcript"}, false},
+	{"r1-text-unicode-ids", 1, "text", e2ee.Context{e2ee.PurposeNote, "llamada-ñ-€", "ítem/1"}, false},
+	{"r2-empty", 2, "empty", e2ee.Context{e2ee.PurposeNote, "call-0002", "note-0002"}, false},
+	{"r2-1byte", 2, "1byte", e2ee.Context{e2ee.PurposeCallerNumber, "call-0003", "caller"}, false},
+	{"r2-text", 2, "text", e2ee.Context{e2ee.PurposeNote, "4f6d8e0a-1b2c-4d3e-9f80-a1b2c3d4e5f6", "note-0004"}, false},
+	{"r2-64k", 2, "64k", e2ee.Context{e2ee.PurposeVoicemailTranscript, "call-0005", "voicemail"}, false},
+	{"r5-empty", 5, "empty", e2ee.Context{e2ee.PurposeBan, "", "ban-0001"}, false},
+	{"r5-1byte", 5, "1byte", e2ee.Context{e2ee.PurposeVolunteerProfile, "", ""}, true},
+	{"r5-4k", 5, "4k", e2ee.Context{e2ee.PurposeNoteHistory, "call-0006", "note-0006/rev-1"}, false},
+	{"r5-64k", 5, "64k", e2ee.Context{e2ee.PurposeExport, "", "export-2025-01"}, false},
 }
 
 func vectorPlaintext(kind, seed string) []byte {
-	d := newTestDRBG(seed + "/plaintext")
+	d := e2eetest.NewDRBG(seed + "/plaintext")
 	switch kind {
 	case "empty":
 		return []byte{}
 	case "1byte":
-		return d.bytes(1)
+		return d.Bytes(1)
 	case "text":
 		return []byte(vectorText)
 	case "4k":
-		return d.bytes(4096)
+		return d.Bytes(4096)
 	case "64k":
-		return d.bytes(64 * 1024)
+		return d.Bytes(64 * 1024)
 	}
 	panic("unknown plaintext kind " + kind)
 }
 
-func keyVector(sk SecretKey) vectorKey {
+func keyVector(sk e2eetest.SecretKey) vectorKey {
 	pk := sk.Public()
-	return vectorKey{hex.EncodeToString(sk[:]), EncodeNsec(sk), pk.String(), EncodeNpub(pk)}
+	return vectorKey{hex.EncodeToString(sk[:]), e2eetest.EncodeNsec(sk), pk.String(), e2eetest.EncodeNpub(pk)}
 }
 
 func buildGoVectors(t *testing.T) vectorFile {
 	t.Helper()
 	f := vectorFile{
 		Comment:   "Envelopes sealed by the Go code (e2ee). The browser tests open them and re-seal them byte for byte. Format: docs/crypto.md.",
-		Generator: "go test ./e2ee -run TestWriteVectors -args -update",
+		Generator: generator,
 		DRBG:      drbgDescription,
 	}
 	for _, s := range vectorSpecs {
 		seed := "llamenos-test-vectors/go/" + s.name
-		kd := newTestDRBG(seed + "/keys")
+		kd := e2eetest.NewDRBG(seed + "/keys")
 		var keys []vectorKey
-		var pubs []PublicKey
+		var pubs []e2ee.PublicKey
 		for range s.n {
-			sk, err := GenerateKey(kd)
+			sk, err := e2eetest.GenerateKey(kd)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,7 +136,7 @@ func buildGoVectors(t *testing.T) vectorFile {
 			ctx.ItemID = pubs[0].String()
 		}
 		pt := vectorPlaintext(s.pt, seed)
-		env, err := Seal(newTestDRBG(seed+"/seal"), pt, ctx, pubs)
+		env, err := e2ee.Seal(e2eetest.NewDRBG(seed+"/seal"), pt, ctx, pubs)
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
@@ -135,8 +144,8 @@ func buildGoVectors(t *testing.T) vectorFile {
 			Name: s.name, Seed: seed,
 			Context:    vectorContext{ctx.Purpose, ctx.CallID, ctx.ItemID},
 			Recipients: keys,
-			Plaintext:  EncodeBase64URL(pt),
-			Envelope:   EncodeBase64URL(env),
+			Plaintext:  e2ee.EncodeBase64URL(pt),
+			Envelope:   e2ee.EncodeBase64URL(env),
 		})
 	}
 	return f
@@ -157,7 +166,6 @@ func marshalVectors(t *testing.T, v any) []byte {
 func TestWriteVectors(t *testing.T) {
 	files := map[string][]byte{
 		"envelopes-go.json": marshalVectors(t, buildGoVectors(t)),
-		"keys.json":         marshalVectors(t, buildKeyVectors(t)),
 		"auth.json":         marshalVectors(t, buildAuthVectors(t)),
 	}
 	for name, want := range files {
@@ -173,7 +181,7 @@ func TestWriteVectors(t *testing.T) {
 		}
 		got, err := os.ReadFile(path)
 		if err != nil {
-			t.Fatalf("%v (regenerate with: go test ./e2ee -run TestWriteVectors -args -update)", err)
+			t.Fatalf("%v (regenerate with: %s)", err, generator)
 		}
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s differs from what the generator produces; the format or generator changed (regenerate with -update and review the diff)", path)
@@ -199,7 +207,7 @@ func readVectorFile(t *testing.T, name string) vectorFile {
 
 func mustB64(t *testing.T, s string) []byte {
 	t.Helper()
-	b, err := DecodeBase64URL(s)
+	b, err := e2ee.DecodeBase64URL(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,37 +223,37 @@ func checkEnvelopeVectors(t *testing.T, f vectorFile, wantMin int) {
 	seen := map[string]bool{}
 	for _, v := range f.Vectors {
 		t.Run(v.Name, func(t *testing.T) {
-			ctx := Context{v.Context.Purpose, v.Context.CallID, v.Context.ItemID}
+			ctx := e2ee.Context{v.Context.Purpose, v.Context.CallID, v.Context.ItemID}
 			pt := mustB64(t, v.Plaintext)
 			env := mustB64(t, v.Envelope)
-			h, err := ParseEnvelope(env)
+			h, err := e2ee.ParseEnvelope(env)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(h.Recipients) != len(v.Recipients) || h.PlaintextSize != len(pt) {
 				t.Fatalf("header: %d recipients, %d plaintext bytes; want %d, %d", len(h.Recipients), h.PlaintextSize, len(v.Recipients), len(pt))
 			}
-			var pubs []PublicKey
+			var pubs []e2ee.PublicKey
 			for i, k := range v.Recipients {
 				skb, _ := hex.DecodeString(k.SecretKey)
-				sk, err := ParseSecretKey(skb)
+				sk, err := e2eetest.ParseSecretKey(skb)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if nsk, err := DecodeNsec(k.Nsec); err != nil || nsk != sk {
+				if nsk, err := e2eetest.DecodeNsec(k.Nsec); err != nil || nsk != sk {
 					t.Fatalf("recipient %d: nsec does not decode to secretKey (%v)", i, err)
 				}
-				pk, err := ParsePublicKeyHex(k.PublicKey)
+				pk, err := e2ee.ParsePublicKeyHex(k.PublicKey)
 				if err != nil || pk != sk.Public() {
 					t.Fatalf("recipient %d: publicKey does not match secretKey (%v)", i, err)
 				}
-				if npk, err := DecodeNpub(k.Npub); err != nil || npk != pk {
+				if npk, err := e2eetest.DecodeNpub(k.Npub); err != nil || npk != pk {
 					t.Fatalf("recipient %d: npub does not decode to publicKey (%v)", i, err)
 				}
 				if h.Recipients[i] != pk {
 					t.Fatalf("recipient %d: header lists %s, want %s", i, h.Recipients[i], pk)
 				}
-				got, err := Open(env, ctx, sk)
+				got, err := e2eetest.Open(env, ctx, sk)
 				if err != nil {
 					t.Fatalf("recipient %d: open: %v", i, err)
 				}
@@ -254,7 +262,7 @@ func checkEnvelopeVectors(t *testing.T, f vectorFile, wantMin int) {
 				}
 				pubs = append(pubs, pk)
 			}
-			resealed, err := Seal(newTestDRBG(v.Seed+"/seal"), pt, ctx, pubs)
+			resealed, err := e2ee.Seal(e2eetest.NewDRBG(v.Seed+"/seal"), pt, ctx, pubs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -279,6 +287,32 @@ func checkEnvelopeVectors(t *testing.T, f vectorFile, wantMin int) {
 	}
 }
 
+// TestVectorsCoverEveryPurpose: each envelope vector file, whichever side
+// wrote it, must name exactly the purposes this side knows — none missing,
+// none unknown. The browser tests check the same files against their own
+// list, so the two lists cannot drift apart.
+func TestVectorsCoverEveryPurpose(t *testing.T) {
+	known := e2ee.Purposes()
+	for _, name := range []string{"envelopes-go.json", "envelopes-js.json"} {
+		t.Run(name, func(t *testing.T) {
+			seen := map[string]bool{}
+			for _, v := range readVectorFile(t, name).Vectors {
+				seen[v.Context.Purpose] = true
+			}
+			for _, p := range known {
+				if !seen[p] {
+					t.Errorf("no vector for purpose %q", p)
+				}
+			}
+			for p := range seen {
+				if !slices.Contains(known, p) {
+					t.Errorf("vector for purpose %q, which e2ee does not know", p)
+				}
+			}
+		})
+	}
+}
+
 func TestGoVectors(t *testing.T) { checkEnvelopeVectors(t, readVectorFile(t, "envelopes-go.json"), 10) }
 
 // TestJSVectors opens envelopes sealed by ui/src/crypto.
@@ -293,4 +327,13 @@ func readJSON(t *testing.T, name string, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
+}
+
+func mustHex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -12,6 +12,7 @@ import (
 
 	"llamenos/audio"
 	"llamenos/e2ee"
+	"llamenos/e2ee/e2eetest"
 	"llamenos/rtc/rtctest"
 	"llamenos/store"
 )
@@ -96,7 +97,7 @@ func TestCallEndToEnd(t *testing.T) {
 	if rec.CallerHash.IsZero() {
 		t.Error("no caller hash")
 	}
-	pt, err := e2ee.Open(rec.CallerNumber, e2ee.Context{Purpose: e2ee.PurposeCallerNumber, CallID: callID, ItemID: "caller"}, h.admin)
+	pt, err := e2eetest.Open(rec.CallerNumber, e2ee.Context{Purpose: e2ee.PurposeCallerNumber, CallID: callID, ItemID: "caller"}, h.admin)
 	if err != nil || string(pt) != number {
 		t.Errorf("admin opens the caller number: %q, %v", pt, err)
 	}

@@ -21,7 +21,7 @@ import (
 	"llamenos/ari"
 	"llamenos/ari/aritest"
 	"llamenos/audio"
-	"llamenos/e2ee"
+	"llamenos/e2ee/e2eetest"
 	"llamenos/leakcheck"
 	"llamenos/rtc"
 	"llamenos/rtc/rtctest"
@@ -240,7 +240,7 @@ type harness struct {
 	logs   *logBuffer
 	log    *slog.Logger
 	opts   harnessOpts
-	admin  e2ee.SecretKey
+	admin  e2eetest.SecretKey
 	engine *runningEngine
 	// lastCall is the simulator call answerAndConnect placed.
 	lastCall *aritest.Call
@@ -335,9 +335,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 }
 
 // volunteer adds an active volunteer and returns their secret key.
-func (h *harness) volunteer(role store.Role, available bool) e2ee.SecretKey {
+func (h *harness) volunteer(role store.Role, available bool) e2eetest.SecretKey {
 	h.t.Helper()
-	sk, err := e2ee.GenerateKey(crand.Reader)
+	sk, err := e2eetest.GenerateKey(crand.Reader)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtp"
 
 	"llamenos/audio"
+	"llamenos/audio/audiotest"
 	"llamenos/leakcheck"
 	"llamenos/rtc/rtctest"
 )
@@ -23,7 +24,7 @@ import (
 func sine(freq float64) *audio.Tone { return audio.NewTone(audio.SampleRate, 0.25, freq) }
 
 // frame is the next 20 ms of src as a PCMU payload.
-func frame(src audio.Source) []byte { return audio.AppendMulaw(nil, src, audio.FrameSamples) }
+func frame(src audio.Source) []byte { return audiotest.AppendMulaw(nil, src, audio.FrameSamples) }
 
 // toneLevel is the share of µ-law audio's energy at freq, in [0, 1].
 func toneLevel(ulaw []byte, freq float64) float64 {

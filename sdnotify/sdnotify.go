@@ -28,9 +28,6 @@ func FromEnv(getenv func(string) string) Notifier {
 	return n
 }
 
-// Enabled reports whether a notify socket is configured.
-func (n Notifier) Enabled() bool { return n.socket != "" }
-
 // Notify sends one state datagram.
 func (n Notifier) Notify(state string) error {
 	if n.socket == "" {

@@ -62,8 +62,8 @@ func notifier(path, usec string) Notifier {
 func TestNotifyAndWatchdog(t *testing.T) {
 	c, path := listen(t)
 	n := notifier(path, "40000")
-	if !n.Enabled() || n.WatchdogInterval() != 40*time.Millisecond {
-		t.Fatalf("enabled %v, interval %v", n.Enabled(), n.WatchdogInterval())
+	if n.socket != path || n.WatchdogInterval() != 40*time.Millisecond {
+		t.Fatalf("socket %q, interval %v", n.socket, n.WatchdogInterval())
 	}
 	if err := n.Notify("READY=1"); err != nil {
 		t.Fatal(err)
@@ -169,7 +169,7 @@ func TestFailingCheckStopsPinging(t *testing.T) {
 
 func TestDisabled(t *testing.T) {
 	n := FromEnv(func(string) string { return "" })
-	if n.Enabled() || n.Notify("READY=1") != nil || n.WatchdogInterval() != 0 {
+	if n.socket != "" || n.Notify("READY=1") != nil || n.WatchdogInterval() != 0 {
 		t.Fatal("zero notifier must be a silent no-op")
 	}
 	// returns at once

@@ -69,20 +69,6 @@ type AuditHead struct {
 // String is "seq:hash", the form an operator copies somewhere safe.
 func (h AuditHead) String() string { return strconv.FormatUint(h.Seq, 10) + ":" + h.Hash.String() }
 
-// ParseAuditHead reads the String form.
-func ParseAuditHead(s string) (AuditHead, error) {
-	seq, hash, ok := strings.Cut(s, ":")
-	n, err := strconv.ParseUint(seq, 10, 64)
-	if !ok || err != nil || n == 0 {
-		return AuditHead{}, fmt.Errorf("audit anchor %q: want SEQ:HASH", truncate(s, 100))
-	}
-	h, err := ParseHash(hash)
-	if err != nil {
-		return AuditHead{}, fmt.Errorf("audit anchor %q: %w", truncate(s, 100), err)
-	}
-	return AuditHead{Seq: n, Hash: h}, nil
-}
-
 // AuditError reports the first entry at which the chain fails.
 type AuditError struct {
 	Seq    uint64

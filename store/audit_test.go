@@ -162,7 +162,7 @@ func TestAuditAnchorCatchesRewrittenHead(t *testing.T) {
 	if err := s.CheckAuditAnchor(context.Background(), anchor); err != nil {
 		t.Fatalf("untouched log fails its anchor: %v", err)
 	}
-	parsed, err := ParseAuditHead(anchor.String())
+	parsed, err := parseAuditHead(anchor.String())
 	if err != nil || parsed != anchor {
 		t.Fatalf("anchor round trip: %v %v", parsed, err)
 	}
@@ -222,7 +222,7 @@ func TestAuditRefusesPersonalData(t *testing.T) {
 		}
 		return errors.Join(err, err2)
 	})
-	if _, err := ParseAuditHead("12:" + strings.Repeat("z", 64)); err == nil {
+	if _, err := parseAuditHead("12:" + strings.Repeat("z", 64)); err == nil {
 		t.Error("bad anchor parsed")
 	}
 }

@@ -83,10 +83,10 @@ func TestCanariesNeverReachTheFile(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.CreateInvite(Invite{CodeHash: TokenHash(invite), Role: RoleVolunteer, CreatedBy: pk(0), ExpiresAt: start.Add(time.Hour), CreatedAt: start}); err != nil {
+		if _, err := tx.CreateInvite(Invite{CodeHash: tokenHash(invite), Role: RoleVolunteer, CreatedBy: pk(0), ExpiresAt: start.Add(time.Hour), CreatedAt: start}); err != nil {
 			return err
 		}
-		if _, err := tx.PutSession(Session{TokenHash: TokenHash(token), PubKey: v.PubKey, CreatedAt: start, ExpiresAt: start.Add(time.Hour)}); err != nil {
+		if _, err := tx.PutSession(Session{TokenHash: tokenHash(token), PubKey: v.PubKey, CreatedAt: start, ExpiresAt: start.Add(time.Hour)}); err != nil {
 			return err
 		}
 		if _, err := tx.PutPasskey(Passkey{ID: []byte("credential-id"), PubKey: v.PubKey, PublicKey: []byte{0xa5, 0x01, 0x02, 0x03, 0x26}}); err != nil {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -65,11 +64,6 @@ func decodeRecord(b []byte, v any) error {
 // Hash is a SHA-256 or HMAC-SHA256 value: a caller-number hash, an invite
 // code hash, a session token hash. A plain [32]byte is assignable to it.
 type Hash [32]byte
-
-// TokenHash is how invite codes and session tokens are stored: SHA-256 of the
-// secret, never the secret itself. The tokens are random (≥ 128 bits), so an
-// unkeyed hash is enough to make the stored form useless to a thief.
-func TokenHash(token string) Hash { return sha256.Sum256([]byte(token)) }
 
 // ParseHash reads 64 lowercase hex characters.
 func ParseHash(s string) (Hash, error) {

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -149,4 +151,22 @@ func testCall(t testing.TB, start time.Time, by string, caller Hash) Call {
 		CallerHash:   caller,
 		CallerNumber: []byte("sealed-number-placeholder"),
 	}
+}
+
+// tokenHash is the stored form of an invite code or session token, as the
+// auth package computes it: SHA-256 of the secret.
+func tokenHash(token string) Hash { return sha256.Sum256([]byte(token)) }
+
+// parseAuditHead reads the String form of an AuditHead.
+func parseAuditHead(s string) (AuditHead, error) {
+	seq, hash, ok := strings.Cut(s, ":")
+	n, err := strconv.ParseUint(seq, 10, 64)
+	if !ok || err != nil || n == 0 {
+		return AuditHead{}, fmt.Errorf("audit anchor %q: want SEQ:HASH", truncate(s, 100))
+	}
+	h, err := ParseHash(hash)
+	if err != nil {
+		return AuditHead{}, fmt.Errorf("audit anchor %q: %w", truncate(s, 100), err)
+	}
+	return AuditHead{Seq: n, Hash: h}, nil
 }

@@ -73,7 +73,7 @@ func TestDeactivateEndsSessions(t *testing.T) {
 				return err
 			}
 			for j := range 3 {
-				if _, err := tx.PutSession(Session{TokenHash: TokenHash(string(rune('a' + i*10 + j))), PubKey: pk(i), ExpiresAt: now.Add(time.Hour)}); err != nil {
+				if _, err := tx.PutSession(Session{TokenHash: tokenHash(string(rune('a' + i*10 + j))), PubKey: pk(i), ExpiresAt: now.Add(time.Hour)}); err != nil {
 					return err
 				}
 			}
@@ -98,7 +98,7 @@ func TestDeactivateEndsSessions(t *testing.T) {
 				t.Errorf("volunteer %d has %d sessions, want %d (%v)", i, len(got), want, err)
 			}
 		}
-		if _, err := tx.Session(TokenHash(string(rune('a' + 10)))); !errors.Is(err, ErrNotFound) {
+		if _, err := tx.Session(tokenHash(string(rune('a' + 10)))); !errors.Is(err, ErrNotFound) {
 			t.Errorf("session of a deactivated volunteer still found: %v", err)
 		}
 		return nil
@@ -109,7 +109,7 @@ func TestDeactivateEndsSessions(t *testing.T) {
 func TestSessions(t *testing.T) {
 	s, _ := openTest(t)
 	now := time.Now().UTC()
-	h := TokenHash("token-1")
+	h := tokenHash("token-1")
 	update(t, s, func(tx *Tx) error {
 		if _, err := tx.PutSession(Session{TokenHash: h, PubKey: pk(1), ExpiresAt: now.Add(time.Hour)}); err != nil {
 			return err
@@ -117,7 +117,7 @@ func TestSessions(t *testing.T) {
 		if _, err := tx.PutSession(Session{TokenHash: h, PubKey: pk(2), ExpiresAt: now.Add(time.Hour)}); !errors.Is(err, ErrInvalid) {
 			t.Errorf("owner change: %v", err)
 		}
-		if _, err := tx.PutSession(Session{TokenHash: TokenHash("old"), PubKey: pk(1), CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)}); err != nil {
+		if _, err := tx.PutSession(Session{TokenHash: tokenHash("old"), PubKey: pk(1), CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)}); err != nil {
 			return err
 		}
 		// Sliding: the auth package moves the expiry forward.
@@ -152,7 +152,7 @@ func TestSessions(t *testing.T) {
 func TestInvites(t *testing.T) {
 	s, _ := openTest(t)
 	now := time.Now().UTC()
-	code := TokenHash("invite-code")
+	code := tokenHash("invite-code")
 	update(t, s, func(tx *Tx) error {
 		_, err := tx.CreateInvite(Invite{CodeHash: code, Role: RoleVolunteer, CreatedBy: pk(1), ExpiresAt: now.Add(7 * 24 * time.Hour)})
 		return err
@@ -189,7 +189,7 @@ func TestInvites(t *testing.T) {
 	for _, err := range errs {
 		wantErr(t, err, ErrInviteUsed)
 	}
-	expired, revoked := TokenHash("expired"), TokenHash("revoked")
+	expired, revoked := tokenHash("expired"), tokenHash("revoked")
 	update(t, s, func(tx *Tx) error {
 		if _, err := tx.CreateInvite(Invite{CodeHash: expired, Role: RoleAdmin, CreatedBy: pk(1), CreatedAt: now.Add(-48 * time.Hour), ExpiresAt: now.Add(-time.Hour)}); err != nil {
 			return err
@@ -203,7 +203,7 @@ func TestInvites(t *testing.T) {
 	for _, c := range []struct {
 		code Hash
 		want error
-	}{{expired, ErrInviteExpired}, {revoked, ErrInviteRevoked}, {TokenHash("nope"), ErrNotFound}, {code, ErrInviteUsed}} {
+	}{{expired, ErrInviteExpired}, {revoked, ErrInviteRevoked}, {tokenHash("nope"), ErrNotFound}, {code, ErrInviteUsed}} {
 		err := s.Update(context.Background(), func(tx *Tx) error { _, err := tx.RedeemInvite(c.code, pk(99), now); return err })
 		wantErr(t, err, c.want)
 	}

@@ -24,7 +24,7 @@ type CallSpec struct {
 	// Args are the Stasis() arguments after the app name, delivered in
 	// StasisStart.args. Default: none.
 	Args []string
-	// Audio is what the caller says: audio.NewTone, audio.NewLoop (WAV
+	// Audio is what the caller says: audio.NewTone, audio.NewLoop (recorded
 	// samples), ... at 8 kHz. nil means silence. It is read 20 ms at a time
 	// while the caller shares a bridge with an externalMedia channel.
 	Audio audio.Source

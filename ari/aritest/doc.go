@@ -10,7 +10,7 @@
 //	defer sim.Close()
 //	call, _ := sim.PlaceCall(aritest.CallSpec{
 //		App: "hotline", CallerNumber: "+15551230000", DialedNumber: "+15559870000",
-//		Audio: audio.NewTone(audio.SampleRate, 0.3, 440), // or audio.NewLoop(wavSamples, true)
+//		Audio: audio.NewTone(audio.SampleRate, 0.3, 440), // or audio.NewLoop(samples, true)
 //		DTMF:  []aritest.DTMF{{Digit: "1", At: 2 * time.Second}},
 //	})
 //	...

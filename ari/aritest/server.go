@@ -236,8 +236,6 @@ type apiError struct {
 	message string
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.status, e.message) }
-
 func errf(status int, format string, args ...any) *apiError {
 	return &apiError{status: status, message: fmt.Sprintf(format, args...)}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"llamenos/audio"
+	"llamenos/audio/audiotest"
 )
 
 // PCMU is the only codec a Browser offers: G.711 µ-law, payload type 0.
@@ -346,7 +347,7 @@ func (b *Browser) Play(src audio.Source) {
 				return
 			case <-tick.C:
 			}
-			payload = audio.AppendMulaw(payload[:0], src, audio.FrameSamples)
+			payload = audiotest.AppendMulaw(payload[:0], src, audio.FrameSamples)
 			if b.Send(payload) != nil {
 				return
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"llamenos/audio"
+	"llamenos/audio/audiotest"
 	"llamenos/leakcheck"
 )
 
@@ -57,7 +58,7 @@ func TestSendAndReceive(t *testing.T) {
 	tone := audio.NewTone(audio.SampleRate, 0.25, 440)
 	const frames = 25
 	for range frames {
-		if err := a.Send(audio.AppendMulaw(nil, tone, audio.FrameSamples)); err != nil {
+		if err := a.Send(audiotest.AppendMulaw(nil, tone, audio.FrameSamples)); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(20 * time.Millisecond)

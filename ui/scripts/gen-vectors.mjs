@@ -21,19 +21,20 @@ const DRBG_DESCRIPTION =
 const TEXT =
   '{"text":"Voluntaria: la persona llamó desde el trabajo; habló de insomnio y deudas. Acordamos volver a hablar el jueves. ✔","fields":{"risk":"medium","language":"es"}}';
 
-// Mirrors vectorSpecs in e2ee/vectors_test.go (same shape, own seeds and ids).
+// Mirrors vectorSpecs in e2ee/vectors_test.go (same shape, own seeds and ids):
+// every purpose has at least one vector, which test/vectors.test.mjs checks.
 const SPECS = [
   { name: 'r1-empty', n: 1, pt: 'empty', ctx: { purpose: 'note', callId: 'js-call-0001', itemId: 'js-note-0001' } },
   { name: 'r1-1byte', n: 1, pt: '1byte', ctx: { purpose: 'draft', callId: '', itemId: 'js-draft-1' } },
-  { name: 'r1-64k', n: 1, pt: '64k', ctx: { purpose: 'note', callId: 'js-call-0002', itemId: 'js-note-0002' } },
+  { name: 'r1-64k', n: 1, pt: '64k', ctx: { purpose: 'transcript', callId: 'js-call-0002', itemId: 'transcript' } },
   { name: 'r1-text-unicode-ids', n: 1, pt: 'text', ctx: { purpose: 'draft', callId: 'llamada/ü', itemId: 'borrador ✎' } },
   { name: 'r2-empty', n: 2, pt: 'empty', ctx: { purpose: 'note', callId: 'js-call-0003', itemId: 'js-note-0003' } },
-  { name: 'r2-1byte', n: 2, pt: '1byte', ctx: { purpose: 'ban', callId: 'js-call-0004', itemId: 'js-ban-1' } },
+  { name: 'r2-1byte', n: 2, pt: '1byte', ctx: { purpose: 'caller-number', callId: 'js-call-0004', itemId: 'caller' } },
   { name: 'r2-text', n: 2, pt: 'text', ctx: { purpose: 'note', callId: 'c0ffee00-0000-4000-8000-000000000001', itemId: 'js-note-0004' } },
   { name: 'r2-64k', n: 2, pt: '64k', ctx: { purpose: 'note-history', callId: 'js-call-0005', itemId: 'js-note-0005/rev-2' } },
-  { name: 'r5-empty', n: 5, pt: 'empty', ctx: { purpose: 'note', callId: 'js-call-0006', itemId: 'js-note-0006' } },
+  { name: 'r5-empty', n: 5, pt: 'empty', ctx: { purpose: 'ban', callId: '', itemId: 'number' } },
   { name: 'r5-1byte', n: 5, pt: '1byte', ctx: { purpose: 'volunteer-profile', callId: '', itemId: '' }, keyId: true },
-  { name: 'r5-4k', n: 5, pt: '4k', ctx: { purpose: 'note', callId: 'js-call-0007', itemId: 'js-note-0007' } },
+  { name: 'r5-4k', n: 5, pt: '4k', ctx: { purpose: 'voicemail-transcript', callId: 'js-call-0007', itemId: 'voicemail' } },
   { name: 'r5-64k', n: 5, pt: '64k', ctx: { purpose: 'export', callId: '', itemId: 'js-export-1' } },
 ];
 

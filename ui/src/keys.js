@@ -3,6 +3,7 @@
 // absorbed here. Nothing in this file implements a primitive.
 import {
   CryptoError,
+  PURPOSE,
   UnlockGuard,
   b64urlDecode,
   b64urlEncode,
@@ -20,10 +21,11 @@ import {
 } from './crypto/index.js';
 import { generateRecoveryKey, parseRecoveryKey } from './recovery.js';
 
+// The envelope purposes, for the context builders (notes.js).
+export { PURPOSE };
+
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
-
-export const PROFILE_PURPOSE = 'volunteer-profile';
 
 export function newIdentity() {
   const secretKey = generateSecretKey();
@@ -43,7 +45,7 @@ export function npub(pubkeyHex) {
 }
 
 function profileContext(ownerPubkey) {
-  return { purpose: PROFILE_PURPOSE, callId: '', itemId: ownerPubkey };
+  return { purpose: PURPOSE.VOLUNTEER_PROFILE, callId: '', itemId: ownerPubkey };
 }
 
 // sealProfile: {name, phone} sealed to its owner and every admin, bound to

@@ -4,18 +4,15 @@
 // server can neither read it nor move it to another call or note: an
 // envelope opened under any other context fails, and is shown as an
 // integrity error, never as text.
-import { openJSON, openText, sealJSON, sealText } from './keys.js';
+import { PURPOSE, openJSON, openText, sealJSON, sealText } from './keys.js';
 
-export const NOTE_PURPOSE = 'note';
-export const DRAFT_PURPOSE = 'draft';
-
-export const noteContext = (callId, noteId) => ({ purpose: NOTE_PURPOSE, callId, itemId: noteId });
-export const draftContext = (callId, noteId) => ({ purpose: DRAFT_PURPOSE, callId, itemId: noteId });
-export const callerNumberContext = (callId) => ({ purpose: 'caller-number', callId, itemId: 'caller' });
+export const noteContext = (callId, noteId) => ({ purpose: PURPOSE.NOTE, callId, itemId: noteId });
+export const draftContext = (callId, noteId) => ({ purpose: PURPOSE.DRAFT, callId, itemId: noteId });
+export const callerNumberContext = (callId) => ({ purpose: PURPOSE.CALLER_NUMBER, callId, itemId: 'caller' });
 // A ban made from a call carries that call's caller-number envelope; a ban
 // typed by an admin has its own, with no call.
-export const banNumberContext = () => ({ purpose: 'ban', callId: '', itemId: 'number' });
-export const banReasonContext = (callId = '') => ({ purpose: 'ban', callId, itemId: 'reason' });
+export const banNumberContext = () => ({ purpose: PURPOSE.BAN, callId: '', itemId: 'number' });
+export const banReasonContext = (callId = '') => ({ purpose: PURPOSE.BAN, callId, itemId: 'reason' });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

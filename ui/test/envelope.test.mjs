@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import {
   CryptoError,
   MAX_CONTEXT_FIELD_SIZE,
   MAX_RECIPIENTS,
+  PURPOSE,
   PURPOSES,
   generateSecretKey,
   getPublicKey,
@@ -75,6 +79,31 @@ describe('seal/open round trip', () => {
       const ctx = { purpose, callId: 'c', itemId: 'i' };
       assert.deepEqual(open(seal(enc(purpose), ctx, pks), ctx, sks[0]), enc(purpose));
     }
+  });
+});
+
+describe('purposes are spelled once', () => {
+  test('PURPOSES is PURPOSE, every label once', () => {
+    assert.deepEqual(PURPOSES, Object.values(PURPOSE));
+    assert.equal(new Set(PURPOSES).size, PURPOSES.length);
+    assert.ok(Object.isFrozen(PURPOSE) && Object.isFrozen(PURPOSES));
+  });
+  // Outside src/crypto/envelope.js, a purpose is always PURPOSE.X: a label
+  // typed as a string (purpose: 'ban', FOO_PURPOSE = 'note') could drift from
+  // the list the vectors are checked against.
+  test('no module in ui/src writes a purpose label as a string', () => {
+    const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src');
+    const envelope = path.join(src, 'crypto', 'envelope.js');
+    const found = [];
+    for (const rel of readdirSync(src, { recursive: true })) {
+      const file = path.join(src, rel);
+      if (!file.endsWith('.js') || file === envelope) continue;
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?:purpose\s*:\s*|_PURPOSE\s*=\s*)(['"`])([^'"`]*)\1/gi)) {
+        if (PURPOSES.includes(m[2])) found.push(`${path.relative(src, file)}: ${m[0]}`);
+      }
+    }
+    assert.deepEqual(found, []);
   });
 });
 

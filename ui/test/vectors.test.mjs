@@ -15,6 +15,7 @@ import {
   open,
   parseEnvelope,
   parsePublicKeyHex,
+  PURPOSES,
   seal,
   signSchnorr,
   verifyAuth,
@@ -61,6 +62,19 @@ function checkEnvelopeFile(name) {
 
 describe('envelopes sealed by Go (envelopes-go.json)', () => checkEnvelopeFile('envelopes-go.json'));
 describe('envelopes sealed by JS (envelopes-js.json)', () => checkEnvelopeFile('envelopes-js.json'));
+
+// Each envelope vector file, whichever side wrote it, must name exactly the
+// purposes PURPOSES lists: none without a vector, none unknown. The Go tests
+// check the same files against e2ee's list, so the two cannot drift apart.
+for (const name of ['envelopes-go.json', 'envelopes-js.json']) {
+  test(`${name} covers exactly the known purposes`, () => {
+    const seen = new Set(readVectors(name).vectors.map((v) => v.context.purpose));
+    const missing = PURPOSES.filter((p) => !seen.has(p));
+    const unknown = [...seen].filter((p) => !PURPOSES.includes(p));
+    assert.deepEqual(missing, [], `purposes without a vector in ${name}`);
+    assert.deepEqual(unknown, [], `purposes in ${name} that ui/src/crypto does not know`);
+  });
+}
 
 test('committed JS vectors are exactly what ui/scripts/gen-vectors.mjs produces', async () => {
   const files = await buildVectors();

@@ -18,18 +18,26 @@ export const MAX_RECIPIENTS = 255;
 export const MAX_PLAINTEXT_SIZE = 16 * 1024 * 1024;
 export const MAX_CONTEXT_FIELD_SIZE = 256;
 
-/** The fixed purpose labels; the same list as e2ee/context.go. */
-export const PURPOSES = Object.freeze([
-  'note', // a call note: text + custom field values
-  'note-history', // an earlier revision of an edited note
-  'draft', // a note being written, kept in localStorage
-  'transcript', // a call transcript sealed by the daemon
-  'voicemail-transcript', // a voicemail transcript sealed by the daemon
-  'caller-number', // a caller's E.164 number, sealed to admins
-  'volunteer-profile', // a volunteer's personal data
-  'ban', // a ban entry's number and reason, for admins
-  'export', // an admin export file
-]);
+/**
+ * The fixed purpose labels, the same list as e2ee/context.go. This is the one
+ * place the browser code spells them: everything else uses PURPOSE.X, and the
+ * vector tests fail unless both envelope vector files cover exactly PURPOSES.
+ * Adding one is a format change (docs/crypto.md).
+ */
+export const PURPOSE = Object.freeze({
+  NOTE: 'note', // a call note: text + custom field values
+  NOTE_HISTORY: 'note-history', // an earlier revision of an edited note
+  DRAFT: 'draft', // a note being written, kept in localStorage
+  TRANSCRIPT: 'transcript', // a call transcript sealed by the daemon
+  VOICEMAIL_TRANSCRIPT: 'voicemail-transcript', // a voicemail transcript sealed by the daemon
+  CALLER_NUMBER: 'caller-number', // a caller's E.164 number, sealed to admins
+  VOLUNTEER_PROFILE: 'volunteer-profile', // a volunteer's personal data
+  BAN: 'ban', // a ban entry's number and reason, for admins
+  EXPORT: 'export', // an admin export file
+});
+
+/** Every purpose label, in documentation order. */
+export const PURPOSES = Object.freeze(Object.values(PURPOSE));
 
 const KEY = 32;
 const NONCE = 24;

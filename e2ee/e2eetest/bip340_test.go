@@ -1,4 +1,4 @@
-package e2ee
+package e2eetest
 
 import (
 	"bytes"
@@ -8,11 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"llamenos/e2ee"
+	"llamenos/e2ee/internal/core"
 )
 
-// referenceDir finds /work/shared/reference (never copied into the repo):
-// $LLAMENOS_REFERENCE_DIR, else shared/reference in the working directory or
-// any ancestor.
+// referenceDir finds the directory with the official BIP-340 vectors, which
+// are not kept in the repository: $LLAMENOS_REFERENCE_DIR, else
+// shared/reference in the working directory or any ancestor.
 func referenceDir(t *testing.T) string {
 	t.Helper()
 	if d := os.Getenv("LLAMENOS_REFERENCE_DIR"); d != "" {
@@ -78,8 +81,8 @@ func TestBIP340Vectors(t *testing.T) {
 		sign   func(SecretKey, []byte, [32]byte) ([64]byte, error)
 		verify func([32]byte, []byte, []byte) bool
 	}{
-		{"public", SignSchnorr, VerifySchnorr},
-		{"anylen", signSchnorrAnyLen, verifySchnorrAnyLen},
+		{"public", SignSchnorr, e2ee.VerifySchnorr},
+		{"anylen", signSchnorrAnyLen, core.VerifySchnorrAnyLen},
 	}
 	falses := 0
 	for _, v := range loadBIP340Vectors(t) {
@@ -149,11 +152,11 @@ func TestSchnorrPathsAgree(t *testing.T) {
 			pk  [32]byte
 			sig []byte
 		}{{pk, a[:]}, {pk, bad[:]}, {other.Public(), a[:]}} {
-			if x, y := VerifySchnorr(c.pk, msg, c.sig), verifySchnorrAnyLen(c.pk, msg, c.sig); x != y {
+			if x, y := e2ee.VerifySchnorr(c.pk, msg, c.sig), core.VerifySchnorrAnyLen(c.pk, msg, c.sig); x != y {
 				t.Fatalf("iteration %d: verify disagrees: btcec %v, any-length %v", i, x, y)
 			}
 		}
-		if !VerifySchnorr(pk, msg, a[:]) || VerifySchnorr(pk, msg, bad[:]) {
+		if !e2ee.VerifySchnorr(pk, msg, a[:]) || e2ee.VerifySchnorr(pk, msg, bad[:]) {
 			t.Fatalf("iteration %d: wrong verify result", i)
 		}
 	}
@@ -173,14 +176,14 @@ func TestSchnorrRejectsBadInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !VerifySchnorr(sk.Public(), msg, sig[:]) {
+		if !e2ee.VerifySchnorr(sk.Public(), msg, sig[:]) {
 			t.Fatalf("%d-byte message does not verify", n)
 		}
-		if VerifySchnorr(sk.Public(), append(msg, 0), sig[:]) {
+		if e2ee.VerifySchnorr(sk.Public(), append(msg, 0), sig[:]) {
 			t.Fatalf("%d-byte message signature verifies for a longer message", n)
 		}
 		for _, l := range []int{0, 63, 65} {
-			if VerifySchnorr(sk.Public(), msg, make([]byte, l)) {
+			if e2ee.VerifySchnorr(sk.Public(), msg, make([]byte, l)) {
 				t.Fatalf("%d-byte signature accepted", l)
 			}
 		}

@@ -1,24 +1,26 @@
-package e2ee
+package e2eetest
 
 import (
 	"crypto/sha256"
 	"encoding/binary"
 )
 
-// testDRBG is the deterministic byte stream both languages' vector generators
+// DRBG is the deterministic byte stream both languages' vector generators
 // use: SHA-256(seed ‖ u32be(0)) ‖ SHA-256(seed ‖ u32be(1)) ‖ …  It is NOT a
 // secure random generator; it only makes vectors reproducible and lets each
 // side re-seal the other's vectors and compare bytes. The twin is in
-// ui/test/drbg.js.
-type testDRBG struct {
+// ui/scripts/drbg.mjs.
+type DRBG struct {
 	seed    []byte
 	counter uint32
 	buf     []byte
 }
 
-func newTestDRBG(seed string) *testDRBG { return &testDRBG{seed: []byte(seed)} }
+// NewDRBG starts the stream for seed.
+func NewDRBG(seed string) *DRBG { return &DRBG{seed: []byte(seed)} }
 
-func (d *testDRBG) Read(p []byte) (int, error) {
+// Read fills p from the stream; it never fails.
+func (d *DRBG) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
 		if len(d.buf) == 0 {
@@ -34,7 +36,8 @@ func (d *testDRBG) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (d *testDRBG) bytes(n int) []byte {
+// Bytes returns the next n bytes of the stream.
+func (d *DRBG) Bytes(n int) []byte {
 	b := make([]byte, n)
 	d.Read(b)
 	return b

@@ -1,9 +1,11 @@
-package e2ee
+package e2eetest
 
 import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"llamenos/e2ee"
 )
 
 // Bech32 (BIP-173, the original constant 1 — NIP-19 keys are not bech32m).
@@ -169,7 +171,7 @@ func decode32(s, wantHRP string) ([32]byte, error) {
 }
 
 // EncodeNpub returns the NIP-19 npub1… form of pk.
-func EncodeNpub(pk PublicKey) string { return bech32Encode(hrpPublic, bytesToWords(pk[:])) }
+func EncodeNpub(pk e2ee.PublicKey) string { return bech32Encode(hrpPublic, bytesToWords(pk[:])) }
 
 // EncodeNsec returns the NIP-19 nsec1… form of sk. The result is a secret:
 // never log it.
@@ -177,14 +179,14 @@ func EncodeNsec(sk SecretKey) string { return bech32Encode(hrpSecret, bytesToWor
 
 // DecodeNpub parses an npub1… string: checksum, prefix, length and that the
 // key is a curve point.
-func DecodeNpub(s string) (PublicKey, error) {
+func DecodeNpub(s string) (e2ee.PublicKey, error) {
 	b, err := decode32(s, hrpPublic)
 	if err != nil {
-		return PublicKey{}, fmt.Errorf("e2ee: npub: %w: %w", ErrInvalidKey, err)
+		return e2ee.PublicKey{}, fmt.Errorf("e2ee: npub: %w: %w", e2ee.ErrInvalidKey, err)
 	}
-	pk, err := ParsePublicKey(b[:])
+	pk, err := e2ee.ParsePublicKey(b[:])
 	if err != nil {
-		return PublicKey{}, fmt.Errorf("e2ee: npub: %w", err)
+		return e2ee.PublicKey{}, fmt.Errorf("e2ee: npub: %w", err)
 	}
 	return pk, nil
 }
@@ -194,7 +196,7 @@ func DecodeNpub(s string) (PublicKey, error) {
 func DecodeNsec(s string) (SecretKey, error) {
 	b, err := decode32(s, hrpSecret)
 	if err != nil {
-		return SecretKey{}, fmt.Errorf("e2ee: nsec: %w: %w", ErrInvalidKey, err)
+		return SecretKey{}, fmt.Errorf("e2ee: nsec: %w: %w", e2ee.ErrInvalidKey, err)
 	}
 	sk, err := ParseSecretKey(b[:])
 	if err != nil {
