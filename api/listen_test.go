@@ -67,6 +67,7 @@ func TestServeTLSFromCertFiles(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- e.srv.Serve(ctx, ln) }()
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections() // its keep-alive connection is the test's, not the server's
 	res, err := client.Get("https://" + ln.Addr().String() + "/api/health")
 	if err != nil {
 		t.Fatal(err)
@@ -80,8 +81,13 @@ func TestServeTLSFromCertFiles(t *testing.T) {
 		t.Fatalf("served certificate %q", got)
 	}
 	// Plain HTTP on the TLS port is refused.
-	if res, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + ln.Addr().String() + "/api/health"); err == nil && res.StatusCode == 200 {
-		t.Fatal("plain HTTP answered on the TLS listener")
+	plain := &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}
+	defer plain.CloseIdleConnections()
+	if res, err := plain.Get("http://" + ln.Addr().String() + "/api/health"); err == nil {
+		res.Body.Close()
+		if res.StatusCode == 200 {
+			t.Fatal("plain HTTP answered on the TLS listener")
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {
