@@ -40,7 +40,7 @@ func fullCall(t *testing.T, e *env) {
 	nc := note[*ari.NewChannel](e)
 	sub, start := nc.Subscription, nc.Event
 	defer sub.Close()
-	if start.Channel.ID != call.ChannelID() || start.Channel.Caller.Number != "+15551230000" ||
+	if start.Channel.ID != call.ChannelID() || string(start.Channel.Caller.Number.Bytes()) != "+15551230000" ||
 		start.Channel.Dialplan.Exten != "+15559870000" || len(start.Args) != 1 || start.Args[0] != "inbound" {
 		t.Fatalf("StasisStart = %+v", start)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -30,7 +31,10 @@ type Config struct {
 	App string
 
 	// HTTPClient is used for REST calls and the WebSocket handshake.
-	// Defaults to a client with its own transport.
+	// Defaults to a client with its own transport, which zeroes the read
+	// buffers of its connections before every refill (see wipeConn) and
+	// asks for no compressed responses. A client given here keeps its own
+	// buffers: whatever they last read, caller ids included, stays in them.
 	HTTPClient *http.Client
 	// RequestTimeout bounds every REST call (on top of the caller's
 	// context). Default 5 s.
@@ -49,8 +53,9 @@ type Config struct {
 	// entry is dropped, counted in Stats and logged at error level: memory
 	// stays bounded if a consumer is stuck, and nothing vanishes silently.
 	// Default 100000.
-	MaxQueue int
-	ownHTTP  bool // HTTPClient was made here, so Close may close its idle connections
+	MaxQueue   int
+	ownHTTP    bool         // HTTPClient was made here, so Close may close its idle connections
+	eventsHTTP *http.Client // for the events socket's handshake: HTTPClient, or one of ours
 
 	// Logger receives connection changes and event problems. Default
 	// slog.Default(). Event payloads are never logged (they carry caller
@@ -67,11 +72,10 @@ func (c *Config) setDefaults() error {
 	}
 	if c.HTTPClient == nil {
 		c.ownHTTP = true
-		c.HTTPClient = &http.Client{Transport: &http.Transport{
-			Proxy:               nil, // ARI is on loopback; never route it through a proxy
-			MaxIdleConnsPerHost: 32,
-			IdleConnTimeout:     90 * time.Second,
-		}}
+		c.HTTPClient = &http.Client{Transport: newTransport(false)}
+		c.eventsHTTP = &http.Client{Transport: newTransport(true)}
+	} else {
+		c.eventsHTTP = c.HTTPClient
 	}
 	setDur := func(d *time.Duration, def time.Duration) {
 		if *d <= 0 {
@@ -151,8 +155,8 @@ func New(cfg Config) (*Client, error) {
 		replaced: make(chan struct{}, 1),
 		stateCh:  make(chan struct{}),
 	}
-	c.raw = mailbox.New[rawMessage](cfg.MaxQueue)
-	c.notes = mailbox.New[Notification](cfg.MaxQueue)
+	c.raw = mailbox.New[rawMessage](cfg.MaxQueue).OnDiscard(func(m rawMessage) { clear(m.data) })
+	c.notes = mailbox.New[Notification](cfg.MaxQueue).OnDiscard(WipeNotification)
 	c.router = newRouter(c)
 	c.wg.Add(2)
 	go c.dispatchLoop()
@@ -188,8 +192,12 @@ func (c *Client) Close() error {
 	}
 	c.router.closeAll()
 	c.wg.Wait()
+	// Frames not yet decoded and notifications nobody read are wiped.
+	c.raw.Close()
+	c.notes.Close()
 	if c.cfg.ownHTTP {
 		c.cfg.HTTPClient.CloseIdleConnections()
+		c.cfg.eventsHTTP.CloseIdleConnections()
 	}
 	return nil
 }
@@ -233,7 +241,10 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return fmt.Errorf("ari: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	// Channels in the answer carry caller ids: the body is read into a
+	// buffer of ours and zeroed once decoded.
+	data, err := readAll(resp.Body, resp.ContentLength, maxBody)
+	defer clear(data)
 	if err != nil {
 		return fmt.Errorf("ari: %s %s: read response: %w", method, path, err)
 	}
@@ -259,6 +270,92 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return fmt.Errorf("ari: %s %s: decode response: %w", method, path, err)
 	}
 	return nil
+}
+
+// readAll reads r to its end, or to limit bytes, into a buffer sized by
+// hint (a Content-Length, or -1) and doubled as needed. Every buffer it
+// outgrows is zeroed, so the returned one is the only copy of what was
+// read; on error it returns nil and leaves no copy either.
+func readAll(r io.Reader, hint, limit int64) ([]byte, error) {
+	size := int64(4096)
+	if hint >= 0 {
+		size = min(hint+1, limit) // +1: reaching EOF needs no growth
+	}
+	buf := make([]byte, 0, max(size, 1))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) >= limit {
+				return buf, nil
+			}
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), limit))
+			copy(grown, buf)
+			clear(buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			clear(buf)
+			return nil, err
+		}
+	}
+}
+
+// newTransport is the client's own HTTP transport: loopback, no proxy, no
+// compression (a gzip reader would keep the plain text in its window), and
+// connections that wipe their read buffers (wipeConn). events is for the
+// events socket's handshake.
+func newTransport(events bool) *http.Transport {
+	dialer := &net.Dialer{}
+	return &http.Transport{
+		Proxy: nil, // ARI is on loopback; never route it through a proxy
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &wipeConn{Conn: conn, head: events}, nil
+		},
+		DisableCompression:  true,
+		MaxIdleConnsPerHost: 32,
+		IdleConnTimeout:     90 * time.Second,
+	}
+}
+
+// wipeConn zeroes the buffer it is asked to read into before each read.
+// The HTTP client and the WebSocket library read through bufio.Readers that
+// refill from the start of their buffer once it is consumed, and keep what
+// was read there only until the next refill; with wipeConn underneath, each
+// refill first erases what earlier responses and frames left behind. A
+// reader waits for the next frame or response in a refill, so an idle
+// connection holds nothing it read.
+//
+// One buffer is never refilled: the HTTP client's, on the events socket's
+// connection, which the WebSocket library takes over after the handshake.
+// Frames that arrive with the handshake response (a call coming in just as
+// the socket connects) would stay in it. With head set, reads return one
+// byte at a time until the response header has ended, so that buffer never
+// holds anything past the header.
+type wipeConn struct {
+	net.Conn
+	head bool
+	last uint32 // the last four bytes read while head is set
+}
+
+func (c *wipeConn) Read(p []byte) (int, error) {
+	clear(p)
+	if !c.head || len(p) == 0 {
+		return c.Conn.Read(p)
+	}
+	n, err := c.Conn.Read(p[:1])
+	if n == 1 {
+		c.last = c.last<<8 | uint32(p[0])
+		c.head = c.last != 0x0d0a0d0a // "\r\n\r\n": the header is over
+	}
+	return n, err
 }
 
 // seg escapes one path segment (ids may contain anything, e.g. '/').

@@ -36,12 +36,14 @@
 //	for n := range cl.Notifications() {
 //		switch n := n.(type) {
 //		case *ari.NewChannel: // an unexpected StasisStart: a new inbound call
-//			go runCall(n.Subscription, n.Event)
+//			go runCall(n.Subscription, n.Event) // it wipes n.Event once done with it
+//			continue
 //		case *ari.Resync: // after every (re)connection: adopt or clean up
 //			reconcile(n.AppChannels(), n.Bridges)
 //		case *ari.ConnectionState: // socket up or down
 //		case *ari.Unrouted: // events nobody owns, e.g. late ChannelDestroyed
 //		}
+//		ari.WipeNotification(n) // done with it
 //	}
 //
 //	func runCall(sub *ari.Subscription, start *ari.StasisStart) {
@@ -56,6 +58,7 @@
 //			case *ari.StasisStart: // our externalMedia channel: add it to the bridge now
 //			case *ari.StasisEnd, *ari.ChannelDestroyed: // tear down (idempotent)
 //			}
+//			ari.WipeEvent(ev)
 //		}
 //	}
 //
@@ -80,5 +83,23 @@
 // (ApplicationReplaced), Run returns ErrApplicationReplaced instead of
 // stealing it back.
 //
-// Event payloads carry caller numbers: the package never logs them.
+// # Caller ids
+//
+// Event payloads and channel listings carry caller numbers: the package
+// never logs them, and keeps none it does not wipe. CallerID's Name and
+// Number are Private, decoded straight into buffers that can be zeroed,
+// never into Go strings. The client reads every event frame and REST
+// response body into a buffer of its own and zeroes it once decoded; its
+// default HTTP transport zeroes the connections' read buffers before each
+// refill, so an idle connection keeps nothing it read; and it wipes the
+// events it never hands over (unmodelled types, queue overflow, a closed
+// subscription, notifications unread at Close).
+//
+// What it hands over is the receiver's: the consumer wipes each event taken
+// from Subscription.Events (WipeEvent), each notification (WipeNotification:
+// a NewChannel's StasisStart, an Unrouted event, a Resync's channels) and
+// each Channel a REST call returned (Channel.Wipe), once done with it. An
+// event routed to several subscriptions reaches each as a copy of its own.
+// Channel variables, values read with GetChannelVar (e.g. CALLERID(num))
+// and the redirecting number stay plain strings.
 package ari

@@ -245,7 +245,8 @@ type ApplicationMoveFailed struct {
 }
 
 // UnknownEvent is any event type this package does not model. The dispatcher
-// logs and drops these; DecodeEvent returns them so tools can inspect Raw.
+// logs, wipes and drops these; DecodeEvent returns them so tools can
+// inspect Raw, a copy of the frame that WipeEvent zeroes.
 type UnknownEvent struct {
 	EventBase
 	Raw json.RawMessage `json:"-"`
@@ -256,7 +257,9 @@ var ErrMalformedEvent = errors.New("ari: malformed event")
 
 // DecodeEvent decodes one events-socket frame. It never panics: bad JSON, a
 // missing type or a field of the wrong shape give an error wrapping
-// ErrMalformedEvent; an unmodelled type gives *UnknownEvent.
+// ErrMalformedEvent; an unmodelled type gives *UnknownEvent. The caller ids
+// of the event are copied out of data into Private buffers (and wiped
+// again on error); data is left for the caller to zero.
 func DecodeEvent(data []byte) (Event, error) {
 	var head struct {
 		Type *string `json:"type"`
@@ -326,11 +329,13 @@ func DecodeEvent(data []byte) (Event, error) {
 	default:
 		u := &UnknownEvent{Raw: append(json.RawMessage(nil), data...)}
 		if err := json.Unmarshal(data, &u.EventBase); err != nil {
+			clear(u.Raw)
 			return nil, fmt.Errorf("%w: %s: %v", ErrMalformedEvent, *head.Type, err)
 		}
 		return u, nil
 	}
 	if err := json.Unmarshal(data, ev); err != nil {
+		WipeEvent(ev) // what was decoded before the error
 		return nil, fmt.Errorf("%w: %s: %v", ErrMalformedEvent, *head.Type, err)
 	}
 	return ev, nil

@@ -3,6 +3,7 @@ package ari
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -44,11 +45,22 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// CallerID is the CallerID model.
+// CallerID is the CallerID model. Both fields identify a person (the name
+// often repeats the number), so both are Private: whoever holds a decoded
+// CallerID wipes it when done (Wipe, or Channel.Wipe, WipeEvent).
 type CallerID struct {
-	Name   string `json:"name"`
-	Number string `json:"number"`
+	Name   Private `json:"name"`
+	Number Private `json:"number"`
 }
+
+// Wipe zeroes the name and the number.
+func (c *CallerID) Wipe() {
+	c.Name.Wipe()
+	c.Number.Wipe()
+}
+
+// LogValue keeps a caller id out of logs, whatever the handler.
+func (CallerID) LogValue() slog.Value { return slog.StringValue(privatePlaceholder) }
 
 // DialplanCEP is a dialplan location (DialplanCEP model). For an inbound
 // trunk call in Stasis, Exten is the dialed number (DID).
@@ -84,6 +96,21 @@ type Channel struct {
 	ChannelVars  map[string]string `json:"channelvars,omitempty"`
 	CallerRDNIS  string            `json:"caller_rdnis,omitempty"`
 	TenantID     string            `json:"tenantid,omitempty"`
+}
+
+// Wipe zeroes the channel's caller and connected-line ids (for a bridged
+// channel Asterisk sets the connected line to the other party's caller id).
+// Channel variables and the redirecting number are plain strings: the
+// daemon sets no variable that carries a caller id.
+func (c *Channel) Wipe() {
+	c.Caller.Wipe()
+	c.Connected.Wipe()
+}
+
+// LogValue logs a channel as its id, name and state: a JSON handler would
+// otherwise encode its caller ids.
+func (c Channel) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", c.ID), slog.String("name", c.Name), slog.String("state", c.State))
 }
 
 // Channel variables that chan_rtp sets on an externalMedia channel.

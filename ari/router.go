@@ -46,7 +46,7 @@ type Resync struct {
 	// Reconnect is false for the first connection of Run.
 	Reconnect   bool
 	Application *Application // the app's channel_ids and bridge_ids
-	Channels    []Channel    // every channel Asterisk has
+	Channels    []Channel    // every channel Asterisk has, caller ids included (Wipe)
 	Bridges     []Bridge     // every bridge Asterisk has
 	// Err is set when part of the snapshot could not be fetched; the
 	// fields that were fetched are still filled in.
@@ -54,7 +54,8 @@ type Resync struct {
 }
 
 // AppChannels returns the channels the app is subscribed to, i.e. those in
-// Application.ChannelIDs.
+// Application.ChannelIDs. They share their caller ids with r: Wipe erases
+// both.
 func (r *Resync) AppChannels() []Channel {
 	if r.Application == nil {
 		return nil
@@ -81,16 +82,18 @@ func (*Resync) notification()          {}
 // its keys. Its queue is unbounded up to Config.MaxQueue, so a slow consumer
 // delays only itself. Typically one call's goroutine owns one Subscription.
 type Subscription struct {
-	c    *Client
-	q    *mailbox.Box[Event]
-	out  chan Event
-	done chan struct{}
-	once sync.Once
-	keys map[Key]struct{} // guarded by router.mu
+	c      *Client
+	q      *mailbox.Box[Event]
+	out    chan Event
+	done   chan struct{}
+	pumped chan struct{} // closed when the pump has stopped
+	once   sync.Once
+	keys   map[Key]struct{} // guarded by router.mu
 }
 
 // Events delivers the subscription's events. It is closed after Close (or
-// Client.Close).
+// Client.Close). The receiver owns each event and wipes it (WipeEvent) when
+// done.
 func (s *Subscription) Events() <-chan Event { return s.out }
 
 // Done is closed when the subscription is closed.
@@ -113,13 +116,15 @@ func (s *Subscription) Keys() []Key { return s.c.router.keysOf(s) }
 // Dropped counts events lost to the MaxQueue cap.
 func (s *Subscription) Dropped() uint64 { return s.q.Dropped() }
 
-// Close removes the subscription's routes, discards undelivered events and
-// closes Events. It is idempotent.
+// Close removes the subscription's routes, wipes and discards undelivered
+// events and closes Events. When it returns no undelivered event is left
+// unwiped. It is idempotent.
 func (s *Subscription) Close() {
 	s.once.Do(func() {
 		s.c.router.remove(s)
 		s.q.Close()
 		close(s.done)
+		<-s.pumped
 	})
 }
 
@@ -161,20 +166,22 @@ func (c *Client) Subscribe(keys ...Key) *Subscription {
 // is closed it returns a subscription that is already closed.
 func (r *router) newSubLocked() *Subscription {
 	s := &Subscription{
-		c:    r.c,
-		q:    mailbox.New[Event](r.c.cfg.MaxQueue),
-		out:  make(chan Event),
-		done: make(chan struct{}),
-		keys: make(map[Key]struct{}),
+		c:      r.c,
+		q:      mailbox.New[Event](r.c.cfg.MaxQueue).OnDiscard(WipeEvent),
+		out:    make(chan Event),
+		done:   make(chan struct{}),
+		pumped: make(chan struct{}),
+		keys:   make(map[Key]struct{}),
 	}
 	if r.closed {
-		s.once.Do(func() { s.q.Close(); close(s.done); close(s.out) })
+		s.once.Do(func() { s.q.Close(); close(s.done); close(s.out); close(s.pumped) })
 		return s
 	}
 	r.subs[s] = struct{}{}
 	r.c.wg.Add(1)
 	go func() {
 		defer r.c.wg.Done()
+		defer close(s.pumped)
 		mailbox.Pump(s.q, s.out, s.done)
 	}()
 	return s
@@ -301,14 +308,23 @@ func (r *router) route(ev Event) {
 		r.forgetKeyLocked(RecordingKey(e.Recording.Name))
 	}
 	r.mu.Unlock()
-	for _, s := range targets[:n] {
-		s.push(ev)
+	// Each subscription owns what it gets, so each gets a copy of its own,
+	// all made before any is delivered (and may be wiped).
+	var evs [len(targets)]Event
+	evs[0] = ev
+	for i := 1; i < n; i++ {
+		evs[i] = cloneEvent(ev)
+	}
+	for i, s := range targets[:n] {
+		s.push(evs[i])
 	}
 }
 
 // Notifications delivers NewChannel, Unrouted, ConnectionState and Resync
 // values in order. Read it continuously: it is the only way new calls
-// arrive. It is closed by Close.
+// arrive. It is closed by Close. The receiver owns the caller ids in each
+// notification and wipes them (WipeNotification) when done; those of
+// notifications never read are wiped by Close.
 func (c *Client) Notifications() <-chan Notification { return c.notesC }
 
 func (c *Client) notify(n Notification) {
@@ -338,6 +354,7 @@ func (c *Client) dispatchLoop() {
 
 func (c *Client) dispatch(m rawMessage) {
 	ev, err := DecodeEvent(m.data)
+	clear(m.data) // the frame's caller ids now live in ev only
 	if err != nil {
 		c.stats.malformed.Add(1)
 		// The error text names the type and field, never the payload.
@@ -349,6 +366,7 @@ func (c *Client) dispatch(m rawMessage) {
 	case *UnknownEvent:
 		c.stats.unknown.Add(1)
 		c.log.Debug("ignoring unmodelled event", "type", e.Type)
+		WipeEvent(e)
 		return
 	case *ApplicationReplaced:
 		c.log.Error("another connection took over the Stasis application")

@@ -123,8 +123,10 @@ func (c *Client) session(ctx context.Context, reconnect bool) (connected bool, e
 	dialCtx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	auth := base64.StdEncoding.EncodeToString([]byte(c.cfg.Username + ":" + c.cfg.Password))
 	conn, resp, err := websocket.Dial(dialCtx, c.wsURL, &websocket.DialOptions{
-		HTTPClient: c.cfg.HTTPClient,
+		HTTPClient: c.cfg.eventsHTTP,
 		HTTPHeader: http.Header{"Authorization": {"Basic " + auth}},
+		// An inflate window would keep the last 32 KiB of frames.
+		CompressionMode: websocket.CompressionDisabled,
 	})
 	cancel()
 	if err != nil {
@@ -150,7 +152,7 @@ func (c *Client) session(ctx context.Context, reconnect bool) (connected bool, e
 		// The reader only reads and enqueues: Asterisk drops a client whose
 		// socket blocks its writes for more than 100 ms.
 		for {
-			_, data, err := conn.Read(sctx)
+			data, err := readFrame(sctx, conn)
 			if err != nil {
 				readErr <- err
 				return
@@ -228,6 +230,7 @@ func (c *Client) resync(ctx context.Context, reconnect bool) {
 		errs = append(errs, err)
 	}
 	if ctx.Err() != nil {
+		r.Wipe()
 		return // the connection is already gone; the next one resyncs
 	}
 	r.Err = errors.Join(errs...)
@@ -235,6 +238,17 @@ func (c *Client) resync(ctx context.Context, reconnect bool) {
 		c.log.Warn("resync incomplete", "err", r.Err)
 	}
 	c.notify(r)
+}
+
+// readFrame reads one message into a buffer of the client's own (not
+// Conn.Read's io.ReadAll, whose outgrown buffers would keep copies). The
+// dispatcher zeroes it once decoded.
+func readFrame(ctx context.Context, conn *websocket.Conn) ([]byte, error) {
+	_, r, err := conn.Reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return readAll(r, -1, maxFrame+1)
 }
 
 // rawMessage is one frame as read off the socket.

@@ -30,15 +30,46 @@ func TestNormalizeE164(t *testing.T) {
 	}
 	for _, tc := range tests {
 		got, err := NormalizeE164(tc.in)
+		gotB, errB := NormalizedE164([]byte(tc.in))
 		if tc.want == "" {
-			if !errors.Is(err, ErrInvalidPhone) {
-				t.Errorf("%q: got %q, %v; want ErrInvalidPhone", tc.in, got, err)
+			if !errors.Is(err, ErrInvalidPhone) || !errors.Is(errB, ErrInvalidPhone) || gotB != nil {
+				t.Errorf("%q: got %q, %v and %q, %v; want ErrInvalidPhone", tc.in, got, err, gotB, errB)
 			}
 			continue
 		}
-		if err != nil || got != tc.want {
-			t.Errorf("%q: got %q, %v; want %q", tc.in, got, err, tc.want)
+		if err != nil || got != tc.want || errB != nil || string(gotB) != tc.want {
+			t.Errorf("%q: got %q, %v and %q, %v; want %q", tc.in, got, err, gotB, errB, tc.want)
 		}
+	}
+}
+
+// TestPhoneHashBytes: the hand-padded HMAC agrees with crypto/hmac for
+// every length of number, formatting, a key longer than a block, and
+// refuses what PhoneHash refuses.
+func TestPhoneHashBytes(t *testing.T) {
+	for _, secret := range [][]byte{bytes.Repeat([]byte{0x42}, 32), bytes.Repeat([]byte{0x17}, 64), bytes.Repeat([]byte{0x99}, 100)} {
+		for n := 7; n <= 15; n++ {
+			number := "+" + "987654321098765"[:n]
+			for _, in := range []string{number, number[:3] + " (" + number[3:6] + ") " + number[6:]} {
+				want, err := PhoneHash(secret, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := PhoneHashBytes(secret, []byte(in))
+				if err != nil || got != want {
+					t.Fatalf("key %d bytes, %q: %x, %v; want %x", len(secret), in, got, err, want)
+				}
+			}
+		}
+	}
+	secret := bytes.Repeat([]byte{0x42}, 32)
+	for _, bad := range []string{"", "600123456", "+493012", "+1234567890123456", "+34-600-123-456-789-012-345", "++34600123456"} {
+		if _, err := PhoneHashBytes(secret, []byte(bad)); !errors.Is(err, ErrInvalidPhone) {
+			t.Errorf("%q: %v, want ErrInvalidPhone", bad, err)
+		}
+	}
+	if _, err := PhoneHashBytes(secret[:31], []byte("+34600123456")); err == nil {
+		t.Fatal("short secret accepted")
 	}
 }
 

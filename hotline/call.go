@@ -1,6 +1,7 @@
 package hotline
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -122,9 +123,12 @@ type call struct {
 	done     chan struct{}
 	active   atomic.Value // ActiveCall, read by Engine.Active
 
-	// The caller's number lives only here, for the call's life. It is never
-	// logged, never sent to a browser, and stored only sealed to admins.
-	number    string
+	// The caller's number, copied out of the StasisStart into a buffer of
+	// the call's own. It is needed only to screen the call (hashed, sealed
+	// to the admins) and wiped as soon as that is done, whatever the
+	// outcome. It is never logged, never sent to a browser, and stored only
+	// sealed to admins.
+	number    []byte
 	hash      store.Hash
 	anonymous bool
 	sealed    []byte
@@ -176,7 +180,7 @@ func newCall(e *Engine, id string, sub *ari.Subscription, ch ari.Channel, adopte
 		log:      e.log.With("call", id, "channel", ch.ID),
 		mbox:     mailbox.New[any](0),
 		done:     make(chan struct{}),
-		number:   ch.Caller.Number,
+		number:   bytes.Clone(ch.Caller.Number.Bytes()),
 		outcome:  store.OutcomeInProgress,
 		ringing:  map[string]bool{},
 		rung:     map[string]bool{},
@@ -276,8 +280,8 @@ func (c *call) cleanup() {
 	c.sub.Close()
 	wasActive := c.active.Load().(ActiveCall).State != ""
 	c.active.Store(ActiveCall{})
+	c.wipeNumber() // in case the call ended before its screening did
 	freed := c.e.unregister(c)
-	c.number = ""
 	close(c.done)
 	if wasActive || freed {
 		c.e.d.Notify.CallsChanged()
@@ -286,6 +290,12 @@ func (c *call) cleanup() {
 		// The volunteer is free again: waiting calls may ring them.
 		c.e.pokeAll(nil)
 	}
+}
+
+// wipeNumber zeroes the caller's number.
+func (c *call) wipeNumber() {
+	clear(c.number)
+	c.number = nil
 }
 
 func (c *call) setActive(state string) {
@@ -333,7 +343,10 @@ func (c *call) fired(m timerMsg) bool {
 
 // ---- dispatch ----
 
+// onEvent handles one event of the call's subscription, then wipes the
+// caller ids it carries.
 func (c *call) onEvent(ev ari.Event) {
+	defer ari.WipeEvent(ev)
 	switch ev := ev.(type) {
 	case *ari.StasisStart:
 		if ev.Channel.ID == c.mediaID && c.mediaID != "" {
@@ -861,8 +874,12 @@ func (c *call) onResync(m resyncMsg) {
 		}
 	}
 	if c.phase == phConnected && c.mediaID != "" && !c.bridged {
-		if ch, err := c.e.d.ARI.GetChannel(c.ctx(), c.mediaID); err == nil && ch.State == ari.StateUp {
-			c.onMediaStart()
+		if ch, err := c.e.d.ARI.GetChannel(c.ctx(), c.mediaID); err == nil {
+			up := ch.State == ari.StateUp
+			ch.Wipe() // bridged, its connected line is the caller
+			if up {
+				c.onMediaStart()
+			}
 		}
 	}
 }

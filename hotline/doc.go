@@ -35,7 +35,8 @@
 //	start     StasisStart. The caller's number is hashed (CallerHash) and
 //	          sealed to every active admin; in one store transaction the ban
 //	          list and the rate limit are checked and the first call record
-//	          ("in_progress") written. Nothing has been answered or played.
+//	          ("in_progress") written; then the number is wiped. Nothing has
+//	          been answered or played.
 //	          Banned: hang up with reason rejected. Rate-limited: answer,
 //	          play Prompts.Busy, hang up.
 //	menu      (settings.Languages > 1) one prompt per language in that
@@ -94,11 +95,20 @@
 //
 // # Caller numbers
 //
-// The plaintext number lives only in the call's memory for the call's life.
-// It is never logged, never sent to a browser (Ring carries the call id and
-// times only), and stored only as an e2ee envelope (purpose caller-number,
-// context the call id) sealed to every active admin. Bans and the rate limit
-// use CallerHash. A withheld or non-E.164 number is "anonymous": its hash is
+// The plaintext number is in the daemon's memory during the call only, and
+// then only in buffers that are wiped. The call copies it out of the
+// StasisStart into a buffer of its own, hashes it (CallerHash) and seals it
+// in screening, and wipes it as soon as screening is over, whatever the
+// outcome (refused as banned included). Every ARI event and REST answer
+// about the caller's channel carries it again: the engine wipes each event
+// once handled (ari.WipeEvent), the StasisStart once the call has its copy,
+// late events of ended calls (Unrouted), the channels of a Resync snapshot
+// before anything else is done with it (keeping a copy only for a caller it
+// may adopt), and the channels REST calls return. docs/threat-model.md says
+// what remains. It is never logged, never sent to a browser (Ring carries
+// the call id and times only), and stored only as an e2ee envelope (purpose
+// caller-number, context the call id) sealed to every active admin. Bans and
+// the rate limit use CallerHash. A withheld or non-E.164 number is "anonymous": its hash is
 // zero, it cannot be banned, and anonymous calls together may make
 // anonymousRateFactor (10) times the per-caller limit per minute.
 //

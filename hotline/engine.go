@@ -153,6 +153,7 @@ func (e *Engine) handle(n ari.Notification) {
 	case *ari.Unrouted:
 		// Late events of channels already torn down: nothing to do.
 		e.log.Debug("unrouted ARI event", "type", n.Event.Base().Type)
+		ari.WipeEvent(n.Event)
 	}
 }
 
@@ -165,7 +166,10 @@ func (e *Engine) spawn(f func()) {
 	}()
 }
 
+// onNewChannel starts a call for a new caller channel. The call keeps a
+// copy of the caller's number; the StasisStart's caller ids are wiped.
 func (e *Engine) onNewChannel(n *ari.NewChannel) {
+	defer ari.WipeEvent(n.Event)
 	ch := n.Event.Channel
 	if isMediaChannel(&ch, n.Event.Args) {
 		// Only an orphan reaches here: our own media channels are expected

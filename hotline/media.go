@@ -61,6 +61,7 @@ func (c *call) createMediaChannel() error {
 		return fmt.Errorf("create externalMedia channel: %w", err)
 	}
 	addr, err := ch.UnicastRTPAddr()
+	ch.Wipe()
 	if err != nil {
 		addr, err = c.unicastAddrFromVars()
 	}

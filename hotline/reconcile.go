@@ -18,6 +18,25 @@ func (e *Engine) reconcile(r *ari.Resync, epoch int) {
 	e.reconcileMu.Lock()
 	defer e.reconcileMu.Unlock()
 
+	// The snapshot carries every channel's caller ids. They are wiped before
+	// anything else happens; only a caller in the app that no call owns
+	// keeps a copy of its number, for the call that may adopt it.
+	appChans := r.AppChannels()
+	for i := range appChans {
+		ch := &appChans[i]
+		var number ari.Private
+		if !isMediaChannel(ch, nil) && !isOurMediaID(ch.ID) && !e.isOwned(ari.ChannelKey(ch.ID)) {
+			number = ch.Caller.Number.Clone()
+		}
+		ch.Caller, ch.Connected = ari.CallerID{Number: number}, ari.CallerID{}
+	}
+	r.Wipe()
+	defer func() {
+		for i := range appChans {
+			appChans[i].Wipe()
+		}
+	}()
+
 	// A nil list means its fetch failed; an empty one means Asterisk has none.
 	var chans, bridges map[string]bool
 	if r.Channels != nil {
@@ -64,7 +83,7 @@ func (e *Engine) reconcile(r *ari.Resync, epoch int) {
 		}
 	}
 	var adopt []ari.Channel
-	for _, ch := range r.AppChannels() {
+	for _, ch := range appChans {
 		if e.isOwned(ari.ChannelKey(ch.ID)) {
 			continue
 		}

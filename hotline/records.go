@@ -1,23 +1,15 @@
 package hotline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"llamenos/e2ee"
 	"llamenos/store"
 )
-
-// CallerHash is the keyed hash the ban list and the rate limit use:
-// e2ee.PhoneHash under the install secret (HMAC-SHA256 over
-// "llamenos/v1/phone" ‖ 0x00 ‖ E.164). A number that is not strict E.164 is
-// refused (e2ee.ErrInvalidPhone): such callers are "anonymous".
-func CallerHash(secret store.InstallSecret, number string) (store.Hash, error) {
-	return secret.PhoneHash(number)
-}
 
 // anonymousRateFactor: withheld and invalid numbers share one hash (zero),
 // so they are not limited per caller; all of them together may make this
@@ -31,15 +23,22 @@ type screenResult struct{ banned, limited bool }
 // admins, and checks the ban list and the rate limit, writing the call's
 // first record in the same transaction so concurrent calls from one number
 // count each other. Nothing has been played or answered yet.
+//
+// The number is needed for nothing else: it is wiped when screen returns.
 func (c *call) screen() (screenResult, error) {
 	var res screenResult
+	defer c.wipeNumber()
 	secret := c.e.d.Store.Secret()
-	if h, err := CallerHash(secret, c.number); err == nil {
-		c.hash = h
-		c.number, _ = e2ee.NormalizeE164(c.number)
-	} else {
-		c.anonymous = true
-		c.number = strings.TrimSpace(c.number)
+	plain := bytes.TrimSpace(c.number) // what is sealed: E.164 when valid
+	c.anonymous = true
+	if e164, err := e2ee.NormalizedE164(c.number); err == nil {
+		if h, err := secret.PhoneHashBytes(e164); err == nil {
+			clear(c.number)
+			c.number, plain = e164, e164
+			c.hash, c.anonymous = h, false
+		} else {
+			clear(e164)
+		}
 	}
 
 	var admins []e2ee.PublicKey
@@ -58,8 +57,8 @@ func (c *call) screen() (screenResult, error) {
 	if len(c.settings.Languages) > 0 {
 		c.lang = c.settings.Languages[0]
 	}
-	if c.number != "" && len(admins) > 0 {
-		env, err := e2ee.Seal(c.e.d.Rand, []byte(c.number), e2ee.Context{Purpose: e2ee.PurposeCallerNumber, CallID: c.id, ItemID: "caller"}, admins)
+	if len(plain) > 0 && len(admins) > 0 {
+		env, err := e2ee.Seal(c.e.d.Rand, plain, e2ee.Context{Purpose: e2ee.PurposeCallerNumber, CallID: c.id, ItemID: "caller"}, admins)
 		if err != nil {
 			return res, fmt.Errorf("seal the caller number: %w", err)
 		}

@@ -17,11 +17,27 @@ type Box[T any] struct {
 	dropped uint64
 	closed  bool
 	ready   chan struct{} // signalled (non-blocking, cap 1) on Push
+	discard func(T)       // set by OnDiscard before use; read-only after
 }
 
 // New returns an empty box holding at most max entries (0: no bound).
 func New[T any](max int) *Box[T] {
 	return &Box[T]{max: max, ready: make(chan struct{}, 1)}
+}
+
+// OnDiscard makes the box hand every entry it loses to f: the oldest entry
+// a full box drops, the entries Close discards, a value pushed after Close,
+// and the entry Pump holds when it stops. Entries that carry private data
+// are wiped this way. Call it before the box is used; it returns b.
+func (b *Box[T]) OnDiscard(f func(T)) *Box[T] {
+	b.discard = f
+	return b
+}
+
+func (b *Box[T]) lose(v T) {
+	if b.discard != nil {
+		b.discard(v)
+	}
 }
 
 // Push appends v and reports whether an old entry had to be dropped to make
@@ -30,10 +46,13 @@ func (b *Box[T]) Push(v T) (dropped bool) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
+		b.lose(v)
 		return false
 	}
+	var old T
 	if b.max > 0 && len(b.items)-b.head >= b.max {
 		var zero T
+		old = b.items[b.head]
 		b.items[b.head] = zero
 		b.head++
 		b.dropped++
@@ -41,6 +60,9 @@ func (b *Box[T]) Push(v T) (dropped bool) {
 	}
 	b.items = append(b.items, v)
 	b.mu.Unlock()
+	if dropped {
+		b.lose(old)
+	}
 	select {
 	case b.ready <- struct{}{}:
 	default:
@@ -93,13 +115,19 @@ func (b *Box[T]) Dropped() uint64 {
 func (b *Box[T]) Close() {
 	b.mu.Lock()
 	b.closed = true
-	clear(b.items)
+	pending := b.items[b.head:]
 	b.items, b.head = nil, 0
 	b.mu.Unlock()
+	for i, v := range pending {
+		b.lose(v)
+		var zero T
+		pending[i] = zero
+	}
 }
 
 // Pump moves entries from b to out until done is closed, then closes out.
-// It must be the only sender on out.
+// It must be the only sender on out. An entry it holds when done closes goes
+// to the box's OnDiscard function.
 func Pump[T any](b *Box[T], out chan<- T, done <-chan struct{}) {
 	defer close(out)
 	for {
@@ -115,6 +143,7 @@ func Pump[T any](b *Box[T], out chan<- T, done <-chan struct{}) {
 		select {
 		case out <- v:
 		case <-done:
+			b.lose(v)
 			return
 		}
 	}

@@ -1,7 +1,11 @@
 package mailbox
 
 import (
+	"runtime"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestBoundedDropsOldestAndCounts(t *testing.T) {
@@ -91,5 +95,49 @@ func TestPumpDeliversInOrderAndStops(t *testing.T) {
 	<-finished
 	if _, ok := <-out; ok {
 		t.Fatal("out not closed after done")
+	}
+}
+
+// TestOnDiscardGetsEveryLostEntry: the oldest entry of a full box, the
+// entries Close discards, a push after Close and the entry Pump holds when
+// it stops all reach the discard function; delivered entries do not.
+func TestOnDiscardGetsEveryLostEntry(t *testing.T) {
+	var lost []int
+	b := New[int](2).OnDiscard(func(v int) { lost = append(lost, v) })
+	b.Push(1)
+	b.Push(2)
+	b.Push(3) // drops 1
+	if v, _ := b.Pop(); v != 2 {
+		t.Fatalf("pop %d, want 2", v)
+	}
+	b.Push(4)
+	b.Close() // discards 3 and 4
+	b.Push(5) // after Close
+	if want := []int{1, 3, 4, 5}; !slices.Equal(lost, want) {
+		t.Fatalf("discarded %v, want %v", lost, want)
+	}
+
+	var mu sync.Mutex
+	var pumped []int
+	p := New[int](0).OnDiscard(func(v int) { mu.Lock(); pumped = append(pumped, v); mu.Unlock() })
+	out := make(chan int) // nobody reads: the pump holds 7 when done closes
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	p.Push(7)
+	go func() { Pump(p, out, done); close(finished) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Len() != 0 { // until the pump took 7 and waits to hand it over
+		if time.Now().After(deadline) {
+			t.Fatal("the pump never took the entry")
+		}
+		runtime.Gosched()
+	}
+	close(done)
+	<-finished
+	p.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(pumped, []int{7}) {
+		t.Fatalf("discarded %v, want [7]", pumped)
 	}
 }

@@ -44,6 +44,13 @@ func (s InstallSecret) PhoneHash(number string) (Hash, error) {
 	return Hash(h), err
 }
 
+// PhoneHashBytes is PhoneHash for a number held in a buffer its owner
+// wipes; it leaves no copy of the number behind (e2ee.PhoneHashBytes).
+func (s InstallSecret) PhoneHashBytes(number []byte) (Hash, error) {
+	h, err := e2ee.PhoneHashBytes(s.key[:], number)
+	return Hash(h), err
+}
+
 func (InstallSecret) String() string               { return redacted }
 func (InstallSecret) GoString() string             { return redacted }
 func (InstallSecret) LogValue() slog.Value         { return slog.StringValue(redacted) }

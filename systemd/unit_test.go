@@ -2,13 +2,16 @@
 package systemd
 
 import (
+	"bufio"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
-// The daemon's unit must score 2.0 or lower in `systemd-analyze security`.
+// The daemon's unit must score at most 2.0 in `systemd-analyze security`.
 func TestSecurityExposure(t *testing.T) {
 	if _, err := exec.LookPath("systemd-analyze"); err != nil {
 		t.Skip("systemd-analyze not installed; cannot score the unit here")
@@ -39,4 +42,32 @@ func TestUnitVerifies(t *testing.T) {
 		t.Errorf("verify: %s", line)
 	}
 	_ = err
+}
+
+// TestNoCoreDumps: the unit forbids core dumps (the last LimitCORE= of the
+// [Service] section is 0), so a crash leaves no image of the daemon's
+// memory on disk.
+func TestNoCoreDumps(t *testing.T) {
+	f, err := os.Open("llamenos.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	section, limit := "", ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(line, "["):
+			section = line
+		case section == "[Service]" && strings.HasPrefix(line, "LimitCORE="):
+			limit = strings.TrimSpace(strings.TrimPrefix(line, "LimitCORE="))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if limit != "0" {
+		t.Fatalf("[Service] LimitCORE=%q, want 0", limit)
+	}
 }

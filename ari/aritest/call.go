@@ -100,12 +100,13 @@ func (s *Server) PlaceCall(spec CallSpec) (*Call, error) {
 		heard:     make([]int16, s.opts.HeardSeconds*audio.SampleRate),
 	}
 	ch := &channel{
-		id:         id,
-		name:       fmt.Sprintf("PJSIP/trunk-%08x", s.nextID),
-		protocolID: fmt.Sprintf("%016x@127.0.0.1", s.rng.Uint64()),
-		kind:       kindCaller,
-		state:      ari.StateRing,
-		caller:     ari.CallerID{Name: spec.CallerName, Number: spec.CallerNumber},
+		id:           id,
+		name:         fmt.Sprintf("PJSIP/trunk-%08x", s.nextID),
+		protocolID:   fmt.Sprintf("%016x@127.0.0.1", s.rng.Uint64()),
+		kind:         kindCaller,
+		state:        ari.StateRing,
+		callerName:   spec.CallerName,
+		callerNumber: spec.CallerNumber,
 		dialplan: ari.DialplanCEP{
 			Context: "from-trunk", Exten: spec.DialedNumber, Priority: 2,
 			AppName: "Stasis", AppData: joinArgs(spec.App, spec.Args),

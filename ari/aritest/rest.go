@@ -459,9 +459,9 @@ func (s *Server) continueInDialplan(req *request, args []string) response {
 func channelVar(ch *channel, name string) (string, bool) {
 	switch name {
 	case "CALLERID(num)":
-		return ch.caller.Number, true
+		return ch.callerNumber, true
 	case "CALLERID(name)":
-		return ch.caller.Name, true
+		return ch.callerName, true
 	case "CHANNEL(name)":
 		return ch.name, true
 	case "UNIQUEID":

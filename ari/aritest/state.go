@@ -22,22 +22,24 @@ type channel struct {
 	protocolID string
 	kind       channelKind
 	state      string
-	caller     ari.CallerID
-	dialplan   ari.DialplanCEP
-	created    time.Time
-	app        string // Stasis app; "" when not (or no longer) in Stasis
-	inStasis   bool
-	vars       map[string]string
-	bridge     *bridge
-	moh        bool
-	ringing    bool
-	playing    *playback
-	queue      []*playback
-	call       *Call   // kindCaller
-	rtp        *rtpLeg // kindUnicastRTP
-	hungUp     bool
-	frame      []int16 // this media frame's caller audio
-	frameAt    int64
+	// callerName and callerNumber are the caller id; every snapshot gets
+	// its own copy, which whoever decodes or receives it may wipe.
+	callerName, callerNumber string
+	dialplan                 ari.DialplanCEP
+	created                  time.Time
+	app                      string // Stasis app; "" when not (or no longer) in Stasis
+	inStasis                 bool
+	vars                     map[string]string
+	bridge                   *bridge
+	moh                      bool
+	ringing                  bool
+	playing                  *playback
+	queue                    []*playback
+	call                     *Call   // kindCaller
+	rtp                      *rtpLeg // kindUnicastRTP
+	hungUp                   bool
+	frame                    []int16 // this media frame's caller audio
+	frameAt                  int64
 }
 
 func (ch *channel) snapshot(withVars bool) ari.Channel {
@@ -46,7 +48,7 @@ func (ch *channel) snapshot(withVars bool) ari.Channel {
 		ProtocolID:   ch.protocolID,
 		Name:         ch.name,
 		State:        ch.state,
-		Caller:       ch.caller,
+		Caller:       ari.CallerID{Name: ari.NewPrivate(ch.callerName), Number: ari.NewPrivate(ch.callerNumber)},
 		Connected:    ari.CallerID{},
 		AccountCode:  "",
 		Dialplan:     ch.dialplan,
