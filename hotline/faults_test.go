@@ -229,8 +229,10 @@ func TestDaemonRestart(t *testing.T) {
 		}
 		return len(requeued) == 2
 	})
-	if rec := h.record(staleID); rec.Outcome != store.OutcomeFailed {
-		t.Errorf("stale record outcome %s, want failed", rec.Outcome)
+	// The interrupted call is over, with an end: a page that still shows it
+	// learns it ended from the record.
+	if rec := h.record(staleID); rec.Outcome != store.OutcomeFailed || rec.EndedAt.IsZero() {
+		t.Errorf("interrupted record: outcome %s, ended at %v; want failed with an end time", rec.Outcome, rec.EndedAt)
 	}
 	if p := callA.Played(); len(p) == 0 || p[len(p)-1] != "moh:default" {
 		t.Errorf("the re-queued caller hears %v, want hold music", p)
