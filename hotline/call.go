@@ -139,6 +139,10 @@ type call struct {
 	callerUp                                 bool // answered, so prompts can play
 	hangupReason                             string
 
+	// lineCut: Asterisk itself asked the caller's channel to hang up (a
+	// soft hangup the call did not request): not the caller's hangup.
+	lineCut bool
+
 	ringing  map[string]bool // ringing now
 	rung     map[string]bool // ever rung
 	declined map[string]bool
@@ -339,10 +343,17 @@ func (c *call) onEvent(ev ari.Event) {
 		if ev.Channel.ID == c.mediaID && c.mediaID != "" {
 			c.onMediaStart()
 		}
+	case *ari.ChannelHangupRequest:
+		// The caller's own hangup is a hard request (a Q.850 cause); a soft
+		// one comes from Asterisk (stopping, a CLI or another app). The
+		// call's own hangup is sent only once it is done.
+		if ev.Channel.ID == c.chanID && ev.Soft != nil && *ev.Soft {
+			c.lineCut = true
+		}
 	case *ari.StasisEnd:
-		c.onChannelGone(ev.Channel.ID)
+		c.onChannelGone(ev.Channel.ID, c.lineCut)
 	case *ari.ChannelDestroyed:
-		c.onChannelGone(ev.Channel.ID)
+		c.onChannelGone(ev.Channel.ID, c.lineCut)
 	case *ari.BridgeDestroyed:
 		if ev.Bridge.ID == c.bridgeID && c.bridgeID != "" {
 			c.e.disown(ari.BridgeKey(c.bridgeID))
@@ -742,19 +753,28 @@ func (c *call) browserAudioFresh() bool {
 
 // ---- events ----
 
-func (c *call) onChannelGone(id string) {
+// onChannelGone handles the end of one of the call's channels. lost: the
+// caller's channel went without the caller hanging up, as far as the call
+// can tell (Asterisk hung it up, or it vanished while events were down).
+func (c *call) onChannelGone(id string, lost bool) {
 	switch {
 	case id == c.chanID:
 		if c.callerGone {
 			return
 		}
 		c.callerGone = true
-		switch c.phase {
-		case phConnected:
+		switch {
+		case c.phase == phClosing:
+			c.finish()
+		case lost && c.phase == phConnected:
+			c.log.Warn("the line to the caller was lost")
+			c.end(endSpec{ended: EndCallerLost})
+		case lost:
+			c.log.Warn("the line to the caller was lost before an answer")
+			c.end(endSpec{outcome: store.OutcomeFailed, ringStop: RingStopEnded})
+		case c.phase == phConnected:
 			c.log.Info("caller hung up")
 			c.end(endSpec{ended: EndCallerHungUp})
-		case phClosing:
-			c.finish()
 		default:
 			c.log.Info("caller hung up before an answer")
 			c.end(endSpec{outcome: store.OutcomeAbandoned, ringStop: RingStopCallerHungUp})
@@ -822,13 +842,14 @@ func (c *call) onResync(m resyncMsg) {
 		return
 	}
 	if m.channels != nil && !m.channels[c.chanID] {
-		c.log.Info("caller left while ARI events were down")
-		c.onChannelGone(c.chanID)
+		// Whether the caller hung up or Asterisk lost them cannot be told.
+		c.log.Info("the caller's channel vanished while ARI events were down")
+		c.onChannelGone(c.chanID, true)
 		return
 	}
 	if c.phase == phConnected {
 		if m.channels != nil && c.mediaID != "" && !m.channels[c.mediaID] {
-			c.onChannelGone(c.mediaID)
+			c.onChannelGone(c.mediaID, true)
 			return
 		}
 		if m.bridges != nil && c.bridgeID != "" && !m.bridges[c.bridgeID] {

@@ -48,7 +48,11 @@ const (
 
 // Ended reasons.
 const (
-	EndCallerHungUp    = "caller-hung-up"
+	EndCallerHungUp = "caller-hung-up"
+	// EndCallerLost: the caller's line went away without their hangup:
+	// Asterisk hung it up itself (stopping, a soft hangup the daemon did not
+	// ask for), or it vanished while the ARI events were down.
+	EndCallerLost      = "caller-lost"
 	EndVolunteerHungUp = "volunteer-hung-up"
 	EndBrowserLost     = "browser-lost"
 	EndBanned          = "banned"

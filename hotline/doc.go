@@ -68,7 +68,10 @@
 //
 // Either side ends a call: the caller hanging up (StasisEnd or
 // ChannelDestroyed; RingStop "caller-hung-up" or Ended "caller-hung-up"),
-// Hangup by the answering volunteer (Ended "volunteer-hung-up"), BanCaller
+// the caller's line lost (Asterisk hung it up itself, with a soft hangup the
+// call did not ask for, as when it stops; or the channel vanished while the
+// events socket was down, so nobody knows who hung up: RingStop "ended" and
+// outcome failed, or Ended "caller-lost"), Hangup by the answering volunteer (Ended "volunteer-hung-up"), BanCaller
 // (Ended "banned"), a lost browser (below), a media failure (Ended "error",
 // the caller hears Prompts.Error). Teardown always hangs up the UnicastRTP
 // channel, destroys the bridge and closes the relay; the final record has
@@ -108,7 +111,7 @@
 // down. After every (re)connection the ari client publishes a Resync; calls
 // that started before that connection compare it with what they own (a
 // caller or media channel or bridge that vanished during the gap ends the
-// call; a playback that finished during the gap is taken as finished) and
+// call as a lost line; a playback that finished during the gap is taken as finished) and
 // re-subscribe. The engine then cleans up what no call owns: bridges of the
 // app or named after it are destroyed, media channels (UnicastRTP, Snoop,
 // or externalMedia data "llamenos-media") hung up, and caller channels in
