@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 	"sort"
 	"sync/atomic"
@@ -143,11 +144,17 @@ type call struct {
 	// soft hangup the call did not request): not the caller's hangup.
 	lineCut bool
 
-	ringing  map[string]bool // ringing now
-	rung     map[string]bool // ever rung
+	ringing  map[string]time.Time // ringing now, since when
+	rung     map[string]bool      // ever rung
 	declined map[string]bool
 	answerer string
-	ended    bool // Ended was sent to the answerer
+	// ended: Ended was sent to the answerer (set just before it is sent;
+	// read by Engine.CurrentCall).
+	ended atomic.Bool
+	// rings is ringing as Engine.Ringing reads it, published before every
+	// Ring and RingStop, so a browser told the state and then the changes
+	// after it misses none.
+	rings atomic.Pointer[ringSnapshot]
 
 	pbSeq int
 	pb    *pendingPlayback
@@ -182,7 +189,7 @@ func newCall(e *Engine, id string, sub *ari.Subscription, ch ari.Channel, adopte
 		done:     make(chan struct{}),
 		number:   ch.Caller.Number,
 		outcome:  store.OutcomeInProgress,
-		ringing:  map[string]bool{},
+		ringing:  map[string]time.Time{},
 		rung:     map[string]bool{},
 		declined: map[string]bool{},
 		timers:   map[timerKind]*timerSlot{},
@@ -278,6 +285,7 @@ func (c *call) cleanup() {
 		c.relay = nil
 	}
 	c.sub.Close()
+	c.rings.Store(nil)
 	wasActive := c.active.Load().(ActiveCall).State != ""
 	c.active.Store(ActiveCall{})
 	freed := c.e.unregister(c)
@@ -540,11 +548,32 @@ func (c *call) stopMOH() {
 	}
 }
 
+// ringSnapshot is who a call rings, since when: an immutable copy.
+type ringSnapshot struct {
+	startedAt time.Time
+	at        map[string]time.Time
+}
+
+// publishRings makes the ring set visible to Engine.Ringing. Call it after
+// every change of c.ringing and before notifying the change.
+func (c *call) publishRings() {
+	if len(c.ringing) == 0 {
+		c.rings.Store(nil)
+		return
+	}
+	c.rings.Store(&ringSnapshot{startedAt: c.startedAt, at: maps.Clone(c.ringing)})
+}
+
+func (c *call) isRinging(pk string) bool {
+	_, ok := c.ringing[pk]
+	return ok
+}
+
 // ring rings whoever of elig is not ringing yet and has not declined.
 func (c *call) ring(elig map[string]bool) {
 	var add []string
 	for pk := range elig {
-		if !c.ringing[pk] && !c.declined[pk] {
+		if !c.isRinging(pk) && !c.declined[pk] {
 			add = append(add, pk)
 		}
 	}
@@ -552,11 +581,13 @@ func (c *call) ring(elig map[string]bool) {
 		return
 	}
 	sort.Strings(add)
+	now := c.now()
 	for _, pk := range add {
-		c.ringing[pk] = true
+		c.ringing[pk] = now
 		c.rung[pk] = true
 	}
-	c.e.d.Notify.Ring(add, c.id, c.startedAt, c.now())
+	c.publishRings()
+	c.e.d.Notify.Ring(add, c.id, c.startedAt, now)
 }
 
 // refreshRing brings the ring set in line with who is eligible now.
@@ -577,6 +608,7 @@ func (c *call) refreshRing() {
 		for _, pk := range stop {
 			delete(c.ringing, pk)
 		}
+		c.publishRings()
 		c.e.d.Notify.RingStop(stop, c.id, RingStopUnavailable)
 	}
 	c.ring(elig)
@@ -592,6 +624,7 @@ func (c *call) stopRinging(reason string) {
 	}
 	sort.Strings(pks)
 	clear(c.ringing)
+	c.publishRings()
 	c.e.d.Notify.RingStop(pks, c.id, reason)
 }
 
@@ -605,10 +638,11 @@ func (c *call) onAnswer(pk string) (func(), error) {
 		return nil, ErrNotRung
 	case c.answerer != "":
 		return nil, ErrAlreadyAnswered
-	case !c.ringing[pk]:
+	case !c.isRinging(pk):
 		return nil, ErrNotRung
 	case !c.e.claim(pk, c):
 		delete(c.ringing, pk)
+		c.publishRings()
 		c.e.d.Notify.RingStop([]string{pk}, c.id, RingStopUnavailable)
 		return nil, ErrBusy
 	}
@@ -616,6 +650,7 @@ func (c *call) onAnswer(pk string) (func(), error) {
 	c.answeredAt = c.now()
 	c.phase = phConnected
 	delete(c.ringing, pk)
+	c.publishRings()
 	return c.connect, nil
 }
 
@@ -627,11 +662,12 @@ func (c *call) onDecline(pk string) error {
 		return ErrNotRung
 	case c.answerer != "" && c.answerer != pk:
 		return ErrAlreadyAnswered
-	case !c.ringing[pk]:
+	case !c.isRinging(pk):
 		return ErrNotRung
 	}
 	delete(c.ringing, pk)
 	c.declined[pk] = true
+	c.publishRings()
 	c.e.d.Notify.RingStop([]string{pk}, c.id, RingStopDeclined)
 	return nil
 }
@@ -921,8 +957,7 @@ func (c *call) end(s endSpec) {
 		c.outcome = s.outcome
 	}
 	c.stopRinging(cmp.Or(s.ringStop, RingStopEnded))
-	if c.answerer != "" && !c.ended {
-		c.ended = true
+	if c.answerer != "" && c.ended.CompareAndSwap(false, true) {
 		c.e.d.Notify.Ended(c.answerer, c.id, cmp.Or(s.ended, EndError))
 	}
 	c.teardownMedia()
