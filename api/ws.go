@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"llamenos/auth"
+	"llamenos/people"
 	"llamenos/store"
 )
 
@@ -37,23 +38,37 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		send: make(chan []byte, wsSendBuffer), done: make(chan struct{})}
 	role := string(who.Role)
 	conn.role.Store(&role)
-	s.sendHello(r.Context(), conn)
+	me, err := s.People.Me(r.Context(), who.PubKey)
+	if err != nil {
+		s.Log.Warn("websocket hello failed", "err", err)
+	}
 	// The request context ends when the handler returns; the socket lives on
 	// the server's lifetime instead, and ends with Shutdown.
-	s.Hub.run(context.WithoutCancel(r.Context()), conn, s.onWSMessage)
+	s.Hub.run(context.WithoutCancel(r.Context()), conn, func() { s.sendHello(conn, me, err == nil) }, s.onWSMessage)
 	if !s.Hub.connected(who.PubKey) {
 		s.Calls.BrowserGone(who.PubKey)
 	}
 }
 
-func (s *Server) sendHello(ctx context.Context, c *wsConn) {
-	m, err := s.People.Me(ctx, c.pubkey)
-	if err != nil {
-		s.Log.Warn("websocket hello failed", "err", err)
-		return
+// sendHello queues a new socket's welcome: the account's state, the calls
+// ringing them and the call they answered (what the socket would have
+// heard had it been open all along), presence, and for admins the active
+// calls. It runs as the socket is registered (Hub.run), so the call events
+// that follow pick up where it leaves off.
+func (s *Server) sendHello(c *wsConn, m people.Me, haveMe bool) {
+	if haveMe {
+		rings := make([]ringEntry, 0)
+		for _, r := range s.Calls.Ringing(c.pubkey) {
+			rings = append(rings, ringEntry{CallID: r.CallID, StartedAt: r.StartedAt.UTC(), RingAt: r.RingAt.UTC()})
+		}
+		var call any // null: no call of theirs is in progress
+		if id := s.Calls.CurrentCall(c.pubkey); id != "" {
+			call = map[string]string{"callId": id}
+		}
+		c.enqueue(encode(map[string]any{"type": "hello", "pubkey": m.PubKey, "role": m.Role,
+			"available": m.Available, "onBreak": m.OnBreak, "onShift": m.OnShift, "onCall": m.OnCall,
+			"rings": rings, "call": call}))
 	}
-	c.enqueue(encode(map[string]any{"type": "hello", "pubkey": m.PubKey, "role": m.Role,
-		"available": m.Available, "onBreak": m.OnBreak, "onShift": m.OnShift, "onCall": m.OnCall}))
 	role := *c.role.Load()
 	c.enqueue(encode(s.presenceFor(role)))
 	if role == string(store.RoleAdmin) {
@@ -111,7 +126,8 @@ func (s *Server) onWSMessage(ctx context.Context, c *wsConn, typ string, raw jso
 }
 
 // presenceFor shapes presence per role: volunteers learn only whether
-// someone is available, never how many or who; admins get counts.
+// someone is available (a call arriving now would ring someone), never how
+// many or who; admins get counts.
 func (s *Server) presenceFor(role string) map[string]any {
 	p, err := s.People.CountPresence(context.Background())
 	if err != nil {
@@ -128,10 +144,21 @@ func (s *Server) presenceFor(role string) map[string]any {
 func (s *Server) pushPresence() { s.Hub.CallsChanged() }
 
 // refreshLoop sends fresh presence and active calls to every socket after
-// each kick (Hub.CallsChanged), until ctx ends.
+// each kick (Hub.CallsChanged), until ctx ends. It also tells the call
+// engine when who can be rung changes: a volunteer's first socket opened,
+// or the grace of one whose sockets all closed ran out.
 func (s *Server) refreshLoop(ctx context.Context) {
 	sweep := time.NewTicker(sessionSweepEvery)
 	defer sweep.Stop()
+	expiry := time.NewTimer(0)
+	defer expiry.Stop()
+	rearm := func() {
+		d, ok := s.Hub.nextReachChange()
+		if !ok {
+			d = sessionSweepEvery // nothing to expire; the next kick re-arms
+		}
+		expiry.Reset(d)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -139,6 +166,12 @@ func (s *Server) refreshLoop(ctx context.Context) {
 		case <-sweep.C:
 			s.sweepSockets(ctx)
 			continue
+		case <-s.Hub.reach:
+			s.Calls.VolunteersChanged()
+			rearm()
+		case <-expiry.C:
+			s.Calls.VolunteersChanged()
+			rearm()
 		case <-s.Hub.kick:
 		}
 		admin, vol := s.presenceFor(string(store.RoleAdmin)), s.presenceFor(string(store.RoleVolunteer))
