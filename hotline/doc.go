@@ -12,9 +12,9 @@
 //	err := eng.Run(ctx) // until ctx ends; then every call is torn down
 //	ariClient.Close()   // after Run returned
 //
-// The api layer implements Notifier (its WebSocket hub) and calls Answer,
-// Decline, Hangup, Offer, Candidate, BanCaller, Active, OnCall,
-// VolunteersChanged and BrowserGone. Errors: ErrNoCall (404), anything
+// The api layer implements Notifier and Reach (its WebSocket hub) and calls
+// Answer, Decline, Hangup, Offer, Candidate, BanCaller, Active, OnCall,
+// Ringable, Ringing, CurrentCall, VolunteersChanged and BrowserGone. Errors: ErrNoCall (404), anything
 // wrapping ErrNotRung (403: not rung, declined, not the answerer, on another
 // call), ErrAlreadyAnswered (409), ErrNotBannable (withheld number),
 // rtc.ErrBadOffer / rtc.ErrNoPCMU / rtc.ErrBadCandidate (400), store.ErrInvalid
@@ -45,8 +45,9 @@
 //	          "digits:NNNN", fresh digits each attempt, CaptchaTimeout per
 //	          attempt; after CaptchaAttempts wrong answers Prompts.CaptchaFail
 //	          and hang up (outcome failed).
-//	queued    If nobody is eligible: Prompts.Unavailable and hang up
-//	          (outcome unanswered). Otherwise the greeting, then music on hold,
+//	queued    If nobody is eligible (on shift or in the fallback group,
+//	          available, free, and reachable: a browser connected, see
+//	          Reach): Prompts.Unavailable and hang up (outcome unanswered). Otherwise the greeting, then music on hold,
 //	          while every eligible volunteer gets Ring. The ring set is
 //	          re-read on VolunteersChanged, every RingRefresh, and when a
 //	          volunteer's call ends: newly eligible volunteers are rung, rings
