@@ -38,42 +38,48 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		send: make(chan []byte, wsSendBuffer), done: make(chan struct{})}
 	role := string(who.Role)
 	conn.role.Store(&role)
+	// What takes a store read is gathered first; the welcome itself is
+	// queued with no call event in flight (Hub.run), so it must be quick.
 	me, err := s.People.Me(r.Context(), who.PubKey)
 	if err != nil {
 		s.Log.Warn("websocket hello failed", "err", err)
 	}
+	after := [][]byte{encode(s.presenceFor(role))}
+	if role == string(store.RoleAdmin) {
+		after = append(after, encode(s.activeCallsMsg()))
+	}
+	welcome := func() {
+		if err == nil {
+			conn.enqueue(encode(s.helloMsg(conn.pubkey, me)))
+		}
+		for _, b := range after {
+			conn.enqueue(b)
+		}
+	}
 	// The request context ends when the handler returns; the socket lives on
 	// the server's lifetime instead, and ends with Shutdown.
-	s.Hub.run(context.WithoutCancel(r.Context()), conn, func() { s.sendHello(conn, me, err == nil) }, s.onWSMessage)
+	s.Hub.run(context.WithoutCancel(r.Context()), conn, welcome, s.onWSMessage)
 	if !s.Hub.connected(who.PubKey) {
 		s.Calls.BrowserGone(who.PubKey)
 	}
 }
 
-// sendHello queues a new socket's welcome: the account's state, the calls
-// ringing them and the call they answered (what the socket would have
-// heard had it been open all along), presence, and for admins the active
-// calls. It runs as the socket is registered (Hub.run), so the call events
-// that follow pick up where it leaves off.
-func (s *Server) sendHello(c *wsConn, m people.Me, haveMe bool) {
-	if haveMe {
-		rings := make([]ringEntry, 0)
-		for _, r := range s.Calls.Ringing(c.pubkey) {
-			rings = append(rings, ringEntry{CallID: r.CallID, StartedAt: r.StartedAt.UTC(), RingAt: r.RingAt.UTC()})
-		}
-		var call any // null: no call of theirs is in progress
-		if id := s.Calls.CurrentCall(c.pubkey); id != "" {
-			call = map[string]string{"callId": id}
-		}
-		c.enqueue(encode(map[string]any{"type": "hello", "pubkey": m.PubKey, "role": m.Role,
-			"available": m.Available, "onBreak": m.OnBreak, "onShift": m.OnShift, "onCall": m.OnCall,
-			"rings": rings, "call": call}))
+// helloMsg is a socket's first message: the account's state, and the
+// calls ringing them and the call they answered, as the socket would know
+// them had it been open all along. The call events sent after it pick up
+// where it leaves off (Hub.run).
+func (s *Server) helloMsg(pubkey string, m people.Me) map[string]any {
+	rings := make([]ringEntry, 0)
+	for _, r := range s.Calls.Ringing(pubkey) {
+		rings = append(rings, ringEntry{CallID: r.CallID, StartedAt: r.StartedAt.UTC(), RingAt: r.RingAt.UTC()})
 	}
-	role := *c.role.Load()
-	c.enqueue(encode(s.presenceFor(role)))
-	if role == string(store.RoleAdmin) {
-		c.enqueue(encode(s.activeCallsMsg()))
+	var call any // null: no call of theirs is in progress
+	if id := s.Calls.CurrentCall(pubkey); id != "" {
+		call = map[string]string{"callId": id}
 	}
+	return map[string]any{"type": "hello", "pubkey": m.PubKey, "role": m.Role,
+		"available": m.Available, "onBreak": m.OnBreak, "onShift": m.OnShift, "onCall": m.OnCall,
+		"rings": rings, "call": call}
 }
 
 type signalMsg struct {
