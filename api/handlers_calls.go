@@ -22,6 +22,11 @@ type CallEngine interface {
 	BanCaller(ctx context.Context, callID, actor string, reason []byte) error
 	Active() []hotline.ActiveCall
 	OnCall(pubkey string) bool
+	// Ringable, Ringing and CurrentCall: who a call arriving now would
+	// ring, the calls ringing a volunteer, the call they answered.
+	Ringable(ctx context.Context) (map[string]bool, error)
+	Ringing(pubkey string) []hotline.Ring
+	CurrentCall(pubkey string) string
 	VolunteersChanged()
 	BrowserGone(pubkey string)
 }

@@ -336,6 +336,9 @@ func (nullCalls) Candidate(context.Context, string, string, json.RawMessage) err
 func (nullCalls) BanCaller(context.Context, string, string, []byte) error { return hotline.ErrNoCall }
 func (nullCalls) Active() []hotline.ActiveCall                            { return nil }
 func (nullCalls) OnCall(string) bool                                      { return false }
+func (nullCalls) Ringable(context.Context) (map[string]bool, error)       { return nil, nil }
+func (nullCalls) Ringing(string) []hotline.Ring                           { return nil }
+func (nullCalls) CurrentCall(string) string                               { return "" }
 func (nullCalls) VolunteersChanged()                                      {}
 func (nullCalls) BrowserGone(string)                                      {}
 

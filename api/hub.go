@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"llamenos/store"
 )
 
 // WebSocket close codes the browser app understands (docs/api.md).
@@ -24,6 +26,11 @@ const (
 	wsFloodWindow  = 10 * time.Second
 	wsFloodLimit   = 50
 	wsPingEvery    = 25 * time.Second
+	// reachGrace is how long a volunteer whose last socket closed still
+	// counts as reachable (Hub.Reachable): a page reloading or reconnecting
+	// is back well within it. A daemon that just started counts everyone
+	// the same way for as long, since their pages are reconnecting to it.
+	reachGrace = 25 * time.Second
 )
 
 // Hub tracks every open browser socket by user and session, and is the
@@ -38,6 +45,22 @@ type Hub struct {
 	kick  chan struct{} // presence refresh requests (CallsChanged)
 	// closing: closeAll has begun; no socket is added after it.
 	closing bool
+
+	// callMu orders a new socket's welcome against the call events
+	// (ring, ring:stop, call:connected, call:ended): the welcome is built
+	// and queued, and the socket registered, with no call event in flight,
+	// so the socket gets either the state before an event and then the
+	// event, or the state after it.
+	callMu sync.Mutex
+
+	// Reachability (Reachable): when each volunteer's last socket closed,
+	// and when the hub started; reach is kicked when someone's first socket
+	// opens or last one closes.
+	grace time.Duration
+	since time.Time
+	left  map[string]time.Time
+	reach chan struct{}
+	now   func() time.Time
 }
 
 type wsConn struct {
@@ -55,7 +78,8 @@ type wsConn struct {
 // NewHub returns a hub with no sockets. Build it first: the call engine
 // takes it as its notifier, the server serves its sockets.
 func NewHub(log *slog.Logger) *Hub {
-	return &Hub{log: log, conns: map[string]map[*wsConn]struct{}{}, kick: make(chan struct{}, 1)}
+	return &Hub{log: log, conns: map[string]map[*wsConn]struct{}{}, kick: make(chan struct{}, 1),
+		grace: reachGrace, since: time.Now(), left: map[string]time.Time{}, reach: make(chan struct{}, 1), now: time.Now}
 }
 
 // add registers c, or reports false once the hub is shutting down. The
@@ -72,6 +96,7 @@ func (h *Hub) add(c *wsConn) bool {
 	if set == nil {
 		set = map[*wsConn]struct{}{}
 		h.conns[c.pubkey] = set
+		h.kickReach()
 	}
 	set[c] = struct{}{}
 	return true
@@ -84,8 +109,57 @@ func (h *Hub) remove(c *wsConn) {
 		delete(set, c)
 		if len(set) == 0 {
 			delete(h.conns, c.pubkey)
+			h.left[c.pubkey] = h.now()
+			h.kickReach()
 		}
 	}
+}
+
+func (h *Hub) kickReach() {
+	select {
+	case h.reach <- struct{}{}:
+	default:
+	}
+}
+
+// Reachable reports whether pubkey can hear a ring: a socket of theirs is
+// open, or their last one closed less than the grace ago (a page
+// reloading or reconnecting), or they have not connected since the hub
+// started less than the grace ago (their page reconnecting to a restarted
+// daemon). It is the call engine's hotline.Reach.
+func (h *Hub) Reachable(pubkey string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.conns[pubkey]) > 0 {
+		return true
+	}
+	at, ok := h.left[pubkey]
+	if !ok {
+		at = h.since
+	}
+	return h.now().Sub(at) < h.grace
+}
+
+// nextReachChange returns how long until someone without a socket stops
+// counting as reachable, and false when nobody is within the grace.
+func (h *Hub) nextReachChange() (time.Duration, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.now()
+	var next time.Duration
+	found := false
+	consider := func(at time.Time) {
+		if d := at.Add(h.grace).Sub(now); d > 0 && (!found || d < next) {
+			next, found = d, true
+		}
+	}
+	consider(h.since)
+	for pk, at := range h.left {
+		if len(h.conns[pk]) == 0 {
+			consider(at)
+		}
+	}
+	return next, found
 }
 
 // snapshot returns the sockets matching keep, so sends happen without the lock.
@@ -198,8 +272,16 @@ func (c *wsConn) shut(code websocket.StatusCode, reason string) {
 
 // run owns the socket until it closes: a writer loop here, a reader in its
 // own goroutine feeding onMessage. It returns when either side ends.
-func (h *Hub) run(ctx context.Context, c *wsConn, onMessage func(ctx context.Context, c *wsConn, typ string, raw json.RawMessage) error) {
-	if !h.add(c) {
+// welcome queues the socket's first messages. It runs just before the
+// socket is registered, with no call event in flight (callMu): nothing
+// else reaches the socket before its welcome, and no call event falls
+// between the state the welcome tells and the events that follow it.
+func (h *Hub) run(ctx context.Context, c *wsConn, welcome func(), onMessage func(ctx context.Context, c *wsConn, typ string, raw json.RawMessage) error) {
+	h.callMu.Lock()
+	welcome()
+	added := h.add(c)
+	h.callMu.Unlock()
+	if !added {
 		c.c.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
@@ -265,7 +347,8 @@ func (h *Hub) readLoop(ctx context.Context, c *wsConn, onMessage func(ctx contex
 			continue
 		}
 		var env struct {
-			Type string `json:"type"`
+			Type   string `json:"type"`
+			CallID string `json:"callId"`
 		}
 		if err := json.Unmarshal(data, &env); err != nil || env.Type == "" {
 			c.enqueue(encode(wsError("bad_request", "message must be a JSON object with a type")))
@@ -277,7 +360,13 @@ func (h *Hub) readLoop(ctx context.Context, c *wsConn, onMessage func(ctx contex
 				h.log.Error("websocket message failed", "type", env.Type, "err", err)
 				ae = &apiError{Code: "internal", Message: "internal error"}
 			}
-			c.enqueue(encode(wsError(ae.Code, ae.Message)))
+			msg := wsError(ae.Code, ae.Message)
+			// A refusal about a call names it, so the page can tell which
+			// call the daemon no longer has.
+			if env.CallID != "" && store.ValidID(env.CallID) == nil {
+				msg["callId"] = env.CallID
+			}
+			c.enqueue(encode(msg))
 		}
 	}
 }

@@ -35,7 +35,7 @@ func startEngine(t *testing.T, st *store.Store, hub *Hub) (*hotline.Engine, *ari
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := hotline.New(hotline.Config{App: "llamenos"}, hotline.Deps{ARI: client, RTC: media, Store: st, Notify: hub, Log: log, Rand: rand.Reader})
+	eng, err := hotline.New(hotline.Config{App: "llamenos"}, hotline.Deps{ARI: client, RTC: media, Store: st, Notify: hub, Reach: hub, Log: log, Rand: rand.Reader})
 	if err != nil {
 		t.Fatal(err)
 	}

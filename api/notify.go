@@ -18,8 +18,21 @@ type ringMsg struct {
 	RingAt    time.Time `json:"ringAt"`
 }
 
+// ringEntry is one call ringing a volunteer in their welcome: exactly
+// what its ring message says.
+type ringEntry struct {
+	CallID    string    `json:"callId"`
+	StartedAt time.Time `json:"startedAt"`
+	RingAt    time.Time `json:"ringAt"`
+}
+
+// The call events are sent under callMu, so a socket being welcomed gets
+// them after its welcome (see Hub.run).
+
 func (h *Hub) Ring(pubkeys []string, callID string, startedAt, ringAt time.Time) {
 	msg := ringMsg{Type: "ring", CallID: callID, StartedAt: startedAt.UTC(), RingAt: ringAt.UTC()}
+	h.callMu.Lock()
+	defer h.callMu.Unlock()
 	for _, pk := range pubkeys {
 		h.sendTo(pk, msg)
 	}
@@ -27,16 +40,22 @@ func (h *Hub) Ring(pubkeys []string, callID string, startedAt, ringAt time.Time)
 
 func (h *Hub) RingStop(pubkeys []string, callID, reason string) {
 	msg := map[string]any{"type": "ring:stop", "callId": callID, "reason": reason}
+	h.callMu.Lock()
+	defer h.callMu.Unlock()
 	for _, pk := range pubkeys {
 		h.sendTo(pk, msg)
 	}
 }
 
 func (h *Hub) Connected(pubkey, callID string) {
+	h.callMu.Lock()
+	defer h.callMu.Unlock()
 	h.sendTo(pubkey, map[string]any{"type": "call:connected", "callId": callID})
 }
 
 func (h *Hub) Ended(pubkey, callID, reason string) {
+	h.callMu.Lock()
+	defer h.callMu.Unlock()
 	h.sendTo(pubkey, map[string]any{"type": "call:ended", "callId": callID, "reason": reason})
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"llamenos/auth"
+	"llamenos/people"
 	"llamenos/store"
 )
 
@@ -37,28 +38,48 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		send: make(chan []byte, wsSendBuffer), done: make(chan struct{})}
 	role := string(who.Role)
 	conn.role.Store(&role)
-	s.sendHello(r.Context(), conn)
+	// What takes a store read is gathered first; the welcome itself is
+	// queued with no call event in flight (Hub.run), so it must be quick.
+	me, err := s.People.Me(r.Context(), who.PubKey)
+	if err != nil {
+		s.Log.Warn("websocket hello failed", "err", err)
+	}
+	after := [][]byte{encode(s.presenceFor(role))}
+	if role == string(store.RoleAdmin) {
+		after = append(after, encode(s.activeCallsMsg()))
+	}
+	welcome := func() {
+		if err == nil {
+			conn.enqueue(encode(s.helloMsg(conn.pubkey, me)))
+		}
+		for _, b := range after {
+			conn.enqueue(b)
+		}
+	}
 	// The request context ends when the handler returns; the socket lives on
 	// the server's lifetime instead, and ends with Shutdown.
-	s.Hub.run(context.WithoutCancel(r.Context()), conn, s.onWSMessage)
+	s.Hub.run(context.WithoutCancel(r.Context()), conn, welcome, s.onWSMessage)
 	if !s.Hub.connected(who.PubKey) {
 		s.Calls.BrowserGone(who.PubKey)
 	}
 }
 
-func (s *Server) sendHello(ctx context.Context, c *wsConn) {
-	m, err := s.People.Me(ctx, c.pubkey)
-	if err != nil {
-		s.Log.Warn("websocket hello failed", "err", err)
-		return
+// helloMsg is a socket's first message: the account's state, and the
+// calls ringing them and the call they answered, as the socket would know
+// them had it been open all along. The call events sent after it pick up
+// where it leaves off (Hub.run).
+func (s *Server) helloMsg(pubkey string, m people.Me) map[string]any {
+	rings := make([]ringEntry, 0)
+	for _, r := range s.Calls.Ringing(pubkey) {
+		rings = append(rings, ringEntry{CallID: r.CallID, StartedAt: r.StartedAt.UTC(), RingAt: r.RingAt.UTC()})
 	}
-	c.enqueue(encode(map[string]any{"type": "hello", "pubkey": m.PubKey, "role": m.Role,
-		"available": m.Available, "onBreak": m.OnBreak, "onShift": m.OnShift, "onCall": m.OnCall}))
-	role := *c.role.Load()
-	c.enqueue(encode(s.presenceFor(role)))
-	if role == string(store.RoleAdmin) {
-		c.enqueue(encode(s.activeCallsMsg()))
+	var call any // null: no call of theirs is in progress
+	if id := s.Calls.CurrentCall(pubkey); id != "" {
+		call = map[string]string{"callId": id}
 	}
+	return map[string]any{"type": "hello", "pubkey": m.PubKey, "role": m.Role,
+		"available": m.Available, "onBreak": m.OnBreak, "onShift": m.OnShift, "onCall": m.OnCall,
+		"rings": rings, "call": call}
 }
 
 type signalMsg struct {
@@ -111,7 +132,8 @@ func (s *Server) onWSMessage(ctx context.Context, c *wsConn, typ string, raw jso
 }
 
 // presenceFor shapes presence per role: volunteers learn only whether
-// someone is available, never how many or who; admins get counts.
+// someone is available (a call arriving now would ring someone), never how
+// many or who; admins get counts.
 func (s *Server) presenceFor(role string) map[string]any {
 	p, err := s.People.CountPresence(context.Background())
 	if err != nil {
@@ -128,10 +150,21 @@ func (s *Server) presenceFor(role string) map[string]any {
 func (s *Server) pushPresence() { s.Hub.CallsChanged() }
 
 // refreshLoop sends fresh presence and active calls to every socket after
-// each kick (Hub.CallsChanged), until ctx ends.
+// each kick (Hub.CallsChanged), until ctx ends. It also tells the call
+// engine when who can be rung changes: a volunteer's first socket opened,
+// or the grace of one whose sockets all closed ran out.
 func (s *Server) refreshLoop(ctx context.Context) {
 	sweep := time.NewTicker(sessionSweepEvery)
 	defer sweep.Stop()
+	expiry := time.NewTimer(0)
+	defer expiry.Stop()
+	rearm := func() {
+		d, ok := s.Hub.nextReachChange()
+		if !ok {
+			d = sessionSweepEvery // nothing to expire; the next kick re-arms
+		}
+		expiry.Reset(d)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -139,6 +172,12 @@ func (s *Server) refreshLoop(ctx context.Context) {
 		case <-sweep.C:
 			s.sweepSockets(ctx)
 			continue
+		case <-s.Hub.reach:
+			s.Calls.VolunteersChanged()
+			rearm()
+		case <-expiry.C:
+			s.Calls.VolunteersChanged()
+			rearm()
 		case <-s.Hub.kick:
 		}
 		admin, vol := s.presenceFor(string(store.RoleAdmin)), s.presenceFor(string(store.RoleVolunteer))

@@ -123,7 +123,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 		App: cfg.Asterisk.App, BrowserGrace: cfg.RTC.BrowserGrace,
 		MOHClass: cfg.Trunk.MusicOnHoldClass, StallLimit: opt.StallLimit,
 	}, hotline.Deps{
-		ARI: ariClient, RTC: media, Store: st, Notify: hub,
+		ARI: ariClient, RTC: media, Store: st, Notify: hub, Reach: hub,
 		Log: log, Now: time.Now, Rand: rand.Reader,
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 	"sort"
 	"sync/atomic"
@@ -143,11 +144,21 @@ type call struct {
 	callerUp                                 bool // answered, so prompts can play
 	hangupReason                             string
 
-	ringing  map[string]bool // ringing now
-	rung     map[string]bool // ever rung
+	// lineCut: Asterisk itself asked the caller's channel to hang up (a
+	// soft hangup the call did not request): not the caller's hangup.
+	lineCut bool
+
+	ringing  map[string]time.Time // ringing now, since when
+	rung     map[string]bool      // ever rung
 	declined map[string]bool
 	answerer string
-	ended    bool // Ended was sent to the answerer
+	// ended: Ended was sent to the answerer (set just before it is sent;
+	// read by Engine.CurrentCall).
+	ended atomic.Bool
+	// rings is ringing as Engine.Ringing reads it, published before every
+	// Ring and RingStop, so a browser told the state and then the changes
+	// after it misses none.
+	rings atomic.Pointer[ringSnapshot]
 
 	pbSeq int
 	pb    *pendingPlayback
@@ -182,7 +193,7 @@ func newCall(e *Engine, id string, sub *ari.Subscription, ch ari.Channel, adopte
 		done:     make(chan struct{}),
 		number:   bytes.Clone(ch.Caller.Number.Bytes()),
 		outcome:  store.OutcomeInProgress,
-		ringing:  map[string]bool{},
+		ringing:  map[string]time.Time{},
 		rung:     map[string]bool{},
 		declined: map[string]bool{},
 		timers:   map[timerKind]*timerSlot{},
@@ -278,6 +289,7 @@ func (c *call) cleanup() {
 		c.relay = nil
 	}
 	c.sub.Close()
+	c.rings.Store(nil)
 	wasActive := c.active.Load().(ActiveCall).State != ""
 	c.active.Store(ActiveCall{})
 	c.wipeNumber() // in case the call ended before its screening did
@@ -352,10 +364,17 @@ func (c *call) onEvent(ev ari.Event) {
 		if ev.Channel.ID == c.mediaID && c.mediaID != "" {
 			c.onMediaStart()
 		}
+	case *ari.ChannelHangupRequest:
+		// The caller's own hangup is a hard request (a Q.850 cause); a soft
+		// one comes from Asterisk (stopping, a CLI or another app). The
+		// call's own hangup is sent only once it is done.
+		if ev.Channel.ID == c.chanID && ev.Soft != nil && *ev.Soft {
+			c.lineCut = true
+		}
 	case *ari.StasisEnd:
-		c.onChannelGone(ev.Channel.ID)
+		c.onChannelGone(ev.Channel.ID, c.lineCut)
 	case *ari.ChannelDestroyed:
-		c.onChannelGone(ev.Channel.ID)
+		c.onChannelGone(ev.Channel.ID, c.lineCut)
 	case *ari.BridgeDestroyed:
 		if ev.Bridge.ID == c.bridgeID && c.bridgeID != "" {
 			c.e.disown(ari.BridgeKey(c.bridgeID))
@@ -542,11 +561,32 @@ func (c *call) stopMOH() {
 	}
 }
 
+// ringSnapshot is who a call rings, since when: an immutable copy.
+type ringSnapshot struct {
+	startedAt time.Time
+	at        map[string]time.Time
+}
+
+// publishRings makes the ring set visible to Engine.Ringing. Call it after
+// every change of c.ringing and before notifying the change.
+func (c *call) publishRings() {
+	if len(c.ringing) == 0 {
+		c.rings.Store(nil)
+		return
+	}
+	c.rings.Store(&ringSnapshot{startedAt: c.startedAt, at: maps.Clone(c.ringing)})
+}
+
+func (c *call) isRinging(pk string) bool {
+	_, ok := c.ringing[pk]
+	return ok
+}
+
 // ring rings whoever of elig is not ringing yet and has not declined.
 func (c *call) ring(elig map[string]bool) {
 	var add []string
 	for pk := range elig {
-		if !c.ringing[pk] && !c.declined[pk] {
+		if !c.isRinging(pk) && !c.declined[pk] {
 			add = append(add, pk)
 		}
 	}
@@ -554,11 +594,13 @@ func (c *call) ring(elig map[string]bool) {
 		return
 	}
 	sort.Strings(add)
+	now := c.now()
 	for _, pk := range add {
-		c.ringing[pk] = true
+		c.ringing[pk] = now
 		c.rung[pk] = true
 	}
-	c.e.d.Notify.Ring(add, c.id, c.startedAt, c.now())
+	c.publishRings()
+	c.e.d.Notify.Ring(add, c.id, c.startedAt, now)
 }
 
 // refreshRing brings the ring set in line with who is eligible now.
@@ -579,6 +621,7 @@ func (c *call) refreshRing() {
 		for _, pk := range stop {
 			delete(c.ringing, pk)
 		}
+		c.publishRings()
 		c.e.d.Notify.RingStop(stop, c.id, RingStopUnavailable)
 	}
 	c.ring(elig)
@@ -594,6 +637,7 @@ func (c *call) stopRinging(reason string) {
 	}
 	sort.Strings(pks)
 	clear(c.ringing)
+	c.publishRings()
 	c.e.d.Notify.RingStop(pks, c.id, reason)
 }
 
@@ -607,10 +651,11 @@ func (c *call) onAnswer(pk string) (func(), error) {
 		return nil, ErrNotRung
 	case c.answerer != "":
 		return nil, ErrAlreadyAnswered
-	case !c.ringing[pk]:
+	case !c.isRinging(pk):
 		return nil, ErrNotRung
 	case !c.e.claim(pk, c):
 		delete(c.ringing, pk)
+		c.publishRings()
 		c.e.d.Notify.RingStop([]string{pk}, c.id, RingStopUnavailable)
 		return nil, ErrBusy
 	}
@@ -618,6 +663,7 @@ func (c *call) onAnswer(pk string) (func(), error) {
 	c.answeredAt = c.now()
 	c.phase = phConnected
 	delete(c.ringing, pk)
+	c.publishRings()
 	return c.connect, nil
 }
 
@@ -629,11 +675,12 @@ func (c *call) onDecline(pk string) error {
 		return ErrNotRung
 	case c.answerer != "" && c.answerer != pk:
 		return ErrAlreadyAnswered
-	case !c.ringing[pk]:
+	case !c.isRinging(pk):
 		return ErrNotRung
 	}
 	delete(c.ringing, pk)
 	c.declined[pk] = true
+	c.publishRings()
 	c.e.d.Notify.RingStop([]string{pk}, c.id, RingStopDeclined)
 	return nil
 }
@@ -755,19 +802,28 @@ func (c *call) browserAudioFresh() bool {
 
 // ---- events ----
 
-func (c *call) onChannelGone(id string) {
+// onChannelGone handles the end of one of the call's channels. lost: the
+// caller's channel went without the caller hanging up, as far as the call
+// can tell (Asterisk hung it up, or it vanished while events were down).
+func (c *call) onChannelGone(id string, lost bool) {
 	switch {
 	case id == c.chanID:
 		if c.callerGone {
 			return
 		}
 		c.callerGone = true
-		switch c.phase {
-		case phConnected:
+		switch {
+		case c.phase == phClosing:
+			c.finish()
+		case lost && c.phase == phConnected:
+			c.log.Warn("the line to the caller was lost")
+			c.end(endSpec{ended: EndCallerLost})
+		case lost:
+			c.log.Warn("the line to the caller was lost before an answer")
+			c.end(endSpec{outcome: store.OutcomeFailed, ringStop: RingStopEnded})
+		case c.phase == phConnected:
 			c.log.Info("caller hung up")
 			c.end(endSpec{ended: EndCallerHungUp})
-		case phClosing:
-			c.finish()
 		default:
 			c.log.Info("caller hung up before an answer")
 			c.end(endSpec{outcome: store.OutcomeAbandoned, ringStop: RingStopCallerHungUp})
@@ -835,13 +891,14 @@ func (c *call) onResync(m resyncMsg) {
 		return
 	}
 	if m.channels != nil && !m.channels[c.chanID] {
-		c.log.Info("caller left while ARI events were down")
-		c.onChannelGone(c.chanID)
+		// Whether the caller hung up or Asterisk lost them cannot be told.
+		c.log.Info("the caller's channel vanished while ARI events were down")
+		c.onChannelGone(c.chanID, true)
 		return
 	}
 	if c.phase == phConnected {
 		if m.channels != nil && c.mediaID != "" && !m.channels[c.mediaID] {
-			c.onChannelGone(c.mediaID)
+			c.onChannelGone(c.mediaID, true)
 			return
 		}
 		if m.bridges != nil && c.bridgeID != "" && !m.bridges[c.bridgeID] {
@@ -917,8 +974,7 @@ func (c *call) end(s endSpec) {
 		c.outcome = s.outcome
 	}
 	c.stopRinging(cmp.Or(s.ringStop, RingStopEnded))
-	if c.answerer != "" && !c.ended {
-		c.ended = true
+	if c.answerer != "" && c.ended.CompareAndSwap(false, true) {
 		c.e.d.Notify.Ended(c.answerer, c.id, cmp.Or(s.ended, EndError))
 	}
 	c.teardownMedia()

@@ -48,12 +48,31 @@ const (
 
 // Ended reasons.
 const (
-	EndCallerHungUp    = "caller-hung-up"
+	EndCallerHungUp = "caller-hung-up"
+	// EndCallerLost: the caller's line went away without their hangup:
+	// Asterisk hung it up itself (stopping, a soft hangup the daemon did not
+	// ask for), or it vanished while the ARI events were down.
+	EndCallerLost      = "caller-lost"
 	EndVolunteerHungUp = "volunteer-hung-up"
 	EndBrowserLost     = "browser-lost"
 	EndBanned          = "banned"
 	EndError           = "error" // media failure, Asterisk error, daemon shutdown
 )
+
+// Reach says whether a volunteer can be rung now: a browser of theirs holds
+// the daemon's socket, or held it a moment ago and may be reconnecting. The
+// api hub implements it. It must not block.
+type Reach interface {
+	Reachable(pubkey string) bool
+}
+
+// Ring is a call ringing a volunteer, with what a Ring notification tells
+// them: the call's own id and times, nothing about the caller.
+type Ring struct {
+	CallID    string
+	StartedAt time.Time
+	RingAt    time.Time
+}
 
 // Active call states.
 const (
@@ -193,6 +212,9 @@ type Deps struct {
 	RTC    *rtc.Engine
 	Store  *store.Store
 	Notify Notifier
+	// Reach tells who has a browser to ring. Nil: every volunteer counts as
+	// reachable, for an engine without browsers (tests, tools).
+	Reach Reach
 	// Log defaults to slog.Default(). Caller numbers are never logged.
 	Log *slog.Logger
 	// Clock runs the call timers; default the real clock.

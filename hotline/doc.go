@@ -12,9 +12,9 @@
 //	err := eng.Run(ctx) // until ctx ends; then every call is torn down
 //	ariClient.Close()   // after Run returned
 //
-// The api layer implements Notifier (its WebSocket hub) and calls Answer,
-// Decline, Hangup, Offer, Candidate, BanCaller, Active, OnCall,
-// VolunteersChanged and BrowserGone. Errors: ErrNoCall (404), anything
+// The api layer implements Notifier and Reach (its WebSocket hub) and calls
+// Answer, Decline, Hangup, Offer, Candidate, BanCaller, Active, OnCall,
+// Ringable, Ringing, CurrentCall, VolunteersChanged and BrowserGone. Errors: ErrNoCall (404), anything
 // wrapping ErrNotRung (403: not rung, declined, not the answerer, on another
 // call), ErrAlreadyAnswered (409), ErrNotBannable (withheld number),
 // rtc.ErrBadOffer / rtc.ErrNoPCMU / rtc.ErrBadCandidate (400), store.ErrInvalid
@@ -46,8 +46,9 @@
 //	          "digits:NNNN", fresh digits each attempt, CaptchaTimeout per
 //	          attempt; after CaptchaAttempts wrong answers Prompts.CaptchaFail
 //	          and hang up (outcome failed).
-//	queued    If nobody is eligible: Prompts.Unavailable and hang up
-//	          (outcome unanswered). Otherwise the greeting, then music on hold,
+//	queued    If nobody is eligible (on shift or in the fallback group,
+//	          available, free, and reachable: a browser connected, see
+//	          Reach): Prompts.Unavailable and hang up (outcome unanswered). Otherwise the greeting, then music on hold,
 //	          while every eligible volunteer gets Ring. The ring set is
 //	          re-read on VolunteersChanged, every RingRefresh, and when a
 //	          volunteer's call ends: newly eligible volunteers are rung, rings
@@ -69,7 +70,10 @@
 //
 // Either side ends a call: the caller hanging up (StasisEnd or
 // ChannelDestroyed; RingStop "caller-hung-up" or Ended "caller-hung-up"),
-// Hangup by the answering volunteer (Ended "volunteer-hung-up"), BanCaller
+// the caller's line lost (Asterisk hung it up itself, with a soft hangup the
+// call did not ask for, as when it stops; or the channel vanished while the
+// events socket was down, so nobody knows who hung up: RingStop "ended" and
+// outcome failed, or Ended "caller-lost"), Hangup by the answering volunteer (Ended "volunteer-hung-up"), BanCaller
 // (Ended "banned"), a lost browser (below), a media failure (Ended "error",
 // the caller hears Prompts.Error). Teardown always hangs up the UnicastRTP
 // channel, destroys the bridge and closes the relay; the final record has
@@ -118,7 +122,7 @@
 // down. After every (re)connection the ari client publishes a Resync; calls
 // that started before that connection compare it with what they own (a
 // caller or media channel or bridge that vanished during the gap ends the
-// call; a playback that finished during the gap is taken as finished) and
+// call as a lost line; a playback that finished during the gap is taken as finished) and
 // re-subscribe. The engine then cleans up what no call owns: bridges of the
 // app or named after it are destroyed, media channels (UnicastRTP, Snoop,
 // or externalMedia data "llamenos-media") hung up, and caller channels in

@@ -332,8 +332,52 @@ func (e *Engine) OnCall(pubkey string) bool {
 	return e.onCall[pubkey] != nil
 }
 
+// Ringable returns who a call arriving now would ring, by the rule the
+// queue uses: active, available, not on a break, not on a call, with a
+// browser connected (or reconnecting), and on shift or, when none of those
+// is, in the fallback group. Presence counts it, so "someone is available"
+// means exactly that a caller would not hear "nobody is available".
+func (e *Engine) Ringable(ctx context.Context) (map[string]bool, error) {
+	return e.eligible(ctx, e.d.Now())
+}
+
+// Ringing lists the calls ringing pubkey now, oldest first, as their Ring
+// notifications told them. A browser that connects while a call rings is
+// told these, since the Ring itself went only to the sockets open then.
+func (e *Engine) Ringing(pubkey string) []Ring {
+	e.mu.Lock()
+	var out []Ring
+	for _, c := range e.calls {
+		if r := c.rings.Load(); r != nil {
+			if at, ok := r.at[pubkey]; ok {
+				out = append(out, Ring{CallID: c.id, StartedAt: r.startedAt, RingAt: at})
+			}
+		}
+	}
+	e.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].StartedAt.Equal(out[j].StartedAt) {
+			return out[i].StartedAt.Before(out[j].StartedAt)
+		}
+		return out[i].CallID < out[j].CallID
+	})
+	return out
+}
+
+// CurrentCall returns the id of the call pubkey answered, until they have
+// been told it ended (Ended); "" when there is none. A browser that
+// (re)connects compares it with the call it shows.
+func (e *Engine) CurrentCall(pubkey string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c := e.onCall[pubkey]; c != nil && !c.ended.Load() {
+		return c.id
+	}
+	return ""
+}
+
 // VolunteersChanged tells waiting calls that availability, breaks, shifts,
-// roles or the volunteer list changed: newly eligible volunteers are rung,
+// roles, the volunteer list or who has a browser connected changed: newly eligible volunteers are rung,
 // and rings stop for those no longer eligible. It does not block.
 func (e *Engine) VolunteersChanged() { e.pokeAll(nil) }
 
@@ -370,6 +414,10 @@ func (e *Engine) claim(pubkey string, c *call) bool {
 	}
 	e.onCall[pubkey] = c
 	return true
+}
+
+func (e *Engine) reachable(pubkey string) bool {
+	return e.d.Reach == nil || e.d.Reach.Reachable(pubkey)
 }
 
 func (e *Engine) isOnCall(pubkey string) bool {

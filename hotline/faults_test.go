@@ -166,15 +166,66 @@ func TestARIReconnectMidCall(t *testing.T) {
 	t.Run("caller hangs up while the socket is down", func(t *testing.T) {
 		id, _, _ := h.answerAndConnect(t, r, "+15553330011", a)
 		call := h.lastCall
-		missed := h.sim.MissedEvents()
 		h.sim.DropEvents()
-		call.Hangup() // its events go nowhere: the app has no socket
+		missed := h.sim.MissedEvents()
+		call.Hangup() // its events go nowhere while the app has no socket
+		// A hangup the daemon did not hear is not known to be the caller's:
+		// the resync finds the channel gone and says the line was lost.
+		want := EndCallerLost
 		if h.sim.MissedEvents() == missed {
 			t.Log("the client reconnected before the hangup; the events arrived normally")
+			want = EndCallerHungUp
 		}
-		h.n.wait(t, 10*time.Second, "ended after the resync", isNote("ended", id, a, EndCallerHungUp))
+		h.n.wait(t, 10*time.Second, "ended after the resync", isNote("ended", id, a, want))
 		h.waitEmpty(10 * time.Second)
 		rtctest.WaitFor(t, 5*time.Second, "final record", func() bool { return h.record(id).Outcome == store.OutcomeAnswered })
+	})
+}
+
+// TestCallerLineLost: when Asterisk, not the caller, ends the caller's
+// line (it stops, or restarts and the channel is simply gone), the
+// volunteer is told the line was lost, not that the caller hung up.
+func TestCallerLineLost(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	t.Cleanup(func() { dumpLogs(t, h) })
+	pks := h.onShift(2)
+	a, b := pks[0], pks[1]
+	r := h.start()
+
+	t.Run("Asterisk stops", func(t *testing.T) {
+		id, _, _ := h.answerAndConnect(t, r, "+15553330050", a)
+		waiting := h.place("+15553330051", nil)
+		waitingID := h.n.wait(t, 10*time.Second, "second call rings", func(n note) bool { return isRing("", b)(n) && n.callID != id }).callID
+		h.sim.Shutdown()
+		h.n.wait(t, 10*time.Second, "ended", isNote("ended", id, a, ""))
+		if n, _ := h.n.find(isNote("ended", id, a, "")); n.reason != EndCallerLost {
+			t.Errorf("the volunteer was told %q, want %q", n.reason, EndCallerLost)
+		}
+		waitDone(t, waiting, 10*time.Second, "the waiting caller's channel to go")
+		h.n.wait(t, 10*time.Second, "ring stop", isStop(waitingID, b, ""))
+		if n, _ := h.n.find(isStop(waitingID, b, "")); n.reason != RingStopEnded {
+			t.Errorf("the ring stopped with %q, want %q", n.reason, RingStopEnded)
+		}
+		h.waitEmpty(10 * time.Second)
+		rtctest.WaitFor(t, 5*time.Second, "final records", func() bool {
+			return h.record(id).Outcome == store.OutcomeAnswered && h.record(waitingID).Outcome == store.OutcomeFailed
+		})
+	})
+
+	t.Run("Asterisk restarts", func(t *testing.T) {
+		id, _, _ := h.answerAndConnect(t, r, "+15553330052", a)
+		h.sim.Restart()
+		h.n.wait(t, 10*time.Second, "ended after the resync", isNote("ended", id, a, ""))
+		if n, _ := h.n.find(isNote("ended", id, a, "")); n.reason != EndCallerLost {
+			t.Errorf("the volunteer was told %q, want %q", n.reason, EndCallerLost)
+		}
+		rtctest.WaitFor(t, 5*time.Second, "final record", func() bool { return h.record(id).Outcome == store.OutcomeAnswered })
+	})
+
+	t.Run("the caller hangs up", func(t *testing.T) {
+		id, _, _ := h.answerAndConnect(t, r, "+15553330053", a)
+		h.lastCall.Hangup()
+		h.n.wait(t, 10*time.Second, "ended", isNote("ended", id, a, EndCallerHungUp))
 	})
 }
 
@@ -229,8 +280,10 @@ func TestDaemonRestart(t *testing.T) {
 		}
 		return len(requeued) == 2
 	})
-	if rec := h.record(staleID); rec.Outcome != store.OutcomeFailed {
-		t.Errorf("stale record outcome %s, want failed", rec.Outcome)
+	// The interrupted call is over, with an end: a page that still shows it
+	// learns it ended from the record.
+	if rec := h.record(staleID); rec.Outcome != store.OutcomeFailed || rec.EndedAt.IsZero() {
+		t.Errorf("interrupted record: outcome %s, ended at %v; want failed with an end time", rec.Outcome, rec.EndedAt)
 	}
 	if p := callA.Played(); len(p) == 0 || p[len(p)-1] != "moh:default" {
 		t.Errorf("the re-queued caller hears %v, want hold music", p)

@@ -91,10 +91,26 @@ type fakeNotifier struct {
 	browsers map[string]*rtctest.Browser // candidate routing by pubkey
 	// panicOnRing makes the next Ring panic, as a buggy hub might.
 	panicOnRing atomic.Bool
+	// offline are the volunteers with no browser connected (Reach).
+	offline map[string]bool
 }
 
 func newFakeNotifier(t testing.TB) *fakeNotifier {
-	return &fakeNotifier{t: t, changed: make(chan struct{}), browsers: map[string]*rtctest.Browser{}}
+	return &fakeNotifier{t: t, changed: make(chan struct{}), browsers: map[string]*rtctest.Browser{}, offline: map[string]bool{}}
+}
+
+// Reachable makes the fake notifier the engine's Reach: everyone has a
+// browser but the volunteers setOnline took offline.
+func (f *fakeNotifier) Reachable(pk string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.offline[pk]
+}
+
+func (f *fakeNotifier) setOnline(pk string, online bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.offline[pk] = !online
 }
 
 func (f *fakeNotifier) add(n note) {
@@ -437,7 +453,7 @@ func (h *harness) start() *runningEngine {
 	// Each daemon draws its own ids: a restarted one must not repeat them.
 	h.starts++
 	seed := h.opts.seed + byte(h.starts)
-	eng, err := New(h.opts.cfg, Deps{ARI: cl, RTC: h.rtc, Store: h.st, Notify: h.n, Log: h.log, Clock: h.clock, Rand: newLockedRand(seed)})
+	eng, err := New(h.opts.cfg, Deps{ARI: cl, RTC: h.rtc, Store: h.st, Notify: h.n, Reach: h.n, Log: h.log, Clock: h.clock, Rand: newLockedRand(seed)})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -136,9 +136,12 @@ func (e *Engine) adopt(ch ari.Channel) {
 }
 
 // closeStaleRecords marks records a previous run left "in progress" (it
-// crashed mid-call) as failed. Only the last 30 days are scanned.
+// crashed mid-call) as failed, ended now: the latest they can have ended, and
+// what tells a volunteer's page that the call it still shows is over. Only
+// the last 30 days are scanned.
 func (e *Engine) closeStaleRecords(ctx context.Context) {
-	since := e.d.Now().Add(-30 * 24 * time.Hour)
+	now := e.d.Now()
+	since := now.Add(-30 * 24 * time.Hour)
 	var stale []store.Call
 	cursor := ""
 	for {
@@ -165,6 +168,9 @@ func (e *Engine) closeStaleRecords(ctx context.Context) {
 	}
 	for _, c := range stale {
 		c.Outcome = store.OutcomeFailed
+		if c.EndedAt.IsZero() {
+			c.EndedAt = now
+		}
 		err := e.d.Store.Update(ctx, func(tx *store.Tx) error {
 			if _, err := tx.PutCall(c); err != nil {
 				return err

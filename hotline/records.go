@@ -257,7 +257,8 @@ func (e *Engine) banPastCall(ctx context.Context, callID, actor string, reason [
 }
 
 // eligible returns who may be rung now: on shift (or, when none of those is
-// ready, the fallback group), active, available, not on break, not on a call.
+// ready, the fallback group), active, available, not on break, not on a
+// call, and reachable (a browser connected, see Deps.Reach).
 func (e *Engine) eligible(ctx context.Context, now time.Time) (map[string]bool, error) {
 	var (
 		vols      []store.Volunteer
@@ -280,7 +281,7 @@ func (e *Engine) eligible(ctx context.Context, now time.Time) (map[string]bool, 
 	}
 	ready := make(map[string]bool, len(vols))
 	for _, v := range vols {
-		if v.Active && v.Available && !v.OnBreak && !e.isOnCall(v.PubKey) {
+		if v.Active && v.Available && !v.OnBreak && !e.isOnCall(v.PubKey) && e.reachable(v.PubKey) {
 			ready[v.PubKey] = true
 		}
 	}

@@ -202,3 +202,101 @@ func dumpLogs(t *testing.T, h *harness) {
 		t.Log(h.logs.String())
 	}
 }
+
+// TestRingsOnlyReachableVolunteers: a volunteer with no browser connected
+// is not rung, does not keep a call queued, and is rung once one connects.
+func TestRingsOnlyReachableVolunteers(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	t.Cleanup(func() { dumpLogs(t, h) })
+	pks := h.onShift(2)
+	a, b := pks[0], pks[1]
+	h.n.setOnline(a, false)
+	h.n.setOnline(b, false)
+	r := h.start()
+	ctx := context.Background()
+
+	// Available and on shift, but nobody can hear a ring: the caller is
+	// told at once that nobody is available.
+	call := h.place("+15552220020", nil)
+	waitDone(t, call, 10*time.Second, "the caller to be hung up")
+	if played := call.Played(); !slices.Equal(played, []string{"sound:vm-nobodyavail"}) {
+		t.Errorf("caller heard %v, want only the unavailable prompt", played)
+	}
+	if ids := h.rings(); len(ids) != 0 {
+		t.Errorf("rang %v with no browser connected", ids)
+	}
+	if got, err := r.eng.Ringable(ctx); err != nil || len(got) != 0 {
+		t.Errorf("Ringable = %v, %v; want nobody", got, err)
+	}
+
+	// One browser connects: a call rings only its volunteer.
+	h.n.setOnline(a, true)
+	if got, err := r.eng.Ringable(ctx); err != nil || !got[a] || got[b] {
+		t.Errorf("Ringable = %v, %v; want only a", got, err)
+	}
+	waiting := h.place("+15552220021", nil)
+	ring := h.n.wait(t, 10*time.Second, "ring", isRing("", a))
+	if !slices.Equal(ring.pubkeys, []string{a}) {
+		t.Errorf("rang %v, want only the volunteer with a browser", short(ring.pubkeys))
+	}
+	// The other connects during the wait: rung.
+	h.n.setOnline(b, true)
+	r.eng.VolunteersChanged()
+	h.n.wait(t, 5*time.Second, "the volunteer who connected rung", isRing(ring.callID, b))
+	// The first one's browser is gone for good: their ring stops.
+	h.n.setOnline(a, false)
+	r.eng.VolunteersChanged()
+	h.n.wait(t, 5*time.Second, "ring stop for the volunteer who left", isStop(ring.callID, a, RingStopUnavailable))
+	waiting.Hangup()
+	h.waitEmpty(10 * time.Second)
+}
+
+// TestRingingAndCurrentCall: what a browser that connects is told matches
+// what the notifications told the browsers already there: the calls ringing
+// its volunteer, with the same times, and the call they answered until
+// they are told it ended.
+func TestRingingAndCurrentCall(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	t.Cleanup(func() { dumpLogs(t, h) })
+	pks := h.onShift(2)
+	a, b := pks[0], pks[1]
+	r := h.start()
+	ctx := context.Background()
+
+	call := h.place("+15552220030", nil)
+	ring := h.n.wait(t, 10*time.Second, "ring", isRing("", a))
+	for _, pk := range []string{a, b} {
+		got := r.eng.Ringing(pk)
+		want := []Ring{{CallID: ring.callID, StartedAt: ring.startedAt, RingAt: ring.ringAt}}
+		if !slices.Equal(got, want) {
+			t.Fatalf("Ringing(%s) = %+v, want %+v", short([]string{pk}), got, want)
+		}
+		if id := r.eng.CurrentCall(pk); id != "" {
+			t.Errorf("CurrentCall before an answer = %q", id)
+		}
+	}
+	if err := r.eng.Decline(ctx, ring.callID, b); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.eng.Ringing(b); len(got) != 0 {
+		t.Errorf("Ringing after a decline = %+v", got)
+	}
+	if err := r.eng.Answer(ctx, ring.callID, a); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.eng.Ringing(a); len(got) != 0 {
+		t.Errorf("Ringing after the answer = %+v", got)
+	}
+	if id := r.eng.CurrentCall(a); id != ring.callID {
+		t.Errorf("CurrentCall after the answer = %q, want %q", id, ring.callID)
+	}
+	call.Hangup()
+	ended := h.n.wait(t, 10*time.Second, "ended", isNote("ended", ring.callID, a, ""))
+	if ended.reason != EndCallerHungUp {
+		t.Errorf("ended %q", ended.reason)
+	}
+	if id := r.eng.CurrentCall(a); id != "" {
+		t.Errorf("CurrentCall after Ended = %q", id)
+	}
+	h.waitEmpty(10 * time.Second)
+}

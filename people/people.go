@@ -20,6 +20,8 @@ import (
 // Engine is what the roster asks of the call engine.
 type Engine interface {
 	OnCall(pubkey string) bool
+	// Ringable returns who a call arriving now would ring.
+	Ringable(ctx context.Context) (map[string]bool, error)
 	// VolunteersChanged re-reads who may ring after a change of presence,
 	// role or access.
 	VolunteersChanged()
@@ -233,14 +235,20 @@ func (s *Service) Apply(ctx context.Context, actor, pubkey string, c Change) (p 
 	return p, deactivated, nil
 }
 
-// Presence counts the active accounts: available to ring, on a call, all.
+// Presence counts the active accounts: those a call arriving now would
+// ring (the engine's rule: available, not on a break, free, a browser
+// connected, on shift or in the fallback group), those on a call, all.
 type Presence struct{ Available, OnCall, Total int }
 
 // CountPresence returns the hotline's presence now.
 func (s *Service) CountPresence(ctx context.Context) (Presence, error) {
+	ringable, err := s.Engine.Ringable(ctx)
+	if err != nil {
+		return Presence{}, err
+	}
 	return store.Read(ctx, s.Store, func(tx *store.Tx) (Presence, error) {
 		vols, err := tx.Volunteers()
-		var p Presence
+		p := Presence{Available: len(ringable)}
 		for _, v := range vols {
 			if !v.Active {
 				continue
@@ -248,8 +256,6 @@ func (s *Service) CountPresence(ctx context.Context) (Presence, error) {
 			p.Total++
 			if s.Engine.OnCall(v.PubKey) {
 				p.OnCall++
-			} else if v.Available && !v.OnBreak {
-				p.Available++
 			}
 		}
 		return p, err

@@ -51,6 +51,9 @@
 //   - A second events socket for an app sends ApplicationReplaced to the
 //     first. DropEvents cuts the sockets; while an app has none its events
 //     are dropped (MissedEvents), as in Asterisk.
+//   - Shutdown hangs every channel up as a stopping Asterisk does (a soft
+//     request with cause = AST_SOFTHANGUP_SHUTDOWN, then the usual
+//     teardown events); Restart makes everything vanish without an event.
 //   - An events-socket write blocked for Options.WriteTimeout (100 ms)
 //     drops the client, as websocket_write_timeout does. Each frame's
 //     timestamp is the moment it is written, so a client can measure its own

@@ -240,6 +240,33 @@ func (s *Server) bridgeAppsLocked(b *bridge) []string {
 
 func base(typ string) ari.EventBase { return ari.EventBase{Type: typ} }
 
+// Shutdown simulates the first thing a stopping Asterisk does ("core stop
+// now", systemctl stop): every channel gets a soft hangup with
+// AST_SOFTHANGUP_SHUTDOWN in its ChannelHangupRequest, then leaves its
+// bridge, StasisEnd and ChannelDestroyed (cause 0), all delivered on the
+// events sockets, which stay open. Call handles end with cause 0. Follow it
+// with Restart for the process going away.
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	chans := make([]*channel, 0, len(s.channels))
+	for _, ch := range s.channels {
+		chans = append(chans, ch)
+	}
+	slices.SortFunc(chans, func(a, b *channel) int { return strings.Compare(a.id, b.id) })
+	for _, ch := range chans {
+		if ch.hungUp {
+			continue
+		}
+		snap := ch.snapshot(false)
+		flag, soft := softHangupShutdown, true
+		s.emitLocked(s.channelAppsLocked(ch), func() ari.Event {
+			return &ari.ChannelHangupRequest{EventBase: base("ChannelHangupRequest"), Cause: &flag, Soft: &soft, Channel: snap}
+		})
+		s.destroyChannelLocked(ch, 0)
+	}
+}
+
 // Restart simulates Asterisk restarting: every events socket is cut, and
 // every channel, bridge and playback vanishes without an event (the process
 // died with them). Apps are forgotten until a client connects again. Call

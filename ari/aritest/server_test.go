@@ -305,6 +305,31 @@ func TestARIHangupAndContinue(t *testing.T) {
 	}
 }
 
+// TestShutdown: a stopping Asterisk soft-hangs every channel up with the
+// shutdown flag, and the app hears it on the socket it still holds.
+func TestShutdown(t *testing.T) {
+	f := newFixture(t, Options{})
+	call, sub := f.newCall(CallSpec{CallerNumber: "+1"})
+	if err := f.cl.Answer(f.ctx, call.ChannelID()); err != nil {
+		t.Fatal(err)
+	}
+	f.s.Shutdown()
+	evs := events(t, sub, "ChannelDestroyed")
+	var hr *ari.ChannelHangupRequest
+	for _, ev := range evs {
+		if r, ok := ev.(*ari.ChannelHangupRequest); ok {
+			hr = r
+		}
+	}
+	if hr == nil || hr.Soft == nil || !*hr.Soft || hr.Cause == nil || *hr.Cause != softHangupShutdown {
+		t.Fatalf("shutdown hangup request %+v in %s", hr, typeList(evs))
+	}
+	<-call.Done()
+	if call.Cause() != 0 || len(f.s.Channels()) != 0 {
+		t.Fatalf("after shutdown: cause %d, channels %v", call.Cause(), f.s.Channels())
+	}
+}
+
 // TestCloseMidCall closes the simulator with calls, bridges, RTP and timers
 // all live: everything must stop.
 func TestCloseMidCall(t *testing.T) {

@@ -197,4 +197,7 @@ func causeText(cause int) string {
 // ChannelHangupRequest's cause field (with soft=true).
 const softHangupExplicit = 0x20
 
+// softHangupShutdown is AST_SOFTHANGUP_SHUTDOWN: Asterisk is stopping.
+const softHangupShutdown = 0x04
+
 func jsonEmpty() []json.RawMessage { return []json.RawMessage{} }

@@ -38,9 +38,25 @@ const CALL_FRAMES = {
   'rtc:candidate': ['type', 'callId', 'candidate'],
 };
 const STOP_REASONS = ['answered', 'answered-elsewhere', 'caller-hung-up', 'timeout', 'declined', 'unavailable', 'ended'];
-const END_REASONS = ['caller-hung-up', 'volunteer-hung-up', 'browser-lost', 'banned', 'error'];
+const END_REASONS = ['caller-hung-up', 'caller-lost', 'volunteer-hung-up', 'browser-lost', 'banned', 'error'];
+
+// hello's call state: each ring exactly as a ring frame has it, and the
+// call in progress by its id alone.
+function checkHello(m) {
+  if (!Array.isArray(m.rings)) return 'hello has no rings list';
+  for (const r of m.rings) {
+    const err = checkCallFrameShape({ type: 'ring', ...r });
+    if (err) return `hello ${err}`;
+  }
+  if (m.call !== null) {
+    if (!m.call || typeof m.call !== 'object' || Object.keys(m.call).join() !== 'callId') return 'hello call has unexpected keys';
+    if (!UUID.test(m.call.callId)) return 'hello call id is not a UUID';
+  }
+  return null;
+}
 
 export function checkCallFrameShape(m) {
+  if (m.type === 'hello') return checkHello(m);
   const keys = CALL_FRAMES[m.type];
   if (!keys) return null;
   const extra = Object.keys(m).filter((k) => !keys.includes(k));

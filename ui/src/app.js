@@ -119,7 +119,8 @@ const ws = createSocket({
   },
 });
 ws.on('hello', (m) => {
-  const { type, ...rest } = m;
+  // rings and call are the call bar's (callbar.js); the rest is the account.
+  const { type, rings, call, ...rest } = m;
   session.setMe({ ...(session.me || {}), ...rest });
 });
 ws.on('presence', (m) => {

@@ -365,6 +365,8 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
 
   // ---- wiring ----
 
+  // The socket dropped since the last hello.
+  let wasDown = false;
   const off = [
     ws.on('ring', (m) => dispatch({ type: 'ring', callId: m.callId, startedAt: m.startedAt })),
     ws.on('ring:stop', (m) => dispatch({ type: 'ring:stop', callId: m.callId, reason: m.reason })),
@@ -373,29 +375,26 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     ws.on('rtc:answer', (m) => media && media.handle(m)),
     ws.on('rtc:candidate', (m) => media && media.handle(m)),
     ws.on('error', (m) => {
-      if (inCall(s)) showPanelError(m.message || m.code);
+      // The daemon no longer has the call this tab is on (it restarted, or
+      // the call ended while the socket was down): the call is over here too.
+      const before = s;
+      if (typeof m.callId === 'string') dispatch({ type: 'refused', callId: m.callId, code: m.code });
+      if (s === before && inCall(s)) showPanelError(m.message || m.code);
+    }),
+    // Every (re)connection opens with the daemon's truth: the rings and the
+    // call this volunteer has. After a drop, a call the daemon still has
+    // gets its media offered again (the daemon may have dropped its side).
+    ws.on('hello', (m) => {
+      dispatch({ type: 'sync', rings: m.rings, call: m.call });
+      const back = wasDown;
+      wasDown = false;
+      const c = s.call;
+      if (back && media && c && (c.phase === 'connecting' || c.phase === 'live')) media.socketBack();
     }),
   ];
 
-  // The socket came back during a call: offer the media again, and find out
-  // whether the call ended while we could not hear about it.
-  let wasDown = false;
   const offConn = ctx.onConnState((state) => {
-    if (state !== 'open') {
-      if (ws.state !== 'idle') wasDown = true;
-      return;
-    }
-    if (!wasDown) return;
-    wasDown = false;
-    const c = s.call;
-    if (!c || c.phase === 'ended') return;
-    if (media) media.socketBack();
-    api.call(c.callId).then(
-      (call) => {
-        if (call && call.endedAt) dispatch({ type: 'call:ended', callId: c.callId, reason: 'browser-lost' });
-      },
-      () => {},
-    );
+    if (state !== 'open' && ws.state !== 'idle') wasDown = true;
   });
 
   // The editor needs the key: build it when the tab is unlocked again.

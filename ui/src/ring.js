@@ -15,6 +15,12 @@
 // button was pressed owns the call: call:connected / call:ended for a call
 // this tab does not own only clear its ring, so two tabs never both start
 // WebRTC for one call.
+//
+// Every (re)connection starts with the daemon's truth (the hello's rings
+// and call, the 'sync' event): the rings shown become exactly the daemon's,
+// and a call this tab shows that the daemon no longer has is ended here
+// (reason 'gone'), so a restart or a missed call:ended never leaves a call
+// panel open with nothing behind it.
 import { tk } from './i18n.js';
 
 export const initialState = Object.freeze({ rings: [], call: null, notice: null });
@@ -30,10 +36,13 @@ export const STOP_NOTICES = Object.freeze({
 
 export const END_REASONS = Object.freeze({
   'caller-hung-up': tk('call.endCaller'),
+  'caller-lost': tk('call.endCallerLost'),
   'volunteer-hung-up': tk('call.endVolunteer'),
   'browser-lost': tk('call.endBrowserLost'),
   banned: tk('call.endBanned'),
   error: tk('call.endError'),
+  // Not from the daemon: the page found the call gone (sync, a refused offer).
+  gone: tk('call.endGone'),
 });
 
 export function endReasonKey(reason) {
@@ -111,6 +120,31 @@ export function reduce(s, ev) {
       if (s.call.phase === 'ended') return s;
       return { ...s, call: { ...s.call, phase: 'ended', endedAt: now, reason: ev.reason || 'error', media: 'closed' } };
     }
+    case 'sync': {
+      // The daemon's truth on (re)connection. A call still being answered
+      // is left to its answer request.
+      const list = Array.isArray(ev.rings) ? ev.rings.filter((r) => r && typeof r.callId === 'string' && r.callId !== '') : [];
+      const rings = [];
+      for (const r of list) {
+        if (owns(s, r.callId) || rings.some((x) => x.callId === r.callId)) continue;
+        rings.push(s.rings.find((x) => x.callId === r.callId) || { callId: r.callId, startedAt: r.startedAt, receivedAt: now });
+      }
+      const dropped = s.rings.some((r) => !rings.some((x) => x.callId === r.callId));
+      const current = ev.call && typeof ev.call.callId === 'string' ? ev.call.callId : null;
+      let call = s.call;
+      if (call && (call.phase === 'connecting' || call.phase === 'live') && call.callId !== current) {
+        call = { ...call, phase: 'ended', endedAt: now, reason: 'gone', media: 'closed' };
+      }
+      const same = call === s.call && rings.length === s.rings.length && rings.every((r, i) => r === s.rings[i]);
+      if (same) return s;
+      return { rings, call, notice: dropped && call === s.call ? notice(tk('ring.gone'), null, now) : s.notice };
+    }
+    case 'refused': {
+      // The daemon refused this tab's signaling for its call as not found
+      // (a re-offer after a restart): it no longer has the call.
+      if (ev.code !== 'not_found' || !owns(s, ev.callId) || (s.call.phase !== 'connecting' && s.call.phase !== 'live')) return s;
+      return { ...s, call: { ...s.call, phase: 'ended', endedAt: now, reason: 'gone', media: 'closed' } };
+    }
     case 'dismiss':
       return s.call && s.call.phase === 'ended' ? { ...s, call: null } : s;
     case 'notice:clear':
@@ -118,6 +152,18 @@ export function reduce(s, ev) {
     default:
       return s;
   }
+}
+
+// ringState is the one line on the home screen that says whether a call
+// will ring here: the daemon rings only a volunteer with a page connected,
+// so a page whose socket is not open says so (conn: the socket's state).
+export function ringState(me, conn) {
+  if (me.onCall) return { state: 'oncall', key: tk('home.stateOnCall') };
+  if (!me.available) return { state: 'off', key: tk('home.stateOff') };
+  if (me.onBreak) return { state: 'break', key: tk('home.stateBreak') };
+  if (conn !== 'open') return { state: 'offline', key: tk('home.stateOffline') };
+  if (!me.onShift) return { state: 'offshift', key: tk('home.stateOffShift') };
+  return { state: 'ringable', key: tk('home.stateOn') };
 }
 
 // What the side effects follow.

@@ -1,13 +1,19 @@
 // The one WebSocket to /api/ws: server events (ring, presence, me, …) and
-// WebRTC signaling. It reconnects with capped, jittered exponential backoff
-// and gives up for good only when the server says the session is gone.
+// WebRTC signaling. It reconnects with short, capped, jittered exponential
+// backoff (a volunteer who is not connected does not hear a ring), at once
+// when the network comes back or the tab becomes visible, and gives up for
+// good only when the server says the session is gone.
 
 export const CLOSE_REVOKED = 4001; // session revoked: deactivated or logged out
 export const CLOSE_FLOOD = 4008; // we sent too much; back off like any drop
 
+// Reconnect delays: about half a second at first, doubling to at most 5 s.
+export const MIN_DELAY_MS = 500;
+export const MAX_DELAY_MS = 5000;
+
 // backoffDelay: attempt 0 → about min, doubling up to max, with the upper
 // half randomised so a server restart is not met by every browser at once.
-export function backoffDelay(attempt, { min = 1000, max = 30000, random = Math.random } = {}) {
+export function backoffDelay(attempt, { min = MIN_DELAY_MS, max = MAX_DELAY_MS, random = Math.random } = {}) {
   const exp = Math.min(max, min * 2 ** Math.min(attempt, 30));
   return Math.round(exp / 2 + random() * (exp / 2));
 }
@@ -23,8 +29,12 @@ export function createSocket({
   timers = globalThis,
   random = Math.random,
   now = Date.now,
-  minDelay = 1000,
-  maxDelay = 30000,
+  minDelay = MIN_DELAY_MS,
+  maxDelay = MAX_DELAY_MS,
+  // Where 'online' and 'visibilitychange' are heard: a wait for the next
+  // attempt is cut short when the network is back or the tab is shown.
+  win = globalThis.window,
+  doc = globalThis.document,
   pingMs = 25000,
   // A connection that stayed open this long resets the backoff.
   stableMs = 10000,
@@ -117,26 +127,46 @@ export function createSocket({
     };
   }
 
+  async function retry() {
+    retryTimer = null;
+    let go = true;
+    try {
+      go = await beforeReconnect();
+    } catch {
+      go = true;
+    }
+    if (stopped || sock) return;
+    if (!go) {
+      stop();
+      return;
+    }
+    connect();
+  }
+
   function scheduleReconnect(code) {
     if (stopped) return;
     const delay = backoffDelay(attempt, { min: minDelay, max: maxDelay, random });
     attempt++;
     setState('waiting', { delay, code });
-    retryTimer = timers.setTimeout(async () => {
-      retryTimer = null;
-      let go = true;
-      try {
-        go = await beforeReconnect();
-      } catch {
-        go = true;
-      }
-      if (stopped) return;
-      if (!go) {
-        stop();
-        return;
-      }
-      connect();
-    }, delay);
+    retryTimer = timers.setTimeout(retry, delay);
+  }
+
+  // wake: the network is back or the tab is in front again. A socket
+  // waiting to reconnect tries now, with the backoff started afresh.
+  function wake() {
+    if (stopped || !retryTimer) return;
+    timers.clearTimeout(retryTimer);
+    attempt = 0;
+    retry();
+  }
+  const onOnline = () => wake();
+  const onVisibility = () => {
+    if (doc && doc.visibilityState === 'visible') wake();
+  };
+  function listen(on) {
+    const f = on ? 'addEventListener' : 'removeEventListener';
+    if (win && typeof win[f] === 'function') win[f]('online', onOnline);
+    if (doc && typeof doc[f] === 'function') doc[f]('visibilitychange', onVisibility);
   }
 
   function send(obj) {
@@ -149,11 +179,13 @@ export function createSocket({
     if (!stopped) return;
     stopped = false;
     attempt = 0;
+    listen(true);
     connect();
   }
 
   function stop() {
     stopped = true;
+    listen(false);
     clearTimers();
     const s = sock;
     sock = null;
@@ -178,6 +210,7 @@ export function createSocket({
     stop,
     send,
     on,
+    wake,
     get state() {
       return state;
     },

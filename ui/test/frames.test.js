@@ -16,6 +16,10 @@ test('ordinary frames pass both checks', () => {
     { type: 'ring:stop', callId: ID, reason: 'answered-elsewhere' },
     { type: 'call:connected', callId: ID },
     { type: 'call:ended', callId: ID, reason: 'caller-hung-up' },
+    { type: 'call:ended', callId: ID, reason: 'caller-lost' },
+    { type: 'hello', pubkey: PK, role: 'volunteer', available: true, onBreak: false, onShift: true, onCall: false, rings: [], call: null },
+    { type: 'hello', pubkey: PK, role: 'volunteer', available: true, onBreak: false, onShift: true, onCall: true,
+      rings: [{ callId: ID, startedAt: '2026-03-04T10:00:00Z', ringAt: '2026-03-04T10:00:01Z' }], call: { callId: ID } },
     { type: 'rtc:answer', callId: ID, sdp: SDP },
     { type: 'rtc:candidate', callId: ID, candidate: { candidate: 'candidate:1 1 udp 2130706431 127.0.0.1 50123 typ host', sdpMid: '0' } },
     { type: 'rtc:candidate', callId: ID, candidate: null },
@@ -43,6 +47,11 @@ test('a leaked number is caught however it is written', () => {
   assert.match(checkCallFrameShape({ type: 'ring:stop', callId: ID, reason: '+34612345678' }), /reason/);
   assert.match(checkCallFrameShape({ type: 'ring', callId: '34612345678', startedAt: 'x', ringAt: 'y' }), /UUID/);
   assert.match(checkCallFrameShape({ type: 'rtc:answer', callId: ID, sdp: 'caller 34612345678' }), /not SDP/);
+  const hello = { type: 'hello', pubkey: PK, rings: [], call: null };
+  assert.match(checkCallFrameShape({ ...hello, rings: [{ callId: ID, startedAt: '2026-03-04T10:00:00Z', ringAt: '2026-03-04T10:00:01Z', from: CALLER }] }), /hello ring has unexpected keys from/);
+  assert.match(checkCallFrameShape({ ...hello, call: { callId: ID, caller: CALLER } }), /hello call has unexpected keys/);
+  assert.match(checkCallFrameShape({ ...hello, call: { callId: '34612345678' } }), /UUID/);
+  assert.notDeepEqual(digitLeaks(JSON.stringify({ ...hello, rings: [{ callId: ID, note: 'ends in 5678' }] }), CALLER), []);
   assert.notDeepEqual(digitLeaks('not json 3461234', CALLER), []);
 });
 

@@ -2,7 +2,7 @@
 // phases, and which tab owns a call when a volunteer has several open.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { elapsed, endReasonKey, inCall, initialState, isRinging, reduce } from '../src/ring.js';
+import { elapsed, endReasonKey, inCall, initialState, isRinging, reduce, ringState } from '../src/ring.js';
 
 const run = (events, s = initialState) => events.reduce((acc, ev) => reduce(acc, ev), s);
 const ring = (callId, now = 0) => ({ type: 'ring', callId, startedAt: '2026-03-04T10:00:00Z', now });
@@ -106,5 +106,85 @@ test('durations and end reasons', () => {
   assert.equal(elapsed(-5), '0:00');
   assert.equal(endReasonKey('caller-hung-up'), 'call.endCaller');
   assert.equal(endReasonKey('banned'), 'call.endBanned');
+  assert.equal(endReasonKey('caller-lost'), 'call.endCallerLost', 'a lost line is not the caller hanging up');
+  assert.equal(endReasonKey('gone'), 'call.endGone');
   assert.equal(endReasonKey('something-new'), 'call.endOther');
+});
+
+const hello = (rings, call = null, now = 0) => ({ type: 'sync', rings, call, now });
+const entry = (callId) => ({ callId, startedAt: '2026-03-04T10:00:00Z', ringAt: '2026-03-04T10:00:01Z' });
+
+test('a page that connects while a call rings is rung by its hello', () => {
+  let s = reduce(initialState, hello([entry('c1'), entry('c2')], null, 50));
+  assert.deepEqual(s.rings.map((r) => [r.callId, r.receivedAt]), [['c1', 50], ['c2', 50]]);
+  assert.ok(isRinging(s));
+  // The ring message that follows the hello changes nothing.
+  assert.equal(reduce(s, ring('c1', 60)), s);
+  // A second hello (a reconnect) keeps the rings it still names as they were.
+  assert.equal(reduce(s, hello([entry('c1'), entry('c2')], null, 70)), s);
+});
+
+test('on reconnect the rings become the daemon\'s: one stopped meanwhile goes', () => {
+  let s = run([ring('c1', 10), ring('c2', 20)]);
+  s = reduce(s, hello([entry('c2'), entry('c3')], null, 90));
+  assert.deepEqual(s.rings.map((r) => [r.callId, r.receivedAt]), [['c2', 20], ['c3', 90]]);
+  assert.equal(s.notice.key, 'ring.gone');
+  s = reduce(s, hello([], null, 95));
+  assert.equal(isRinging(s), false);
+});
+
+test('a call the daemon no longer has is ended on reconnect, and a new ring can be answered', () => {
+  // Answered, media up, then the daemon restarted: the panel said
+  // "Audio interrupted. Reconnecting…" for ever.
+  let s = run([ring('c1'), { type: 'answer', callId: 'c1' }, { type: 'answer:ok', callId: 'c1' }, { type: 'call:connected', callId: 'c1' },
+    { type: 'media', callId: 'c1', state: 'connected' }, { type: 'media', callId: 'c1', state: 'reconnecting' }]);
+  assert.ok(inCall(s));
+  // The restarted daemon re-queued the caller as a new call that rings here.
+  s = reduce(s, hello([entry('c9')], null, 500));
+  assert.equal(s.call.phase, 'ended');
+  assert.equal(s.call.reason, 'gone');
+  assert.equal(s.call.endedAt, 500);
+  assert.equal(inCall(s), false);
+  assert.deepEqual(s.rings.map((r) => r.callId), ['c9']);
+  s = reduce(s, { type: 'answer', callId: 'c9', now: 600 });
+  assert.equal(s.call.callId, 'c9', 'the new ring can be answered');
+});
+
+test('a call the daemon still has survives the reconnect; one being answered is left to its answer', () => {
+  const live = run([ring('c1'), { type: 'answer', callId: 'c1' }, { type: 'answer:ok', callId: 'c1' }, { type: 'media', callId: 'c1', state: 'connected' }]);
+  assert.equal(reduce(live, hello([], { callId: 'c1' })), live);
+  // A different call of theirs is not this tab's: this one is over.
+  assert.equal(reduce(live, hello([], { callId: 'c2' })).call.reason, 'gone');
+  const answering = run([ring('c1'), { type: 'answer', callId: 'c1' }]);
+  const s = reduce(answering, hello([], null));
+  assert.equal(s.call.phase, 'answering');
+  // An ended call stays as it ended.
+  const ended = run([{ type: 'call:ended', callId: 'c1', reason: 'caller-hung-up' }], live);
+  assert.equal(reduce(ended, hello([], null)), ended);
+  // Junk in a hello is ignored.
+  assert.equal(reduce(initialState, hello([null, {}, { callId: '' }, 7], 'x')), initialState);
+  assert.equal(reduce(initialState, { type: 'sync' }), initialState);
+});
+
+test('the home screen says calls cannot ring here while the page is not connected', () => {
+  const me = { available: true, onBreak: false, onShift: true, onCall: false };
+  assert.equal(ringState(me, 'open').state, 'ringable');
+  for (const conn of ['connecting', 'waiting', 'closed', 'idle']) {
+    assert.deepEqual(ringState(me, conn), { state: 'offline', key: 'home.stateOffline' }, conn);
+  }
+  assert.equal(ringState({ ...me, onShift: false }, 'open').state, 'offshift');
+  assert.equal(ringState({ ...me, available: false }, 'waiting').state, 'off');
+  assert.equal(ringState({ ...me, onBreak: true }, 'waiting').state, 'break');
+  assert.equal(ringState({ ...me, onCall: true }, 'waiting').state, 'oncall');
+});
+
+test('a refused re-offer for the call in progress ends it here', () => {
+  const live = run([ring('c1'), { type: 'answer', callId: 'c1' }, { type: 'answer:ok', callId: 'c1' }, { type: 'media', callId: 'c1', state: 'reconnecting' }]);
+  const s = reduce(live, { type: 'refused', callId: 'c1', code: 'not_found', now: 70 });
+  assert.equal(s.call.phase, 'ended');
+  assert.equal(s.call.reason, 'gone');
+  assert.equal(reduce(live, { type: 'refused', callId: 'c1', code: 'bad_request' }), live, 'a bad offer is not the end of the call');
+  assert.equal(reduce(live, { type: 'refused', callId: 'other', code: 'not_found' }), live);
+  const answering = run([ring('c1'), { type: 'answer', callId: 'c1' }]);
+  assert.equal(reduce(answering, { type: 'refused', callId: 'c1', code: 'not_found' }), answering);
 });

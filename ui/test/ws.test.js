@@ -98,21 +98,71 @@ test('reconnects with growing delays after drops, and resets after a stable conn
   sock.start();
   assert.equal(made.length, 1);
   made[0].serverClose(1006); // never opened
-  assert.deepEqual(clock.pending(), [750]); // attempt 0: 1000 * (0.5 + 0.5*0.5)
-  await clock.advance(750);
+  assert.deepEqual(clock.pending(), [375]); // attempt 0: 500 * (0.5 + 0.5*0.5)
+  await clock.advance(375);
   assert.equal(made.length, 2);
   made[1].serverClose(1006);
+  assert.deepEqual(clock.pending(), [750]);
+  await clock.advance(750);
+  made[2].serverClose(CLOSE_FLOOD); // flood close: back off like any drop
   assert.deepEqual(clock.pending(), [1500]);
   await clock.advance(1500);
-  made[2].serverClose(CLOSE_FLOOD); // flood close: back off like any drop
-  assert.deepEqual(clock.pending(), [3000]);
-  await clock.advance(3000);
   made[3].serverOpen();
   await clock.advance(60000); // stable for a minute (pings go out)
   assert.ok(made[3].sent.filter((m) => m.type === 'ping').length >= 2);
   made[3].serverClose(1001);
-  assert.deepEqual(clock.pending(), [750], 'backoff reset after a stable connection');
+  assert.deepEqual(clock.pending(), [375], 'backoff reset after a stable connection');
   assert.ok(states.includes('open') && states.includes('waiting'));
+});
+
+test('the wait between attempts never exceeds 5 s, however long the server is down', async () => {
+  const hi = (a) => backoffDelay(a, { random: () => 0.999999 });
+  assert.deepEqual([0, 1, 2, 3, 4, 50].map(hi), [500, 1000, 2000, 4000, 5000, 5000]);
+  const { clock, made, sock } = setup({ random: () => 0.999999 });
+  sock.start();
+  for (let i = 0; i < 12; i++) {
+    made[i].serverClose(1006);
+    const [wait] = clock.pending();
+    assert.ok(wait <= 5000, `attempt ${i} waits ${wait} ms`);
+    await clock.advance(wait);
+  }
+  assert.equal(made.length, 13);
+});
+
+test('the network coming back or the tab shown again reconnects at once', async () => {
+  const win = new EventTarget();
+  const doc = new EventTarget();
+  doc.visibilityState = 'hidden';
+  const { clock, made, sock } = setup({ win, doc });
+  sock.start();
+  made[0].serverOpen();
+  // Open: nothing to hurry.
+  win.dispatchEvent(new Event('online'));
+  assert.equal(made.length, 1);
+  for (let i = 0; i < 6; i++) {
+    made[made.length - 1].serverClose(1006);
+    if (i < 5) await clock.advance(clock.pending()[0]);
+  }
+  assert.equal(made.length, 6);
+  assert.deepEqual(clock.pending(), [3750], 'backed off to the cap');
+  win.dispatchEvent(new Event('online'));
+  await clock.advance(0);
+  assert.equal(made.length, 7, 'online: reconnected without waiting');
+  made[6].serverClose(1006);
+  assert.deepEqual(clock.pending(), [375], 'the backoff starts afresh after a wake');
+  doc.dispatchEvent(new Event('visibilitychange')); // still hidden
+  await clock.advance(0);
+  assert.equal(made.length, 7);
+  doc.visibilityState = 'visible';
+  doc.dispatchEvent(new Event('visibilitychange'));
+  await clock.advance(0);
+  assert.equal(made.length, 8, 'shown: reconnected without waiting');
+  // Stopped: the events no longer do anything.
+  made[7].serverClose(1006);
+  sock.stop();
+  win.dispatchEvent(new Event('online'));
+  await clock.advance(10000);
+  assert.equal(made.length, 8);
 });
 
 test('a 4001 close stops the socket for good and reports revocation', async () => {

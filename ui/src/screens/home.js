@@ -5,19 +5,10 @@
 // panel are in the call bar above <main> (callbar.js), on every screen.
 import { h, button } from '../dom.js';
 import { npub } from '../keys.js';
-import { elapsed } from '../ring.js';
+import { elapsed, ringState } from '../ring.js';
 import { tk } from '../i18n.js';
 import { loadPeople } from './people.js';
 import { errorText, messageArea, title } from './parts.js';
-
-// The one line that says whether a call will ring here.
-function ringState(me) {
-  if (me.onCall) return { state: 'oncall', key: tk('home.stateOnCall') };
-  if (!me.available) return { state: 'off', key: tk('home.stateOff') };
-  if (me.onBreak) return { state: 'break', key: tk('home.stateBreak') };
-  if (!me.onShift) return { state: 'offshift', key: tk('home.stateOffShift') };
-  return { state: 'ringable', key: tk('home.stateOn') };
-}
 
 const LIVE_STATES = {
   ringing: tk('live.ringing'),
@@ -49,7 +40,7 @@ export async function homeScreen(ctx) {
 
   function paint() {
     const me = session.me || {};
-    const st = ringState(me);
+    const st = ringState(me, ctx.ws.state);
     pill.textContent = t(st.key);
     pill.dataset.state = st.state;
     dd.role.textContent = me.role === 'admin' ? t('role.admin') : t('role.volunteer');
@@ -62,9 +53,11 @@ export async function homeScreen(ctx) {
       ? t('home.explainOff')
       : me.onBreak
         ? t('home.explainBreak')
-        : me.onShift
-          ? t('home.explainOn')
-          : t('home.explainOffShift');
+        : st.state === 'offline'
+          ? t('home.explainOffline')
+          : me.onShift
+            ? t('home.explainOn')
+            : t('home.explainOffShift');
   }
   function paintConn() {
     const st = ctx.ws.state;
@@ -115,7 +108,12 @@ export async function homeScreen(ctx) {
   paintNotif();
 
   const offSession = session.onChange(paint);
-  const offConn = ctx.onConnState(paintConn);
+  // Calls ring here only while this page is connected: the state follows
+  // the connection too.
+  const offConn = ctx.onConnState(() => {
+    paint();
+    paintConn();
+  });
   paint();
   paintConn();
 
