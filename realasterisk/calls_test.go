@@ -1,0 +1,289 @@
+//go:build asterisk
+
+package realasterisk
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"llamenos/audio"
+	"llamenos/rtc/rtctest"
+)
+
+// hotline is one Asterisk and one daemon, with an admin signed in.
+type hotline struct {
+	tl    tools
+	a     *asterisk
+	d     *llamenos
+	admin *person
+}
+
+// newHotline starts Asterisk on the rendered configuration (checking its
+// start log), then the daemon, and creates the first admin.
+func newHotline(t *testing.T) *hotline {
+	t.Helper()
+	tl := needTools(t)
+	a := newAsterisk(t, tl)
+	a.checkStartLog()
+	d := newDaemon(t, a)
+	d.waitARI("connected", 30*time.Second)
+	return &hotline{tl: tl, a: a, d: d, admin: setupAdmin(t, d)}
+}
+
+// volunteer makes an available volunteer whose browser is connected.
+func (h *hotline) volunteer(t *testing.T) (*person, *socket) {
+	t.Helper()
+	v := invite(t, h.d, h.admin)
+	v.setAvailable(true)
+	s := v.connect()
+	s.next(10*time.Second, "hello", is("hello", ""))
+	return v, s
+}
+
+// checkPrivacy fails t if the caller's number reached the daemon's log or
+// Asterisk's.
+func (h *hotline) checkPrivacy(t *testing.T) {
+	t.Helper()
+	if h.d != nil && h.d.logContains(callerNumber) {
+		t.Error("the daemon's log holds the caller's number")
+	}
+	b, err := os.ReadFile(h.a.logFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), callerNumber) || strings.Contains(string(b), callerNumber[1:]) {
+		t.Error("Asterisk's log holds the caller's number")
+	}
+}
+
+// talk answers the ringing call and checks the audio both ways: the
+// volunteer hears the caller's 440 Hz, the caller the volunteer's 1 kHz,
+// each at the level it was sent.
+func talk(t *testing.T, s *socket, c *caller, callID string) *rtctest.Browser {
+	t.Helper()
+	b := s.answer(callID)
+	connected := time.Now()
+	b.Play(audio.NewTone(audio.SampleRate, toneAmp, volunteerHz))
+	// Two seconds of audio each way, of which the second is measured: the
+	// first may still hold the end of the hold music.
+	heard := c.waitHeard(connected, 2*time.Second, 20*time.Second)
+	checkTone(t, "the caller", heard[len(heard)-audio.SampleRate:], volunteerHz)
+	var got []int16
+	rtctest.WaitFor(t, 20*time.Second, "two seconds of the caller at the browser", func() bool {
+		got = got[:0]
+		for _, p := range b.Received() {
+			if p.At.After(connected) {
+				got = audio.DecodeMulaw(got, p.Payload)
+			}
+		}
+		return len(got) >= 2*audio.SampleRate
+	})
+	checkTone(t, "the volunteer", got[len(got)-audio.SampleRate:], callerHz)
+	return b
+}
+
+// ringLatency logs and returns how long after SIPp's INVITE the ring
+// reached the volunteer's socket.
+func ringLatency(t *testing.T, c *caller, ring message) time.Duration {
+	t.Helper()
+	d := ring.at.Sub(c.inviteSent())
+	t.Logf("ring latency from the INVITE: %d ms", d.Milliseconds())
+	return d
+}
+
+// TestCall: a caller rings, a volunteer answers, both hear each other; one
+// call ends by the volunteer hanging up, the next by the caller. Nothing
+// is left in Asterisk after either.
+func TestCall(t *testing.T) {
+	h := newHotline(t)
+	v, s := h.volunteer(t)
+
+	// The volunteer hangs up.
+	c := dial(t, h.a)
+	ring := s.next(30*time.Second, "ring", is("ring", ""))
+	talk(t, s, c, ring.CallID)
+	v.must("POST", "/api/calls/"+ring.CallID+"/hangup", nil, nil)
+	if m := s.next(10*time.Second, "call:ended", is("call:ended", ring.CallID)); m.Reason != "volunteer-hung-up" {
+		t.Errorf("call:ended reason %q, want volunteer-hung-up", m.Reason)
+	}
+	c.wait(30 * time.Second) // SIPp got Asterisk's BYE
+	ringLatency(t, c, ring)
+	h.a.waitEmpty(10 * time.Second)
+
+	// The caller hangs up.
+	c = dial(t, h.a)
+	ring = s.next(30*time.Second, "ring", is("ring", ""))
+	talk(t, s, c, ring.CallID)
+	c.hangUp()
+	if m := s.next(10*time.Second, "call:ended", is("call:ended", ring.CallID)); m.Reason != "caller-hung-up" {
+		t.Errorf("call:ended reason %q, want caller-hung-up", m.Reason)
+	}
+	c.wait(30 * time.Second)
+	ringLatency(t, c, ring)
+	h.a.waitEmpty(10 * time.Second)
+
+	var calls struct {
+		Calls []struct{ Outcome string }
+	}
+	h.admin.must("GET", "/api/calls", nil, &calls)
+	if len(calls.Calls) != 2 || calls.Calls[0].Outcome != "answered" || calls.Calls[1].Outcome != "answered" {
+		t.Errorf("call records %+v, want two answered", calls.Calls)
+	}
+	h.checkPrivacy(t)
+}
+
+// checkPrompt fails t unless the caller heard about the whole of the
+// named prompt.
+func checkPrompt(t *testing.T, a *asterisk, c *caller, name string) {
+	t.Helper()
+	want := a.soundDuration(name)
+	heard := c.heardSince(time.Time{})
+	var loud time.Duration
+	for i := 0; i+160 <= len(heard); i += 160 {
+		if dbfs(audio.RMS(heard[i:i+160])) > -50 {
+			loud += 20 * time.Millisecond
+		}
+	}
+	got := time.Duration(len(heard)) * time.Second / audio.SampleRate
+	t.Logf("the caller heard %v of audio, %v of it above -50 dBFS, at %.1f dBFS; %s lasts %v",
+		got.Round(10*time.Millisecond), loud, dbfs(audio.RMS(heard)), name, want.Round(10*time.Millisecond))
+	if got < want*9/10 {
+		t.Errorf("the caller heard %v, want the whole %s (%v)", got, name, want)
+	}
+	if loud < want/2 {
+		t.Errorf("the caller heard only %v above -50 dBFS of %s (%v)", loud, name, want)
+	}
+}
+
+// TestNobodyAvailable: with no volunteer available the caller hears the
+// unavailable prompt and Asterisk hangs up; the record says unanswered.
+func TestNobodyAvailable(t *testing.T) {
+	h := newHotline(t)
+	s := h.admin.connect() // an admin, not available
+	c := dial(t, h.a)
+	c.wait(60 * time.Second) // Asterisk hung up
+	checkPrompt(t, h.a, c, "vm-nobodyavail")
+	h.a.waitEmpty(10 * time.Second)
+	for len(s.msgs) > 0 {
+		if m := <-s.msgs; m.Type == "ring" {
+			t.Error("an unavailable admin was rung")
+		}
+	}
+	var calls struct {
+		Calls []struct{ Outcome string }
+	}
+	h.admin.must("GET", "/api/calls", nil, &calls)
+	if len(calls.Calls) != 1 || calls.Calls[0].Outcome != "unanswered" {
+		t.Errorf("call records %+v, want one unanswered", calls.Calls)
+	}
+	h.checkPrivacy(t)
+}
+
+// TestDaemonDown: with the daemon not running, Asterisk itself tells the
+// caller the service is unavailable and hangs up: first before the daemon
+// ever started, then after it stopped.
+func TestDaemonDown(t *testing.T) {
+	tl := needTools(t)
+	a := newAsterisk(t, tl)
+	a.checkStartLog()
+	h := &hotline{tl: tl, a: a}
+
+	c := dial(t, a)
+	c.wait(60 * time.Second)
+	checkPrompt(t, a, c, a.cfg.Trunk.FailureSound)
+	a.waitEmpty(10 * time.Second)
+
+	d := newDaemon(t, a)
+	d.waitARI("connected", 30*time.Second)
+	d.stop()
+	c = dial(t, a)
+	c.wait(60 * time.Second)
+	checkPrompt(t, a, c, a.cfg.Trunk.FailureSound)
+	a.waitEmpty(10 * time.Second)
+	h.d = d
+	h.checkPrivacy(t)
+}
+
+// TestAsteriskRestartWhileIdle: Asterisk restarts while no call is up; the
+// daemon reconnects by itself and the next call works.
+func TestAsteriskRestartWhileIdle(t *testing.T) {
+	h := newHotline(t)
+	_, s := h.volunteer(t)
+	h.a.stop()
+	h.d.waitARI("disconnected", 30*time.Second)
+	h.a.start()
+	h.a.checkStartLog()
+	t.Logf("the daemon reconnected %d ms after Asterisk answered ARI again", h.d.waitARI("connected", 30*time.Second).Milliseconds())
+
+	c := dial(t, h.a)
+	ring := s.next(30*time.Second, "ring", is("ring", ""))
+	talk(t, s, c, ring.CallID)
+	c.hangUp()
+	s.next(10*time.Second, "call:ended", is("call:ended", ring.CallID))
+	c.wait(30 * time.Second)
+	ringLatency(t, c, ring)
+	h.a.waitEmpty(10 * time.Second)
+	h.checkPrivacy(t)
+}
+
+// ringingCall waits until the admin's view shows a call ringing and
+// returns its id.
+func ringingCall(t *testing.T, admin *socket) string {
+	t.Helper()
+	m := admin.next(30*time.Second, "a ringing call", func(m message) bool {
+		return m.Type == "calls:active" && len(m.Calls) == 1 && m.Calls[0].State == "ringing"
+	})
+	return m.Calls[0].CallID
+}
+
+// TestLateBrowser: a volunteer who is available but whose browser connects
+// only while a call is already ringing is rung on connecting, and can take
+// the call.
+func TestLateBrowser(t *testing.T) {
+	h := newHotline(t)
+	admin := h.admin.connect()
+	v := invite(t, h.d, h.admin)
+	v.setAvailable(true) // available, but no browser open yet
+
+	c := dial(t, h.a)
+	callID := ringingCall(t, admin)
+	s := v.connect()
+	connected := time.Now()
+	// Longer than the engine's periodic re-read of who to ring (15 s).
+	ring := s.next(20*time.Second, "ring for the call already ringing when the browser connected", is("ring", callID))
+	t.Logf("rung %d ms after the browser connected", ring.at.Sub(connected).Milliseconds())
+	talk(t, s, c, callID)
+	c.hangUp()
+	s.next(10*time.Second, "call:ended", is("call:ended", callID))
+	c.wait(30 * time.Second)
+	h.a.waitEmpty(10 * time.Second)
+	h.checkPrivacy(t)
+}
+
+// TestDaemonKilledMidRing: the daemon is killed (SIGKILL) while a call
+// rings; the caller stays on hold in Asterisk, and the restarted daemon
+// re-queues them and rings the volunteer again, who takes the call.
+func TestDaemonKilledMidRing(t *testing.T) {
+	h := newHotline(t)
+	v, s := h.volunteer(t)
+	c := dial(t, h.a)
+	s.next(30*time.Second, "ring", is("ring", ""))
+
+	h.d.kill()
+	if n := h.a.channelCount(); n != 1 {
+		t.Fatalf("Asterisk holds %d channels after the daemon died, want the caller's", n)
+	}
+	restarted := time.Now()
+	h.d.start()
+	s = v.connect()
+	ring := s.next(30*time.Second, "ring for the re-queued caller", is("ring", ""))
+	t.Logf("rung again %d ms after the daemon was started again", ring.at.Sub(restarted).Milliseconds())
+	talk(t, s, c, ring.CallID)
+	c.hangUp()
+	s.next(10*time.Second, "call:ended", is("call:ended", ring.CallID))
+	c.wait(30 * time.Second)
+	h.a.waitEmpty(10 * time.Second)
+	h.checkPrivacy(t)
+}
