@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,13 +39,14 @@ type caller struct {
 	out     strings.Builder
 
 	mu       sync.Mutex
-	heard    []heardPacket
+	heard    []frame
 	asterisk *net.UDPAddr // where Asterisk sends from (and takes RTP)
 	stop     chan struct{}
 	wg       sync.WaitGroup
 }
 
-type heardPacket struct {
+// frame is one packet's audio as its receiver heard it.
+type frame struct {
 	at      time.Time
 	samples []int16
 }
@@ -142,7 +144,7 @@ func (c *caller) receive() {
 			continue
 		}
 		c.mu.Lock()
-		c.heard = append(c.heard, heardPacket{at: at, samples: audio.DecodeMulaw(nil, p.Payload)})
+		c.heard = append(c.heard, frame{at: at, samples: audio.DecodeMulaw(nil, p.Payload)})
 		first := c.asterisk == nil
 		if first {
 			c.asterisk = from
@@ -183,15 +185,19 @@ func (c *caller) send(to *net.UDPAddr) {
 	}
 }
 
-// heardSince returns the audio the caller received after t0 and how long
-// it lasts.
-func (c *caller) heardSince(t0 time.Time) []int16 {
+// frames returns what the caller heard so far.
+func (c *caller) frames() []frame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return slices.Clone(c.heard)
+}
+
+// heardSince returns the audio the caller received after t0.
+func (c *caller) heardSince(t0 time.Time) []int16 {
 	var out []int16
-	for _, p := range c.heard {
-		if p.at.After(t0) {
-			out = append(out, p.samples...)
+	for _, f := range c.frames() {
+		if f.at.After(t0) {
+			out = append(out, f.samples...)
 		}
 	}
 	return out

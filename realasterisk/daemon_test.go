@@ -175,6 +175,9 @@ func (d *llamenos) kill() {
 	<-d.ended
 }
 
+// host is the host of its public URL, localhost:port.
+func (d *llamenos) host() string { return strings.TrimPrefix(d.origin, "http://") }
+
 // ariState is what the daemon's loopback health check says about ARI.
 func (d *llamenos) ariState() string {
 	res, err := http.Get("http://" + d.metrics + "/api/health")

@@ -51,11 +51,12 @@ func (p *person) do(method, path string, body, out any) (int, error) {
 		}
 		rd = bytes.NewReader(b)
 	}
-	// To 127.0.0.1, as from a browser on http://localhost:port.
+	// To 127.0.0.1, where it listens, as to the host of its public URL.
 	req, err := http.NewRequest(method, "http://"+p.d.addr+path, rd)
 	if err != nil {
 		return 0, err
 	}
+	req.Host = p.d.host()
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -195,7 +196,7 @@ func (p *person) connect() *socket {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	h := http.Header{"Origin": {p.d.origin}, "Cookie": {sessionCookie + "=" + p.cookie}}
-	c, _, err := websocket.Dial(ctx, "ws://"+p.d.addr+"/api/ws", &websocket.DialOptions{HTTPHeader: h})
+	c, _, err := websocket.Dial(ctx, "ws://"+p.d.addr+"/api/ws", &websocket.DialOptions{HTTPHeader: h, Host: p.d.host()})
 	if err != nil {
 		p.t.Fatalf("websocket: %v", err)
 	}
@@ -242,22 +243,32 @@ func (s *socket) close() {
 	<-s.done
 }
 
-// next waits up to d for a message that match accepts, skipping others.
+// next waits up to d for a message that match accepts, skipping others,
+// and fails the test without one.
 func (s *socket) next(d time.Duration, what string, match func(message) bool) message {
 	s.p.t.Helper()
+	m, err := s.try(d, what, match)
+	if err != nil {
+		s.p.t.Fatal(err)
+	}
+	return m
+}
+
+// try is next that returns the failure instead.
+func (s *socket) try(d time.Duration, what string, match func(message) bool) (message, error) {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	for {
 		select {
 		case m, ok := <-s.msgs:
 			if !ok {
-				s.p.t.Fatalf("the socket closed while waiting for %s", what)
+				return message{}, fmt.Errorf("the socket closed while waiting for %s", what)
 			}
 			if match(m) {
-				return m
+				return m, nil
 			}
 		case <-timer.C:
-			s.p.t.Fatalf("no %s within %v", what, d)
+			return message{}, fmt.Errorf("no %s within %v", what, d)
 		}
 	}
 }
