@@ -137,14 +137,20 @@ func hearTone(t *testing.T, who string, since time.Time, freq float64, frames fu
 	}
 }
 
-// ringLatency logs and returns how long after SIPp's INVITE the ring
-// reached the volunteer's socket.
-func ringLatency(t *testing.T, c *caller, ring message) time.Duration {
+// ringLatency logs how long after SIPp's INVITE the ring reached the
+// volunteer's socket, and fails t past maxRingLatency.
+func ringLatency(t *testing.T, c *caller, ring message) {
 	t.Helper()
 	d := ring.at.Sub(c.inviteSent())
 	t.Logf("ring latency from the INVITE: %d ms", d.Milliseconds())
-	return d
+	if d > maxRingLatency {
+		t.Errorf("the volunteer was rung %v after the INVITE, want at most %v", d, maxRingLatency)
+	}
 }
+
+// maxRingLatency bounds the time from the caller's INVITE to the ring in
+// the volunteer's browser; it is tens of milliseconds on a quiet box.
+const maxRingLatency = 3 * time.Second
 
 // TestCall: a caller rings, a volunteer answers, both hear each other; one
 // call ends by the volunteer hanging up, the next by the caller. Nothing
