@@ -11,7 +11,7 @@ LDFLAGS := -s -w -buildid= -X llamenos/buildinfo.Version=$(VERSION) -X llamenos/
 BENCHTIME ?= 1x
 FUZZTIME  ?= 20s
 
-.PHONY: all build demo ui ui-deps test test-go test-ui e2e bench fuzz lint release clean
+.PHONY: all build demo ui ui-deps test test-go test-ui e2e test-asterisk bench fuzz lint release clean
 
 all: build
 
@@ -62,6 +62,13 @@ test-ui: ui-deps
 e2e: build
 	scripts/ensure-chromium.sh
 	cd ui && LLAMENOS_BIN=$(CURDIR)/bin/llamenos $(NPM) run --silent e2e
+
+# Against a real Asterisk 22 and SIPp on this machine (not part of `make test`):
+# each test starts its own Asterisk on loopback ports, so one already running
+# is left alone. LLAMENOS_ASTERISK=/path/to/asterisk picks the binary.
+ASTERISK_TESTS ?= .
+test-asterisk:
+	$(GO) test -tags asterisk -race -count=1 -timeout 20m -v -run '$(ASTERISK_TESTS)' ./realasterisk
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...

@@ -76,6 +76,13 @@ func TestInvariants(t *testing.T) {
 			t.Errorf("missing %s", want)
 		}
 	}
+	// Asterisk's core and the modules loaded read these at every start and
+	// log an ERROR or WARNING for each one missing.
+	for _, want := range []string{"acl.conf", "ccss.conf", "features.conf", "indications.conf", "manager.conf", "pjproject.conf", "stasis.conf", "udptl.conf", "websocket_client.conf"} {
+		if _, ok := byName[want]; !ok {
+			t.Errorf("missing %s: Asterisk complains at start without it", want)
+		}
+	}
 	must := func(file, sub string) {
 		t.Helper()
 		if !strings.Contains(string(byName[file].Body), sub) {
@@ -88,6 +95,12 @@ func TestInvariants(t *testing.T) {
 	must("extensions.conf", `"${STASISSTATUS}" = "FAILED"`)
 	must("cdr.conf", "enable = no")
 	must("pjsip.conf", "line = yes")
+	must("manager.conf", "enabled = no")
+	must("modules.conf", "load = res_websocket_client.so")
+	// The default tone zone must be defined, or Asterisk warns it cannot
+	// set it.
+	must("indications.conf", "country = us")
+	must("indications.conf", "[us]")
 	for _, secret := range []string{"ari.conf", "pjsip.conf"} {
 		if byName[secret].Mode != 0o640 {
 			t.Errorf("%s mode %v, want 0640", secret, byName[secret].Mode)
