@@ -22,6 +22,7 @@ import (
 	"github.com/pion/rtp"
 
 	"llamenos/audio"
+	"llamenos/audio/audiotest"
 )
 
 // caller is one person dialling the hotline: SIPp does the SIP, and the
@@ -171,7 +172,7 @@ func (c *caller) send(to *net.UDPAddr) {
 			return
 		case <-tick.C:
 		}
-		p.Payload = audio.AppendMulaw(payload[:0], tone, audio.FrameSamples)
+		p.Payload = audiotest.AppendMulaw(payload[:0], tone, audio.FrameSamples)
 		b, err := p.Marshal()
 		if err != nil {
 			c.t.Errorf("caller RTP: %v", err)
@@ -293,7 +294,7 @@ func measure(samples []int16, want float64) tone {
 		}
 	}
 	m.share = audio.ToneLevel(samples, audio.SampleRate, want)
-	m.level = dbfs(audio.RMS(samples))
+	m.level = dbfs(audiotest.RMS(samples))
 	return m
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"llamenos/audio"
+	"llamenos/audio/audiotest"
 	"llamenos/rtc/rtctest"
 )
 
@@ -117,7 +118,7 @@ func hearTone(t *testing.T, who string, since time.Time, freq float64, frames fu
 			case !f.at.After(since):
 			case !onset.IsZero():
 				tone = append(tone, f.samples...)
-			case audio.ToneLevel(f.samples, audio.SampleRate, freq) >= 0.8 && dbfs(audio.RMS(f.samples)) > -30:
+			case audio.ToneLevel(f.samples, audio.SampleRate, freq) >= 0.8 && dbfs(audiotest.RMS(f.samples)) > -30:
 				onset = f.at
 			}
 		}
@@ -195,13 +196,13 @@ func checkPrompt(t *testing.T, a *asterisk, c *caller, name string) {
 	heard := c.heardSince(time.Time{})
 	var loud time.Duration
 	for i := 0; i+160 <= len(heard); i += 160 {
-		if dbfs(audio.RMS(heard[i:i+160])) > -50 {
+		if dbfs(audiotest.RMS(heard[i:i+160])) > -50 {
 			loud += 20 * time.Millisecond
 		}
 	}
 	got := time.Duration(len(heard)) * time.Second / audio.SampleRate
 	t.Logf("the caller heard %v of audio, %v of it above -50 dBFS, at %.1f dBFS; %s lasts %v",
-		got.Round(10*time.Millisecond), loud, dbfs(audio.RMS(heard)), name, want.Round(10*time.Millisecond))
+		got.Round(10*time.Millisecond), loud, dbfs(audiotest.RMS(heard)), name, want.Round(10*time.Millisecond))
 	if got < want*9/10 {
 		t.Errorf("the caller heard %v, want the whole %s (%v)", got, name, want)
 	}

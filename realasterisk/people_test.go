@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"llamenos/e2ee"
+	"llamenos/e2ee/e2eetest"
 	"llamenos/rtc/rtctest"
 )
 
@@ -24,7 +25,7 @@ import (
 type person struct {
 	t      *testing.T
 	d      *llamenos
-	sk     e2ee.SecretKey
+	sk     e2eetest.SecretKey
 	pk     string
 	cookie string
 }
@@ -33,7 +34,7 @@ const sessionCookie = "__Host-llamenos_session"
 
 func newPerson(t *testing.T, d *llamenos) *person {
 	t.Helper()
-	sk, err := e2ee.GenerateKey(rand.Reader)
+	sk, err := e2eetest.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func (p *person) proof(purpose string) map[string]any {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	sig, err := e2ee.SignAuth(rand.Reader, p.sk, purpose, p.d.origin, raw)
+	sig, err := e2eetest.SignAuth(rand.Reader, p.sk, purpose, p.d.origin, raw)
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -2,7 +2,11 @@
 // browser need: the daemon never makes PCMU payloads from a Source itself.
 package audiotest
 
-import "llamenos/audio"
+import (
+	"math"
+
+	"llamenos/audio"
+)
 
 // AppendMulaw appends the next n samples of src, µ-law encoded, to dst and
 // returns the extended slice: one call makes a PCMU payload from a Source.
@@ -15,4 +19,16 @@ func AppendMulaw(dst []byte, src audio.Source, n int) []byte {
 		n -= len(chunk)
 	}
 	return dst
+}
+
+// RMS is the root mean square of samples, in sample units (0–32768).
+func RMS(samples []int16) float64 {
+	if len(samples) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, s := range samples {
+		sum += float64(s) * float64(s)
+	}
+	return math.Sqrt(sum / float64(len(samples)))
 }
