@@ -294,7 +294,7 @@ func awaitLateRing(t *testing.T, s *socket, callID string) {
 	t.Helper()
 	connected := time.Now()
 	// Longer than the engine's periodic re-read of who to ring (15 s).
-	ring, err := s.try(20*time.Second, "ring for the call that was already ringing when the browser connected", is("ring", callID))
+	ring, err := s.try(20*time.Second, "ring for the call that was already ringing when the browser connected", rung(callID))
 	if err != nil {
 		t.Errorf("%v: a volunteer whose browser connects during a ring is not rung; answering it from the admin's view of the calls", err)
 		return

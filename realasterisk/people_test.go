@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -176,7 +177,26 @@ type message struct {
 		CallID string `json:"callId"`
 		State  string `json:"state"`
 	} `json:"calls"`
+	// Rings: in the hello, the calls ringing this volunteer right now.
+	Rings []struct {
+		CallID string `json:"callId"`
+	} `json:"rings"`
 	at time.Time
+}
+
+// rung matches a ring for callID: a ring message, or the hello of a
+// socket that connected while the call was already ringing.
+func rung(callID string) func(message) bool {
+	return func(m message) bool {
+		if m.Type == "ring" {
+			return m.CallID == callID
+		}
+		return m.Type == "hello" && slices.ContainsFunc(m.Rings, func(r struct {
+			CallID string `json:"callId"`
+		}) bool {
+			return r.CallID == callID
+		})
+	}
 }
 
 // socket is p's open /api/ws. The candidates the daemon trickles go
