@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"bytes"
 	"testing"
 	"time"
 )
@@ -10,7 +11,8 @@ import (
 type pacerSim struct {
 	p     pacer
 	sends []sent
-	drops int
+	drops int // packets with sound dropped
+	skips int // quiet packets skipped
 }
 
 type sent struct {
@@ -18,14 +20,24 @@ type sent struct {
 	at  time.Duration
 }
 
-func (s *pacerSim) arrive(seq uint16, at time.Duration) {
+// loud is a 20 ms µ-law payload at full scale; quiet is 20 ms of silence.
+var loud, quiet = make([]byte, 160), bytes.Repeat([]byte{0xff}, 160)
+
+func (s *pacerSim) arrive(seq uint16, at time.Duration) { s.arriveWith(seq, at, loud) }
+
+func (s *pacerSim) arriveWith(seq uint16, at time.Duration, payload []byte) {
 	now := time.Unix(0, 0).Add(at)
-	sendNow, dropped := s.p.admit(queuedMeta{seq: seq, arrival: now}, make([]byte, 160), now)
-	s.drops += dropped
+	sendNow, d := s.p.admit(queuedMeta{seq: seq, arrival: now}, payload, now)
+	s.count(d)
 	if sendNow {
 		s.sends = append(s.sends, sent{seq, at})
-		s.p.sent(160)
+		s.p.sent(len(payload))
 	}
+}
+
+func (s *pacerSim) count(d discards) {
+	s.drops += d.lost
+	s.skips += d.quiet
 }
 
 // runTimer fires the drain timer as many times as it would before until.
@@ -36,10 +48,10 @@ func (s *pacerSim) runTimer(until time.Duration) {
 		if !waiting || at > until {
 			return
 		}
-		q, dropped := s.p.due(next)
-		s.drops += dropped
+		q, d := s.p.due(next)
+		s.count(d)
 		if q == nil {
-			if dropped > 0 {
+			if d.lost+d.quiet > 0 {
 				continue
 			}
 			panic("timer fired with nothing due")
@@ -62,6 +74,19 @@ func asteriskBuffer(sends []sent) time.Duration {
 		worst = max(worst, buf)
 	}
 	return worst
+}
+
+// overrun is what leaves when pacerBurst+pacerDepth+1 packets arrive at
+// once: the first pacerBurst at once, then seq 4 onwards one per 20 ms.
+func overrun() []sent {
+	out := make([]sent, 0, pacerBurst+pacerDepth)
+	for i := range pacerBurst {
+		out = append(out, sent{uint16(i), 0})
+	}
+	for i := range pacerDepth {
+		out = append(out, sent{uint16(pacerBurst + 1 + i), time.Duration(i+1) * 20 * time.Millisecond})
+	}
+	return out
 }
 
 func TestPacer(t *testing.T) {
@@ -101,9 +126,11 @@ func TestPacer(t *testing.T) {
 			want:     []sent{{0, 0}, {1, 0}, {2, 0}, {3, ms(20)}, {4, ms(40)}},
 		},
 		{
-			name:     "overrun drops the oldest, keeps the newest three",
-			arrivals: []time.Duration{0, 0, 0, 0, 0, 0, 0},
-			want:     []sent{{0, 0}, {1, 0}, {2, 0}, {4, ms(20)}, {5, ms(40)}, {6, ms(60)}},
+			// pacerBurst leave on credit, the next pacerDepth wait; one more
+			// pushes the oldest waiting packet (seq 3) out.
+			name:     "overrun drops the oldest, keeps the newest pacerDepth",
+			arrivals: make([]time.Duration, pacerBurst+pacerDepth+1),
+			want:     overrun(),
 			drops:    1,
 		},
 		{
@@ -113,7 +140,7 @@ func TestPacer(t *testing.T) {
 				{7, ms(140)}, {8, ms(160)}, {9, ms(180)}, {10, ms(200)}, {11, ms(220)}},
 		},
 		{
-			name:     "a backlog on a steady stream is trimmed to one packet, one drop a second",
+			name:     "a backlog on a steady stream is trimmed to one packet after pacerGrace",
 			arrivals: append([]time.Duration{0, ms(100), ms(100), ms(100), ms(100), ms(100), ms(100)}, every(120, 20, 200)...),
 			drops:    2,
 			tail:     ms(20),
@@ -125,8 +152,11 @@ func TestPacer(t *testing.T) {
 		},
 		{
 			name:     "a flood at twice real time is cut to real time",
-			arrivals: every(0, 10, 40),
-			drops:    15, // 25 of 40 leave: 3 on credit, one per 20 ms for 390 ms, the last 3 queued
+			arrivals: every(0, 10, 200),
+			// 119 of 200 leave: 3 on credit, one per 20 ms while the flood
+			// lasts (about 100), then the 20 queued drain, shrunk by one
+			// per pacerTrimEvery since the backlog is older than pacerGrace.
+			drops: 81,
 		},
 	}
 	for _, c := range cases {
