@@ -127,8 +127,8 @@ type pacer struct {
 }
 
 // quietMulaw reports whether every sample of a µ-law payload has a
-// magnitude below 372 of 32767 (about -39 dBFS): segment 0 or 1, which is
-// the exponent in bits 4–6 of the inverted byte.
+// magnitude of at most 372 of 32767 (about -39 dBFS): segment 0 or 1,
+// which is the exponent in bits 4–6 of the inverted byte.
 func quietMulaw(payload []byte) bool {
 	for _, b := range payload {
 		if (^b>>4)&0x07 > 1 {

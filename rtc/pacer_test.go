@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"llamenos/audio"
 )
 
 // pacerSim drives the pacer with a virtual clock the way the relay does:
@@ -378,6 +380,27 @@ func TestPacerPassesReordering(t *testing.T) {
 	for _, x := range r.sends {
 		if x.at != arrivals[slices.IndexFunc(arrivals, func(a arrival) bool { return a.seq == x.seq })].at {
 			t.Errorf("seq %d waited", x.seq)
+		}
+	}
+}
+
+// TestQuietMulaw pins the pacer's silence threshold: peaks up to 372 of
+// 32767 (about -39 dBFS) are quiet, anything louder is sound.
+func TestQuietMulaw(t *testing.T) {
+	cases := []struct {
+		name  string
+		peak  float64 // share of full scale
+		quiet bool
+	}{
+		{"digital silence", 0, true},
+		{"-40 dBFS", 0.01, true},
+		{"-37 dBFS", 0.014, false},
+		{"a tone at -12 dBFS", 0.25, false},
+	}
+	for _, c := range cases {
+		payload := frame(audio.NewTone(audio.SampleRate, c.peak, 1000))
+		if got := quietMulaw(payload); got != c.quiet {
+			t.Errorf("%s: quiet %v, want %v", c.name, got, c.quiet)
 		}
 	}
 }
