@@ -383,7 +383,7 @@ func runPhase(b *testing.B, mode string, n int) phaseResult {
 	}
 	for _, r := range relays {
 		s := r.Stats()
-		p.dropped += s.Malformed + s.WrongType + s.WrongSource + s.PacerDropped + s.NoRemote + s.WriteErrors + s.ReadErrors
+		p.dropped += s.Malformed + s.WrongType + s.WrongSource + s.PacerDropped + s.PacerSkipped + s.NoRemote + s.WriteErrors + s.ReadErrors
 		r.Close()
 	}
 	return p

@@ -1,8 +1,13 @@
 package rtc
 
 import (
+	"bytes"
+	"cmp"
+	"slices"
 	"testing"
 	"time"
+
+	"llamenos/audio"
 )
 
 // pacerSim drives the pacer with a virtual clock the way the relay does:
@@ -10,7 +15,8 @@ import (
 type pacerSim struct {
 	p     pacer
 	sends []sent
-	drops int
+	drops int // packets with sound dropped
+	skips int // quiet packets skipped
 }
 
 type sent struct {
@@ -18,14 +24,24 @@ type sent struct {
 	at  time.Duration
 }
 
-func (s *pacerSim) arrive(seq uint16, at time.Duration) {
+// loud is a 20 ms µ-law payload at full scale; quiet is 20 ms of silence.
+var loud, quiet = make([]byte, 160), bytes.Repeat([]byte{0xff}, 160)
+
+func (s *pacerSim) arrive(seq uint16, at time.Duration) { s.arriveWith(seq, at, loud) }
+
+func (s *pacerSim) arriveWith(seq uint16, at time.Duration, payload []byte) {
 	now := time.Unix(0, 0).Add(at)
-	sendNow, dropped := s.p.admit(queuedMeta{seq: seq, arrival: now}, make([]byte, 160), now)
-	s.drops += dropped
+	sendNow, d := s.p.admit(queuedMeta{seq: seq, arrival: now}, payload, now)
+	s.count(d)
 	if sendNow {
 		s.sends = append(s.sends, sent{seq, at})
-		s.p.sent(160)
+		s.p.sent(len(payload))
 	}
+}
+
+func (s *pacerSim) count(d discards) {
+	s.drops += d.lost
+	s.skips += d.quiet
 }
 
 // runTimer fires the drain timer as many times as it would before until.
@@ -36,10 +52,10 @@ func (s *pacerSim) runTimer(until time.Duration) {
 		if !waiting || at > until {
 			return
 		}
-		q, dropped := s.p.due(next)
-		s.drops += dropped
+		q, d := s.p.due(next)
+		s.count(d)
 		if q == nil {
-			if dropped > 0 {
+			if d.lost+d.quiet > 0 {
 				continue
 			}
 			panic("timer fired with nothing due")
@@ -62,6 +78,19 @@ func asteriskBuffer(sends []sent) time.Duration {
 		worst = max(worst, buf)
 	}
 	return worst
+}
+
+// overrun is what leaves when pacerBurst+pacerDepth+1 packets arrive at
+// once: the first pacerBurst at once, then seq 4 onwards one per 20 ms.
+func overrun() []sent {
+	out := make([]sent, 0, pacerBurst+pacerDepth)
+	for i := range pacerBurst {
+		out = append(out, sent{uint16(i), 0})
+	}
+	for i := range pacerDepth {
+		out = append(out, sent{uint16(pacerBurst + 1 + i), time.Duration(i+1) * 20 * time.Millisecond})
+	}
+	return out
 }
 
 func TestPacer(t *testing.T) {
@@ -101,9 +130,11 @@ func TestPacer(t *testing.T) {
 			want:     []sent{{0, 0}, {1, 0}, {2, 0}, {3, ms(20)}, {4, ms(40)}},
 		},
 		{
-			name:     "overrun drops the oldest, keeps the newest three",
-			arrivals: []time.Duration{0, 0, 0, 0, 0, 0, 0},
-			want:     []sent{{0, 0}, {1, 0}, {2, 0}, {4, ms(20)}, {5, ms(40)}, {6, ms(60)}},
+			// pacerBurst leave on credit, the next pacerDepth wait; one more
+			// pushes the oldest waiting packet (seq 3) out.
+			name:     "overrun drops the oldest, keeps the newest pacerDepth",
+			arrivals: make([]time.Duration, pacerBurst+pacerDepth+1),
+			want:     overrun(),
 			drops:    1,
 		},
 		{
@@ -113,7 +144,7 @@ func TestPacer(t *testing.T) {
 				{7, ms(140)}, {8, ms(160)}, {9, ms(180)}, {10, ms(200)}, {11, ms(220)}},
 		},
 		{
-			name:     "a backlog on a steady stream is trimmed to one packet, one drop a second",
+			name:     "a backlog on a steady stream is trimmed to one packet after pacerGrace",
 			arrivals: append([]time.Duration{0, ms(100), ms(100), ms(100), ms(100), ms(100), ms(100)}, every(120, 20, 200)...),
 			drops:    2,
 			tail:     ms(20),
@@ -125,8 +156,11 @@ func TestPacer(t *testing.T) {
 		},
 		{
 			name:     "a flood at twice real time is cut to real time",
-			arrivals: every(0, 10, 40),
-			drops:    15, // 25 of 40 leave: 3 on credit, one per 20 ms for 390 ms, the last 3 queued
+			arrivals: every(0, 10, 200),
+			// 117 of 200 leave: 3 on credit, one per 20 ms while the flood
+			// lasts (about 100), then the 20 queued drain, shrunk by one
+			// per pacerTrimEvery since the backlog is older than pacerGrace.
+			drops: 83,
 		},
 	}
 	for _, c := range cases {
@@ -164,5 +198,209 @@ func TestPacer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// arrival is one browser packet as the relay sees it: packet seq of a 20 ms
+// stream, due at seq×20 ms, arriving at at.
+type arrival struct {
+	seq   uint16
+	at    time.Duration
+	quiet bool
+}
+
+// stallProfile is a browser on a bad link: every period, starting at
+// first, the stream stops for stall and the packets it held arrive at
+// once, swapped in pairs; otherwise each packet arrives up to 5 ms late.
+// quietAt says which packets are a pause in speech.
+func stallProfile(length, first, period, stall time.Duration, quietAt func(time.Duration) bool) (arrivals []arrival, stalls []time.Duration) {
+	const pkt = 20 * time.Millisecond
+	for s := first; s+stall < length; s += period {
+		stalls = append(stalls, s)
+	}
+	for i := 0; time.Duration(i)*pkt < length; i++ {
+		due := time.Duration(i) * pkt
+		a := arrival{seq: uint16(i), at: due + time.Duration(i*7%6)*time.Millisecond, quiet: quietAt(due)}
+		for _, s := range stalls {
+			if due >= s && due < s+stall {
+				a.at = s + stall + time.Duration((i-int(s/pkt))^1)*time.Microsecond
+			}
+		}
+		arrivals = append(arrivals, a)
+	}
+	slices.SortStableFunc(arrivals, func(a, b arrival) int { return cmp.Compare(a.at, b.at) })
+	return arrivals, stalls
+}
+
+// profileResult is what a profile measured.
+type profileResult struct {
+	sends      []sent
+	lost, skip int
+	// settle[k]: how long after the stall k's burst arrived until every
+	// later packet (up to the next stall) left less than 60 ms after it
+	// arrived.
+	settle []time.Duration
+	// maxDelay[k]: the most a packet arriving 2 s or more after burst k
+	// waited in the relay.
+	maxDelay []time.Duration
+	// reordered: packets that waited in the queue and left before one
+	// with a lower sequence number that had also waited.
+	reordered int
+}
+
+func runProfile(arrivals []arrival, stalls []time.Duration, stall time.Duration) profileResult {
+	var s pacerSim
+	arrived := map[uint16]time.Duration{}
+	for _, a := range arrivals {
+		s.runTimer(a.at)
+		payload := loud
+		if a.quiet {
+			payload = quiet
+		}
+		arrived[a.seq] = a.at
+		s.arriveWith(a.seq, a.at, payload)
+	}
+	s.runTimer(time.Hour)
+	r := profileResult{sends: s.sends, lost: s.drops, skip: s.skips}
+	var lastWaited = -1
+	for _, x := range s.sends {
+		if x.at > arrived[x.seq] {
+			if lastWaited >= 0 && int(x.seq) < lastWaited {
+				r.reordered++
+			}
+			lastWaited = int(x.seq)
+		}
+	}
+	for k, st := range stalls {
+		burst, next := st+stall, time.Duration(1<<62)
+		if k+1 < len(stalls) {
+			next = stalls[k+1]
+		}
+		var settle, worst time.Duration
+		for _, x := range s.sends {
+			at := arrived[x.seq]
+			if at < burst || at >= next {
+				continue
+			}
+			d := x.at - at
+			if d >= 60*time.Millisecond {
+				settle = max(settle, at-burst+20*time.Millisecond)
+			}
+			if at >= burst+2*time.Second {
+				worst = max(worst, d)
+			}
+		}
+		r.settle = append(r.settle, settle)
+		r.maxDelay = append(r.maxDelay, worst)
+	}
+	return r
+}
+
+// TestPacerAbsorbsStalls drives the pacer with browsers on a bad link:
+// the stream stops for 300 ms every 3.1 s and the 15 held packets arrive
+// at once, shuffled. Speech has pauses, so the backlog of a burst must go
+// by skipping quiet packets: at most 1 % of the packets with sound are
+// lost, and 2 s after each burst no packet waits 60 ms or more. A tone
+// without pauses must meet the same delay bound by dropping, but never
+// more packets than the backlog held beyond pacerTarget. Throughout, a
+// receiver playing in real time holds at most the burst credit.
+func TestPacerAbsorbsStalls(t *testing.T) {
+	const (
+		length = 60 * time.Second
+		stall  = 300 * time.Millisecond
+		pkt    = 20 * time.Millisecond
+	)
+	// Backlog a stall leaves beyond the credit.
+	backlog := int(stall/pkt) - pacerBurst
+	cases := []struct {
+		name    string
+		quietAt func(time.Duration) bool
+		maxLoss float64 // share of all packets with sound lost
+		maxLost int     // packets with sound lost per stall
+	}{
+		// 1.5 s of talk, 0.5 s of pause: more talk than a volunteer
+		// listening to a caller does.
+		{"speech", func(d time.Duration) bool { return d%(2*time.Second) >= 1500*time.Millisecond }, 0.01, backlog},
+		{"tone", func(time.Duration) bool { return false }, 1, backlog},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			arrivals, stalls := stallProfile(length, time.Second, 3100*time.Millisecond, stall, c.quietAt)
+			r := runProfile(arrivals, stalls, stall)
+			sounding := 0
+			for _, a := range arrivals {
+				if !a.quiet {
+					sounding++
+				}
+			}
+			loss := float64(r.lost) / float64(sounding)
+			t.Logf("%d packets (%d with sound), %d stalls: lost %d with sound (%.2f %%), skipped %d quiet; settled after %v; worst delay 2 s after a burst %v",
+				len(arrivals), sounding, len(stalls), r.lost, 100*loss, r.skip, slices.Max(r.settle), slices.Max(r.maxDelay))
+			if loss > c.maxLoss {
+				t.Errorf("lost %.2f %% of the packets with sound, want <= %.0f %%", 100*loss, 100*c.maxLoss)
+			}
+			if r.lost > c.maxLost*len(stalls) {
+				t.Errorf("lost %d packets with sound in %d stalls, want <= %d a stall", r.lost, len(stalls), c.maxLost)
+			}
+			if len(r.sends)+r.lost+r.skip != len(arrivals) {
+				t.Errorf("%d sent, %d lost, %d skipped of %d", len(r.sends), r.lost, r.skip, len(arrivals))
+			}
+			for k, d := range r.maxDelay {
+				if d >= 60*time.Millisecond || r.settle[k] > 2*time.Second {
+					t.Errorf("stall %d at %v: delay %v 2 s after the burst, settled after %v; want < 60 ms within 2 s", k, stalls[k], d, r.settle[k])
+				}
+			}
+			if r.reordered != 0 {
+				t.Errorf("%d queued packets left out of sequence order", r.reordered)
+			}
+			if b := asteriskBuffer(r.sends); b > pacerBurst*pkt {
+				t.Errorf("a real-time receiver would buffer %v, want <= %v", b, pacerBurst*pkt)
+			}
+		})
+	}
+}
+
+// TestPacerPassesReordering has every tenth packet of a steady stream
+// arrive 25 ms late, after its successor: it must neither be lost nor
+// delay anything, since it finds credit.
+func TestPacerPassesReordering(t *testing.T) {
+	var arrivals []arrival
+	for i := range 500 {
+		at := time.Duration(i) * 20 * time.Millisecond
+		if i%10 == 5 {
+			at += 25 * time.Millisecond
+		}
+		arrivals = append(arrivals, arrival{seq: uint16(i), at: at})
+	}
+	slices.SortStableFunc(arrivals, func(a, b arrival) int { return cmp.Compare(a.at, b.at) })
+	r := runProfile(arrivals, nil, 0)
+	if r.lost != 0 || r.skip != 0 || len(r.sends) != len(arrivals) {
+		t.Errorf("sent %d of %d, lost %d, skipped %d; want all sent", len(r.sends), len(arrivals), r.lost, r.skip)
+	}
+	for _, x := range r.sends {
+		if x.at != arrivals[slices.IndexFunc(arrivals, func(a arrival) bool { return a.seq == x.seq })].at {
+			t.Errorf("seq %d waited", x.seq)
+		}
+	}
+}
+
+// TestQuietMulaw pins the pacer's silence threshold: peaks up to 372 of
+// 32767 (about -39 dBFS) are quiet, anything louder is sound.
+func TestQuietMulaw(t *testing.T) {
+	cases := []struct {
+		name  string
+		peak  float64 // share of full scale
+		quiet bool
+	}{
+		{"digital silence", 0, true},
+		{"-40 dBFS", 0.01, true},
+		{"-37 dBFS", 0.014, false},
+		{"a tone at -12 dBFS", 0.25, false},
+	}
+	for _, c := range cases {
+		payload := frame(audio.NewTone(audio.SampleRate, c.peak, 1000))
+		if got := quietMulaw(payload); got != c.quiet {
+			t.Errorf("%s: quiet %v, want %v", c.name, got, c.quiet)
+		}
 	}
 }

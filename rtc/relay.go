@@ -264,10 +264,8 @@ func (r *Relay) admitUp(meta queuedMeta, payload []byte, now time.Time) {
 	if r.isClosed.Load() {
 		return
 	}
-	sendNow, dropped := r.pacer.admit(meta, payload, now)
-	if dropped > 0 {
-		r.stats.pacerDropped.Add(uint64(dropped))
-	}
+	sendNow, d := r.pacer.admit(meta, payload, now)
+	r.countDiscards(d)
 	if sendNow {
 		r.sendUpLocked(meta, payload, now)
 		return
@@ -286,10 +284,8 @@ func (r *Relay) drainPacer() {
 	}
 	now := time.Now()
 	for {
-		q, dropped := r.pacer.due(now)
-		if dropped > 0 {
-			r.stats.pacerDropped.Add(uint64(dropped))
-		}
+		q, d := r.pacer.due(now)
+		r.countDiscards(d)
 		if q == nil {
 			break
 		}
@@ -297,6 +293,15 @@ func (r *Relay) drainPacer() {
 		r.pacer.pop()
 	}
 	r.armPacerLocked(now)
+}
+
+func (r *Relay) countDiscards(d discards) {
+	if d.lost > 0 {
+		r.stats.pacerDropped.Add(uint64(d.lost))
+	}
+	if d.quiet > 0 {
+		r.stats.pacerSkipped.Add(uint64(d.quiet))
+	}
 }
 
 func (r *Relay) armPacerLocked(now time.Time) {

@@ -28,7 +28,8 @@ type Stats struct {
 	WrongSource uint64 // datagrams from anywhere but Asterisk's address
 
 	// Audio the relay could not deliver.
-	PacerDropped uint64 // oldest browser packets dropped by a full playout buffer
+	PacerDropped uint64 // browser packets with sound dropped by the playout buffer (full, or shrinking a backlog)
+	PacerSkipped uint64 // quiet browser packets skipped to shrink a backlog (a shorter pause, no lost sound)
 	NoRemote     uint64 // browser packets while Asterisk's address was unknown
 	WriteErrors  uint64 // failed sends on either side
 	ReadErrors   uint64 // socket read errors other than close
@@ -57,8 +58,8 @@ func (f *flowCounter) snapshot() Flow {
 type counters struct {
 	fromAsterisk, toBrowser, fromBrowser, toAsterisk flowCounter
 
-	malformed, wrongType, wrongSource               atomic.Uint64
-	pacerDropped, noRemote, writeErrors, readErrors atomic.Uint64
+	malformed, wrongType, wrongSource                             atomic.Uint64
+	pacerDropped, pacerSkipped, noRemote, writeErrors, readErrors atomic.Uint64
 }
 
 func (c *counters) countBad(err error) {
@@ -82,6 +83,7 @@ func (r *Relay) Stats() Stats {
 		WrongType:    c.wrongType.Load(),
 		WrongSource:  c.wrongSource.Load(),
 		PacerDropped: c.pacerDropped.Load(),
+		PacerSkipped: c.pacerSkipped.Load(),
 		NoRemote:     c.noRemote.Load(),
 		WriteErrors:  c.writeErrors.Load(),
 		ReadErrors:   c.readErrors.Load(),
