@@ -147,7 +147,7 @@ func Default() Config {
 			SIPBind:          "0.0.0.0:5060",
 			RTPStart:         10000,
 			RTPEnd:           20000,
-			FailureSound:     "ss-noservice",
+			FailureSound:     "sorry&please-try-call-later",
 			AsteriskConfDir:  "/etc/asterisk",
 			ARIBindPort:      8088,
 			MusicOnHoldClass: "default",

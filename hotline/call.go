@@ -535,7 +535,7 @@ func (c *call) queue() {
 	if c.chanUp {
 		c.startMOH()
 	} else {
-		c.playThen([]string{"sound:" + c.e.cfg.Prompts.Greeting}, c.lang, func() {
+		c.playThen(sounds(c.e.cfg.Prompts.Greeting), c.lang, func() {
 			if c.phase == phQueued {
 				c.startMOH()
 			}
@@ -987,7 +987,7 @@ func (c *call) end(s endSpec) {
 	if s.prompt != "" && !s.now && !c.callerGone && c.callerUp {
 		c.phase = phClosing
 		c.arm(tPrompt, c.e.cfg.PromptLimit)
-		c.playThen([]string{"sound:" + s.prompt}, c.lang, c.finish)
+		c.playThen(sounds(s.prompt), c.lang, c.finish)
 		return
 	}
 	c.finish()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"llamenos/ari"
@@ -111,18 +112,28 @@ var (
 var errNotYours = errors.New("hotline: not the answerer's or an admin's call")
 
 // Prompts names the sounds the caller hears, without the "sound:" prefix;
-// Asterisk picks the file for the caller's language. The defaults are
+// "a&b" plays a then b, as in Asterisk's dialplan. Asterisk picks the file
+// for the caller's language. The defaults are
 // Asterisk core sounds (asterisk-core-sounds-en), so a stock install says
 // something sensible; a hotline replaces them with its own recordings.
 type Prompts struct {
 	Greeting     string // before the hold music; default "pls-hold-while-try"
 	Busy         string // rate-limited caller; default "all-circuits-busy-now"
 	Unavailable  string // nobody answered or nobody is on shift; default "vm-nobodyavail"
-	Error        string // something broke; default "an-error-has-occurred"
+	Error        string // something broke; default "sorry&please-try-call-later" ("We're sorry. Please try your call again later.")
 	LanguageMenu string // played once per language, in that language ("for English press 1"); default "llamenos/language-menu"
 	CaptchaIntro string // "please enter the following digits"; default "llamenos/captcha-intro"
 	CaptchaRetry string // "that was not right, try again"; default "please-try-again"
 	CaptchaFail  string // before hanging up after the last attempt; default "vm-goodbye"
+}
+
+// sounds is a prompt's media list: "a&b" → sound:a, sound:b.
+func sounds(prompt string) []string {
+	var out []string
+	for _, name := range strings.Split(prompt, "&") {
+		out = append(out, "sound:"+name)
+	}
+	return out
 }
 
 func (p *Prompts) setDefaults() {
@@ -134,7 +145,7 @@ func (p *Prompts) setDefaults() {
 	set(&p.Greeting, "pls-hold-while-try")
 	set(&p.Busy, "all-circuits-busy-now")
 	set(&p.Unavailable, "vm-nobodyavail")
-	set(&p.Error, "an-error-has-occurred")
+	set(&p.Error, "sorry&please-try-call-later")
 	set(&p.LanguageMenu, "llamenos/language-menu")
 	set(&p.CaptchaIntro, "llamenos/captcha-intro")
 	set(&p.CaptchaRetry, "please-try-again")

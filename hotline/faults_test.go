@@ -84,7 +84,7 @@ func TestBrowserLost(t *testing.T) {
 		h.clock.Advance(time.Millisecond)
 		waitDone(t, call, 10*time.Second, "the caller to be hung up after the grace")
 		h.n.wait(t, time.Second, "ended", isNote("ended", id, a, EndBrowserLost))
-		if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:an-error-has-occurred" {
+		if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:please-try-call-later" {
 			t.Errorf("caller heard %v, want the error prompt last", p)
 		}
 		h.waitEmpty(5 * time.Second)
@@ -340,7 +340,7 @@ func TestARIErrorsTearDownCleanly(t *testing.T) {
 	}
 	h.n.wait(t, 5*time.Second, "ended", isNote("ended", id, a, EndError))
 	waitDone(t, call, 10*time.Second, "caller hung up")
-	if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:an-error-has-occurred" {
+	if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:please-try-call-later" {
 		t.Errorf("caller heard %v, want the error prompt last", p)
 	}
 	h.waitEmpty(5 * time.Second)

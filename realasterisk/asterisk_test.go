@@ -220,6 +220,9 @@ func (a *asterisk) linkData(data string) {
 // soundDuration is how long the English core sound name plays.
 func (a *asterisk) soundDuration(name string) time.Duration {
 	a.t.Helper()
+	if first, rest, ok := strings.Cut(name, "&"); ok { // played one after the other
+		return a.soundDuration(first) + a.soundDuration(rest)
+	}
 	f, err := os.Open(filepath.Join(a.dir, "data", "sounds", "en", name+".wav"))
 	if err != nil {
 		a.t.Fatal(err)
