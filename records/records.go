@@ -59,24 +59,32 @@ func (s *Service) Calls(ctx context.Context, who auth.Identity, f store.CallFilt
 	return p.calls, p.next, err
 }
 
-// readableCall loads a call who may see: admins see all, a volunteer only
-// the calls they answered. Someone else's call is "no such call", exactly
-// like one that does not exist, so call ids cannot be probed.
-func readableCall(tx *store.Tx, who auth.Identity, id string) (store.Call, error) {
+// readable loads a record by id for who: admins see every one, anyone
+// else only those owner names as theirs. Someone else's record is "no
+// such <what>", exactly like one that does not exist, so ids cannot be
+// probed.
+func readable[T any](who auth.Identity, id, what string, get func(string) (T, error), owner func(T) string) (T, error) {
+	var zero T
 	if store.ValidID(id) != nil {
-		return store.Call{}, fault.NotFound("no such call")
+		return zero, fault.NotFound("no such " + what)
 	}
-	c, err := tx.Call(id)
+	r, err := get(id)
 	if errors.Is(err, store.ErrNotFound) {
-		return c, fault.NotFound("no such call")
+		return zero, fault.NotFound("no such " + what)
 	}
 	if err != nil {
-		return c, err
+		return zero, err
 	}
-	if !who.IsAdmin() && c.AnsweredBy != who.PubKey {
-		return c, fault.NotFound("no such call")
+	if !who.IsAdmin() && owner(r) != who.PubKey {
+		return zero, fault.NotFound("no such " + what)
 	}
-	return c, nil
+	return r, nil
+}
+
+// readableCall loads a call who may see: a volunteer sees the calls they
+// answered.
+func readableCall(tx *store.Tx, who auth.Identity, id string) (store.Call, error) {
+	return readable(who, id, "call", tx.Call, func(c store.Call) string { return c.AnsweredBy })
 }
 
 // Call returns one call record who may see.
@@ -158,23 +166,9 @@ func (s *Service) CreateNote(ctx context.Context, who auth.Identity, callID, not
 	return n, err
 }
 
-// readableNote loads a note its author or an admin may read; anyone
-// else's note is "no such note", like one that does not exist.
+// readableNote loads a note its author or an admin may read.
 func readableNote(tx *store.Tx, who auth.Identity, id string) (store.Note, error) {
-	if store.ValidID(id) != nil {
-		return store.Note{}, fault.NotFound("no such note")
-	}
-	n, err := tx.Note(id)
-	if errors.Is(err, store.ErrNotFound) {
-		return n, fault.NotFound("no such note")
-	}
-	if err != nil {
-		return n, err
-	}
-	if !who.IsAdmin() && n.Author != who.PubKey {
-		return n, fault.NotFound("no such note")
-	}
-	return n, nil
+	return readable(who, id, "note", tx.Note, func(n store.Note) string { return n.Author })
 }
 
 // Note returns a note and its earlier revisions.
