@@ -474,6 +474,7 @@ func (c *call) begin() {
 		// Adopted after a restart while waiting or talking: back in the
 		// queue, without the greeting again.
 		c.callerUp = true
+		c.stopOrphanedPlayback()
 		c.queue()
 	default:
 		if !c.answerCaller() {

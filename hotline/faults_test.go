@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"llamenos/ari"
+	"llamenos/ari/aritest"
 	"llamenos/audio"
 	"llamenos/leakcheck"
 	"llamenos/rtc"
@@ -296,6 +297,41 @@ func TestDaemonRestart(t *testing.T) {
 	waiting.Hangup()
 	h.waitEmpty(10 * time.Second)
 	rtctest.WaitFor(t, 5*time.Second, "no active calls", func() bool { return len(r2.eng.Active()) == 0 })
+}
+
+// TestRestartStopsTheDeadRunsPrompt: a daemon killed while its greeting
+// plays leaves the playback running in Asterisk, where it would hold up
+// everything else on the caller's channel; the run that adopts the caller
+// stops it.
+func TestRestartStopsTheDeadRunsPrompt(t *testing.T) {
+	h := newHarness(t, harnessOpts{simOpts: aritest.Options{
+		SoundDurations: map[string]time.Duration{"pls-hold-while-try": time.Hour},
+	}})
+	t.Cleanup(func() { dumpLogs(t, h) })
+	h.onShift(1)
+	r1 := h.start()
+	caller := h.place("+15553330040", nil)
+	first := h.n.wait(t, 10*time.Second, "ring", func(n note) bool { return n.kind == "ring" }).callID
+	if p := caller.Playing(); p != "sound:pls-hold-while-try" {
+		t.Fatalf("while rung the caller hears %q, want the greeting", p)
+	}
+
+	r1.transport.cut.Store(true)
+	h.stop(r1)
+	if p := caller.Playing(); p != "sound:pls-hold-while-try" {
+		t.Fatalf("after the crash the caller hears %q, want the greeting still", p)
+	}
+
+	h.start()
+	rtctest.WaitFor(t, 10*time.Second, "the caller re-queued", func() bool {
+		return slices.ContainsFunc(h.rings(), func(id string) bool { return id != first })
+	})
+	rtctest.WaitFor(t, 10*time.Second, "the dead run's greeting stopped", func() bool { return caller.Playing() == "" })
+	if p := caller.Played(); p[len(p)-1] != "moh:default" {
+		t.Errorf("the re-queued caller hears %v, want hold music", p)
+	}
+	caller.Hangup()
+	h.waitEmpty(10 * time.Second)
 }
 
 // TestShutdownLeavesNothing: a clean stop hangs everything up.

@@ -18,6 +18,12 @@ func (c *call) playThen(media []string, lang string, then func()) {
 	id := fmt.Sprintf("%s-pb-%d", c.id, c.pbSeq)
 	c.sub.Expect(ari.PlaybackKey(id))
 	c.pb = &pendingPlayback{id: id, then: then}
+	// The playback's id goes on the channel first: if this daemon dies
+	// mid-prompt, the one that adopts the caller finds it there and stops
+	// it, rather than letting it hold up the caller's next steps.
+	if err := c.e.d.ARI.SetChannelVar(c.ctx(), c.chanID, playbackVar, id); err != nil && !ari.IsNotFound(err) {
+		c.log.Warn("note the prompt's playback on the channel", "err", err)
+	}
 	if _, err := c.e.d.ARI.PlayChannel(c.ctx(), c.chanID, id, media, &ari.PlayOptions{Lang: lang}); err != nil {
 		c.pb = nil
 		c.sub.Forget(ari.PlaybackKey(id))
@@ -35,6 +41,28 @@ func (c *call) onPlaybackDone(id string) {
 	then := c.pb.then
 	c.pb = nil
 	then()
+}
+
+// playbackVar is the channel variable holding the id of the last prompt
+// played to the caller.
+const playbackVar = "LLAMENOS_PLAYBACK"
+
+// stopOrphanedPlayback stops the prompt a previous run of the daemon was
+// playing to an adopted caller. Asterisk runs a channel's operations after
+// its playback, so a greeting left playing would keep the caller from
+// hearing the volunteer who answers until it ends.
+func (c *call) stopOrphanedPlayback() {
+	id, err := c.e.d.ARI.GetChannelVar(c.ctx(), c.chanID, playbackVar)
+	if err != nil || id == "" {
+		return // never set (not found), or the channel is gone
+	}
+	if err := c.e.d.ARI.StopPlayback(c.ctx(), id); err != nil {
+		if !ari.IsNotFound(err) {
+			c.log.Warn("stop the prompt a previous run left playing", "err", err)
+		}
+		return
+	}
+	c.log.Info("stopped the prompt a previous run left playing")
 }
 
 // stopPlayback stops the current prompt; its continuation is dropped.

@@ -4,8 +4,10 @@ package realasterisk
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -215,6 +218,54 @@ func (a *asterisk) linkData(data string) {
 		}
 	}
 	a.t.Skipf("no music on hold in %s: install it (Debian: asterisk-moh-opsound-wav)", strings.Join(candidates, ", "))
+}
+
+// lengthenSound makes the English core sound name play times over, for
+// this Asterisk only: its sounds/en becomes a directory of links with one
+// WAV of its own.
+func (a *asterisk) lengthenSound(name string, times int) {
+	a.t.Helper()
+	en := filepath.Join(a.dir, "data", "sounds", "en")
+	src, err := filepath.EvalSymlinks(en)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if src != en {
+		entries, err := os.ReadDir(src)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		if err := os.Remove(en); err != nil {
+			a.t.Fatal(err)
+		}
+		if err := os.Mkdir(en, 0o755); err != nil {
+			a.t.Fatal(err)
+		}
+		for _, e := range entries {
+			if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(en, e.Name())); err != nil {
+				a.t.Fatal(err)
+			}
+		}
+	}
+	file := filepath.Join(en, name+".wav")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	// A 44-byte header (see soundDuration), then the samples.
+	if len(b) < 44 || string(b[36:40]) != "data" {
+		a.t.Fatalf("%s: not a plain 44-byte-header WAV", file)
+	}
+	pcm := bytes.Repeat(b[44:], times)
+	out := append(slices.Clone(b[:44]), pcm...)
+	binary.LittleEndian.PutUint32(out[4:], uint32(36+len(pcm)))
+	binary.LittleEndian.PutUint32(out[40:], uint32(len(pcm)))
+	if err := os.Remove(file); err != nil {
+		a.t.Fatal(err)
+	}
+	if err := os.WriteFile(file, out, 0o644); err != nil {
+		a.t.Fatal(err)
+	}
 }
 
 // soundDuration is how long the English core sound name plays.

@@ -99,8 +99,16 @@ func talk(t *testing.T, s *socket, c *caller, callID string) *rtctest.Browser {
 	})
 	t.Logf("after the WebRTC connection: the volunteer's voice reached the caller in %d ms, the caller's the volunteer in %d ms",
 		toCaller.Milliseconds(), toVolunteer.Milliseconds())
+	if toCaller > maxVoiceDelay {
+		t.Errorf("the caller heard the volunteer %v after the WebRTC connection, want at most %v", toCaller, maxVoiceDelay)
+	}
 	return b
 }
+
+// maxVoiceDelay bounds the time from the volunteer's WebRTC connection to
+// the caller hearing them: tens of milliseconds on a quiet box, unless a
+// prompt still playing to the caller holds up their joining the bridge.
+const maxVoiceDelay = time.Second
 
 // hearTone waits until who hears the tone freq after since, then for a
 // second of it, checks its frequency and level, and returns how long after
@@ -324,11 +332,14 @@ func TestLateBrowser(t *testing.T) {
 }
 
 // TestDaemonKilledMidRing: the daemon is killed (SIGKILL) while a call
-// rings; the caller stays on hold in Asterisk, and the restarted daemon
-// re-queues them and rings the volunteer again, whose browser reconnects
-// after that, and who takes the call.
+// rings, during the greeting; the caller stays on hold in Asterisk, and the
+// restarted daemon stops the greeting the dead one started, re-queues the
+// caller and rings the volunteer again, whose browser reconnects after
+// that, and who takes the call. The greeting is made to last 20 s here, so
+// that one left playing would hold up the caller hearing the volunteer.
 func TestDaemonKilledMidRing(t *testing.T) {
 	h := newHotline(t)
+	h.a.lengthenSound("pls-hold-while-try", 8)
 	v, s := h.volunteer(t)
 	c := dial(t, h.a)
 	first := s.next(30*time.Second, "ring", is("ring", ""))
@@ -350,6 +361,91 @@ func TestDaemonKilledMidRing(t *testing.T) {
 	c.hangUp()
 	s.next(10*time.Second, "call:ended", is("call:ended", callID))
 	c.wait(30 * time.Second)
+	h.a.waitEmpty(10 * time.Second)
+	h.checkPrivacy(t)
+}
+
+// TestDaemonKilledMidCall: the daemon is killed (SIGKILL) while a caller
+// and a volunteer talk. The caller stays in Asterisk; the restarted daemon
+// clears what the dead one left, puts the caller on hold music, marks the
+// interrupted call as ended for the volunteer's page, and rings the
+// volunteer again, who takes the call: both hear each other again.
+func TestDaemonKilledMidCall(t *testing.T) {
+	h := newHotline(t)
+	v, s := h.volunteer(t)
+	c := dial(t, h.a)
+	first := s.next(30*time.Second, "ring", is("ring", ""))
+	b := talk(t, s, c, first.CallID)
+
+	h.d.kill()
+	b.Close()
+	restarted := time.Now()
+	h.d.start()
+	callID := ringingCall(t, h.admin.connect())
+	t.Logf("the caller was re-queued %d ms after the daemon was started again", time.Since(restarted).Milliseconds())
+	if n := h.a.channelCount(); n != 1 {
+		t.Errorf("Asterisk holds %d channels after the re-queue, want only the caller's", n)
+	}
+	// While nobody has answered yet, the caller hears hold music.
+	music := c.waitHeard(restarted, 2*time.Second, 20*time.Second)
+	if level := dbfs(audiotest.RMS(music)); level < -40 {
+		t.Errorf("while re-queued the caller hears %.1f dBFS, want hold music", level)
+	}
+
+	// The volunteer's page reconnects: the call it shows is over, and the
+	// caller rings again.
+	s = v.connect()
+	hello := s.next(10*time.Second, "hello", is("hello", ""))
+	if hello.Call != nil && hello.Call.CallID == first.CallID {
+		t.Errorf("after the restart the volunteer's page is told the interrupted call %s is still on", first.CallID)
+	}
+	if rung(callID)(hello) {
+		t.Log("rung in the hello of the reconnected page")
+	} else {
+		awaitLateRing(t, s, callID)
+	}
+	talk(t, s, c, callID)
+	c.hangUp()
+	s.next(10*time.Second, "call:ended", is("call:ended", callID))
+	c.wait(30 * time.Second)
+	h.a.waitEmpty(10 * time.Second)
+	h.waitOutcomes(t, "answered", "failed")
+	h.checkPrivacy(t)
+}
+
+// TestAsteriskRestartMidCall: Asterisk stops while a caller and a volunteer
+// talk. The volunteer's page is told the call was lost (not that the
+// caller hung up), the record says so, and once Asterisk is back the daemon
+// reconnects and the next call works.
+func TestAsteriskRestartMidCall(t *testing.T) {
+	h := newHotline(t)
+	_, s := h.volunteer(t)
+	c := dial(t, h.a)
+	ring := s.next(30*time.Second, "ring", is("ring", ""))
+	b := talk(t, s, c, ring.CallID)
+
+	h.a.stop()
+	if m := s.next(30*time.Second, "call:ended", is("call:ended", ring.CallID)); m.Reason != "caller-lost" {
+		t.Errorf("call:ended reason %q when Asterisk stopped, want caller-lost", m.Reason)
+	}
+	b.Close()
+	h.d.waitARI("disconnected", 30*time.Second)
+	select {
+	case <-c.ended: // Asterisk said BYE on its way down
+	default:
+		c.hangUp() // SIPp's BYE gets no answer; it gives up by itself
+	}
+	h.a.start()
+	h.a.checkStartLog()
+	t.Logf("the daemon reconnected %d ms after Asterisk answered ARI again", h.d.waitARI("connected", 30*time.Second).Milliseconds())
+
+	c2 := dial(t, h.a)
+	ring = s.next(30*time.Second, "ring", is("ring", ""))
+	talk(t, s, c2, ring.CallID)
+	c2.hangUp()
+	s.next(10*time.Second, "call:ended", is("call:ended", ring.CallID))
+	c2.wait(30 * time.Second)
+	ringLatency(t, c2, ring)
 	h.a.waitEmpty(10 * time.Second)
 	h.checkPrivacy(t)
 }

@@ -181,6 +181,10 @@ type message struct {
 	Rings []struct {
 		CallID string `json:"callId"`
 	} `json:"rings"`
+	// Call: in the hello, the call the volunteer is on, if any.
+	Call *struct {
+		CallID string `json:"callId"`
+	} `json:"call"`
 	at time.Time
 }
 

@@ -234,6 +234,18 @@ func (c *Call) Played() []string {
 	return slices.Clone(c.played)
 }
 
+// Playing returns the media URI playing to the caller's channel right now
+// by a channel playback, or "" when none is.
+func (c *Call) Playing() string {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	ch := c.s.channels[c.id]
+	if ch == nil || ch.playing == nil {
+		return ""
+	}
+	return ch.playing.media[ch.playing.idx]
+}
+
 // ContinuedTo reports where the app sent the call with /continue, if it did.
 func (c *Call) ContinuedTo() (ari.DialplanCEP, bool) {
 	c.s.mu.Lock()
