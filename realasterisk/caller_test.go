@@ -50,6 +50,7 @@ type caller struct {
 type frame struct {
 	at      time.Time
 	samples []int16
+	payload []byte // the µ-law bytes, where the receiver kept them
 }
 
 // Tone levels: the caller sends 440 Hz, the volunteer 1 kHz, each at a
@@ -145,7 +146,7 @@ func (c *caller) receive() {
 			continue
 		}
 		c.mu.Lock()
-		c.heard = append(c.heard, frame{at: at, samples: audio.DecodeMulaw(nil, p.Payload)})
+		c.heard = append(c.heard, frame{at: at, samples: audio.DecodeMulaw(nil, p.Payload), payload: slices.Clone(p.Payload)})
 		first := c.asterisk == nil
 		if first {
 			c.asterisk = from

@@ -50,7 +50,11 @@ import "time"
 // burst shuffled): speech loses 0.7 % of its sounding packets, a pauseless
 // tone 7.6 % (12 packets a stall, the backlog itself); the three-packet
 // queue this replaced lost 12 a stall either way. Delay is back under
-// 60 ms within 1.7 s after every burst.
+// 60 ms within 1.7 s after every burst. Against a real Asterisk 22
+// (realasterisk TestBrowserStalls: the same profile from the stand-in
+// browser, measured at the caller's phone) speech lost 0.63–0.74 % of its
+// sounding packets, and 2 s after each burst the added delay was under
+// 60 ms.
 //
 // Why here and not Asterisk's JITTERBUFFER(adaptive) on the media channel:
 // the relay has to pace what it sends anyway (the token bucket above), so a
