@@ -4,6 +4,7 @@ package realasterisk
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,22 +164,27 @@ func TestBrowserStalls(t *testing.T) {
 		if burst.Add(2 * time.Second).After(due[n-1]) {
 			break // the test ends too soon after it
 		}
-		// The most delay the relay and Asterisk added to a packet sent
-		// 2 s or more after the burst.
-		var late time.Duration
+		// The delay the relay and Asterisk added to the packets sent 2 s
+		// or more after the burst: their median, which a backlog left by
+		// the burst raises for all of them, and a single packet held up by
+		// the box's scheduler does not; the worst is logged.
+		var added []time.Duration
 		for i := s0; i < next; i++ {
-			at, ok := arrived[i]
-			if !ok || !settled(i) {
-				continue
+			if at, ok := arrived[i]; ok && settled(i) {
+				added = append(added, at.Sub(sent[i])-base)
 			}
-			late = max(late, at.Sub(sent[i])-base)
 		}
-		worst = append(worst, fmt.Sprint(late.Round(time.Millisecond)))
-		if late >= 60*time.Millisecond {
-			t.Errorf("stall %d: 2 s after the burst, packets still arrived %v later than the path's latency, want < 60 ms", k, late)
+		if len(added) == 0 {
+			continue // the sender's own stalls covered the window
+		}
+		slices.Sort(added)
+		median := added[len(added)/2]
+		worst = append(worst, fmt.Sprintf("%v (worst %v)", median.Round(time.Millisecond), added[len(added)-1].Round(time.Millisecond)))
+		if median >= 60*time.Millisecond {
+			t.Errorf("stall %d: 2 s after the burst, packets still arrived %v later than the path's latency, want < 60 ms", k, median)
 		}
 	}
-	t.Logf("%d packets (%d with sound), %d stalls of %v: %d with sound lost (%.2f %%); path latency %v; added delay 2 s after each burst: %v",
+	t.Logf("%d packets (%d with sound), %d stalls of %v: %d with sound lost (%.2f %%); path latency %v; median added delay 2 s after each burst: %v",
 		n, sounding, len(stalls), stall, lost, 100*loss, base.Round(100*time.Microsecond), worst)
 	if len(unplanned) > 0 {
 		t.Logf("the sender itself stalled %d times (%s): the box is loaded, and these stalls count too", len(unplanned), strings.Join(unplanned, ", "))
@@ -186,8 +192,8 @@ func TestBrowserStalls(t *testing.T) {
 	if loss > 0.01 {
 		t.Errorf("the caller lost %.2f %% of the packets with sound, want <= 1 %%", 100*loss)
 	}
-	if len(worst) < len(stalls)-1 {
-		t.Errorf("measured the delay after %d of %d stalls", len(worst), len(stalls))
+	if len(worst) < len(stalls)/2 {
+		t.Errorf("measured the delay after only %d of %d stalls", len(worst), len(stalls))
 	}
 	c.hangUp()
 	s.next(10*time.Second, "call:ended", is("call:ended", ring.CallID))
