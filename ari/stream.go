@@ -147,12 +147,16 @@ func (c *Client) session(ctx context.Context, reconnect bool) (connected bool, e
 	c.setConnected(true, nil)
 
 	sctx, scancel := context.WithCancel(ctx)
+	// The reader's context outlives ctx: cancelling a read drops the
+	// connection, and a client that stops closes it properly first.
+	rctx, rcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer rcancel()
 	readErr := make(chan error, 1)
 	go func() {
 		// The reader only reads and enqueues: Asterisk drops a client whose
 		// socket blocks its writes for more than 100 ms.
 		for {
-			data, err := readFrame(sctx, conn)
+			data, err := readFrame(rctx, conn)
 			if err != nil {
 				readErr <- err
 				return
@@ -191,6 +195,12 @@ func (c *Client) session(ctx context.Context, reconnect bool) (connected bool, e
 		}
 	}
 	ping.Stop()
+	if c.isClosed() || errors.Is(err, context.Canceled) {
+		// Stopping: close the socket properly, so Asterisk does not log an
+		// abrupt drop. The reader sees the close and ends.
+		closeGracefully(conn)
+	}
+	rcancel()
 	scancel()
 	_ = conn.CloseNow()
 	<-readErr
@@ -238,6 +248,27 @@ func (c *Client) resync(ctx context.Context, reconnect bool) {
 		c.log.Warn("resync incomplete", "err", r.Err)
 	}
 	c.notify(r)
+}
+
+// closeTimeout bounds the close handshake when the client stops.
+const closeTimeout = time.Second
+
+// closeGracefully sends a normal close and waits for Asterisk's, at most
+// closeTimeout; then it drops the connection.
+func closeGracefully(conn *websocket.Conn) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = conn.Close(websocket.StatusNormalClosure, "")
+	}()
+	t := time.NewTimer(closeTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		_ = conn.CloseNow()
+		<-done
+	}
 }
 
 // readFrame reads one message into a buffer of the client's own (not

@@ -246,3 +246,22 @@ func TestAsteriskRestart(t *testing.T) {
 	}
 	call2.Hangup()
 }
+
+// TestCloseSaysGoodbye: a client that stops closes its events socket with
+// a WebSocket close, not by dropping the connection, which Asterisk logs
+// as "Web socket closed abruptly" on every daemon stop.
+func TestCloseSaysGoodbye(t *testing.T) {
+	e := newEnv(t, aritest.Options{}, nil)
+	note[*ari.Resync](e)
+	mustOK(t, e.cl.Close())
+	deadline := time.Now().Add(5 * time.Second)
+	for e.sim.AppConnected(testApp) {
+		if time.Now().After(deadline) {
+			t.Fatal("the simulator still has the app's socket 5 s after Close")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := e.sim.AbruptCloses(); n != 0 {
+		t.Errorf("the client dropped %d events sockets without a close", n)
+	}
+}

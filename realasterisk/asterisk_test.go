@@ -382,12 +382,29 @@ func (a *asterisk) logFile() string { return filepath.Join(a.dir, "log", "messag
 // current run so far.
 func (a *asterisk) startProblems() (errs, warnings []string) {
 	a.t.Helper()
+	return a.problemsSince(a.logStart)
+}
+
+// logSize is where Asterisk's log ends now, for problemsSince.
+func (a *asterisk) logSize() int64 {
+	a.t.Helper()
+	st, err := os.Stat(a.logFile())
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return st.Size()
+}
+
+// problemsSince lists the ERROR and WARNING lines Asterisk logged from
+// offset on.
+func (a *asterisk) problemsSince(offset int64) (errs, warnings []string) {
+	a.t.Helper()
 	f, err := os.Open(a.logFile())
 	if err != nil {
 		a.t.Fatalf("Asterisk wrote no messages.log: %v", err)
 	}
 	defer f.Close()
-	if _, err := f.Seek(a.logStart, io.SeekStart); err != nil {
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		a.t.Fatal(err)
 	}
 	sc := bufio.NewScanner(f)

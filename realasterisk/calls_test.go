@@ -253,7 +253,13 @@ func TestDaemonDown(t *testing.T) {
 
 	d := newDaemon(t, a)
 	d.waitARI("connected", 30*time.Second)
+	before := a.logSize()
 	d.stop()
+	// A daemon that stops says goodbye on its events socket: Asterisk
+	// logs nothing about it.
+	if errs, warnings := a.problemsSince(before); len(errs)+len(warnings) > 0 {
+		t.Errorf("after the daemon stopped, Asterisk logged:\n%s", strings.Join(append(errs, warnings...), "\n"))
+	}
 	c = dial(t, a)
 	c.wait(60 * time.Second)
 	checkPrompt(t, a, c, a.cfg.Trunk.FailureSound)

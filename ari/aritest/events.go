@@ -113,10 +113,32 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	defer s.wg.Done()
 
-	// Asterisk answers pings; reading also notices the peer going away.
-	readCtx := ws.CloseRead(context.Background())
+	// Asterisk answers pings; reading also notices the peer going away,
+	// and how: without a close frame Asterisk logs "Web socket closed
+	// abruptly".
+	readCtx, readDone := context.WithCancel(context.Background())
+	readerEnded := make(chan struct{})
+	go func() {
+		defer close(readerEnded)
+		defer readDone()
+		for {
+			if _, _, err := ws.Read(readCtx); err != nil {
+				if websocket.CloseStatus(err) == -1 {
+					select {
+					case <-ec.done: // the simulator's own drop or shutdown
+					default:
+						s.mu.Lock()
+						s.abrupt++
+						s.mu.Unlock()
+					}
+				}
+				return
+			}
+		}
+	}()
 	s.writeLoop(ec, readCtx)
 	ec.shut()
+	<-readerEnded
 	s.mu.Lock()
 	delete(s.conns, ec)
 	for _, n := range ec.apps {
@@ -168,6 +190,14 @@ func (s *Server) appLocked(name string) *app {
 		s.apps[name] = a
 	}
 	return a
+}
+
+// AbruptCloses counts the events sockets the client dropped without a
+// WebSocket close, which Asterisk logs as warnings.
+func (s *Server) AbruptCloses() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.abrupt
 }
 
 // DropEvents cuts every events socket at once, as a network failure or an

@@ -85,6 +85,7 @@ type Server struct {
 	calls       map[string]*Call
 	record      recordLog
 	strictDrops uint64
+	abrupt      int // events sockets the client dropped without a close
 }
 
 const asteriskID = "02:00:5e:10:00:01"
