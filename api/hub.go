@@ -49,14 +49,8 @@ type Hub struct {
 	log   *slog.Logger
 	mu    sync.Mutex
 	conns map[string]map[*wsConn]struct{} // pubkey → sockets
-	// slots counts the sockets each account holds or is opening (admit),
-	// and slotTotal everyone's: what the socket limits are checked on.
-	slots     map[string]int
-	slotTotal int
-	// Refusals and drops, for the metrics.
-	refusedAccount, refusedTotal, slowClosed atomic.Uint64
-	wg                                       sync.WaitGroup
-	kick                                     chan struct{} // presence refresh requests (CallsChanged)
+	wg    sync.WaitGroup
+	kick  chan struct{} // presence refresh requests (CallsChanged)
 	// closing: closeAll has begun; no socket is added after it.
 	closing bool
 
@@ -77,6 +71,13 @@ type Hub struct {
 	now   func() time.Time
 	// writeTimeout bounds one write to a socket (wsWriteTimeout).
 	writeTimeout time.Duration
+
+	// slots counts the sockets each account holds or is opening (admit),
+	// and slotTotal everyone's: what the socket limits are checked on.
+	slots     map[string]int
+	slotTotal int
+	// Refusals and drops, for the metrics.
+	refusedAccount, refusedTotal, slowClosed atomic.Uint64
 }
 
 type wsConn struct {
