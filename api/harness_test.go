@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -56,6 +57,8 @@ type envSetup struct {
 	// realEngine runs the real call engine against the Asterisk simulator
 	// instead of the given one, so call routes answer as in production.
 	realEngine bool
+	// listener, when set, wraps the test server's listener.
+	listener func(net.Listener) net.Listener
 }
 
 type envOption func(*envSetup)
@@ -111,6 +114,9 @@ func newEnv(t *testing.T, calls CallEngine, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if setup.listener != nil {
+		ts.Listener = setup.listener(ts.Listener)
+	}
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	go srv.refreshLoop(ctx)

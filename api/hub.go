@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,12 @@ import (
 const (
 	closeRevoked websocket.StatusCode = 4001
 	closeFlood   websocket.StatusCode = 4008
+	// closeTooManySockets: the account already holds as many sockets as
+	// it may (Deps.MaxSocketsPerAccount): too many tabs or devices open.
+	closeTooManySockets websocket.StatusCode = 4029
+	// closeServerFull: the server holds as many sockets as it may
+	// (Deps.MaxSockets); the standard "try again later".
+	closeServerFull = websocket.StatusTryAgainLater
 )
 
 const (
@@ -35,8 +42,9 @@ const (
 
 // Hub tracks every open browser socket by user and session, and is the
 // call engine's notifier (notify.go). Sends never block the caller: each
-// socket has a bounded queue and a writer goroutine; a socket that cannot
-// keep up is closed rather than slowing everyone else.
+// socket has a bounded queue (wsSendBuffer messages) and a writer
+// goroutine; a socket whose queue is full is closed at once, its write in
+// progress abandoned, rather than slowing everyone else.
 type Hub struct {
 	log   *slog.Logger
 	mu    sync.Mutex
@@ -61,6 +69,15 @@ type Hub struct {
 	left  map[string]time.Time
 	reach chan struct{}
 	now   func() time.Time
+	// writeTimeout bounds one write to a socket (wsWriteTimeout).
+	writeTimeout time.Duration
+
+	// slots counts the sockets each account holds or is opening (admit),
+	// and slotTotal everyone's: what the socket limits are checked on.
+	slots     map[string]int
+	slotTotal int
+	// Refusals and drops, for the metrics.
+	refusedAccount, refusedTotal, slowClosed atomic.Uint64
 }
 
 type wsConn struct {
@@ -73,13 +90,28 @@ type wsConn struct {
 	once    sync.Once
 	code    websocket.StatusCode
 	reason  string
+	// writes bounds every write; abort cancels it, which abandons a write
+	// in progress (the connection is then torn down without a close
+	// frame: a peer that stopped reading would not read one).
+	writes context.Context
+	abort  context.CancelFunc
+	// slow: it did not keep up (tooSlow), so it is being closed without a
+	// close handshake (Hub.run).
+	slow atomic.Bool
+}
+
+func newWSConn(pubkey string, session [32]byte, c *websocket.Conn) *wsConn {
+	writes, abort := context.WithCancel(context.Background())
+	return &wsConn{pubkey: pubkey, session: session, c: c, send: make(chan []byte, wsSendBuffer),
+		done: make(chan struct{}), writes: writes, abort: abort}
 }
 
 // NewHub returns a hub with no sockets. Build it first: the call engine
 // takes it as its notifier, the server serves its sockets.
 func NewHub(log *slog.Logger) *Hub {
-	return &Hub{log: log, conns: map[string]map[*wsConn]struct{}{}, kick: make(chan struct{}, 1),
-		grace: reachGrace, since: time.Now(), left: map[string]time.Time{}, reach: make(chan struct{}, 1), now: time.Now}
+	return &Hub{log: log, conns: map[string]map[*wsConn]struct{}{}, slots: map[string]int{}, kick: make(chan struct{}, 1),
+		grace: reachGrace, since: time.Now(), left: map[string]time.Time{}, reach: make(chan struct{}, 1), now: time.Now,
+		writeTimeout: wsWriteTimeout}
 }
 
 // add registers c, or reports false once the hub is shutting down. The
@@ -100,6 +132,41 @@ func (h *Hub) add(c *wsConn) bool {
 	}
 	set[c] = struct{}{}
 	return true
+}
+
+// Socket limits refused by admit.
+const (
+	limitAccount = "account"
+	limitTotal   = "total"
+)
+
+// admit takes a socket slot for pubkey before its socket is accepted, or
+// names the limit that refuses it: perAccount sockets of one account, or
+// total sockets in all. A slot taken is given back with release once its
+// socket has closed.
+func (h *Hub) admit(pubkey string, perAccount, total int) (refused string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.slots[pubkey] >= perAccount:
+		h.refusedAccount.Add(1)
+		return limitAccount
+	case h.slotTotal >= total:
+		h.refusedTotal.Add(1)
+		return limitTotal
+	}
+	h.slots[pubkey]++
+	h.slotTotal++
+	return ""
+}
+
+func (h *Hub) release(pubkey string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.slotTotal--
+	if h.slots[pubkey]--; h.slots[pubkey] <= 0 {
+		delete(h.slots, pubkey)
+	}
 }
 
 func (h *Hub) remove(c *wsConn) {
@@ -254,12 +321,27 @@ func (h *Hub) closeAll() {
 	h.wg.Wait()
 }
 
+// enqueue queues b without ever waiting. A socket whose queue is full is
+// not keeping up (a browser that stopped reading, a network that stalled):
+// it is closed at once, its write in progress abandoned, so it holds
+// nothing of the hub's and the page reconnects and is welcomed afresh.
 func (c *wsConn) enqueue(b []byte) {
 	select {
 	case <-c.done:
 	case c.send <- b:
 	default:
+		c.tooSlow()
+	}
+}
+
+// tooSlow closes a socket that is not keeping up, abandoning its write in
+// progress: its queue is full, or one write has waited wsWriteTimeout.
+func (c *wsConn) tooSlow() {
+	if c.slow.CompareAndSwap(false, true) {
 		c.shut(websocket.StatusPolicyViolation, "too slow")
+		if c.abort != nil {
+			c.abort()
+		}
 	}
 }
 
@@ -287,6 +369,7 @@ func (h *Hub) run(ctx context.Context, c *wsConn, welcome func(), onMessage func
 	}
 	defer h.wg.Done()
 	defer h.remove(c)
+	defer c.abort()
 	c.c.SetReadLimit(wsMaxMessage)
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -302,14 +385,18 @@ func (h *Hub) run(ctx context.Context, c *wsConn, welcome func(), onMessage func
 	for {
 		select {
 		case b := <-c.send:
-			wctx, wcancel := context.WithTimeout(ctx, wsWriteTimeout)
+			wctx, wcancel := context.WithTimeout(c.writes, h.writeTimeout)
 			err := c.c.Write(wctx, websocket.MessageText, b)
 			wcancel()
-			if err != nil {
+			switch {
+			case err == nil:
+			case errors.Is(err, context.DeadlineExceeded):
+				c.tooSlow()
+			default:
 				c.shut(websocket.StatusGoingAway, "write failed")
 			}
 		case <-ping.C:
-			pctx, pcancel := context.WithTimeout(ctx, wsWriteTimeout)
+			pctx, pcancel := context.WithTimeout(c.writes, h.writeTimeout)
 			err := c.c.Ping(pctx)
 			pcancel()
 			if err != nil {
@@ -320,7 +407,15 @@ func (h *Hub) run(ctx context.Context, c *wsConn, welcome func(), onMessage func
 		case <-ctx.Done():
 			c.shut(websocket.StatusGoingAway, "server shutting down")
 		case <-c.done:
-			c.c.Close(c.code, c.reason)
+			if c.slow.Load() {
+				// A peer that stopped reading would not read a close
+				// frame either, and writing one could wait on it.
+				h.slowClosed.Add(1)
+				h.log.Warn("closed a browser socket that stopped reading", "queued", wsSendBuffer)
+				c.c.CloseNow()
+			} else {
+				c.c.Close(c.code, c.reason)
+			}
 			cancel()
 			<-readerDone
 			return

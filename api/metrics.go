@@ -42,5 +42,9 @@ func (s *Server) MetricsHandler() http.Handler {
 		fmt.Fprintf(w, "# HELP llamenos_calls Live calls by state.\n# TYPE llamenos_calls gauge\n")
 		fmt.Fprintf(w, "llamenos_calls{state=\"waiting\"} %d\nllamenos_calls{state=\"connected\"} %d\n", ringing, connected)
 		fmt.Fprintf(w, "# HELP llamenos_browser_sockets Open browser WebSockets.\n# TYPE llamenos_browser_sockets gauge\nllamenos_browser_sockets %d\n", s.Hub.count())
+		fmt.Fprintf(w, "# HELP llamenos_calls_refused_total Callers turned away because limits.max_calls calls were live.\n# TYPE llamenos_calls_refused_total counter\nllamenos_calls_refused_total %d\n", s.CallsRefused())
+		fmt.Fprintf(w, "# HELP llamenos_browser_sockets_refused_total Browser WebSockets refused at a limit (limits.max_sockets_per_account, limits.max_sockets).\n# TYPE llamenos_browser_sockets_refused_total counter\n")
+		fmt.Fprintf(w, "llamenos_browser_sockets_refused_total{limit=\"account\"} %d\nllamenos_browser_sockets_refused_total{limit=\"total\"} %d\n", s.Hub.refusedAccount.Load(), s.Hub.refusedTotal.Load())
+		fmt.Fprintf(w, "# HELP llamenos_browser_sockets_slow_closed_total Browser WebSockets closed because they stopped reading and their send queue filled.\n# TYPE llamenos_browser_sockets_slow_closed_total counter\nllamenos_browser_sockets_slow_closed_total %d\n", s.Hub.slowClosed.Load())
 	})
 }

@@ -21,6 +21,7 @@ import (
 	"llamenos/auth"
 	"llamenos/bans"
 	"llamenos/buildinfo"
+	"llamenos/config"
 	"llamenos/people"
 	"llamenos/records"
 	"llamenos/settings"
@@ -72,6 +73,14 @@ type Deps struct {
 	// LoginsPerMinute limits sign-in attempts (setup, invites, login) per
 	// client address; bursts of half as many pass at once. Default 60.
 	LoginsPerMinute int
+	// MaxSocketsPerAccount caps one account's open WebSockets, and
+	// MaxSockets everyone's: a socket past either is closed at once with
+	// code 4029 or 1013 (docs/api.md). Defaults: config's.
+	MaxSocketsPerAccount int
+	MaxSockets           int
+	// CallsRefused counts the callers the call engine turned away at its
+	// cap on live calls, for llamenos_calls_refused_total; nil: none.
+	CallsRefused func() uint64
 }
 
 // Server serves the API, the WebSocket and the app.
@@ -130,6 +139,15 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.LoginsPerMinute <= 0 {
 		d.LoginsPerMinute = 60
+	}
+	if d.MaxSocketsPerAccount <= 0 {
+		d.MaxSocketsPerAccount = config.DefaultMaxSocketsPerAccount
+	}
+	if d.MaxSockets <= 0 {
+		d.MaxSockets = config.DefaultMaxSockets
+	}
+	if d.CallsRefused == nil {
+		d.CallsRefused = func() uint64 { return 0 }
 	}
 	if d.ARIConnected == nil {
 		d.ARIConnected = func() bool { return false }

@@ -29,13 +29,28 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Log, err)
 		return
 	}
+	refused := s.Hub.admit(who.PubKey, s.MaxSocketsPerAccount, s.MaxSockets)
 	// The Origin was checked above against the one configured origin.
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
+		if refused == "" {
+			s.Hub.release(who.PubKey)
+		}
 		return // Accept has answered the client
 	}
-	conn := &wsConn{pubkey: who.PubKey, session: who.Session, c: c,
-		send: make(chan []byte, wsSendBuffer), done: make(chan struct{})}
+	if refused != "" {
+		// Refused after the upgrade: a page learns a socket's close code
+		// and reason, never the status of a refused upgrade.
+		s.Log.Warn("websocket refused at its limit", "limit", refused)
+		code, reason := closeTooManySockets, "too many connections for this account"
+		if refused == limitTotal {
+			code, reason = closeServerFull, "server has too many connections; try again later"
+		}
+		c.Close(code, reason)
+		return
+	}
+	defer s.Hub.release(who.PubKey)
+	conn := newWSConn(who.PubKey, who.Session, c)
 	role := string(who.Role)
 	conn.role.Store(&role)
 	// What takes a store read is gathered first; the welcome itself is

@@ -27,6 +27,7 @@ type Config struct {
 	RTC           RTC           `toml:"rtc"`
 	Transcription Transcription `toml:"transcription"`
 	Log           Log           `toml:"log"`
+	Limits        Limits        `toml:"limits"`
 }
 
 // Server is the HTTPS listener the browsers talk to.
@@ -120,6 +121,25 @@ type Transcription struct {
 	Threads int    `toml:"threads"`
 }
 
+// Limits protect the appliance from more load than it was sized for
+// (docs/operations.md says how to size them).
+type Limits struct {
+	// MaxCalls caps the calls handled at once, from a caller's arrival to
+	// the hangup; a caller past it hears that nobody is available.
+	MaxCalls int `toml:"max_calls"`
+	// MaxSocketsPerAccount caps one account's open WebSockets (its tabs
+	// and devices together); MaxSockets caps everyone's together.
+	MaxSocketsPerAccount int `toml:"max_sockets_per_account"`
+	MaxSockets           int `toml:"max_sockets"`
+}
+
+// Default limits (docs/operations.md).
+const (
+	DefaultMaxCalls             = 50
+	DefaultMaxSocketsPerAccount = 8
+	DefaultMaxSockets           = 1000
+)
+
 // Log configures log/slog on stderr.
 type Log struct {
 	Level  string `toml:"level"`
@@ -155,6 +175,7 @@ func Default() Config {
 		RTC:           RTC{BrowserGrace: 15 * time.Second},
 		Transcription: Transcription{Threads: 2},
 		Log:           Log{Level: "info", Format: "text"},
+		Limits:        Limits{MaxCalls: DefaultMaxCalls, MaxSocketsPerAccount: DefaultMaxSocketsPerAccount, MaxSockets: DefaultMaxSockets},
 	}
 }
 
@@ -388,6 +409,15 @@ func (c Config) Validate() error {
 	}
 	if c.Transcription.Threads < 1 || c.Transcription.Threads > 64 {
 		bad("transcription.threads", "%d must be between 1 and 64", c.Transcription.Threads)
+	}
+	if c.Limits.MaxCalls < 1 || c.Limits.MaxCalls > 10000 {
+		bad("limits.max_calls", "%d must be between 1 and 10000", c.Limits.MaxCalls)
+	}
+	if c.Limits.MaxSockets < 1 || c.Limits.MaxSockets > 4096 {
+		bad("limits.max_sockets", "%d must be between 1 and 4096 (the server's connection cap)", c.Limits.MaxSockets)
+	}
+	if c.Limits.MaxSocketsPerAccount < 1 || c.Limits.MaxSocketsPerAccount > c.Limits.MaxSockets {
+		bad("limits.max_sockets_per_account", "%d must be between 1 and limits.max_sockets (%d)", c.Limits.MaxSocketsPerAccount, c.Limits.MaxSockets)
 	}
 
 	switch c.Log.Level {

@@ -13,6 +13,7 @@ func TestLoadFileAndEnv(t *testing.T) {
 		"LLAMENOS_DATA_DIR=/tmp/x",
 		"LLAMENOS_RTC_STUN_URLS=stun:a.example:3478, stun:b.example",
 		"LLAMENOS_RTC_BROWSER_GRACE=30s",
+		"LLAMENOS_LIMITS_MAX_CALLS=12",
 		"PATH=/usr/bin",
 	})
 	if err != nil {
@@ -29,6 +30,9 @@ func TestLoadFileAndEnv(t *testing.T) {
 	}
 	if cfg.Asterisk.App != "llamenos" {
 		t.Fatalf("default lost: %q", cfg.Asterisk.App)
+	}
+	if want := (Limits{MaxCalls: 12, MaxSocketsPerAccount: DefaultMaxSocketsPerAccount, MaxSockets: DefaultMaxSockets}); cfg.Limits != want {
+		t.Fatalf("limits %+v, want %+v", cfg.Limits, want)
 	}
 }
 
@@ -81,6 +85,9 @@ func TestBadInput(t *testing.T) {
 		{"env bad duration", "", []string{"LLAMENOS_RTC_BROWSER_GRACE=soon"}, "duration"},
 		{"http public url", "[server]\npublic_url = \"http://hotline.example.org\"\n", nil, "https"},
 		{"ip public url", "[server]\npublic_url = \"https://203.0.113.9\"\n", nil, "host name"},
+		{"no calls", "[limits]\nmax_calls = 0\n", nil, "limits.max_calls"},
+		{"sockets past the connection cap", "", []string{"LLAMENOS_LIMITS_MAX_SOCKETS=5000"}, "limits.max_sockets"},
+		{"account above total", "[limits]\nmax_sockets = 4\nmax_sockets_per_account = 5\n", nil, "limits.max_sockets_per_account"},
 		{"missing secret file", "", []string{"LLAMENOS_ASTERISK_ARI_PASSWORD_FILE=/nonexistent/pw"}, "ari_password_file"},
 	}
 	for _, tc := range cases {

@@ -122,6 +122,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	engine, err := hotline.New(hotline.Config{
 		App: cfg.Asterisk.App, BrowserGrace: cfg.RTC.BrowserGrace,
 		MOHClass: cfg.Trunk.MusicOnHoldClass, StallLimit: opt.StallLimit,
+		MaxCalls: cfg.Limits.MaxCalls,
 	}, hotline.Deps{
 		ARI: ariClient, RTC: media, Store: st, Notify: hub, Reach: hub,
 		Log: log, Now: time.Now, Rand: rand.Reader,
@@ -148,6 +149,8 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 		Static:   opt.Static, PublicURL: cfg.Server.PublicURL,
 		Log: log.With("component", "api"), Now: time.Now, ARIConnected: ariClient.Connected,
 		ICEServers: browserICE, Demo: opt.Demo, LoginsPerMinute: opt.LoginsPerMinute,
+		MaxSocketsPerAccount: cfg.Limits.MaxSocketsPerAccount, MaxSockets: cfg.Limits.MaxSockets,
+		CallsRefused: engine.CallsRefused,
 	})
 	if err != nil {
 		return err

@@ -119,6 +119,9 @@ type call struct {
 	chanName string
 	chanUp   bool // adopted after a restart, already answered: re-queued as it is
 	epoch    int  // Engine.epoch when the call started
+	// overflow: the call arrived with Config.MaxCalls calls live; after
+	// screening the caller hears Prompts.Unavailable. Set before run.
+	overflow bool
 	log      *slog.Logger
 	mbox     *mailbox.Box[any]
 	done     chan struct{}
@@ -469,6 +472,12 @@ func (c *call) begin() {
 		c.log.Info("caller over the rate limit")
 		if c.answerCaller() {
 			c.end(endSpec{outcome: store.OutcomeRateLimited, prompt: c.e.cfg.Prompts.Busy})
+		}
+	case c.overflow:
+		c.e.refused.Add(1)
+		c.log.Warn("the hotline is at its call limit; the caller hears nobody is available", "max_calls", c.e.cfg.MaxCalls)
+		if c.answerCaller() {
+			c.end(endSpec{outcome: store.OutcomeUnanswered, prompt: c.e.cfg.Prompts.Unavailable})
 		}
 	case c.chanUp:
 		// Adopted after a restart while waiting or talking: back in the

@@ -183,6 +183,14 @@ type Config struct {
 	// RingRefresh is how often a waiting call re-reads who is eligible, so
 	// a shift starting during the wait rings its volunteers. Default 15 s.
 	RingRefresh time.Duration
+	// MaxCalls caps the calls the engine handles at once, counted from the
+	// caller's arrival to the hangup (language menu, CAPTCHA, queue and
+	// conversation alike). A caller arriving at the cap is screened as
+	// usual (a banned caller is still rejected, a rate-limited one still
+	// hears the busy prompt), then hears Prompts.Unavailable and is hung
+	// up, outcome unanswered, and CallsRefused counts them. Callers a
+	// restarted daemon adopts are always taken back. Zero: no cap.
+	MaxCalls int
 	// StallLimit is how long Run's loop or a call's loop may go without
 	// turning over before Alive reports the engine stuck. A call's loop may
 	// legitimately wait on a few ARI requests in a row (each bounded by the

@@ -38,7 +38,9 @@
 //	          ("in_progress") written; then the number is wiped. Nothing has
 //	          been answered or played.
 //	          Banned: hang up with reason rejected. Rate-limited: answer,
-//	          play Prompts.Busy, hang up.
+//	          play Prompts.Busy, hang up. Arrived with Config.MaxCalls
+//	          calls live: answer, play Prompts.Unavailable, hang up
+//	          (outcome unanswered; counted by CallsRefused).
 //	menu      (settings.Languages > 1) one prompt per language in that
 //	          language; one digit, MenuTimeout after the last prompt; a
 //	          missing or invalid digit picks the first language.

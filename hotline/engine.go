@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"llamenos/ari"
@@ -33,6 +34,11 @@ type Engine struct {
 	byChannel map[string]*call  // by the caller's channel id
 	owned     map[ari.Key]*call // media channels and bridges, registered before they are created
 	onCall    map[string]*call  // volunteer pubkey → the call they answered
+	// admitted counts the live calls within Config.MaxCalls; calls past
+	// the cap (call.overflow) are not counted.
+	admitted int
+	// refused counts the callers turned away at Config.MaxCalls.
+	refused atomic.Uint64
 	// epoch counts event-socket connections. A call remembers the epoch it
 	// started in; only calls from earlier epochs can have missed events, so
 	// only they are checked against a resync snapshot (which may predate a
@@ -200,6 +206,11 @@ func (e *Engine) startCallLocked(sub *ari.Subscription, ch ari.Channel, adopted 
 	}
 	c := newCall(e, id, sub, ch, adopted)
 	c.epoch = e.epoch
+	if !adopted && e.cfg.MaxCalls > 0 && e.admitted >= e.cfg.MaxCalls {
+		c.overflow = true
+	} else {
+		e.admitted++
+	}
 	e.calls[id] = c
 	e.byChannel[ch.ID] = c
 	e.wg.Add(1)
@@ -325,6 +336,10 @@ func (e *Engine) Active() []ActiveCall {
 	return out
 }
 
+// CallsRefused returns how many callers were turned away because
+// Config.MaxCalls calls were live when they called.
+func (e *Engine) CallsRefused() uint64 { return e.refused.Load() }
+
 // OnCall reports whether pubkey has answered a call that is not over.
 func (e *Engine) OnCall(pubkey string) bool {
 	e.mu.Lock()
@@ -446,6 +461,9 @@ func (e *Engine) unregister(c *call) (freed bool) {
 	defer e.mu.Unlock()
 	if e.calls[c.id] == c {
 		delete(e.calls, c.id)
+		if !c.overflow {
+			e.admitted--
+		}
 	}
 	if e.byChannel[c.chanID] == c {
 		delete(e.byChannel, c.chanID)

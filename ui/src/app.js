@@ -5,7 +5,7 @@ import en from './locales/en.json';
 import es from './locales/es.json';
 import { createI18n, LANGUAGES, pickLanguage } from './i18n.js';
 import { createApi } from './api.js';
-import { createSocket, wsURL } from './ws.js';
+import { createSocket, refusalKey, wsURL } from './ws.js';
 import { guard, hrefFor, parseHash } from './router.js';
 import { createSession, endLocal, panicLocal } from './session.js';
 import { createAutoLock, DEFAULT_AUTOLOCK_MINUTES, AUTOLOCK_CHOICES } from './autolock.js';
@@ -71,6 +71,9 @@ let currentRoute = null;
 let cleanup = null;
 let renderSeq = 0;
 const connListeners = new Set();
+// connRefused: the message of the limit the server last refused the socket
+// at, shown until the socket opens.
+let connRefused = null;
 let titleBase = '';
 let titleBadge = null;
 // What admins see live (presence counts, calls in progress), kept here so a
@@ -92,7 +95,9 @@ const api = createApi({
 
 const ws = createSocket({
   url: wsURL(location),
-  onState: (state) => {
+  onState: (state, detail) => {
+    if (state === 'waiting') connRefused = refusalKey(detail?.code);
+    else if (state !== 'connecting') connRefused = null;
     for (const fn of connListeners) fn(state);
     renderConn();
     // Say it when the live connection drops and when it is back: a
@@ -386,7 +391,8 @@ function renderConn() {
   if (!el) return;
   const st = ws.state;
   el.dataset.state = st;
-  el.textContent = st === 'open' ? t('conn.open') : st === 'closed' || st === 'idle' ? t('conn.closed') : t('conn.reconnecting');
+  el.textContent =
+    st === 'open' ? t('conn.open') : st === 'closed' || st === 'idle' ? t('conn.closed') : connRefused ? t(connRefused) : t('conn.reconnecting');
 }
 
 // A click on the link of the screen already shown reloads that screen (no

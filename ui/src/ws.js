@@ -6,6 +6,16 @@
 
 export const CLOSE_REVOKED = 4001; // session revoked: deactivated or logged out
 export const CLOSE_FLOOD = 4008; // we sent too much; back off like any drop
+export const CLOSE_TOO_MANY_SOCKETS = 4029; // this account has too many tabs or devices connected
+export const CLOSE_SERVER_FULL = 1013; // the server has too many connections
+
+// refusalKey: the message for a close that refused the connection at a
+// limit (the socket keeps retrying), or null for any other close.
+export function refusalKey(code) {
+  if (code === CLOSE_TOO_MANY_SOCKETS) return 'conn.tooManySockets';
+  if (code === CLOSE_SERVER_FULL) return 'conn.serverFull';
+  return null;
+}
 
 // Reconnect delays: about half a second at first, doubling to at most 5 s.
 export const MIN_DELAY_MS = 500;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, createSocket, CLOSE_REVOKED, CLOSE_FLOOD, wsURL } from '../src/ws.js';
+import { backoffDelay, createSocket, CLOSE_REVOKED, CLOSE_FLOOD, CLOSE_SERVER_FULL, CLOSE_TOO_MANY_SOCKETS, refusalKey, wsURL } from '../src/ws.js';
 import { fakeClock } from './helpers/fakes.js';
 
 // FakeSocket stands in for the browser WebSocket: the test drives open,
@@ -208,4 +208,21 @@ test('stop closes the socket, cancels timers, and late events from it are ignore
   // It can be started again (a new login).
   t.sock.start();
   assert.equal(t.made.length, 2);
+});
+
+test('a close at a connection limit names the limit, and the socket keeps retrying', async () => {
+  assert.equal(refusalKey(CLOSE_TOO_MANY_SOCKETS), 'conn.tooManySockets');
+  assert.equal(refusalKey(CLOSE_SERVER_FULL), 'conn.serverFull');
+  for (const code of [1000, 1001, 1006, CLOSE_FLOOD, CLOSE_REVOKED]) assert.equal(refusalKey(code), null);
+  const waits = [];
+  const { clock, made, sock } = setup({ onState: (s, detail) => s === 'waiting' && waits.push(detail.code) });
+  sock.start();
+  made[0].serverClose(CLOSE_TOO_MANY_SOCKETS);
+  await clock.advance(clock.pending()[0]);
+  made[1].serverClose(CLOSE_SERVER_FULL);
+  await clock.advance(clock.pending()[0]);
+  assert.deepEqual(waits, [CLOSE_TOO_MANY_SOCKETS, CLOSE_SERVER_FULL], 'the page is told which limit refused it');
+  assert.equal(made.length, 3, 'a refused socket tries again');
+  made[2].serverOpen();
+  assert.equal(sock.state, 'open');
 });
