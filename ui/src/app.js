@@ -356,6 +356,7 @@ const ctx = {
   afterLoginNavigate,
   dropServerSession,
   signIn: establish,
+  setOnboarding,
   passkeyEnrolled,
   logout,
   removeDeviceKey,
@@ -398,6 +399,14 @@ function sameRouteReload(ev) {
   }
 }
 
+// onboarding: a new account is on its recovery backup step; the navigation
+// stays hidden until it is saved or skipped knowingly.
+let onboarding = false;
+function setOnboarding(on) {
+  onboarding = !!on;
+  renderHeader();
+}
+
 function mustEnrol() {
   return !!(session.me && session.me.mustEnrolPasskey);
 }
@@ -408,7 +417,7 @@ function renderHeader() {
     return;
   }
   const links = [];
-  if (session.unlocked && !mustEnrol()) {
+  if (session.unlocked && !mustEnrol() && !onboarding) {
     links.push(['home', 'nav.home'], ['calls', 'nav.calls']);
     if (session.role === 'admin') {
       links.push(

@@ -54,9 +54,12 @@ function onboardForm(ctx, { purpose, submitLabel, recipients, submit, onSignedIn
         // Only now, with the server's yes, replace any key this browser held.
         writeKeyStore(localStorage, store);
         pass.clear();
+        // No navigation until the recovery backup step is done.
+        ctx.setOnboarding(true);
         await ctx.signIn(id.secretKey, id.pubkey, res);
         onSignedIn();
       } catch (err) {
+        ctx.setOnboarding(false);
         if (id) id.secretKey.fill(0);
         const key = explainError(err);
         msg.show('error', key ? t(key) : errorText(t, err));
@@ -96,7 +99,7 @@ export async function setupScreen(ctx, { token }) {
   });
   steps.append(form);
   root.append(title(t('setup.title')), h('p', {}, t('setup.intro')), steps);
-  return { title: t('setup.title'), node: root };
+  return { title: t('setup.title'), node: root, cleanup: () => ctx.setOnboarding(false) };
 }
 
 export async function inviteScreen(ctx, { code }) {
@@ -143,5 +146,5 @@ export async function inviteScreen(ctx, { code }) {
     invite.expiresAt ? h('p', { class: 'muted' }, t('invite.expires', { when: ctx.formatTime(invite.expiresAt) })) : null,
     steps,
   ]);
-  return { title: t('invite.title'), node: root };
+  return { title: t('invite.title'), node: root, cleanup: () => ctx.setOnboarding(false) };
 }
