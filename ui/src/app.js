@@ -446,13 +446,16 @@ function renderHeader() {
     : null;
   // replaceChildren would print a null as the text "null": go through append.
   header.replaceChildren();
+  // The brand and the tools share the first row, the navigation has a row
+  // of its own (app.css), so no language's longer words push things around.
   append(header, [
     h('span', { class: 'brand' }, hotlineName),
+    h('div', { class: 'tools' },
+      session.pubkey ? h('span', { class: 'conn' }) : null,
+      session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => lock('login.manualLocked') } }, t('nav.lock')) : null,
+      session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => logout() } }, t('nav.logout')) : null,
+      h('div', { class: 'lang' }, h('label', { for: 'lang-select' }, t('nav.language')), langSel)),
     nav,
-    session.pubkey ? h('span', { class: 'conn' }) : null,
-    session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => lock('login.manualLocked') } }, t('nav.lock')) : null,
-    session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => logout() } }, t('nav.logout')) : null,
-    h('div', { class: 'lang' }, h('label', { for: 'lang-select' }, t('nav.language')), langSel),
   ]);
   renderConn();
 }
