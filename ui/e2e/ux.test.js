@@ -15,8 +15,8 @@ import { heading, invite, join, makeAvailable, nav, step } from './flows.js';
 const ADMIN = { name: 'Ada Admin', passphrase: 'ux admin passphrase' };
 const VOL = { name: 'Vera Volunteer', passphrase: 'ux volunteer passphrase' };
 
-// headerLayout measures the header: rows of the tools (brand, connection,
-// lock, log out, language), rows of the navigation, anything wider than the
+// headerLayout measures the header: rows of the tools (connection, lock,
+// log out, language) and whether the hotline's name shares theirs, rows of the navigation, anything wider than the
 // window, any link or button whose own text wraps.
 function headerLayout(page) {
   return page.evaluate(() => {
@@ -29,7 +29,9 @@ function headerLayout(page) {
       return rows.length;
     };
     const visible = (sel) => [...header.querySelectorAll(sel)].filter((el) => el.getClientRects().length > 0);
-    const tools = visible('.tools > *, .tools select');
+    const tools = visible('.conn, button, .lang select');
+    const brand = header.querySelector('.brand').getBoundingClientRect();
+    const mid = (r) => (r.top + r.bottom) / 2;
     const links = visible('nav a');
     const oneLine = (el) => {
       const range = document.createRange();
@@ -41,6 +43,7 @@ function headerLayout(page) {
       headerOverflow: header.scrollWidth - header.clientWidth,
       outside: [...tools, ...links].filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5).map((el) => el.textContent),
       toolRows: rowsOf(tools),
+      brandWithTools: tools.every((el) => Math.abs(mid(el.getBoundingClientRect()) - mid(brand)) < brand.height),
       navRows: rowsOf(links),
       links: links.length,
       wrapped: [...links, ...visible('.tools button')].filter((el) => !oneLine(el)).map((el) => el.textContent),
@@ -163,7 +166,10 @@ test('ux: a newcomer\'s first steps, in English and Spanish', { timeout: 600000 
       assert.deepEqual(l.outside, [], `items past the right edge at ${width} px`);
       assert.deepEqual(l.wrapped, [], `links or buttons whose text wraps at ${width} px`);
       assert.equal(l.toolRows, 1, `the tools take one row at ${width} px`);
-      if (width >= 1280) assert.equal(l.navRows, 1, 'the navigation takes one row at 1280 px');
+      if (width >= 1280) {
+        assert.equal(l.brandWithTools, true, 'the name and the tools share a row at 1280 px');
+        assert.equal(l.navRows, 1, 'the navigation takes one row at 1280 px');
+      }
     }
     await page.setViewportSize({ width: 1100, height: 900 });
     await page.getByLabel('Idioma').selectOption('en');
