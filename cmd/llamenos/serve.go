@@ -152,7 +152,11 @@ func demoBanner(publicURL, setupURL, dataDir string, verbose bool) string {
 		fmt.Fprintf(&b, "  %s\n\n", publicURL)
 	}
 	fmt.Fprintf(&b, "Use %s, not 127.0.0.1 or another name: sign-in and passkeys are bound to it.\n", strings.TrimPrefix(publicURL, "http://"))
-	fmt.Fprintf(&b, "Data: %s (llamenos backup FILE finds it while the demo runs).\n", dataDir)
+	self := "llamenos"
+	if len(os.Args) > 0 && strings.Contains(os.Args[0], "/") && !strings.HasSuffix(os.Args[0], ".test") {
+		self = os.Args[0] // bin/llamenos, as `make demo` runs it
+	}
+	fmt.Fprintf(&b, "Data: %s (`%s backup FILE` finds it while the demo runs).\n", dataDir, self)
 	fmt.Fprintln(&b, "An embedded Asterisk simulator stands in for the phone line.")
 	fmt.Fprintln(&b, "  1. Open the link above and create the admin.")
 	fmt.Fprintln(&b, "  2. Admin > Invites: invite a volunteer; open the link in another browser profile.")
