@@ -29,8 +29,12 @@ build: ui
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/llamenos ./cmd/llamenos
 
 # The whole product on this machine: an embedded Asterisk simulator places the calls.
+# `make demo LISTEN=127.0.0.1:8090` serves on another port (loopback only;
+# open http://localhost:PORT); DEMO_FLAGS=-v logs at debug level.
+LISTEN     ?= 127.0.0.1:8080
+DEMO_FLAGS ?=
 demo: build
-	bin/llamenos demo
+	bin/llamenos demo --listen $(LISTEN) $(DEMO_FLAGS)
 
 # Every stage runs and reports even after an earlier one failed; the run fails
 # at the end, naming the stages that failed.

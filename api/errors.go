@@ -21,25 +21,39 @@ type apiError struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Origin is the hotline's public origin, on wrong_host and
+	// wrong_origin: the address the browser should have opened.
+	Origin string `json:"origin,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
 func errBadRequest(format string, args ...any) *apiError {
-	return &apiError{http.StatusBadRequest, "bad_request", fmt.Sprintf(format, args...)}
+	return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: fmt.Sprintf(format, args...)}
 }
 func errUnauthorized(msg string) *apiError {
-	return &apiError{http.StatusUnauthorized, "unauthorized", msg}
+	return &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: msg}
 }
-func errForbidden(msg string) *apiError { return &apiError{http.StatusForbidden, "forbidden", msg} }
-func errNotFound(msg string) *apiError  { return &apiError{http.StatusNotFound, "not_found", msg} }
-func errConflict(msg string) *apiError  { return &apiError{http.StatusConflict, "conflict", msg} }
-func errGone(msg string) *apiError      { return &apiError{http.StatusGone, "gone", msg} }
+func errForbidden(msg string) *apiError {
+	return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: msg}
+}
+func errWrongOrigin(origin string) *apiError {
+	return &apiError{Status: http.StatusForbidden, Code: "wrong_origin", Message: fmt.Sprintf("this page is not at the hotline's address; open %s instead", origin), Origin: origin}
+}
+func errNotFound(msg string) *apiError {
+	return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: msg}
+}
+func errConflict(msg string) *apiError {
+	return &apiError{Status: http.StatusConflict, Code: "conflict", Message: msg}
+}
+func errGone(msg string) *apiError {
+	return &apiError{Status: http.StatusGone, Code: "gone", Message: msg}
+}
 func errEnrolFirst() *apiError {
-	return &apiError{http.StatusForbidden, "passkey_required", "this hotline requires a passkey: enrol one on this device first"}
+	return &apiError{Status: http.StatusForbidden, Code: "passkey_required", Message: "this hotline requires a passkey: enrol one on this device first"}
 }
 func errTooMany() *apiError {
-	return &apiError{http.StatusTooManyRequests, "too_many_requests", "too many attempts; wait a minute and try again"}
+	return &apiError{Status: http.StatusTooManyRequests, Code: "too_many_requests", Message: "too many attempts; wait a minute and try again"}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -70,9 +84,9 @@ func refusal(err error) (*apiError, bool) {
 		case fault.KindConflict:
 			return errConflict(f.Msg), true
 		case fault.KindTooLarge:
-			return &apiError{http.StatusRequestEntityTooLarge, "payload_too_large", f.Msg}, true
+			return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Message: f.Msg}, true
 		case fault.KindQuota:
-			return &apiError{http.StatusTooManyRequests, "quota_exceeded", f.Msg}, true
+			return &apiError{Status: http.StatusTooManyRequests, Code: "quota_exceeded", Message: f.Msg}, true
 		}
 	}
 	switch {
@@ -96,7 +110,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	ae, ok := refusal(err)
 	if !ok {
 		log.Error("request failed", "method", r.Method, "route", r.Pattern, "err", err)
-		ae = &apiError{http.StatusInternalServerError, "internal", "internal error; the administrator can find details in the daemon's log"}
+		ae = &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; the administrator can find details in the daemon's log"}
 	} else {
 		// The route pattern, never the path: paths carry invite codes.
 		log.Debug("request refused", "method", r.Method, "route", r.Pattern, "status", ae.Status, "code", ae.Code, "message", ae.Message)
@@ -112,13 +126,13 @@ const defaultBodyLimit = 64 << 10
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		return &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json"}
+		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the body as application/json"}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	data, err := readStrict(r.Body, dst)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return &apiError{http.StatusRequestEntityTooLarge, "payload_too_large", fmt.Sprintf("body larger than %d bytes", limit)}
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Message: fmt.Sprintf("body larger than %d bytes", limit)}
 	}
 	if err != nil {
 		return err
@@ -131,7 +145,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 		var typeErr *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &tooBig):
-			return &apiError{http.StatusRequestEntityTooLarge, "payload_too_large", fmt.Sprintf("body larger than %d bytes", limit)}
+			return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Message: fmt.Sprintf("body larger than %d bytes", limit)}
 		case errors.As(err, &syntax):
 			return errBadRequest("malformed JSON at byte %d", syntax.Offset)
 		case errors.As(err, &typeErr):

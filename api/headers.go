@@ -39,7 +39,7 @@ func securityHeaders(publicURL string) http.Header {
 	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Permissions-Policy", "microphone=(self), camera=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), magnetometer=(), accelerometer=(), gyroscope=(), display-capture=(), interest-cohort=()")
+	h.Set("Permissions-Policy", "microphone=(self), camera=(), geolocation=(), payment=(), usb=(), serial=(), magnetometer=(), accelerometer=(), gyroscope=(), display-capture=()")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")

@@ -562,3 +562,25 @@ func TestHealthTellsStrangersNothing(t *testing.T) {
 		t.Fatalf("metrics listener health says %v", local)
 	}
 }
+
+// TestOtherOriginIsToldWhereToGo: a state-changing request from a page at
+// another origin (a proxy that forwards the public Host while the browser
+// shows another address) is refused with a code of its own and the address
+// to open, so the browser can say what to do instead of "not allowed".
+func TestOtherOriginIsToldWhereToGo(t *testing.T) {
+	e := newEnv(t, nil)
+	admin := e.setupAdmin()
+	for _, origin := range []string{"http://127.0.0.1:8090", "null", ""} {
+		r := e.doOrigin("POST", "/api/auth/logout", nil, admin, origin)
+		var body struct {
+			Error struct{ Code, Message, Origin string }
+		}
+		r.json(t, &body)
+		if r.status != http.StatusForbidden || body.Error.Code != "wrong_origin" || body.Error.Origin != e.origin || !strings.Contains(body.Error.Message, e.origin) {
+			t.Errorf("Origin %q: %d %s", origin, r.status, r.body)
+		}
+	}
+	if r := e.do("POST", "/api/auth/logout", nil, admin); r.status != http.StatusNoContent && r.status != http.StatusOK {
+		t.Errorf("the public origin: %d %s", r.status, r.body)
+	}
+}

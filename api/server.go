@@ -208,7 +208,7 @@ func (s *Server) checkHost(next http.Handler) http.Handler {
 		}
 		msg := fmt.Sprintf("this hotline is at %s; open that address instead", s.origin)
 		if strings.HasPrefix(r.URL.Path, "/api/") {
-			writeError(w, r, s.Log, &apiError{http.StatusMisdirectedRequest, "wrong_host", msg})
+			writeError(w, r, s.Log, &apiError{Status: http.StatusMisdirectedRequest, Code: "wrong_host", Message: msg, Origin: s.origin})
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -254,12 +254,18 @@ func stateChanging(method string) bool {
 }
 
 // checkOrigin is the CSRF defence: browsers always send Origin on
-// cross-site and same-site state-changing fetches; it must be ours.
+// cross-site and same-site state-changing fetches; it must be ours. The
+// refusal names the address to open, so a person who reached the app under
+// another name (a proxy that rewrites Host, say) is told what to do, and the
+// log says it at info level: it is how a misconfigured public_url shows.
 func (s *Server) checkOrigin(r *http.Request) error {
-	if r.Header.Get("Origin") != s.origin {
-		return errForbidden("request origin is not this hotline")
+	got := r.Header.Get("Origin")
+	if got == s.origin {
+		return nil
 	}
-	return nil
+	s.Log.Info("request from another origin refused: browsers must open the hotline at its public URL",
+		"origin", got, "public_url", s.origin, "route", r.Pattern)
+	return errWrongOrigin(s.origin)
 }
 
 const cookieName = "__Host-llamenos_session"

@@ -27,19 +27,35 @@ const SocketName = "control.sock"
 // SocketPath returns the socket path for a data directory.
 func SocketPath(dataDir string) string { return filepath.Join(dataDir, SocketName) }
 
-// Serve answers on the socket until ctx ends.
-func Serve(ctx context.Context, path string, st *store.Store, log *slog.Logger) error {
+// Listen opens the socket at path, mode 0600.
+func Listen(path string) (net.Listener, error) {
 	// A socket left by a crashed daemon would make Listen fail; the store's
 	// lock already guarantees no other daemon owns this directory.
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("control: %w", err)
+		return nil, fmt.Errorf("control: %w", err)
 	}
 	old := syscall.Umask(0o177)
 	ln, err := net.Listen("unix", path)
 	syscall.Umask(old)
 	if err != nil {
-		return fmt.Errorf("control: %w", err)
+		return nil, fmt.Errorf("control: %w", err)
 	}
+	return ln, nil
+}
+
+// Serve answers on the socket until ctx ends.
+func Serve(ctx context.Context, path string, st *store.Store, log *slog.Logger) error {
+	ln, err := Listen(path)
+	if err != nil {
+		return err
+	}
+	return ServeListener(ctx, ln, st, log)
+}
+
+// ServeListener answers on ln, a socket from Listen, until ctx ends, then
+// removes the socket.
+func ServeListener(ctx context.Context, ln net.Listener, st *store.Store, log *slog.Logger) error {
+	path := ln.Addr().String()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /backup", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
@@ -68,7 +84,7 @@ func Serve(ctx context.Context, path string, st *store.Store, log *slog.Logger) 
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	err := srv.Shutdown(sctx)
 	_ = os.Remove(path)
 	return err
 }

@@ -43,7 +43,7 @@ type Options struct {
 	// LoopbackMedia offers 127.0.0.1 ICE candidates (browser on the same box).
 	LoopbackMedia bool
 	// OnSetupURL receives the one-time admin setup link when no admin exists
-	// yet (serve logs it; demo also prints it on stdout).
+	// yet, to show it; without it the link is logged.
 	OnSetupURL func(url string)
 	// Listener, when set, is used instead of listening on cfg.Server.Listen.
 	Listener net.Listener
@@ -174,11 +174,21 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 			return err
 		}
 		url := cfg.Server.PublicURL + "/#/setup/" + tok
-		// The one-time setup link is printed once, to the log.
-		log.Warn("no admin yet: open this one-time link in a browser to create the first admin", "url", url)
+		// The one-time setup link is printed once: by the caller when it
+		// shows it itself (the demo), else to the log.
 		if opt.OnSetupURL != nil {
 			opt.OnSetupURL(url)
+		} else {
+			log.Warn("no admin yet: open this one-time link in a browser to create the first admin", "url", url)
 		}
+	}
+
+	// The control socket listens before Ready: `llamenos backup`, run as
+	// soon as the daemon says it is up, finds it.
+	ctlLn, err := control.Listen(control.SocketPath(cfg.Data.Dir))
+	if err != nil {
+		ln.Close()
+		return err
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -208,7 +218,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 		})
 	}
 	part("control", func(ctx context.Context) error {
-		return control.Serve(ctx, control.SocketPath(cfg.Data.Dir), st, log.With("component", "control"))
+		return control.ServeListener(ctx, ctlLn, st, log.With("component", "control"))
 	})
 
 	notify := sdnotify.FromEnv(os.Getenv)

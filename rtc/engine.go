@@ -408,7 +408,9 @@ func (e *Engine) forget(r *Relay) {
 // pionLoggerFactory routes Pion's logging into slog, one level down: Pion
 // warns about routine teardown races ("stream is already closed") and
 // reports per-connection events as errors that are the browser's problem,
-// not the daemon's. Trace is dropped.
+// not the daemon's. Its trace, debug and info lines are dropped: they are
+// its internals (struct dumps, every state change, which the relay logs
+// itself) and some carry secrets, such as the ICE password of a call.
 type pionLoggerFactory struct{ log *slog.Logger }
 
 func (f pionLoggerFactory) NewLogger(scope string) logging.LeveledLogger {
@@ -427,10 +429,10 @@ func (l pionLogger) logf(level slog.Level, format string, args ...any) {
 
 func (pionLogger) Trace(string)                        {}
 func (pionLogger) Tracef(string, ...any)               {}
-func (l pionLogger) Debug(msg string)                  { l.logf(slog.LevelDebug, "%s", msg) }
-func (l pionLogger) Debugf(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
-func (l pionLogger) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
-func (l pionLogger) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
+func (pionLogger) Debug(string)                        {}
+func (pionLogger) Debugf(string, ...any)               {}
+func (pionLogger) Info(string)                         {}
+func (pionLogger) Infof(string, ...any)                {}
 func (l pionLogger) Warn(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
 func (l pionLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
 func (l pionLogger) Error(msg string)                  { l.logf(slog.LevelWarn, "%s", msg) }

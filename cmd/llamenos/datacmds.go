@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"llamenos/config"
 	"llamenos/control"
@@ -17,59 +19,108 @@ import (
 // admin commands find the same data directory as the systemd service.
 const defaultConfigPath = "/etc/llamenos/llamenos.toml"
 
+// location is where an admin command found the data directory, and what
+// it read to get there, so its output can say so.
+type location struct {
+	dir string
+	// config is the configuration file read, "" when none was.
+	config string
+	// source says in words where dir came from.
+	source string
+}
+
 // dataCommand parses `llamenos NAME [--config FILE | --data DIR] [FILE]`
 // and returns the data directory and, when file is true, the file argument.
-func dataCommand(name string, args []string, stderr io.Writer, file bool) (dir, arg string, err error) {
+func dataCommand(name string, args []string, stderr io.Writer, file bool) (loc location, arg string, err error) {
 	fs := newFlags(name, stderr)
 	cfgPath := fs.String("config", "", "daemon configuration file (default "+defaultConfigPath+" if it exists)")
 	dataDir := fs.String("data", "", "data directory (overrides the configuration)")
 	want := 0
+	usageLine := fmt.Sprintf("usage: llamenos %s [--config FILE | --data DIR]", name)
 	if file {
 		want = 1
-		fs.Usage = func() {
-			fmt.Fprintf(stderr, "usage: llamenos %s [--config FILE | --data DIR] BACKUP-FILE\n", name)
-			fs.PrintDefaults()
-		}
+		usageLine += " BACKUP-FILE"
+	}
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, usageLine)
+		fmt.Fprintln(stderr, "\nThe data directory is, in this order: --data; data.dir of --config FILE;")
+		fmt.Fprintf(stderr, "that of %s when it exists (LLAMENOS_DATA_DIR overrides both);\n", defaultConfigPath)
+		fmt.Fprintln(stderr, "the demo running now for this user (`llamenos demo` says where it is);")
+		fmt.Fprintln(stderr, "else the built-in default. While a daemon runs, the work goes through its control socket.")
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, want); err != nil {
-		return "", "", err
+		return location{}, "", err
 	}
-	if dir, err = resolveDataDir(*cfgPath, *dataDir); err != nil {
-		return "", "", err
+	if loc, err = resolveDataDir(*cfgPath, *dataDir, os.Environ()); err != nil {
+		return location{}, "", err
 	}
-	return dir, fs.Arg(0), nil
+	return loc, fs.Arg(0), nil
 }
 
-func resolveDataDir(cfgPath, dataDir string) (string, error) {
+func resolveDataDir(cfgPath, dataDir string, environ []string) (location, error) {
 	if dataDir != "" {
-		return dataDir, nil
+		return location{dir: dataDir, source: "--data"}, nil
 	}
+	defaulted := false
 	if cfgPath == "" {
 		if _, err := os.Stat(defaultConfigPath); err == nil {
 			cfgPath = defaultConfigPath
+		} else {
+			defaulted = true
 		}
 	}
-	cfg, err := config.Load(cfgPath, os.Environ())
+	cfg, err := config.Load(cfgPath, environ)
 	if err != nil {
-		return "", err
+		return location{}, err
 	}
-	return cfg.Data.Dir, nil
+	envDir := slices.ContainsFunc(environ, func(kv string) bool { return strings.HasPrefix(kv, config.EnvPrefix+"DATA_DIR=") })
+	switch {
+	case envDir:
+		return location{dir: cfg.Data.Dir, config: cfgPath, source: config.EnvPrefix + "DATA_DIR"}, nil
+	case !defaulted:
+		return location{dir: cfg.Data.Dir, config: cfgPath, source: "data.dir of " + cfgPath}, nil
+	}
+	if dir, from, ok := control.Announced(); ok {
+		return location{dir: dir, source: "the demo running now (named in " + from + ")"}, nil
+	}
+	return location{dir: cfg.Data.Dir, source: fmt.Sprintf("the built-in default: no --config, no %s, no demo running", defaultConfigPath)}, nil
+}
+
+// describe is the line that says what a command read to find its data.
+func (l location) describe() string {
+	return fmt.Sprintf("data directory: %s (from %s)", l.dir, l.source)
+}
+
+// noDatabase explains a data directory without a database and how to name
+// the right one.
+func (l location) noDatabase(path string) error {
+	return fmt.Errorf("no database at %s\n  the data directory came from %s\n  name the right one with --config FILE or --data DIR (a demo prints its data directory when it starts)", path, l.source)
 }
 
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	dir, dst, err := dataCommand("backup", args, stderr, true)
+	loc, dst, err := dataCommand("backup", args, stderr, true)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintln(stdout, loc.describe())
 	var res store.BackupResult
-	if c, err := control.Dial(control.SocketPath(dir)); err == nil {
+	sock := control.SocketPath(loc.dir)
+	if c, err := control.Dial(sock); err == nil {
 		// The daemon holds the database: it streams a consistent copy.
+		fmt.Fprintf(stdout, "the daemon is running: backing up through its control socket %s\n", sock)
 		res, err = c.Backup(ctx, dst)
 		if err != nil {
 			return err
 		}
 	} else {
-		st, err := store.Open(ctx, filepath.Join(dir, store.DefaultFileName), store.Options{ReadOnly: true})
+		path := filepath.Join(loc.dir, store.DefaultFileName)
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return loc.noDatabase(path)
+		}
+		fmt.Fprintf(stdout, "no daemon answers on %s: reading %s\n", sock, path)
+		st, err := store.Open(ctx, path, store.Options{ReadOnly: true})
 		if err != nil {
 			return err
 		}
@@ -83,11 +134,12 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	dir, src, err := dataCommand("restore", args, stderr, true)
+	loc, src, err := dataCommand("restore", args, stderr, true)
 	if err != nil {
 		return err
 	}
-	res, err := store.Restore(ctx, src, filepath.Join(dir, store.DefaultFileName))
+	fmt.Fprintln(stdout, loc.describe())
+	res, err := store.Restore(ctx, src, filepath.Join(loc.dir, store.DefaultFileName))
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w\nstop the daemon first (systemctl stop llamenos), restore, then start it again", err)
 	}
@@ -102,19 +154,29 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	dir, _, err := dataCommand("check", args, stderr, false)
+	loc, _, err := dataCommand("check", args, stderr, false)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "configuration: ok")
+	switch {
+	case loc.config != "":
+		fmt.Fprintf(stdout, "configuration: ok (read %s)\n", loc.config)
+	case loc.source == "--data":
+		fmt.Fprintln(stdout, "configuration: not read (--data names the data directory)")
+	default:
+		fmt.Fprintf(stdout, "configuration: no file read (none given with --config, and %s does not exist); built-in defaults and LLAMENOS_* variables are valid\n", defaultConfigPath)
+	}
+	fmt.Fprintln(stdout, loc.describe())
 	var rep store.VerifyReport
-	if c, err := control.Dial(control.SocketPath(dir)); err == nil {
+	sock := control.SocketPath(loc.dir)
+	if c, err := control.Dial(sock); err == nil {
+		fmt.Fprintf(stdout, "the daemon is running: checking through its control socket %s\n", sock)
 		rep, err = c.Check(ctx)
 		if err != nil {
 			return err
 		}
 	} else {
-		path := filepath.Join(dir, store.DefaultFileName)
+		path := filepath.Join(loc.dir, store.DefaultFileName)
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			fmt.Fprintf(stdout, "database: none yet at %s (created at first start)\n", path)
 			return nil

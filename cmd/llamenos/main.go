@@ -104,6 +104,14 @@ func parseFlags(fs *flag.FlagSet, args []string, want int) error {
 
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("version", stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: llamenos version")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Prints the version of this binary, the commit it was built from and the Go")
+		fmt.Fprintln(stderr, "version, for example: llamenos v1.2.0 (commit 0a1b2c3…, go1.26.8).")
+		fmt.Fprintln(stderr, "Release binaries built from the same commit are identical (make release).")
+		fmt.Fprintln(stderr, "It takes no flags and no arguments.")
+	}
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}

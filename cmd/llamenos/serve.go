@@ -12,6 +12,7 @@ import (
 
 	"llamenos/ari/aritest"
 	"llamenos/config"
+	"llamenos/control"
 	"llamenos/daemon"
 	"llamenos/demo"
 	"llamenos/ui"
@@ -49,9 +50,21 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", stderr)
-	listen := fs.String("listen", "127.0.0.1:8080", "address for the browser app (loopback)")
+	listen := fs.String("listen", "127.0.0.1:8080", "loopback address and port for the browser app (open it as http://localhost:PORT)")
 	dataDir := fs.String("data", "", "data directory (default: a temporary one, deleted on exit)")
+	verbose := fs.Bool("v", false, "log at debug level (default: info)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: llamenos demo [--listen 127.0.0.1:PORT] [--data DIR] [-v]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Runs the whole product on this machine, an embedded Asterisk simulator standing in")
+		fmt.Fprintln(stderr, "for the phone line. It serves plain HTTP to browsers on this machine only.")
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
 	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	if err := demoListenOK(*listen); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", *listen)
@@ -69,8 +82,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		*dataDir = dir
 	}
 	cfg := config.Default()
-	cfg.Log.Level = "debug"
+	if *verbose {
+		cfg.Log.Level = "debug"
+	}
 	cfg.Server.Listen = ln.Addr().String()
+	// Passkeys need a name, not an IP, and the browser signs the origin it
+	// shows: localhost is the one address the demo answers to.
 	cfg.Server.PublicURL = fmt.Sprintf("http://localhost:%d", port)
 	cfg.Data.Dir = *dataDir
 	cfg.Server.MetricsListen = "" // several demos (and test runs) may share a machine
@@ -88,21 +105,67 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Asterisk.ARIURL = sim.URL()
 	cfg.Asterisk.ARIUser, cfg.Asterisk.ARIPassword = sim.Username(), sim.Password()
 
+	// `llamenos backup FILE` run while the demo runs finds it through this.
+	if withdraw, err := control.Announce(cfg.Data.Dir); err != nil {
+		log.Warn("`llamenos backup` will need --data to find this demo", "err", err)
+	} else {
+		defer withdraw()
+	}
+	var setupURL string
 	return daemon.Run(ctx, cfg, daemon.Options{
 		Log: log, Static: ui.FS(), Demo: demo.New(sim, cfg.Asterisk.App), LoopbackMedia: true, Listener: ln,
 		// Everyone (and every browser test) signs in from 127.0.0.1 here.
 		LoginsPerMinute: 1200,
-		OnSetupURL: func(url string) {
-			fmt.Fprintf(stdout, "Llámenos demo: no admin yet. Open this one-time link to create one:\n  %s\n", url)
-		},
+		OnSetupURL:      func(url string) { setupURL = url },
 		Ready: func() {
-			fmt.Fprintln(stdout, strings.TrimSpace(fmt.Sprintf(`
-Llámenos demo is running at %s (data in %s).
-An embedded Asterisk simulator stands in for the phone line.
-  1. Open the setup link above (first run) and create the admin.
-  2. Admin > Invites: invite a volunteer; open the link in another browser profile.
-  3. Both: set yourselves available. Admin: "Simulate an incoming call".
-  4. Answer in the browser and listen. Ctrl-C stops the demo.`, cfg.Server.PublicURL, *dataDir)))
+			fmt.Fprint(stdout, demoBanner(cfg.Server.PublicURL, setupURL, *dataDir, *verbose))
 		},
 	})
+}
+
+// demoListenOK refuses a --listen address that is not on loopback: the demo
+// serves plain HTTP, which browsers trust (passkeys, the microphone) only
+// on this machine, and it has no TLS settings.
+func demoListenOK(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%w: --listen %q: want 127.0.0.1:PORT", errUsage, addr)
+	}
+	ip := net.ParseIP(host)
+	if host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("%w: --listen %s: the demo listens on this machine only (127.0.0.1:%s, then open http://localhost:%s); "+
+		"it serves plain HTTP, which browsers accept for passkeys and the microphone only on localhost. "+
+		"To answer other machines, install the daemon with TLS (llamenos serve, docs/operations.md)", errUsage, addr, port, port)
+}
+
+// demoBanner is what the demo prints once it listens: the one address to
+// open, the setup link on a first run, where the data is, and what to try.
+func demoBanner(publicURL, setupURL, dataDir string, verbose bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nLlámenos demo is running. Open it in a browser on this machine at exactly:\n\n")
+	if setupURL != "" {
+		fmt.Fprintf(&b, "  %s\n\n", setupURL)
+		fmt.Fprintf(&b, "That one-time link creates the admin (first run). Afterwards: %s\n", publicURL)
+	} else {
+		fmt.Fprintf(&b, "  %s\n\n", publicURL)
+	}
+	fmt.Fprintf(&b, "Use %s, not 127.0.0.1 or another name: sign-in and passkeys are bound to it.\n", strings.TrimPrefix(publicURL, "http://"))
+	self := "llamenos"
+	if len(os.Args) > 0 && strings.Contains(os.Args[0], "/") && !strings.HasSuffix(os.Args[0], ".test") {
+		self = os.Args[0] // bin/llamenos, as `make demo` runs it
+	}
+	fmt.Fprintf(&b, "Data: %s (`%s backup FILE` finds it while the demo runs).\n", dataDir, self)
+	fmt.Fprintln(&b, "An embedded Asterisk simulator stands in for the phone line.")
+	fmt.Fprintln(&b, "  1. Open the link above and create the admin.")
+	fmt.Fprintln(&b, "  2. Admin > Invites: invite a volunteer; open the link in another browser profile.")
+	fmt.Fprintln(&b, "  3. Both: set yourselves available. Admin: \"Simulate an incoming call\".")
+	fmt.Fprintln(&b, "  4. Answer in the browser and listen.")
+	if verbose {
+		fmt.Fprintln(&b, "Logging at debug level. Ctrl-C stops the demo.")
+	} else {
+		fmt.Fprintln(&b, "Logging at info level (-v for debug). Ctrl-C stops the demo.")
+	}
+	return b.String()
 }

@@ -39,6 +39,8 @@ export function errorFromResponse(status, bodyText) {
         if (typeof e.code === 'string' && /^[a-z_]{1,64}$/.test(e.code)) code = e.code;
         if (typeof e.message === 'string') message = e.message.slice(0, 500);
         if (e.retryAfter !== undefined) details = { retryAfter: e.retryAfter };
+        // wrong_origin, wrong_host: the address this hotline must be opened at.
+        if (typeof e.origin === 'string' && /^https?:\/\/[^\s/?#]+$/.test(e.origin)) details = { ...details, origin: e.origin };
       }
     } catch {
       // Not JSON (a proxy's HTML page, say): keep the status-derived code.

@@ -361,6 +361,7 @@ const ctx = {
   afterLoginNavigate,
   dropServerSession,
   signIn: establish,
+  setOnboarding,
   passkeyEnrolled,
   logout,
   removeDeviceKey,
@@ -404,6 +405,14 @@ function sameRouteReload(ev) {
   }
 }
 
+// onboarding: a new account is on its recovery backup step; the navigation
+// stays hidden until it is saved or skipped knowingly.
+let onboarding = false;
+function setOnboarding(on) {
+  onboarding = !!on;
+  renderHeader();
+}
+
 function mustEnrol() {
   return !!(session.me && session.me.mustEnrolPasskey);
 }
@@ -414,7 +423,7 @@ function renderHeader() {
     return;
   }
   const links = [];
-  if (session.unlocked && !mustEnrol()) {
+  if (session.unlocked && !mustEnrol() && !onboarding) {
     links.push(['home', 'nav.home'], ['calls', 'nav.calls']);
     if (session.role === 'admin') {
       links.push(
@@ -443,13 +452,16 @@ function renderHeader() {
     : null;
   // replaceChildren would print a null as the text "null": go through append.
   header.replaceChildren();
+  // The brand and the tools share the first row, the navigation has a row
+  // of its own (app.css), so no language's longer words push things around.
   append(header, [
     h('span', { class: 'brand' }, hotlineName),
+    h('div', { class: 'tools' },
+      session.pubkey ? h('span', { class: 'conn' }) : null,
+      session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => lock('login.manualLocked') } }, t('nav.lock')) : null,
+      session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => logout() } }, t('nav.logout')) : null,
+      h('div', { class: 'lang' }, h('label', { for: 'lang-select' }, t('nav.language')), langSel)),
     nav,
-    session.pubkey ? h('span', { class: 'conn' }) : null,
-    session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => lock('login.manualLocked') } }, t('nav.lock')) : null,
-    session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => logout() } }, t('nav.logout')) : null,
-    h('div', { class: 'lang' }, h('label', { for: 'lang-select' }, t('nav.language')), langSel),
   ]);
   renderConn();
 }

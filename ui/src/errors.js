@@ -7,6 +7,8 @@ const BY_CODE = {
   network: tk('error.network'),
   unauthorized: tk('error.unauthorized'),
   forbidden: tk('error.forbidden'),
+  wrong_origin: tk('error.forbidden'),
+  wrong_host: tk('error.forbidden'),
   not_found: tk('error.notFound'),
   conflict: tk('error.conflict'),
   gone: tk('error.gone'),
@@ -31,7 +33,17 @@ export function errorKey(err) {
   return tk('error.unexpected');
 }
 
+// wrongAddress: the page was opened under an address the hotline does not
+// answer to (the server names the one it does); sign-in cannot work here.
+function wrongAddress(t, err) {
+  if (!err || (err.code !== 'wrong_origin' && err.code !== 'wrong_host') || !err.details || !err.details.origin) return null;
+  const here = globalThis.location && globalThis.location.origin ? globalThis.location.origin : '';
+  return t('error.wrongOrigin', { origin: err.details.origin, here });
+}
+
 export function errorText(t, err) {
+  const wrong = wrongAddress(t, err);
+  if (wrong) return wrong;
   const key = errorKey(err);
   const base = t(key);
   // The server's message names the field or the limit that was reached.

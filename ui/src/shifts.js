@@ -1,6 +1,6 @@
 // The weekly schedule as the admin edits it (GET/PUT /api/shifts): rules
 // with days and wall-clock times in the hotline's time zone, per-date
-// overrides, and the fallback group rung when nobody is scheduled. The
+// overrides, and the fallback group rung when nobody on shift is available. The
 // checks mirror the server's (store/shifts.go) so mistakes are shown next
 // to the field instead of as one refusal for the whole schedule.
 import { tk } from './i18n.js';
@@ -23,6 +23,17 @@ export const overnight = (rule) => {
   const b = clockMinutes(rule.end, { end: true });
   return a !== null && b !== null && b <= a;
 };
+
+// whoRings says, for a saved schedule, which rule the call engine applies
+// (hotline.ScheduledNow and eligible): an i18n key for the admin.
+//   no shifts, no fallback group → every available volunteer is rung;
+//   no shifts, a fallback group  → only the fallback group;
+//   shifts and a fallback group  → those on shift, else the fallback group;
+//   shifts, no fallback group    → those on shift, else nobody.
+export function whoRings({ rules = [], fallback = [] }) {
+  if (!rules.length) return fallback.length ? tk('shifts.ringsFallbackOnly') : tk('shifts.ringsEveryone');
+  return fallback.length ? tk('shifts.ringsShiftsThenFallback') : tk('shifts.ringsShiftsOnly');
+}
 
 export function newRule(id) {
   return { id, name: '', days: [1, 2, 3, 4, 5], start: '09:00', end: '17:00', volunteers: [] };

@@ -1,7 +1,7 @@
 // The shift editor's checks and its request shape (PUT /api/shifts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WEEK, checkShifts, clockMinutes, fromResponse, newRule, overnight, toRequest } from '../src/shifts.js';
+import { WEEK, checkShifts, clockMinutes, fromResponse, newRule, overnight, toRequest, whoRings } from '../src/shifts.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -60,4 +60,12 @@ test('the request: cancels list nobody, empty rule ids are left out, no repeats'
     overrides: [],
     fallback: [],
   });
+});
+
+test('the sentence on who is rung follows the rule the call engine applies', () => {
+  const rule = { id: R1, name: '', days: [1], start: '09:00', end: '17:00', volunteers: [A] };
+  assert.equal(whoRings({ rules: [], fallback: [] }), 'shifts.ringsEveryone');
+  assert.equal(whoRings({ rules: [], fallback: [B] }), 'shifts.ringsFallbackOnly');
+  assert.equal(whoRings({ rules: [rule], fallback: [B] }), 'shifts.ringsShiftsThenFallback');
+  assert.equal(whoRings({ rules: [rule], fallback: [] }), 'shifts.ringsShiftsOnly');
 });

@@ -1,10 +1,10 @@
 // Admin: who is rung when. Weekly shifts (days, start and end in the
 // hotline's time zone, volunteers chosen by their decrypted names), per-date
 // overrides (cancel a day's shifts, or substitute who takes them), and the
-// fallback group rung when nobody is scheduled. PUT /api/shifts replaces
+// fallback group rung when nobody on shift is available. PUT /api/shifts replaces
 // the whole schedule.
 import { h, button, uniqueId } from '../dom.js';
-import { WEEK, checkShifts, fromResponse, newRule, overnight, toRequest } from '../shifts.js';
+import { WEEK, checkShifts, fromResponse, newRule, overnight, toRequest, whoRings } from '../shifts.js';
 import { loadPeople } from './people.js';
 import { errorText, messageArea, notice, title } from './parts.js';
 
@@ -36,8 +36,16 @@ export async function adminShiftsScreen(ctx) {
     // An unknown zone is the settings screen's problem; say only the name.
   }
   const onShiftNow = people.list.filter((p) => p.onShift).map((p) => people.plainName(p.pubkey));
+  // What the engine does with the schedule as saved, not as being edited.
+  const ringsEl = h('p', { class: 'notice', id: 'who-rings' });
+  const showWhoRings = (saved) => {
+    const names = saved.fallback.map((pk) => people.plainName(pk)).join(', ');
+    ringsEl.textContent = t(whoRings(saved), { names });
+  };
+  showWhoRings(state);
   root.append(
     h('p', {}, t('shifts.zone', { zone: tz, now: nowText })),
+    ringsEl,
     h('p', { class: 'muted', id: 'on-shift-now' }, onShiftNow.length ? t('shifts.onShiftNow', { names: onShiftNow.join(', ') }) : t('shifts.nobodyNow')),
   );
 
@@ -209,6 +217,7 @@ export async function adminShiftsScreen(ctx) {
     try {
       state = fromResponse(await api.putShifts(toRequest(state)));
       render();
+      showWhoRings(state);
       msg.show('ok', t('shifts.saved'));
     } catch (err) {
       msg.show('error', errorText(t, err));

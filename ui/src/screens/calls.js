@@ -4,6 +4,7 @@
 // and the caller's number — all decrypted here, in the browser. Anything
 // that does not open under its own context is shown as an integrity error.
 import { h, button, field } from '../dom.js';
+import { dateHint, parseDate } from '../dates.js';
 import { tk } from '../i18n.js';
 import { elapsed } from '../ring.js';
 import { newNoteId, openCallerNumber, openNote } from '../notes.js';
@@ -51,8 +52,31 @@ export async function callsScreen(ctx) {
   }
 
   // Filters.
-  const from = field({ label: t('calls.from'), name: 'from', type: 'date' });
-  const to = field({ label: t('calls.to'), name: 'to', type: 'date' });
+  // Text fields read in the app's language: a native date input would
+  // follow the browser's instead.
+  const lang = ctx.i18n.lang;
+  const format = dateHint(lang, { day: t('dates.day'), month: t('dates.month'), year: t('dates.year') });
+  const dateInput = (key, name) => field({
+    label: t(key), name, hint: t('calls.dateHint', { format }),
+    attrs: { inputmode: 'numeric', placeholder: format, autocomplete: 'off', size: '12', class: 'date-input' },
+  });
+  const from = dateInput('calls.from', 'from');
+  const to = dateInput('calls.to', 'to');
+  // readDates → {from, to} as YYYY-MM-DD ('' when empty), or null after
+  // marking the fields in error.
+  const readDates = () => {
+    const f = parseDate(from.input.value, lang);
+    const e = parseDate(to.input.value, lang);
+    from.setError(f === null ? t('calls.dateInvalid', { format }) : '');
+    to.setError(e === null ? t('calls.dateInvalid', { format }) : f && e && f > e ? t('calls.toBeforeFrom') : '');
+    const bad = [from, to].find((x) => x.input.getAttribute('aria-invalid') === 'true');
+    if (bad) {
+      bad.input.focus();
+      return null;
+    }
+    return { from: f, to: e };
+  };
+  let dates = { from: '', to: '' };
   const volSel = h('select', { id: 'calls-volunteer' }, h('option', { value: '' }, t('calls.anyone')),
     ...people.list.map((p) => h('option', { value: p.pubkey }, people.plainName(p.pubkey))));
   const hasNote = h('input', { type: 'checkbox', id: 'calls-has-note' });
@@ -64,18 +88,18 @@ export async function callsScreen(ctx) {
     h('div', { class: 'row' }, button(t('calls.apply'), null, { type: 'submit' }), button(t('calls.clear'), () => {
       from.input.value = '';
       to.input.value = '';
+      from.setError('');
+      to.setError('');
+      dates = { from: '', to: '' };
       volSel.value = '';
       hasNote.checked = false;
       load(true);
     }, { kind: 'secondary' })));
   filterForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    if (from.input.value && to.input.value && from.input.value > to.input.value) {
-      to.setError(t('calls.toBeforeFrom'));
-      to.input.focus();
-      return;
-    }
-    to.setError('');
+    const d = readDates();
+    if (!d) return;
+    dates = d;
     load(true);
   });
 
@@ -108,8 +132,8 @@ export async function callsScreen(ctx) {
     try {
       const res = await api.calls({
         cursor: next,
-        from: from.input.value,
-        to: to.input.value,
+        from: dates.from,
+        to: dates.to,
         volunteer: admin ? volSel.value : '',
         hasNote: hasNote.checked,
       });

@@ -164,6 +164,11 @@ export async function homeScreen(ctx) {
   };
 }
 
+// demoCallId: the pretend caller this tab placed last, kept across screens
+// so "make the caller hang up" is still there when the admin comes back to
+// Home during the call.
+let demoCallId = null;
+
 // liveCard: presence counts and calls in progress (admins), from the socket's
 // presence and calls:active messages; in demo mode, the pretend caller.
 async function liveCard(ctx) {
@@ -201,27 +206,36 @@ async function liveCard(ctx) {
   let demo = null;
   if (ctx.config.demo) {
     const dmsg = messageArea();
-    let lastId = null;
     const end = button(t('demo.hangup'), async () => {
-      if (!lastId) return;
+      if (!demoCallId) return;
       end.disabled = true;
       try {
-        await api.demoHangup(lastId);
+        await api.demoHangup(demoCallId);
         dmsg.show('ok', t('demo.hungUp'));
       } catch (err) {
         dmsg.show('error', errorText(t, err));
       } finally {
         end.disabled = false;
         end.hidden = true;
-        lastId = null;
+        demoCallId = null;
       }
-    }, { kind: 'secondary', hidden: true });
+    }, { kind: 'secondary', hidden: !demoCallId });
+    if (demoCallId) {
+      // Placed before the admin left Home: still on the line?
+      const id = demoCallId;
+      api.demoCall(id).then((c) => {
+        if (c && c.ended && demoCallId === id) {
+          demoCallId = null;
+          end.hidden = true;
+        }
+      }, () => {});
+    }
     const place = button(t('demo.place'), async () => {
       place.disabled = true;
       try {
         const c = await api.demoPlaceCall('voice');
-        lastId = c && c.id;
-        end.hidden = !lastId;
+        demoCallId = (c && c.id) || null;
+        end.hidden = !demoCallId;
         dmsg.show('ok', t('demo.placed'));
       } catch (err) {
         dmsg.show('error', errorText(t, err));

@@ -1,7 +1,7 @@
 // Log in (or unlock after auto-lock / a reload): the passphrase opens the key
 // store here; the key then signs the server's challenge. A passkey is asked
 // for when the server says so.
-import { h, field, button, busy } from '../dom.js';
+import { append, h, field, button, busy } from '../dom.js';
 import { keyStoreStatus, unlockKeyStore } from '../keys.js';
 import { errorText, messageArea, notice, title } from './parts.js';
 
@@ -19,11 +19,12 @@ export async function loginScreen(ctx) {
 
   const status = keyStoreStatus(localStorage);
   if (!status.present) {
-    root.append(
+    // append, not root.append: the DOM's own would print a null as "null".
+    append(root, [
       notice('', t('login.noKey')),
       h('p', {}, h('a', { href: '#/restore' }, t('login.restoreLink'))),
       locked ? button(t('nav.logout'), () => ctx.logout(), { kind: 'secondary' }) : null,
-    );
+    ]);
     return { title: heading, node: root };
   }
 
@@ -117,11 +118,11 @@ export async function loginScreen(ctx) {
     });
   });
 
-  root.append(
+  append(root, [
     form,
     h('p', {}, h('a', { href: '#/restore' }, t('login.restoreLink'))),
     locked ? button(t('nav.logout'), () => ctx.logout(), { kind: 'secondary' }) : null,
-  );
+  ]);
   return {
     title: heading,
     node: root,

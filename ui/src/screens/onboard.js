@@ -2,7 +2,7 @@
 // (#/invite/<code>) share one flow: make a key here, protect it with a
 // passphrase, seal the profile, prove possession of the key to the server,
 // then offer the recovery backup (and, for invites, a passkey).
-import { h, button, busy } from '../dom.js';
+import { append, h, button, busy } from '../dom.js';
 import { buildKeyStore, hasKeyStore, newIdentity, sealProfile, signAuth, writeKeyStore } from '../keys.js';
 import { errorText, messageArea, notice, passkeyPanel, passphraseFields, profileFields, backupPanel, title } from './parts.js';
 
@@ -31,13 +31,14 @@ function onboardForm(ctx, { purpose, submitLabel, recipients, submit, onSignedIn
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     msg.clear();
+    // Every field is checked at once, so all the problems show together;
+    // focus goes to the first one.
     const p = profile.read();
-    if (!p) return;
     const passphrase = pass.read();
-    if (passphrase === null) return;
-    if (replace && !replace.checked) {
-      msg.show('error', t('onboard.confirmReplace'));
-      replace.focus();
+    const mustConfirm = replace && !replace.checked;
+    if (mustConfirm) msg.show('error', t('onboard.confirmReplace'));
+    if (!p || passphrase === null || mustConfirm) {
+      (form.querySelector('[aria-invalid="true"]') || replace).focus();
       return;
     }
     let id = null;
@@ -53,9 +54,12 @@ function onboardForm(ctx, { purpose, submitLabel, recipients, submit, onSignedIn
         // Only now, with the server's yes, replace any key this browser held.
         writeKeyStore(localStorage, store);
         pass.clear();
+        // No navigation until the recovery backup step is done.
+        ctx.setOnboarding(true);
         await ctx.signIn(id.secretKey, id.pubkey, res);
         onSignedIn();
       } catch (err) {
+        ctx.setOnboarding(false);
         if (id) id.secretKey.fill(0);
         const key = explainError(err);
         msg.show('error', key ? t(key) : errorText(t, err));
@@ -95,7 +99,7 @@ export async function setupScreen(ctx, { token }) {
   });
   steps.append(form);
   root.append(title(t('setup.title')), h('p', {}, t('setup.intro')), steps);
-  return { title: t('setup.title'), node: root };
+  return { title: t('setup.title'), node: root, cleanup: () => ctx.setOnboarding(false) };
 }
 
 export async function inviteScreen(ctx, { code }) {
@@ -137,10 +141,10 @@ export async function inviteScreen(ctx, { code }) {
     },
   });
   steps.append(form);
-  root.append(
+  append(root, [
     h('p', {}, t(role === 'admin' ? 'invite.introAdmin' : 'invite.introVolunteer', { hotline: config.hotlineName || '' })),
     invite.expiresAt ? h('p', { class: 'muted' }, t('invite.expires', { when: ctx.formatTime(invite.expiresAt) })) : null,
     steps,
-  );
-  return { title: t('invite.title'), node: root };
+  ]);
+  return { title: t('invite.title'), node: root, cleanup: () => ctx.setOnboarding(false) };
 }

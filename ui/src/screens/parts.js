@@ -132,14 +132,39 @@ export function backupPanel(ctx, secretKey, { onDone, allowSkip = true } = {}) {
         ),
         notice('warn', t('backup.warning')),
         h('div', { class: 'check' }, saved, h('label', { for: 'backup-saved' }, t('backup.saved'))),
-        h('div', { class: 'row' }, cont, allowSkip ? button(t('backup.skip'), () => onDone(), { kind: 'link' }) : null),
+        h('div', { class: 'row' }, cont),
+        allowSkip ? skipBackup(t, msg, onDone) : '',
       );
     })
     .catch(() => {
       msg.show('error', t('backup.failed'));
-      body.replaceChildren(allowSkip ? button(t('backup.skip'), () => onDone(), { kind: 'secondary' }) : '');
+      body.replaceChildren(allowSkip ? skipBackup(t, msg, onDone) : '');
     });
   return { el: box, get downloaded() { return downloaded; }, get backup() { return backup; } };
+}
+
+// skipBackup: going on without a recovery backup takes an explicit "I
+// understand" (ticked, then confirmed), never a single click.
+function skipBackup(t, msg, onDone) {
+  const understood = h('input', { type: 'checkbox', id: 'backup-skip-understood' });
+  const confirm = button(t('backup.skipConfirm'), () => {
+    if (!understood.checked) {
+      msg.show('error', t('backup.skipTickFirst'));
+      understood.focus();
+      return;
+    }
+    onDone();
+  }, { kind: 'secondary' });
+  const box = h('div', { class: 'stack skip-backup', hidden: true },
+    notice('warn', t('backup.skipWarning')),
+    h('div', { class: 'check' }, understood, h('label', { for: 'backup-skip-understood' }, t('backup.skipUnderstand'))),
+    h('div', { class: 'row' }, confirm));
+  const open = button(t('backup.skip'), () => {
+    box.hidden = false;
+    open.hidden = true;
+    understood.focus();
+  }, { kind: 'link' });
+  return h('div', {}, open, box);
 }
 
 // passkeyPanel: enrolls a passkey on this device. required hides "skip".

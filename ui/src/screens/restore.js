@@ -25,27 +25,17 @@ export async function restoreScreen(ctx) {
     msg.clear();
     file.setError('');
     rk.setError('');
+    // Every field is checked at once; focus goes to the first problem.
     const f = file.input.files && file.input.files[0];
-    if (!f) {
-      file.setError(t('restore.fileMissing'));
-      file.input.focus();
-      return;
-    }
-    if (f.size > MAX_BACKUP_BYTES) {
-      file.setError(t('restore.fileBad'));
-      file.input.focus();
-      return;
-    }
-    if (!rk.input.value.trim()) {
-      rk.setError(t('restore.keyMissing'));
-      rk.input.focus();
-      return;
-    }
+    if (!f) file.setError(t('restore.fileMissing'));
+    else if (f.size > MAX_BACKUP_BYTES) file.setError(t('restore.fileBad'));
+    if (!rk.input.value.trim()) rk.setError(t('restore.keyMissing'));
     const passphrase = pass.read();
-    if (passphrase === null) return;
-    if (replace && !replace.checked) {
-      msg.show('error', t('onboard.confirmReplace'));
-      replace.focus();
+    const mustConfirm = replace && !replace.checked;
+    if (mustConfirm) msg.show('error', t('onboard.confirmReplace'));
+    const firstBad = form.querySelector('[aria-invalid="true"]') || (mustConfirm ? replace : null);
+    if (firstBad) {
+      firstBad.focus();
       return;
     }
     await busy(form, async () => {
