@@ -251,6 +251,12 @@ func TestPacerSmoothsBrowserBursts(t *testing.T) {
 	connect(t, r, b)
 	rtctest.WaitFor(t, 5*time.Second, "relay sees connected", r.upConnected.Load)
 
+	// The relay's timers fire late when the box is loaded, and a packet
+	// held up between the pacer's decision and the send arrives late while
+	// its successors leave on schedule: the bound allows the worst
+	// lateness a timer of this process showed during the bursts.
+	late := schedulerLateness(t)
+
 	// Each burst starts once the previous one has left and the credit had
 	// time to refill, so a slow machine cannot merge two bursts into one
 	// big enough to overflow the queue.
@@ -277,12 +283,45 @@ func TestPacerSmoothsBrowserBursts(t *testing.T) {
 	}
 	// 2 ms covers the kernel path between the relay's send and the
 	// receive stamp.
-	if buf, limit := asteriskBuffer(sends), pacerBurst*20*time.Millisecond+2*time.Millisecond; buf > limit {
+	if buf, limit := asteriskBuffer(sends), pacerBurst*20*time.Millisecond+2*time.Millisecond+late(); buf > limit {
 		t.Errorf("a real-time receiver would buffer %v, want <= %v (bursts not paced)", buf, limit)
 	}
 	if st := r.Stats(); st.PacerDropped != 0 || st.PacerSkipped != 0 {
 		t.Errorf("pacer dropped %d and skipped %d packets of 5-packet bursts, want 0", st.PacerDropped, st.PacerSkipped)
 	}
+}
+
+// schedulerLateness starts a goroutine that sleeps 1 ms at a time and
+// notes how much later than asked it woke. The function returned stops it
+// and gives the worst lateness seen.
+func schedulerLateness(t *testing.T) func() time.Duration {
+	stop, done := make(chan struct{}), make(chan time.Duration, 1)
+	go func() {
+		var worst time.Duration
+		for {
+			select {
+			case <-stop:
+				done <- worst
+				return
+			default:
+			}
+			asked := time.Now()
+			time.Sleep(time.Millisecond)
+			worst = max(worst, time.Since(asked)-time.Millisecond)
+		}
+	}()
+	var once sync.Once
+	var worst time.Duration
+	get := func() time.Duration {
+		once.Do(func() {
+			close(stop)
+			worst = <-done
+			t.Logf("the worst timer lateness during the test: %v", worst)
+		})
+		return worst
+	}
+	t.Cleanup(func() { get() })
+	return get
 }
 
 // TestTrickleICE runs the signaling the way the UI will: candidates both
