@@ -175,6 +175,14 @@ type call struct {
 	mediaSeq      int
 	mediaInStasis bool
 	bridged       bool
+	// mediaDown: the volunteer's WebRTC connection is disconnected, failed
+	// or closed (it may come back, or a new offer may replace it). While it
+	// is and the caller is bridged, the bridge plays music on hold (onHold).
+	mediaDown bool
+	onHold    bool
+	// browserBy is when the running tBrowser timer (connect timeout or
+	// grace) runs out, by the engine's clock; zero while it is not armed.
+	browserBy time.Time
 
 	timers   map[timerKind]*timerSlot
 	timerGen uint64
@@ -330,6 +338,9 @@ func (c *call) arm(k timerKind, d time.Duration) {
 func (c *call) armed(k timerKind) bool { return c.timers[k] != nil }
 
 func (c *call) disarm(k timerKind) {
+	if k == tBrowser {
+		c.browserBy = time.Time{}
+	}
 	if s := c.timers[k]; s != nil {
 		s.t.Stop()
 		delete(c.timers, k)
@@ -350,6 +361,9 @@ func (c *call) fired(m timerMsg) bool {
 		return false
 	}
 	delete(c.timers, m.kind)
+	if m.kind == tBrowser {
+		c.browserBy = time.Time{}
+	}
 	return true
 }
 
@@ -401,7 +415,7 @@ func (c *call) onMsg(m any) {
 	case browserGoneMsg:
 		if c.phase == phConnected && m.pubkey == c.answerer && !c.armed(tBrowser) {
 			c.log.Info("volunteer's last browser socket closed; grace period started", "grace", c.e.cfg.BrowserGrace)
-			c.arm(tBrowser, c.e.cfg.BrowserGrace)
+			c.armBrowser(c.e.cfg.BrowserGrace, false)
 		}
 	case relayStateMsg:
 		if m.relay == c.relay && c.relay != nil {
@@ -709,9 +723,11 @@ func (c *call) onOffer(ctx context.Context, pk, sdp string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("hotline: call %s: offer: %w", c.id, signalError(err))
 	}
-	// A new PeerConnection gets the full connect time; it recovers a lost
-	// browser when it connects.
-	c.arm(tBrowser, c.e.cfg.ConnectTimeout)
+	// A new PeerConnection gets the full connect time, or what is left of
+	// a running grace if that is longer: a volunteer back from a reload may
+	// try more than once within the grace. It recovers a lost browser when
+	// it connects.
+	c.armBrowser(c.e.cfg.ConnectTimeout, true)
 	return answer, nil
 }
 
@@ -772,7 +788,18 @@ func (c *call) connect() {
 		c.end(endSpec{ended: EndError, prompt: c.e.cfg.Prompts.Error})
 		return
 	}
-	c.arm(tBrowser, c.e.cfg.ConnectTimeout)
+	c.armBrowser(c.e.cfg.ConnectTimeout, false)
+}
+
+// armBrowser arms tBrowser to run out in d. keepLater: a running timer
+// that runs out later is left as it is.
+func (c *call) armBrowser(d time.Duration, keepLater bool) {
+	by := c.now().Add(d)
+	if keepLater && c.armed(tBrowser) && c.browserBy.After(by) {
+		return
+	}
+	c.arm(tBrowser, d)
+	c.browserBy = by
 }
 
 func (c *call) onRelayState(s rtc.State) {
@@ -780,12 +807,44 @@ func (c *call) onRelayState(s rtc.State) {
 	switch s {
 	case rtc.StateConnected:
 		c.disarm(tBrowser)
+		c.mediaDown = false
 		c.log.Info("volunteer's browser connected")
 	case rtc.StateDisconnected, rtc.StateFailed, rtc.StateClosed:
+		c.mediaDown = true
 		if !c.armed(tBrowser) {
 			c.log.Info("volunteer's browser connection lost; grace period started", "state", s.String(), "grace", c.e.cfg.BrowserGrace)
-			c.arm(tBrowser, c.e.cfg.BrowserGrace)
+			c.armBrowser(c.e.cfg.BrowserGrace, false)
 		}
+	}
+	c.syncHold()
+}
+
+// syncHold plays music on hold to the caller while the volunteer's media
+// is down, so a caller whose volunteer is reconnecting (a reload, a crash,
+// a network change) hears that the call goes on, not silence. It plays on
+// the bridge (a bridged channel hears the bridge, not its own hold music),
+// so it waits for the caller to be bridged; the volunteer's side hears it
+// too, which nobody does while it is down.
+func (c *call) syncHold() {
+	want := c.phase == phConnected && c.mediaDown && c.bridged && c.bridgeID != "" && !c.callerGone
+	switch {
+	case want && !c.onHold:
+		if err := c.e.d.ARI.StartBridgeMOH(c.ctx(), c.bridgeID, c.e.cfg.MOHClass); err != nil {
+			c.log.Warn("start music on hold for the caller", "err", err)
+			return
+		}
+		c.onHold = true
+		c.log.Info("volunteer's media is down; the caller hears music on hold")
+	case !want && c.onHold:
+		c.onHold = false
+		if c.bridgeID == "" {
+			return // destroyed with its music
+		}
+		if err := c.e.d.ARI.StopBridgeMOH(c.ctx(), c.bridgeID); err != nil && !ari.IsNotFound(err) {
+			c.log.Warn("stop music on hold for the caller", "err", err)
+			return
+		}
+		c.log.Info("volunteer's media is back; music on hold stopped")
 	}
 }
 

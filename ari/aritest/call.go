@@ -234,6 +234,15 @@ func (c *Call) Played() []string {
 	return slices.Clone(c.played)
 }
 
+// OnHold reports whether the caller hears music on hold now: on their own
+// channel, or on the bridge they are in.
+func (c *Call) OnHold() bool {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	ch := c.s.channels[c.id]
+	return ch != nil && (ch.moh || ch.bridge != nil && ch.bridge.moh)
+}
+
 // ContinuedTo reports where the app sent the call with /continue, if it did.
 func (c *Call) ContinuedTo() (ari.DialplanCEP, bool) {
 	c.s.mu.Lock()
