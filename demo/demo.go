@@ -104,7 +104,7 @@ func (c *Callers) view(id string, p *placed) api.DemoCall {
 		}
 	}
 	return api.DemoCall{
-		ID: id, Audio: p.audio, Answered: p.call.Answered(), Ended: ended, HeardPackets: len(heard) / audio.FrameSamples,
+		ID: id, Audio: p.audio, Answered: p.call.Answered(), Ended: ended, HeardPackets: p.call.HeardSamples() / audio.FrameSamples,
 		Heard:  []api.Heard{probe(heard)},
 		Recent: []api.Heard{probe(heard[max(0, len(heard)-audio.SampleRate):])},
 		OnHold: p.call.OnHold(), Holds: holds,

@@ -378,7 +378,10 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     ws.on('ring', (m) => dispatch({ type: 'ring', callId: m.callId, startedAt: m.startedAt })),
     ws.on('ring:stop', (m) => dispatch({ type: 'ring:stop', callId: m.callId, reason: m.reason })),
     ws.on('call:connected', (m) => dispatch({ type: 'call:connected', callId: m.callId })),
-    ws.on('call:ended', (m) => dispatch({ type: 'call:ended', callId: m.callId, reason: m.reason })),
+    ws.on('call:ended', (m) => {
+      tabs.ended(m.callId);
+      dispatch({ type: 'call:ended', callId: m.callId, reason: m.reason });
+    }),
     ws.on('rtc:answer', (m) => media && media.handle(m)),
     ws.on('rtc:candidate', (m) => media && media.handle(m)),
     ws.on('error', (m) => {

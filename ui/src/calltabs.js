@@ -50,7 +50,11 @@ export function createCallTabs({ carrying, onRejoin, Channel = globalThis.Broadc
       }, askMs);
       if (ch) ch.postMessage({ type: 'who', callId });
     },
-    // cancel forgets a question in flight (logout, lock, panic wipe).
+    // ended: the daemon says callId is over; a question about it is moot.
+    ended(callId) {
+      if (asking && asking.callId === callId) cancel();
+    },
+    // cancel forgets a question in flight (logout, panic wipe).
     cancel,
     close() {
       cancel();

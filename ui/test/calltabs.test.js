@@ -107,6 +107,10 @@ test('no call, or the call gone meanwhile, rejoins nothing', () => {
   w.flush();
   w.advance(1000);
   assert.deepEqual(page.rejoined, []);
+  page.tabs.sync('c3');
+  page.tabs.ended('c3'); // call:ended arrived during the question
+  w.advance(1000);
+  assert.deepEqual(page.rejoined, []);
   page.tabs.sync('c2');
   page.tabs.cancel(); // logout, panic wipe
   w.advance(1000);
@@ -115,6 +119,15 @@ test('no call, or the call gone meanwhile, rejoins nothing', () => {
   page.tabs.sync(7);
   w.advance(1000);
   assert.deepEqual(page.rejoined, []);
+});
+
+test('the end of another call does not stop the question', () => {
+  const w = world();
+  const page = tab(w);
+  page.tabs.sync('c1');
+  page.tabs.ended('c9');
+  w.advance(500);
+  assert.deepEqual(page.rejoined, ['c1']);
 });
 
 test('a browser without BroadcastChannel rejoins after the wait', () => {
