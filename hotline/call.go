@@ -65,6 +65,7 @@ type reqResult struct {
 // Signals from the engine, the relay and timers.
 type (
 	refreshMsg     struct{}
+	mediaCheckMsg  struct{}
 	browserGoneMsg struct{ pubkey string }
 	relayStateMsg  struct {
 		relay *rtc.Relay
@@ -180,6 +181,9 @@ type call struct {
 	// is and the caller is bridged, the bridge plays music on hold (onHold).
 	mediaDown bool
 	onHold    bool
+	// mediaCheck re-reads the volunteer's audio while mediaDown, on real
+	// time like the relay's packet stamps (mediaCheckEvery).
+	mediaCheck *time.Timer
 	// browserBy is when the running tBrowser timer (connect timeout or
 	// grace) runs out, by the engine's clock; zero while it is not armed.
 	browserBy time.Time
@@ -292,6 +296,7 @@ func (c *call) afterPanic() {
 
 func (c *call) cleanup() {
 	c.disarmAll()
+	c.stopMediaCheck()
 	if c.relay != nil {
 		_ = c.relay.Close()
 		c.relay = nil
@@ -421,6 +426,9 @@ func (c *call) onMsg(m any) {
 		if m.relay == c.relay && c.relay != nil {
 			c.onRelayState(m.state)
 		}
+	case mediaCheckMsg:
+		c.mediaCheck = nil
+		c.checkMedia()
 	case timerMsg:
 		if c.fired(m) {
 			c.onTimer(m.kind)
@@ -816,17 +824,58 @@ func (c *call) onRelayState(s rtc.State) {
 			c.armBrowser(c.e.cfg.BrowserGrace, false)
 		}
 	}
-	c.syncHold()
+	c.checkMedia()
 }
 
-// syncHold plays music on hold to the caller while the volunteer's media
-// is down, so a caller whose volunteer is reconnecting (a reload, a crash,
-// a network change) hears that the call goes on, not silence. It plays on
-// the bridge (a bridged channel hears the bridge, not its own hold music),
-// so it waits for the caller to be bridged; the volunteer's side hears it
-// too, which nobody does while it is down.
-func (c *call) syncHold() {
-	want := c.phase == phConnected && c.mediaDown && c.bridged && c.bridgeID != "" && !c.callerGone
+// Music on hold while the volunteer's media is down.
+const (
+	// holdAfter: the volunteer's audio is missing when nothing arrived for
+	// this long (a browser sends a packet every 20 ms, muted or not).
+	holdAfter = time.Second
+	// mediaCheckEvery: how often a call whose relay reports the browser
+	// lost looks at the audio again.
+	mediaCheckEvery = 500 * time.Millisecond
+)
+
+// checkMedia puts the caller on hold while the volunteer's media is down,
+// so a caller whose volunteer is reconnecting (a reload, a crash, a network
+// change) hears that the call goes on, not silence. Down is the relay
+// reporting the browser disconnected, failed or closed with no audio from
+// it for holdAfter: ICE can report a connection lost while the audio still
+// flows on another candidate pair, and that is no reason to play music
+// over the conversation. While the relay reports it lost, the audio is
+// looked at again every mediaCheckEvery, and the grace is started again if
+// it ran out while the audio flowed and the audio then stopped.
+func (c *call) checkMedia() {
+	c.stopMediaCheck()
+	if c.phase != phConnected {
+		return
+	}
+	missing := c.mediaDown && !c.browserAudioWithin(holdAfter)
+	if missing && !c.armed(tBrowser) {
+		c.log.Info("volunteer's audio stopped; grace period started", "grace", c.e.cfg.BrowserGrace)
+		c.armBrowser(c.e.cfg.BrowserGrace, false)
+	}
+	c.syncHold(missing)
+	if c.mediaDown {
+		mbox := c.mbox
+		c.mediaCheck = time.AfterFunc(mediaCheckEvery, func() { mbox.Push(mediaCheckMsg{}) })
+	}
+}
+
+func (c *call) stopMediaCheck() {
+	if c.mediaCheck != nil {
+		c.mediaCheck.Stop()
+		c.mediaCheck = nil
+	}
+}
+
+// syncHold plays music on hold to the caller, or stops it. It plays on the
+// bridge (a bridged channel hears the bridge, not its own hold music), so
+// it waits for the caller to be bridged; the volunteer's side hears it
+// too, which nobody does while their media is down.
+func (c *call) syncHold(want bool) {
+	want = want && c.phase == phConnected && c.bridged && c.bridgeID != "" && !c.callerGone
 	switch {
 	case want && !c.onHold:
 		if err := c.e.d.ARI.StartBridgeMOH(c.ctx(), c.bridgeID, c.e.cfg.MOHClass); err != nil {
@@ -849,14 +898,20 @@ func (c *call) syncHold() {
 }
 
 // browserAudioFresh reports whether the volunteer's audio still arrives:
-// a browser whose signaling socket closed may still be talking.
-func (c *call) browserAudioFresh() bool {
-	if c.relay == nil || c.relayState != rtc.StateConnected {
+// a browser whose signaling socket closed, or whose connection ICE reports
+// lost while the audio flows on another candidate pair, may still be
+// talking.
+func (c *call) browserAudioFresh() bool { return c.browserAudioWithin(2 * time.Second) }
+
+// browserAudioWithin reports whether the volunteer's audio arrived in the
+// last d.
+func (c *call) browserAudioWithin(d time.Duration) bool {
+	if c.relay == nil || c.relayState == rtc.StateClosed {
 		return false
 	}
 	// The relay stamps packets with the real time, not the engine's Clock.
 	last := c.relay.Stats().FromBrowser.Last
-	return !last.IsZero() && time.Since(last) < 2*time.Second
+	return !last.IsZero() && time.Since(last) < d
 }
 
 // ---- events ----
@@ -920,7 +975,7 @@ func (c *call) onTimer(k timerKind) {
 		if c.phase != phConnected {
 			return
 		}
-		if c.browserAudioFresh() {
+		if c.browserAudioFresh() && !c.onHold {
 			c.log.Info("volunteer's audio still flows; keeping the call")
 			return
 		}

@@ -94,14 +94,16 @@
 // socket or session, replaces the PeerConnection) stops it; an Offer gives
 // ConnectTimeout or the rest of a running grace, whichever is longer. When it
 // runs out the call ends with Ended "browser-lost" and Prompts.Error for the
-// caller, unless the relay is connected and still receiving the volunteer's
-// audio: a closed signaling socket alone does not end a call that is
+// caller, unless the relay is still receiving the volunteer's audio: a
+// closed signaling socket, or ICE reporting a connection lost while the
+// audio flows on another candidate pair, does not end a call that is
 // carrying voice. So a reload, a crashed browser reopened or a network
-// change rejoins the call within BrowserGrace. While the relay is
-// disconnected, failed or closed, the caller's bridge plays music on hold
-// (MOHClass), stopped when it is connected again: the caller hears that the
-// call goes on, not silence. A caller is never left waiting for longer than
-// BrowserGrace (or ConnectTimeout right after an answer).
+// change rejoins the call within BrowserGrace. While the relay reports the
+// browser disconnected, failed or closed and none of its audio arrived for
+// a second, the caller's bridge plays music on hold (MOHClass), stopped when
+// the relay is connected or the audio flows again: the caller hears that
+// the call goes on, not silence. A caller is never left waiting for longer
+// than BrowserGrace (or ConnectTimeout right after an answer).
 //
 // # Caller numbers
 //
