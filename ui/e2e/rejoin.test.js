@@ -11,7 +11,8 @@
 //      emulation alone does not touch WebRTC). The caller is put on hold
 //      while the media is down; once the network is back the audio flows
 //      both ways again and the music stops.
-//   3. The volunteer hangs up; nothing is left in the simulator; the record
+//   3. Muting is not a drop: packets keep flowing, no hold music.
+//   4. The volunteer hangs up; nothing is left in the simulator; the record
 //      says answered.
 // "Flows again" is measured on fresh audio only: the page's probe on the
 // new remote stream (440 Hz the loudest, five readings in a row), and the
@@ -182,6 +183,22 @@ test('rejoin: a reload and a network drop mid-call rejoin it, the caller on hold
     await pageHears440('the page hearing the caller after the network came back');
     await callerHears1k(demo.id, after.heardPackets, 'the caller hearing the volunteer after the network came back');
     await poll(async () => (await demoCall(demo.id)).onHold === false, { timeout: 10000, what: 'the hold music stopped' });
+  });
+
+  await step(t, 'muting is not a drop: the media keeps flowing, no hold music', async () => {
+    const mute = page.locator('.call-panel').getByRole('button', { name: 'Mute' });
+    const before = await demoCall(demo.id);
+    await mute.click();
+    await poll(async () => (await mute.getAttribute('aria-pressed')) === 'true', { what: 'muted' });
+    // Longer than the 2 s after which the daemon takes a silent browser
+    // for a lost one.
+    await new Promise((r) => setTimeout(r, 4000));
+    const after = await demoCall(demo.id);
+    assert.equal(after.onHold, false, 'no hold music while the volunteer is muted');
+    assert.equal(after.holds, before.holds, 'hold music never started');
+    assert.ok(after.heardPackets - before.heardPackets >= 150, `packets kept coming while muted: ${after.heardPackets - before.heardPackets} in 4 s`);
+    await mute.click();
+    await poll(async () => (await mute.getAttribute('aria-pressed')) === 'false', { what: 'unmuted' });
   });
 
   await step(t, 'the volunteer hangs up: the call ends normally, nothing left', async () => {
