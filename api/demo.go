@@ -30,6 +30,14 @@ type DemoCall struct {
 	Heard    []Heard `json:"heard"`
 	// HeardPackets counts RTP packets the caller received from the volunteer.
 	HeardPackets int `json:"heardPackets"`
+	// Recent is Heard over the last second the caller received only: what
+	// they hear now, once HeardPackets has grown by 50 since a test looked.
+	Recent []Heard `json:"recent"`
+	// OnHold: the caller hears music on hold now. Holds counts how often it
+	// started (waiting for an answer, and each time the volunteer's media
+	// dropped).
+	OnHold bool `json:"onHold"`
+	Holds  int  `json:"holds"`
 }
 
 // Heard is the level of one probe frequency in what the caller received.

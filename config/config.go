@@ -110,8 +110,9 @@ type RTC struct {
 	// use-auth-secret / static-auth-secret): instead of one static
 	// username and password, every call gets credentials that expire.
 	TURNSecret string `toml:"turn_secret"`
-	// BrowserGrace is how long a caller waits in silence after the
-	// volunteer's browser vanished before the call is ended.
+	// BrowserGrace is how long a caller waits, hearing music on hold, after
+	// the volunteer's browser vanished (a reload, a crash, a network change)
+	// before the call is ended: long enough to reopen the page and unlock.
 	BrowserGrace time.Duration `toml:"browser_grace"`
 }
 
@@ -172,7 +173,7 @@ func Default() Config {
 			ARIBindPort:      8088,
 			MusicOnHoldClass: "default",
 		},
-		RTC:           RTC{BrowserGrace: 15 * time.Second},
+		RTC:           RTC{BrowserGrace: 90 * time.Second},
 		Transcription: Transcription{Threads: 2},
 		Log:           Log{Level: "info", Format: "text"},
 		Limits:        Limits{MaxCalls: DefaultMaxCalls, MaxSocketsPerAccount: DefaultMaxSocketsPerAccount, MaxSockets: DefaultMaxSockets},

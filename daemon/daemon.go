@@ -34,6 +34,13 @@ import (
 	"llamenos/store"
 )
 
+// mediaLostAfter is how long the relay hears nothing from a volunteer's
+// browser before it reports the connection disconnected, which puts the
+// caller on hold (hotline). A live browser sends 50 packets a second, so 2 s
+// of nothing is a lost connection, and the caller is not left in silence
+// for Pion's default 5 s.
+const mediaLostAfter = 2 * time.Second
+
 // Options are what differs between `serve` and `demo`.
 type Options struct {
 	Log    *slog.Logger
@@ -100,7 +107,8 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 		MediaHost: cfg.Asterisk.MediaHost, UDPPort: cfg.RTC.UDPPort, TCPPort: cfg.RTC.TCPPort,
 		PublicIPs: cfg.RTC.PublicIPs, ICEServers: ice, TURNSecret: cfg.RTC.TURNSecret, IncludeLoopback: opt.LoopbackMedia,
 		Interfaces: cfg.RTC.Interfaces, IPs: cfg.RTC.IPs,
-		Logger: log.With("component", "rtc"),
+		DisconnectedTimeout: mediaLostAfter,
+		Logger:              log.With("component", "rtc"),
 	})
 	if err != nil {
 		return err

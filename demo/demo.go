@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strings"
 	"sync"
 
 	"llamenos/api"
@@ -96,11 +97,24 @@ func (c *Callers) view(id string, p *placed) api.DemoCall {
 		ended = true
 	default:
 	}
-	level := audio.ToneLevel(heard, audio.SampleRate, probeHz)
-	return api.DemoCall{
-		ID: id, Audio: p.audio, Answered: p.call.Answered(), Ended: ended, HeardPackets: len(heard) / audio.FrameSamples,
-		Heard: []api.Heard{{Hz: probeHz, Level: round(level), Detected: audio.DetectTone(heard, audio.SampleRate, probeHz, 0.1)}},
+	holds := 0
+	for _, m := range p.call.Played() {
+		if strings.HasPrefix(m, "moh:") {
+			holds++
+		}
 	}
+	return api.DemoCall{
+		ID: id, Audio: p.audio, Answered: p.call.Answered(), Ended: ended, HeardPackets: p.call.HeardSamples() / audio.FrameSamples,
+		Heard:  []api.Heard{probe(heard)},
+		Recent: []api.Heard{probe(heard[max(0, len(heard)-audio.SampleRate):])},
+		OnHold: p.call.OnHold(), Holds: holds,
+	}
+}
+
+// probe measures probeHz in pcm.
+func probe(pcm []int16) api.Heard {
+	level := audio.ToneLevel(pcm, audio.SampleRate, probeHz)
+	return api.Heard{Hz: probeHz, Level: round(level), Detected: audio.DetectTone(pcm, audio.SampleRate, probeHz, 0.1)}
 }
 
 func round(v float64) float64 { return math.Round(v*1000) / 1000 }

@@ -65,6 +65,7 @@ type reqResult struct {
 // Signals from the engine, the relay and timers.
 type (
 	refreshMsg     struct{}
+	mediaCheckMsg  struct{}
 	browserGoneMsg struct{ pubkey string }
 	relayStateMsg  struct {
 		relay *rtc.Relay
@@ -178,6 +179,17 @@ type call struct {
 	mediaSeq      int
 	mediaInStasis bool
 	bridged       bool
+	// mediaDown: the volunteer's WebRTC connection is disconnected, failed
+	// or closed (it may come back, or a new offer may replace it). While it
+	// is and the caller is bridged, the bridge plays music on hold (onHold).
+	mediaDown bool
+	onHold    bool
+	// mediaCheck re-reads the volunteer's audio while mediaDown, on real
+	// time like the relay's packet stamps (mediaCheckEvery).
+	mediaCheck *time.Timer
+	// browserBy is when the running tBrowser timer (connect timeout or
+	// grace) runs out, by the engine's clock; zero while it is not armed.
+	browserBy time.Time
 
 	timers   map[timerKind]*timerSlot
 	timerGen uint64
@@ -287,6 +299,7 @@ func (c *call) afterPanic() {
 
 func (c *call) cleanup() {
 	c.disarmAll()
+	c.stopMediaCheck()
 	if c.relay != nil {
 		_ = c.relay.Close()
 		c.relay = nil
@@ -333,6 +346,9 @@ func (c *call) arm(k timerKind, d time.Duration) {
 func (c *call) armed(k timerKind) bool { return c.timers[k] != nil }
 
 func (c *call) disarm(k timerKind) {
+	if k == tBrowser {
+		c.browserBy = time.Time{}
+	}
 	if s := c.timers[k]; s != nil {
 		s.t.Stop()
 		delete(c.timers, k)
@@ -353,6 +369,9 @@ func (c *call) fired(m timerMsg) bool {
 		return false
 	}
 	delete(c.timers, m.kind)
+	if m.kind == tBrowser {
+		c.browserBy = time.Time{}
+	}
 	return true
 }
 
@@ -404,12 +423,15 @@ func (c *call) onMsg(m any) {
 	case browserGoneMsg:
 		if c.phase == phConnected && m.pubkey == c.answerer && !c.armed(tBrowser) {
 			c.log.Info("volunteer's last browser socket closed; grace period started", "grace", c.e.cfg.BrowserGrace)
-			c.arm(tBrowser, c.e.cfg.BrowserGrace)
+			c.armBrowser(c.e.cfg.BrowserGrace, false)
 		}
 	case relayStateMsg:
 		if m.relay == c.relay && c.relay != nil {
 			c.onRelayState(m.state)
 		}
+	case mediaCheckMsg:
+		c.mediaCheck = nil
+		c.checkMedia()
 	case timerMsg:
 		if c.fired(m) {
 			c.onTimer(m.kind)
@@ -719,9 +741,11 @@ func (c *call) onOffer(ctx context.Context, pk, sdp string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("hotline: call %s: offer: %w", c.id, signalError(err))
 	}
-	// A new PeerConnection gets the full connect time; it recovers a lost
-	// browser when it connects.
-	c.arm(tBrowser, c.e.cfg.ConnectTimeout)
+	// A new PeerConnection gets the full connect time, or what is left of
+	// a running grace if that is longer: a volunteer back from a reload may
+	// try more than once within the grace. It recovers a lost browser when
+	// it connects.
+	c.armBrowser(c.e.cfg.ConnectTimeout, true)
 	return answer, nil
 }
 
@@ -782,7 +806,18 @@ func (c *call) connect() {
 		c.end(endSpec{ended: EndError, prompt: c.e.cfg.Prompts.Error})
 		return
 	}
-	c.arm(tBrowser, c.e.cfg.ConnectTimeout)
+	c.armBrowser(c.e.cfg.ConnectTimeout, false)
+}
+
+// armBrowser arms tBrowser to run out in d. keepLater: a running timer
+// that runs out later is left as it is.
+func (c *call) armBrowser(d time.Duration, keepLater bool) {
+	by := c.now().Add(d)
+	if keepLater && c.armed(tBrowser) && c.browserBy.After(by) {
+		return
+	}
+	c.arm(tBrowser, d)
+	c.browserBy = by
 }
 
 func (c *call) onRelayState(s rtc.State) {
@@ -790,24 +825,103 @@ func (c *call) onRelayState(s rtc.State) {
 	switch s {
 	case rtc.StateConnected:
 		c.disarm(tBrowser)
+		c.mediaDown = false
 		c.log.Info("volunteer's browser connected")
 	case rtc.StateDisconnected, rtc.StateFailed, rtc.StateClosed:
+		c.mediaDown = true
 		if !c.armed(tBrowser) {
 			c.log.Info("volunteer's browser connection lost; grace period started", "state", s.String(), "grace", c.e.cfg.BrowserGrace)
-			c.arm(tBrowser, c.e.cfg.BrowserGrace)
+			c.armBrowser(c.e.cfg.BrowserGrace, false)
 		}
+	}
+	c.checkMedia()
+}
+
+// Music on hold while the volunteer's media is down.
+const (
+	// holdAfter: the volunteer's audio is missing when nothing arrived for
+	// this long (a browser sends a packet every 20 ms, muted or not).
+	holdAfter = time.Second
+	// mediaCheckEvery: how often a call whose relay reports the browser
+	// lost looks at the audio again.
+	mediaCheckEvery = 500 * time.Millisecond
+)
+
+// checkMedia puts the caller on hold while the volunteer's media is down,
+// so a caller whose volunteer is reconnecting (a reload, a crash, a network
+// change) hears that the call goes on, not silence. Down is the relay
+// reporting the browser disconnected, failed or closed with no audio from
+// it for holdAfter: ICE can report a connection lost while the audio still
+// flows on another candidate pair, and that is no reason to play music
+// over the conversation. While the relay reports it lost, the audio is
+// looked at again every mediaCheckEvery, and the grace is started again if
+// it ran out while the audio flowed and the audio then stopped.
+func (c *call) checkMedia() {
+	c.stopMediaCheck()
+	if c.phase != phConnected {
+		return
+	}
+	missing := c.mediaDown && !c.browserAudioWithin(holdAfter)
+	if missing && !c.armed(tBrowser) {
+		c.log.Info("volunteer's audio stopped; grace period started", "grace", c.e.cfg.BrowserGrace)
+		c.armBrowser(c.e.cfg.BrowserGrace, false)
+	}
+	c.syncHold(missing)
+	if c.mediaDown {
+		mbox := c.mbox
+		c.mediaCheck = time.AfterFunc(mediaCheckEvery, func() { mbox.Push(mediaCheckMsg{}) })
+	}
+}
+
+func (c *call) stopMediaCheck() {
+	if c.mediaCheck != nil {
+		c.mediaCheck.Stop()
+		c.mediaCheck = nil
+	}
+}
+
+// syncHold plays music on hold to the caller, or stops it. It plays on the
+// bridge (a bridged channel hears the bridge, not its own hold music), so
+// it waits for the caller to be bridged; the volunteer's side hears it
+// too, which nobody does while their media is down.
+func (c *call) syncHold(want bool) {
+	want = want && c.phase == phConnected && c.bridged && c.bridgeID != "" && !c.callerGone
+	switch {
+	case want && !c.onHold:
+		if err := c.e.d.ARI.StartBridgeMOH(c.ctx(), c.bridgeID, c.e.cfg.MOHClass); err != nil {
+			c.log.Warn("start music on hold for the caller", "err", err)
+			return
+		}
+		c.onHold = true
+		c.log.Info("volunteer's media is down; the caller hears music on hold")
+	case !want && c.onHold:
+		c.onHold = false
+		if c.bridgeID == "" {
+			return // destroyed with its music
+		}
+		if err := c.e.d.ARI.StopBridgeMOH(c.ctx(), c.bridgeID); err != nil && !ari.IsNotFound(err) {
+			c.log.Warn("stop music on hold for the caller", "err", err)
+			return
+		}
+		c.log.Info("volunteer's media is back; music on hold stopped")
 	}
 }
 
 // browserAudioFresh reports whether the volunteer's audio still arrives:
-// a browser whose signaling socket closed may still be talking.
-func (c *call) browserAudioFresh() bool {
-	if c.relay == nil || c.relayState != rtc.StateConnected {
+// a browser whose signaling socket closed, or whose connection ICE reports
+// lost while the audio flows on another candidate pair, may still be
+// talking.
+func (c *call) browserAudioFresh() bool { return c.browserAudioWithin(2 * time.Second) }
+
+// browserAudioWithin reports whether the volunteer's audio arrived in the
+// last d.
+func (c *call) browserAudioWithin(d time.Duration) bool {
+	if c.relay == nil || c.relayState == rtc.StateClosed {
 		return false
 	}
 	// The relay stamps packets with the real time, not the engine's Clock.
 	last := c.relay.Stats().FromBrowser.Last
-	return !last.IsZero() && time.Since(last) < 2*time.Second
+	return !last.IsZero() && time.Since(last) < d
 }
 
 // ---- events ----
@@ -871,7 +985,7 @@ func (c *call) onTimer(k timerKind) {
 		if c.phase != phConnected {
 			return
 		}
-		if c.browserAudioFresh() {
+		if c.browserAudioFresh() && !c.onHold {
 			c.log.Info("volunteer's audio still flows; keeping the call")
 			return
 		}

@@ -152,6 +152,13 @@ func (p *Prompts) setDefaults() {
 	set(&p.CaptchaFail, "vm-goodbye")
 }
 
+// DefaultBrowserGrace is Config.BrowserGrace unless set: a reload, or a
+// crashed browser reopened, then the passphrase typed and the key derived
+// takes a volunteer well under a minute; 90 s leaves room for a slow
+// laptop or a fumbled passphrase, and the caller hears music on hold, not
+// silence, while they wait.
+const DefaultBrowserGrace = 90 * time.Second
+
 // Config tunes the engine. The zero value works with Deps alone.
 type Config struct {
 	// App is the Stasis application; default Deps.ARI.App(). Bridges the
@@ -160,7 +167,9 @@ type Config struct {
 	App string
 	// BrowserGrace is how long a caller may be left without the volunteer's
 	// browser (WebRTC failed or disconnected, or BrowserGone) before the
-	// call ends. Default 15 s.
+	// call ends; the caller hears music on hold meanwhile. It must cover a
+	// volunteer reloading the page or reopening a crashed browser and
+	// unlocking it again. Default 90 s (DefaultBrowserGrace).
 	BrowserGrace time.Duration
 	// ConnectTimeout is how long the answering browser has to bring its
 	// WebRTC connection up after answering or after a new offer. Default 20 s.
@@ -207,7 +216,7 @@ func (c *Config) setDefaults(d *Deps) {
 			*v = x
 		}
 	}
-	def(&c.BrowserGrace, 15*time.Second)
+	def(&c.BrowserGrace, DefaultBrowserGrace)
 	def(&c.ConnectTimeout, 20*time.Second)
 	def(&c.MenuTimeout, 8*time.Second)
 	def(&c.CaptchaTimeout, 10*time.Second)

@@ -92,12 +92,20 @@
 //
 // The relay reporting disconnected, failed or closed, or BrowserGone (the
 // volunteer's last WebSocket closed) starts BrowserGrace. The relay
-// reconnecting (a new Offer replaces the PeerConnection) stops it. When it
+// reconnecting (a new Offer from the answering volunteer, from whatever
+// socket or session, replaces the PeerConnection) stops it; an Offer gives
+// ConnectTimeout or the rest of a running grace, whichever is longer. When it
 // runs out the call ends with Ended "browser-lost" and Prompts.Error for the
-// caller, unless the relay is connected and still receiving the volunteer's
-// audio: a closed signaling socket alone does not end a call that is
-// carrying voice. A caller is never left in silence for longer than
-// BrowserGrace (or ConnectTimeout right after an answer or offer).
+// caller, unless the relay is still receiving the volunteer's audio: a
+// closed signaling socket, or ICE reporting a connection lost while the
+// audio flows on another candidate pair, does not end a call that is
+// carrying voice. So a reload, a crashed browser reopened or a network
+// change rejoins the call within BrowserGrace. While the relay reports the
+// browser disconnected, failed or closed and none of its audio arrived for
+// a second, the caller's bridge plays music on hold (MOHClass), stopped when
+// the relay is connected or the audio flows again: the caller hears that
+// the call goes on, not silence. A caller is never left waiting for longer
+// than BrowserGrace (or ConnectTimeout right after an answer).
 //
 // # Caller numbers
 //

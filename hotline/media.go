@@ -116,6 +116,7 @@ func (c *call) onMediaStart() {
 		return
 	}
 	c.bridged = true
+	c.checkMedia() // the volunteer's media may have dropped already
 }
 
 // teardownMedia leaves nothing in Asterisk and closes the relay. It is
@@ -138,6 +139,8 @@ func (c *call) teardownMedia() {
 		c.e.disown(ari.BridgeKey(id))
 	}
 	c.bridged, c.mediaInStasis = false, false
+	c.onHold, c.mediaDown = false, false // the music went with the bridge
+	c.stopMediaCheck()
 	if c.relay != nil {
 		_ = c.relay.Close()
 		c.relay = nil

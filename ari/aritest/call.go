@@ -59,6 +59,7 @@ type Call struct {
 	heard      []int16 // ring buffer of received audio
 	heardPos   int
 	heardFull  bool
+	heardTotal int // samples received over the call, however many the buffer keeps
 	answered   bool
 	cause      int
 	played     []string
@@ -246,6 +247,15 @@ func (c *Call) Playing() string {
 	return ch.playing.media[ch.playing.idx]
 }
 
+// OnHold reports whether the caller hears music on hold now: on their own
+// channel, or on the bridge they are in.
+func (c *Call) OnHold() bool {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	ch := c.s.channels[c.id]
+	return ch != nil && (ch.moh || ch.bridge != nil && ch.bridge.moh)
+}
+
 // ContinuedTo reports where the app sent the call with /continue, if it did.
 func (c *Call) ContinuedTo() (ari.DialplanCEP, bool) {
 	c.s.mu.Lock()
@@ -269,7 +279,16 @@ func (c *Call) Heard() []int16 {
 	return append(out, c.heard[:c.heardPos]...)
 }
 
+// HeardSamples counts the samples the caller received over the whole call;
+// Heard keeps only the last Options.HeardSeconds of them.
+func (c *Call) HeardSamples() int {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.heardTotal
+}
+
 func (c *Call) hearLocked(pcm []int16) {
+	c.heardTotal += len(pcm)
 	for len(pcm) > 0 {
 		n := copy(c.heard[c.heardPos:], pcm)
 		pcm = pcm[n:]

@@ -229,6 +229,55 @@ func TestPlaybackQueueAndMOH(t *testing.T) {
 	events(t, sub, "ChannelDestroyed")
 }
 
+// TestOnHold: the caller hears music on hold from their channel, and from
+// their bridge once bridged (a bridged channel hears the bridge only).
+func TestOnHold(t *testing.T) {
+	f := newFixture(t, Options{})
+	call, sub := f.newCall(CallSpec{CallerNumber: "+1"})
+	id := call.ChannelID()
+	if err := f.cl.Answer(f.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if call.OnHold() {
+		t.Fatal("on hold before any music")
+	}
+	if err := f.cl.StartChannelMOH(f.ctx, id, ""); err != nil {
+		t.Fatal(err)
+	}
+	if !call.OnHold() {
+		t.Fatal("channel music on hold: not on hold")
+	}
+	if _, err := f.cl.CreateBridge(f.ctx, "b1", ari.BridgeOptions{Types: []string{ari.BridgeMixing}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cl.AddChannel(f.ctx, "b1", []string{id}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if call.OnHold() {
+		t.Fatal("still on hold after entering a silent bridge")
+	}
+	if err := f.cl.StartBridgeMOH(f.ctx, "b1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if !call.OnHold() {
+		t.Fatal("bridge music on hold: not on hold")
+	}
+	if err := f.cl.StopBridgeMOH(f.ctx, "b1"); err != nil {
+		t.Fatal(err)
+	}
+	if call.OnHold() {
+		t.Fatal("on hold after the bridge's music stopped")
+	}
+	if got := call.Played(); !slices.Equal(got, []string{"moh:default", "moh:default"}) {
+		t.Fatalf("caller heard %v", got)
+	}
+	call.Hangup()
+	events(t, sub, "ChannelDestroyed")
+	if call.OnHold() {
+		t.Fatal("a hung-up caller on hold")
+	}
+}
+
 func TestScriptedCaller(t *testing.T) {
 	f := newFixture(t, Options{})
 	call, sub := f.newCall(CallSpec{

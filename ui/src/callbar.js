@@ -10,6 +10,7 @@
 import { h, button } from './dom.js';
 import { elapsed, endReasonKey, inCall, initialState, isRinging, reduce } from './ring.js';
 import { createMediaSession } from './rtc.js';
+import { createCallTabs } from './calltabs.js';
 import { createRingtone } from './ringtone.js';
 import { installAudioProbe } from './audio-probe.js';
 import { sealBanReason } from './notes.js';
@@ -275,7 +276,7 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     if (!inCall(s) && inCall(prev)) autolock.resume();
 
     const c = s.call;
-    if (c && ev.type === 'call:connected' && c.callId === ev.callId && !media && c.phase !== 'ended') startMedia(c.callId);
+    if (c && (ev.type === 'call:connected' || ev.type === 'rejoin') && c.callId === ev.callId && !media && c.phase !== 'ended') startMedia(c.callId);
     if ((!c || c.phase === 'ended') && media) stopMedia();
     if (c && c.phase === 'ended' && prev.call && prev.call.phase !== 'ended') {
       if (hangupTimer) clearTimeout(hangupTimer);
@@ -365,13 +366,22 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
 
   // ---- wiring ----
 
+  // A call the daemon says is ours that no tab carries comes back here.
+  const tabs = createCallTabs({
+    carrying: (callId) => inCall(s) && s.call.callId === callId,
+    onRejoin: (callId) => dispatch({ type: 'rejoin', callId }),
+  });
+
   // The socket dropped since the last hello.
   let wasDown = false;
   const off = [
     ws.on('ring', (m) => dispatch({ type: 'ring', callId: m.callId, startedAt: m.startedAt })),
     ws.on('ring:stop', (m) => dispatch({ type: 'ring:stop', callId: m.callId, reason: m.reason })),
     ws.on('call:connected', (m) => dispatch({ type: 'call:connected', callId: m.callId })),
-    ws.on('call:ended', (m) => dispatch({ type: 'call:ended', callId: m.callId, reason: m.reason })),
+    ws.on('call:ended', (m) => {
+      tabs.ended(m.callId);
+      dispatch({ type: 'call:ended', callId: m.callId, reason: m.reason });
+    }),
     ws.on('rtc:answer', (m) => media && media.handle(m)),
     ws.on('rtc:candidate', (m) => media && media.handle(m)),
     ws.on('error', (m) => {
@@ -383,13 +393,15 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     }),
     // Every (re)connection opens with the daemon's truth: the rings and the
     // call this volunteer has. After a drop, a call the daemon still has
-    // gets its media offered again (the daemon may have dropped its side).
+    // gets its media offered again (the daemon may have dropped its side);
+    // one this tab does not show is taken back unless another tab has it.
     ws.on('hello', (m) => {
       dispatch({ type: 'sync', rings: m.rings, call: m.call });
       const back = wasDown;
       wasDown = false;
       const c = s.call;
       if (back && media && c && (c.phase === 'connecting' || c.phase === 'live')) media.socketBack();
+      tabs.sync(m.call && typeof m.call.callId === 'string' ? m.call.callId : null);
     }),
   ];
 
@@ -414,6 +426,7 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     },
     // reset: logout, revoked session, panic wipe. Everything stops now.
     reset() {
+      tabs.cancel();
       // The auto-lock pause is counted: give back the one this call took.
       if (inCall(s)) autolock.resume();
       ringtone.stop();
@@ -437,6 +450,7 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     },
     destroy() {
       this.reset();
+      tabs.close();
       for (const f of off) f();
       offConn();
       offSession();

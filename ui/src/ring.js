@@ -20,7 +20,10 @@
 // and call, the 'sync' event): the rings shown become exactly the daemon's,
 // and a call this tab shows that the daemon no longer has is ended here
 // (reason 'gone'), so a restart or a missed call:ended never leaves a call
-// panel open with nothing behind it.
+// panel open with nothing behind it. A call the daemon says is ours that no
+// tab of this browser carries (the page was reloaded, or the browser
+// crashed and was reopened) is taken back here ('rejoin', see calltabs.js):
+// its panel comes back and the media is offered again.
 import { tk } from './i18n.js';
 
 export const initialState = Object.freeze({ rings: [], call: null, notice: null });
@@ -138,6 +141,17 @@ export function reduce(s, ev) {
       const same = call === s.call && rings.length === s.rings.length && rings.every((r, i) => r === s.rings[i]);
       if (same) return s;
       return { rings, call, notice: dropped && call === s.call ? notice(tk('ring.gone'), null, now) : s.notice };
+    }
+    case 'rejoin': {
+      // The daemon still has this volunteer's call and no other tab carries
+      // it: this tab takes it back, and offers its media again.
+      if (typeof ev.callId !== 'string' || ev.callId === '') return s;
+      if (s.call && s.call.phase !== 'ended') return s;
+      return {
+        rings: withoutRing(s.rings, ev.callId),
+        call: { callId: ev.callId, phase: 'connecting', answeredAt: now, connectedAt: now, liveAt: null, endedAt: null, reason: null, media: 'new' },
+        notice: null,
+      };
     }
     case 'refused': {
       // The daemon refused this tab's signaling for its call as not found

@@ -188,3 +188,32 @@ test('a refused re-offer for the call in progress ends it here', () => {
   const answering = run([ring('c1'), { type: 'answer', callId: 'c1' }]);
   assert.equal(reduce(answering, { type: 'refused', callId: 'c1', code: 'not_found' }), answering);
 });
+
+test('a page that lost its call (reload, crash) takes it back: panel, media, then the call goes on', () => {
+  // A fresh page: the hello names a call of ours that nothing here shows.
+  let s = reduce(initialState, hello([], { callId: 'c1' }, 10));
+  assert.equal(s.call, null, 'the hello alone does not take the call: another tab may carry it');
+  s = reduce(s, { type: 'rejoin', callId: 'c1', now: 20 });
+  assert.equal(s.call.callId, 'c1');
+  assert.equal(s.call.phase, 'connecting');
+  assert.equal(s.call.media, 'new');
+  assert.ok(inCall(s));
+  // The next hello (a reconnect) keeps it; its media comes up; it ends as any call.
+  assert.equal(reduce(s, hello([], { callId: 'c1' }, 30)), s);
+  s = reduce(s, { type: 'media', callId: 'c1', state: 'connected', now: 40 });
+  assert.equal(s.call.phase, 'live');
+  assert.equal(s.call.liveAt, 40);
+  s = reduce(s, { type: 'call:ended', callId: 'c1', reason: 'volunteer-hung-up', now: 50 });
+  assert.equal(s.call.phase, 'ended');
+  // A rejoin does not replace a call in progress here, and replaces a call
+  // that ended here (its panel left open).
+  const live = run([ring('c2'), { type: 'answer', callId: 'c2' }, { type: 'answer:ok', callId: 'c2' }]);
+  assert.equal(reduce(live, { type: 'rejoin', callId: 'c3' }), live);
+  assert.equal(reduce(live, { type: 'rejoin', callId: 'c2' }), live);
+  assert.equal(reduce(s, { type: 'rejoin', callId: 'c4', now: 60 }).call.callId, 'c4');
+  // A ring card of the call goes with it; junk is ignored.
+  const ringing = run([ring('c5')]);
+  assert.deepEqual(reduce(ringing, { type: 'rejoin', callId: 'c5' }).rings, []);
+  assert.equal(reduce(initialState, { type: 'rejoin', callId: '' }), initialState);
+  assert.equal(reduce(initialState, { type: 'rejoin' }), initialState);
+});
