@@ -232,10 +232,10 @@ test('the ring is an alertdialog, announced, with focus on a large Answer; the k
     await hangUp(demo);
     await closeEnded();
   });
-  await step(t, 'Alt+D declines from anywhere, a text field included; Alt+A answers', async () => {
+  await step(t, 'Alt+X declines from anywhere, a text field included; Alt+A answers', async () => {
     const d2 = await ring();
     await vol.page.locator('#lang-select').focus();
-    await vol.page.keyboard.press('Alt+D');
+    await vol.page.keyboard.press('Alt+X');
     await vol.page.locator('.ring-card').waitFor({ state: 'detached', timeout: 5000 });
     await hangUp(d2);
     const d3 = await ring();

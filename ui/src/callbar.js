@@ -6,7 +6,7 @@
 //
 // A ring is hard to miss: a large card that pulses (still under
 // prefers-reduced-motion), a role=alertdialog with focus on Answer, an
-// assertive announcement, Alt+A / Alt+D from anywhere on the page, the
+// assertive announcement, Alt+A / Alt+X from anywhere on the page, the
 // ring sound (which keeps going in a background tab), a desktop
 // notification when permitted, and the tab's title and icon. All of it
 // stops in the same dispatch that removes the ring.
@@ -109,7 +109,7 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     // The shortcuts act on the first ring (the oldest call).
     s.rings.forEach((r, i) => {
       const rc = ringCards.get(r.callId);
-      for (const [btn, keys] of [[rc.answerBtn, 'Alt+A'], [rc.declineBtn, 'Alt+D']]) {
+      for (const [btn, keys] of [[rc.answerBtn, 'Alt+A'], [rc.declineBtn, 'Alt+X']]) {
         if (i === 0) btn.setAttribute('aria-keyshortcuts', keys);
         else btn.removeAttribute('aria-keyshortcuts');
       }
@@ -453,11 +453,15 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
   window.addEventListener('pointerdown', onGesture, true);
   window.addEventListener('keydown', onGesture, true);
 
-  // Alt+A answers and Alt+D declines the first ring from anywhere on the
-  // page, a note field included (Alt+letter types nothing there).
+  // Alt+A answers and Alt+X declines the first ring from anywhere on the
+  // page, a note field included (Alt+letter types nothing there; on a Mac,
+  // Option+letter would, and is taken here instead). Not Alt+D: browsers
+  // use it for the address bar.
   const onShortcut = (ev) => {
     if (!isRinging(s) || !ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.repeat) return;
-    const k = ev.code === 'KeyA' || ev.key === 'a' ? 'answer' : ev.code === 'KeyD' || ev.key === 'd' ? 'decline' : null;
+    // The letter typed; the key's place when Option made it another character.
+    const letter = /^[a-z]$/i.test(ev.key) ? ev.key.toLowerCase() : typeof ev.code === 'string' && ev.code.startsWith('Key') ? ev.code.slice(3).toLowerCase() : '';
+    const k = letter === 'a' ? 'answer' : letter === 'x' ? 'decline' : null;
     if (!k) return;
     ev.preventDefault();
     const id = s.rings[0].callId;
