@@ -4,7 +4,7 @@
 // the ringtone, the notification, the tab title and icon, WebRTC (rtc.js)
 // and the auto-lock pause while a call is live.
 //
-// A ring is hard to miss: a large card that pulses (still under
+// A ring is hard to miss: a large card that pulses (and keeps still under
 // prefers-reduced-motion), a role=alertdialog with focus on Answer, an
 // assertive announcement, Alt+A / Alt+X from anywhere on the page, the
 // ring sound (which keeps going in a background tab), a desktop

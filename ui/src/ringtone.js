@@ -115,7 +115,7 @@ export function createRingtone({ AudioContextImpl = globalThis.AudioContext || g
     // A ring is wanted but the browser holds the sound back until the
     // person interacts with the page.
     get blocked() {
-      return wanted && source === null;
+      return wanted && source === null && ac !== null;
     },
   };
 }

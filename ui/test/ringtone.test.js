@@ -120,6 +120,7 @@ test('a suspended context plays once resumed, unless the ring ended meanwhile', 
 test('no WebAudio: start and stop do nothing', () => {
   const r = createRingtone({ AudioContextImpl: undefined });
   r.start();
+  assert.equal(r.blocked, false, 'nothing to unlock');
   r.stop();
   assert.equal(r.playing, false);
 });
