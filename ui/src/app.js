@@ -30,6 +30,7 @@ import { adminShiftsScreen } from './screens/admin-shifts.js';
 import { adminBansScreen } from './screens/admin-bans.js';
 import { createCallbar, reportAndBanCall } from './callbar.js';
 import { createDraftStore } from './drafts.js';
+import { ringState, SHORT_STATES } from './ring.js';
 
 const SCREENS = {
   home: homeScreen,
@@ -98,6 +99,7 @@ const ws = createSocket({
   onState: (state, detail) => {
     if (state === 'waiting') connRefused = refusalKey(detail?.code);
     else if (state !== 'connecting') connRefused = null;
+    if (state !== 'open') session.callEvent({ type: 'socket:down' });
     for (const fn of connListeners) fn(state);
     renderConn();
     // Say it when the live connection drops and when it is back: a
@@ -124,10 +126,14 @@ const ws = createSocket({
   },
 });
 ws.on('hello', (m) => {
-  // rings and call are the call bar's (callbar.js); the rest is the account.
+  // rings are the call bar's (callbar.js); the rest is the account, and the
+  // call (with call:connected and call:ended) is what says "on a call".
   const { type, rings, call, ...rest } = m;
+  session.callEvent({ type: 'hello', call });
   session.setMe({ ...(session.me || {}), ...rest });
 });
+ws.on('call:connected', (m) => session.callEvent({ type: 'call:connected', callId: m.callId }));
+ws.on('call:ended', (m) => session.callEvent({ type: 'call:ended', callId: m.callId }));
 ws.on('presence', (m) => {
   const { type, ...rest } = m;
   live.presence = rest;
@@ -146,6 +152,7 @@ ws.on('me', (m) => {
 // and a demoted admin must leave the admin screens.
 let shownRole = null;
 session.onChange(() => {
+  renderMeState();
   if (session.role === shownRole) return;
   shownRole = session.role;
   renderHeader();
@@ -394,6 +401,19 @@ function renderConn() {
   el.dataset.state = st;
   el.textContent =
     st === 'open' ? t('conn.open') : st === 'closed' || st === 'idle' ? t('conn.closed') : connRefused ? t(connRefused) : t('conn.reconnecting');
+  renderMeState();
+}
+
+// The header's word on whether calls ring here, from the same store and
+// events as the home screen's line (session.me, the socket's state).
+function renderMeState() {
+  const el = header.querySelector('.me-state');
+  if (!el) return;
+  el.hidden = !session.me;
+  if (!session.me) return;
+  const st = ringState(session.me, ws.state);
+  el.dataset.state = st.state;
+  el.textContent = t(SHORT_STATES[st.state]);
 }
 
 // A click on the link of the screen already shown reloads that screen (no
@@ -457,6 +477,7 @@ function renderHeader() {
   append(header, [
     h('span', { class: 'brand' }, hotlineName),
     h('div', { class: 'tools' },
+      session.pubkey && !mustEnrol() ? h('span', { class: 'me-state', id: 'me-state', hidden: true }) : null,
       session.pubkey ? h('span', { class: 'conn' }) : null,
       session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => lock('login.manualLocked') } }, t('nav.lock')) : null,
       session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => logout() } }, t('nav.logout')) : null,

@@ -1,8 +1,15 @@
 // The call bar above <main>, on every screen: the ring cards, and the panel
 // of the call this tab answered with its note editor. Decisions are made by
 // ring.js's reducer; this file renders its state and runs the side effects:
-// the ringtone, the notification, the tab title, WebRTC (rtc.js) and the
-// auto-lock pause while a call is live.
+// the ringtone, the notification, the tab title and icon, WebRTC (rtc.js)
+// and the auto-lock pause while a call is live.
+//
+// A ring is hard to miss: a large card that pulses (and keeps still under
+// prefers-reduced-motion), a role=alertdialog with focus on Answer, an
+// assertive announcement, Alt+A / Alt+X from anywhere on the page, the
+// ring sound (which keeps going in a background tab), a desktop
+// notification when permitted, and the tab's title and icon. All of it
+// stops in the same dispatch that removes the ring.
 //
 // What a ring shows: that a call is waiting and for how long. Nothing about
 // the caller — the server sends nothing about them, and this code has
@@ -32,6 +39,20 @@ const MEDIA_TEXT = {
   'no-microphone': tk('call.mediaNoMic'),
   closed: tk('call.mediaClosed'),
 };
+
+// The tab's icon while a call rings: the app's circle, in the ring's colour,
+// with a white centre (img-src allows data: URLs).
+const RING_ICON = 'data:image/svg+xml,' + encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#c2410c"/><circle cx="8" cy="8" r="3" fill="#ffffff"/></svg>');
+
+// setRingIcon shows the ringing icon, or puts the page's own back.
+let pageIcon = null;
+function setRingIcon(on) {
+  const link = document.querySelector('link[rel="icon"]');
+  if (!link) return;
+  if (pageIcon === null) pageIcon = link.getAttribute('href');
+  const want = on ? RING_ICON : pageIcon;
+  if (link.getAttribute('href') !== want) link.setAttribute('href', want);
+}
 
 const editable = (el) => !!el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
 
@@ -69,16 +90,31 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     let firstNew = null;
     for (const r of s.rings) {
       if (ringCards.has(r.callId)) continue;
-      const since = h('p', { class: 'ring-since' });
+      const id = 'ring-' + r.callId;
+      const since = h('p', { class: 'ring-since', id: id + '-since' });
+      const sound = h('p', { class: 'ring-sound', hidden: true }, t('ring.soundBlocked'));
       const answerBtn = button(t('ring.answer'), () => answer(r.callId), { kind: 'primary', class: 'btn btn-primary btn-answer', dataset: { callId: r.callId } });
-      const card = h('section', { class: 'ring-card', 'aria-labelledby': 'ring-h-' + r.callId, dataset: { callId: r.callId } },
-        h('h2', { id: 'ring-h-' + r.callId }, t('ring.incoming')),
+      const declineBtn = button(t('ring.decline'), () => decline(r.callId), { kind: 'secondary', class: 'btn btn-secondary btn-decline' });
+      const card = h('section', {
+        class: 'ring-card', role: 'alertdialog', 'aria-modal': 'false', 'aria-labelledby': id + '-h', 'aria-describedby': `${id}-since ${id}-keys`, dataset: { callId: r.callId },
+      },
+        h('h2', { id: id + '-h' }, h('span', { class: 'ring-bell', 'aria-hidden': 'true' }), t('ring.incoming')),
         since,
-        h('div', { class: 'row' }, answerBtn, button(t('ring.decline'), () => decline(r.callId), { kind: 'secondary' })));
-      ringCards.set(r.callId, { card, since, receivedAt: r.receivedAt });
+        h('div', { class: 'ring-actions' }, answerBtn, declineBtn),
+        h('p', { class: 'ring-keys', id: id + '-keys' }, t('ring.keysHint')),
+        sound);
+      ringCards.set(r.callId, { card, since, sound, answerBtn, declineBtn, receivedAt: r.receivedAt });
       ringsEl.append(card);
       if (!firstNew) firstNew = answerBtn;
     }
+    // The shortcuts act on the first ring (the oldest call).
+    s.rings.forEach((r, i) => {
+      const rc = ringCards.get(r.callId);
+      for (const [btn, keys] of [[rc.answerBtn, 'Alt+A'], [rc.declineBtn, 'Alt+X']]) {
+        if (i === 0) btn.setAttribute('aria-keyshortcuts', keys);
+        else btn.removeAttribute('aria-keyshortcuts');
+      }
+    });
     if (firstNew && prev.rings.length === 0) {
       ctx.announce(t('ring.incoming'), { assertive: true });
       // Focus goes to Answer, unless the volunteer is typing (a note for the
@@ -90,7 +126,12 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
 
   function tickRings() {
     const now = Date.now();
-    for (const rc of ringCards.values()) rc.since.textContent = t('ring.ringingFor', { time: elapsed(now - rc.receivedAt) });
+    const blocked = ringtone.blocked;
+    for (const rc of ringCards.values()) {
+      rc.since.textContent = t('ring.ringingFor', { time: elapsed(now - rc.receivedAt) });
+      // Said after a second: a resume the browser allows takes a moment.
+      rc.sound.hidden = !blocked || now - rc.receivedAt < 1000;
+    }
   }
 
   let panel = null; // {callId, root, status, timer, media, mute, hangup, ban, close, editorSlot, editor}
@@ -205,10 +246,15 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     if (isRinging(s) && prev.rings.length === 0 && N && N.permission === 'granted') {
       try {
         // Generic on purpose: a lock screen shows this to anyone nearby.
-        notification = new N(t('ring.incoming'), { body: t('ring.notifyBody'), tag: 'llamenos-ring', requireInteraction: true });
-        notification.onclick = () => {
+        const n = new N(t('ring.incoming'), { body: t('ring.notifyBody'), tag: 'llamenos-ring', requireInteraction: true });
+        notification = n;
+        // A click on it means "take me to the call": the tab comes forward
+        // with focus on Answer, even if a field had it when the ring came.
+        n.onclick = () => {
           window.focus();
-          notification.close();
+          const first = s.rings.length ? ringCards.get(s.rings[0].callId) : null;
+          if (first) first.answerBtn.focus();
+          n.close();
         };
       } catch {
         notification = null;
@@ -271,6 +317,7 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     else ringtone.stop();
     notify(prev);
     setTitleBadge(isRinging(s) ? t('ring.incoming') : inCall(s) ? t('call.badge') : null);
+    setRingIcon(isRinging(s));
 
     if (inCall(s) && !inCall(prev)) autolock.pause();
     if (!inCall(s) && inCall(prev)) autolock.resume();
@@ -418,6 +465,23 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
   window.addEventListener('pointerdown', onGesture, true);
   window.addEventListener('keydown', onGesture, true);
 
+  // Alt+A answers and Alt+X declines the first ring from anywhere on the
+  // page, a note field included (Alt+letter types nothing there; on a Mac,
+  // Option+letter would, and is taken here instead). Not Alt+D: browsers
+  // use it for the address bar.
+  const onShortcut = (ev) => {
+    if (!isRinging(s) || !ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.repeat) return;
+    // The letter typed; the key's place when Option made it another character.
+    const letter = /^[a-z]$/i.test(ev.key) ? ev.key.toLowerCase() : typeof ev.code === 'string' && ev.code.startsWith('Key') ? ev.code.slice(3).toLowerCase() : '';
+    const k = letter === 'a' ? 'answer' : letter === 'x' ? 'decline' : null;
+    if (!k) return;
+    ev.preventDefault();
+    const id = s.rings[0].callId;
+    if (k === 'answer') answer(id);
+    else decline(id);
+  };
+  window.addEventListener('keydown', onShortcut);
+
   renderBar();
 
   return {
@@ -446,6 +510,7 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
       callEl.replaceChildren();
       noticeEl.hidden = true;
       setTitleBadge(null);
+      setRingIcon(false);
       renderBar();
     },
     destroy() {
@@ -456,6 +521,7 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
       offSession();
       window.removeEventListener('pointerdown', onGesture, true);
       window.removeEventListener('keydown', onGesture, true);
+      window.removeEventListener('keydown', onShortcut);
     },
   };
 }

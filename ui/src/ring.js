@@ -180,6 +180,16 @@ export function ringState(me, conn) {
   return { state: 'ringable', key: tk('home.stateOn') };
 }
 
+// The same states in a word or two, for the header on every screen.
+export const SHORT_STATES = Object.freeze({
+  oncall: tk('header.stateOnCall'),
+  off: tk('header.stateOff'),
+  break: tk('header.stateBreak'),
+  offline: tk('header.stateOffline'),
+  offshift: tk('header.stateOffShift'),
+  ringable: tk('header.stateOn'),
+});
+
 // What the side effects follow.
 export const isRinging = (s) => s.rings.length > 0;
 export const inCall = (s) => s.call !== null && s.call.phase !== 'ended';

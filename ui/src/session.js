@@ -11,6 +11,13 @@ export function createSession() {
     role: null,
     me: null, // last GET /api/me (or ws 'me') object
     profile: null, // decrypted own profile {name, phone} or null
+    // The call this person answered, as their socket's ordered events tell
+    // it (the hello's call, call:connected, call:ended): a callId or null.
+    // While a socket that said hello is open, me.onCall follows these
+    // events only, so a GET /api/me answer computed before a call event and
+    // read after it cannot undo it; every view reads me.onCall from here.
+    call: null,
+    callsFromSocket: false,
 
     get unlocked() {
       return s.secretKey !== null && s.pubkey !== null;
@@ -32,8 +39,29 @@ export function createSession() {
 
     setMe(me) {
       if (!me || typeof me !== 'object') return;
-      s.me = me;
+      s.me = s.callsFromSocket ? { ...me, onCall: s.call !== null } : me;
       if (me.role) s.role = me.role;
+      emit();
+    },
+
+    // callEvent: {type: 'hello', call} | {type: 'call:connected' | 'call:ended',
+    // callId} | {type: 'socket:down'} (events may be missed until the next
+    // hello, so GET /api/me answers count again meanwhile).
+    callEvent(ev) {
+      let call = s.call;
+      if (ev.type === 'hello') {
+        call = ev.call && typeof ev.call.callId === 'string' ? ev.call.callId : null;
+        s.callsFromSocket = true;
+      } else if (ev.type === 'call:connected' && typeof ev.callId === 'string') call = ev.callId;
+      else if (ev.type === 'call:ended' && ev.callId === call) call = null;
+      else if (ev.type === 'socket:down') {
+        s.callsFromSocket = false;
+        return;
+      } else return;
+      const changed = call !== s.call || (s.me && s.me.onCall !== (call !== null));
+      s.call = call;
+      if (!changed) return;
+      if (s.me) s.me = { ...s.me, onCall: call !== null };
       emit();
     },
 
@@ -57,6 +85,8 @@ export function createSession() {
       s.pubkey = null;
       s.role = null;
       s.me = null;
+      s.call = null;
+      s.callsFromSocket = false;
       emit();
     },
 

@@ -82,3 +82,35 @@ test('prefs merge and survive junk', () => {
   const full = { setItem() { throw new Error('QuotaExceeded'); }, getItem: () => null };
   assert.deepEqual(savePrefs(full, { lang: 'en' }), { lang: 'en' });
 });
+
+test('on a call follows the socket\'s call events, and a late GET /api/me cannot undo them', () => {
+  const s = createSession();
+  let changes = 0;
+  s.onChange(() => changes++);
+  s.setMe({ available: true, onCall: true });
+  assert.equal(s.me.onCall, true, 'before any hello, the answer of GET /api/me counts');
+  s.callEvent({ type: 'hello', call: null });
+  assert.equal(s.me.onCall, false, 'the hello says there is no call');
+  const before = changes;
+  s.callEvent({ type: 'call:connected', callId: 'c1' });
+  assert.equal(s.me.onCall, true);
+  assert.equal(changes, before + 1, 'views are told');
+  // An answer computed before call:connected, read after it.
+  s.setMe({ available: true, onCall: false });
+  assert.equal(s.me.onCall, true);
+  s.callEvent({ type: 'call:ended', callId: 'other' });
+  assert.equal(s.me.onCall, true, 'the end of another call changes nothing');
+  s.callEvent({ type: 'call:ended', callId: 'c1' });
+  assert.equal(s.me.onCall, false);
+  s.setMe({ available: true, onCall: true });
+  assert.equal(s.me.onCall, false, 'nor after the call');
+  // While the socket is down events may be missed: the server's answers count.
+  s.callEvent({ type: 'socket:down' });
+  s.setMe({ available: true, onCall: true });
+  assert.equal(s.me.onCall, true);
+  s.callEvent({ type: 'hello', call: { callId: 'c2' } });
+  assert.equal(s.call, 'c2');
+  s.forget();
+  assert.equal(s.call, null);
+  assert.equal(s.callsFromSocket, false);
+});
