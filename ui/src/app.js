@@ -472,12 +472,14 @@ function renderHeader() {
     : null;
   // replaceChildren would print a null as the text "null": go through append.
   header.replaceChildren();
-  // The brand and the tools share the first row, the navigation has a row
-  // of its own (app.css), so no language's longer words push things around.
+  // The brand, whether calls ring here and the tools share the first row
+  // (on a phone the tools take a row of their own), the navigation has a
+  // row of its own (app.css), so no language's longer words push things
+  // around.
   append(header, [
     h('span', { class: 'brand' }, hotlineName),
+    session.pubkey && !mustEnrol() ? h('span', { class: 'me-state', id: 'me-state', hidden: true }) : null,
     h('div', { class: 'tools' },
-      session.pubkey && !mustEnrol() ? h('span', { class: 'me-state', id: 'me-state', hidden: true }) : null,
       session.pubkey ? h('span', { class: 'conn' }) : null,
       session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => lock('login.manualLocked') } }, t('nav.lock')) : null,
       session.unlocked ? h('button', { type: 'button', class: 'btn btn-link', on: { click: () => logout() } }, t('nav.logout')) : null,
