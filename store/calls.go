@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -210,6 +211,44 @@ func (tx *Tx) ListCalls(f CallFilter, cursor string, limit int) (calls []Call, n
 		}
 		return c, !postNote || c.HasNote, nil
 	})
+}
+
+// CallerHashWindow is how long a call record keeps its caller hash: the
+// rate limit's window (calls per minute). EraseCallerHashes erases it after.
+const CallerHashWindow = time.Minute
+
+// EraseCallerHashes zeroes the caller hash of every call that started
+// before t, and returns how many it erased. Only calls still holding a hash
+// are visited: their index entries are the ones outside the zero prefix.
+func (tx *Tx) EraseCallerHashes(t time.Time) (int, error) {
+	b, err := tx.bucket(bucketCallsFrom)
+	if err != nil {
+		return 0, err
+	}
+	var ids [][]byte
+	var zero Hash
+	c := b.Cursor()
+	for k, _ := c.Seek(prefixEnd(zero[:])); k != nil; k, _ = c.Next() {
+		if len(k) != 32+8+16 {
+			return 0, fmt.Errorf("store: erase caller hashes: %w: index key of %d bytes", ErrCorrupt, len(k))
+		}
+		started := time.Unix(0, int64(binary.BigEndian.Uint64(k[32:40])))
+		if started.Before(t) {
+			ids = append(ids, clone(k[40:]))
+		}
+	}
+	for _, id := range ids {
+		call, err := tx.callByKey(id)
+		if err != nil {
+			return 0, err
+		}
+		old := call.indexEntries()
+		call.CallerHash = Hash{}
+		if err := tx.writeCall(&call, old); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
 }
 
 // CountCallsFrom counts calls from a caller hash that started at or after
