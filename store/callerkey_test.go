@@ -345,4 +345,3 @@ func BenchmarkCallerHash(b *testing.B) {
 	b.ReportMetric(perHash*1e3, "cpu-ms/op")
 	b.ReportMetric(perHash*1e9/(365.25*24*3600), "core-years/1e9-numbers")
 }
-
