@@ -82,7 +82,7 @@ func TestRoleMatrix(t *testing.T) {
 
 	// A past call answered by v, with a note by v.
 	callID, _ := store.NewID()
-	hash, err := e.st.Secret().PhoneHash("+15550107777")
+	hash, err := e.st.CallerKey().PhoneHash("+15550107777")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,10 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	if err := privateDir(cfg.Data.Dir); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.Data.Dir, store.DefaultFileName), store.Options{Logger: log})
+	if cfg.Data.CallerKeyFile == "" {
+		return errors.New("data.caller_key_file: must be set (the key of caller-number hashes lives outside the data directory)")
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.Data.Dir, store.DefaultFileName), store.Options{Logger: log, KeyFile: cfg.Data.CallerKeyFile})
 	if err != nil {
 		return err
 	}

@@ -17,12 +17,19 @@ import (
 // admin commands find the same data directory as the systemd service.
 const defaultConfigPath = "/etc/llamenos/llamenos.toml"
 
+// dataPaths are where a data command finds the database and the caller key.
+type dataPaths struct {
+	dir     string
+	keyFile string // "" with --data and no --caller-key
+}
+
 // dataCommand parses `llamenos NAME [--config FILE | --data DIR] [FILE]`
 // and returns the data directory and, when file is true, the file argument.
-func dataCommand(name string, args []string, stderr io.Writer, file bool) (dir, arg string, err error) {
+func dataCommand(name string, args []string, stderr io.Writer, file bool) (paths dataPaths, arg string, err error) {
 	fs := newFlags(name, stderr)
 	cfgPath := fs.String("config", "", "daemon configuration file (default "+defaultConfigPath+" if it exists)")
 	dataDir := fs.String("data", "", "data directory (overrides the configuration)")
+	keyFile := fs.String("caller-key", "", "caller-key file (overrides the configuration; restore moves an old backup's caller-number secret there)")
 	want := 0
 	if file {
 		want = 1
@@ -32,17 +39,20 @@ func dataCommand(name string, args []string, stderr io.Writer, file bool) (dir, 
 		}
 	}
 	if err := parseFlags(fs, args, want); err != nil {
-		return "", "", err
+		return dataPaths{}, "", err
 	}
-	if dir, err = resolveDataDir(*cfgPath, *dataDir); err != nil {
-		return "", "", err
+	if paths, err = resolveDataDir(*cfgPath, *dataDir); err != nil {
+		return dataPaths{}, "", err
 	}
-	return dir, fs.Arg(0), nil
+	if *keyFile != "" {
+		paths.keyFile = *keyFile
+	}
+	return paths, fs.Arg(0), nil
 }
 
-func resolveDataDir(cfgPath, dataDir string) (string, error) {
+func resolveDataDir(cfgPath, dataDir string) (dataPaths, error) {
 	if dataDir != "" {
-		return dataDir, nil
+		return dataPaths{dir: dataDir}, nil
 	}
 	if cfgPath == "" {
 		if _, err := os.Stat(defaultConfigPath); err == nil {
@@ -51,16 +61,17 @@ func resolveDataDir(cfgPath, dataDir string) (string, error) {
 	}
 	cfg, err := config.Load(cfgPath, os.Environ())
 	if err != nil {
-		return "", err
+		return dataPaths{}, err
 	}
-	return cfg.Data.Dir, nil
+	return dataPaths{dir: cfg.Data.Dir, keyFile: cfg.Data.CallerKeyFile}, nil
 }
 
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	dir, dst, err := dataCommand("backup", args, stderr, true)
+	paths, dst, err := dataCommand("backup", args, stderr, true)
 	if err != nil {
 		return err
 	}
+	dir := paths.dir // the backup is the database only: never the caller key
 	var res store.BackupResult
 	if c, err := control.Dial(control.SocketPath(dir)); err == nil {
 		// The daemon holds the database: it streams a consistent copy.
@@ -83,11 +94,11 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	dir, src, err := dataCommand("restore", args, stderr, true)
+	paths, src, err := dataCommand("restore", args, stderr, true)
 	if err != nil {
 		return err
 	}
-	res, err := store.Restore(ctx, src, filepath.Join(dir, store.DefaultFileName))
+	res, err := store.Restore(ctx, src, filepath.Join(paths.dir, store.DefaultFileName), paths.keyFile)
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w\nstop the daemon first (systemctl stop llamenos), restore, then start it again", err)
 	}
@@ -102,7 +113,8 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	dir, _, err := dataCommand("check", args, stderr, false)
+	paths, _, err := dataCommand("check", args, stderr, false)
+	dir := paths.dir
 	if err != nil {
 		return err
 	}
