@@ -28,6 +28,7 @@ import (
 	"llamenos/hotline"
 	"llamenos/people"
 	"llamenos/records"
+	"llamenos/retention"
 	"llamenos/rtc"
 	"llamenos/sdnotify"
 	"llamenos/settings"
@@ -184,7 +185,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 5)
+	errs := make(chan error, 6)
 	part := func(name string, run func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -197,6 +198,8 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	}
 	part("ari", ariClient.Run)
 	part("hotline", engine.Run)
+	purger := &retention.Purger{Store: st, Log: log.With("component", "retention")}
+	part("retention", purger.Run)
 	httpDone := make(chan struct{})
 	part("http", func(ctx context.Context) error {
 		defer close(httpDone)

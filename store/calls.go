@@ -251,6 +251,23 @@ func (tx *Tx) EraseCallerHashes(t time.Time) (int, error) {
 	return len(ids), nil
 }
 
+// HasCallerHashesBefore reports whether a call that started before t still
+// holds its caller hash (EraseCallerHashes would change something).
+func (tx *Tx) HasCallerHashesBefore(t time.Time) (bool, error) {
+	b, err := tx.bucket(bucketCallsFrom)
+	if err != nil {
+		return false, err
+	}
+	var zero Hash
+	c := b.Cursor()
+	for k, _ := c.Seek(prefixEnd(zero[:])); k != nil; k, _ = c.Next() {
+		if len(k) == 32+8+16 && time.Unix(0, int64(binary.BigEndian.Uint64(k[32:40]))).Before(t) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // CountCallsFrom counts calls from a caller hash that started at or after
 // since: the repeat-caller signal.
 func (tx *Tx) CountCallsFrom(callerHash Hash, since time.Time) (int, error) {
