@@ -36,8 +36,9 @@ func (o Outcome) valid() bool {
 
 // Call is a call's metadata, which the server may know (times, queue wait,
 // duration, who answered, outcome). The caller's
-// number exists only as CallerHash (HMAC under the install secret) and as
-// CallerNumber, an envelope sealed to the admins.
+// number exists only as CallerHash (CallerKey; erased once the call is older
+// than CallerHashWindow) and as CallerNumber, an envelope sealed to the
+// admins.
 type Call struct {
 	ID           string        `json:"id"`
 	StartedAt    time.Time     `json:"start"`
