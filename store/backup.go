@@ -195,7 +195,7 @@ func restore(ctx context.Context, src, dbPath, keyFile string) (RestoreResult, e
 	if err != nil {
 		return RestoreResult{}, fmt.Errorf("the backup does not verify: %w", err)
 	}
-	restored, err := Open(ctx, tmpName, Options{LockTimeout: time.Second, KeyFile: keyFile})
+	restored, err := Open(ctx, tmpName, Options{LockTimeout: time.Second, KeyFile: keyFile, keepLegacy: true})
 	if err != nil {
 		return RestoreResult{}, err
 	}

@@ -285,7 +285,7 @@ func (s *Store) loadKey(opts Options) error {
 // ban is keyed by them: from then on the file cannot be used to test
 // guesses against the v1 hashes left in the audit log.
 func (s *Store) dropUnusedLegacy(opts Options) error {
-	if opts.ReadOnly || opts.KeyFile == "" || !s.key.HasLegacy() {
+	if opts.ReadOnly || opts.keepLegacy || opts.KeyFile == "" || !s.key.HasLegacy() {
 		return nil
 	}
 	n := 0

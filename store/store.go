@@ -57,6 +57,9 @@ type Options struct {
 
 	// migrations replaces the built-in list (tests only).
 	migrations []migration
+	// keepLegacy leaves the key file's legacy secrets alone (Restore's open
+	// of a copy that may not be installed).
+	keepLegacy bool
 }
 
 // Store is the bbolt database holding everything the server may know.
