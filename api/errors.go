@@ -97,7 +97,7 @@ func refusal(err error) (*apiError, bool) {
 	case errors.Is(err, hotline.ErrAlreadyAnswered):
 		return errConflict("another volunteer answered this call"), true
 	case errors.Is(err, hotline.ErrNotBannable):
-		return errConflict("the caller's number was withheld, so it cannot be banned"), true
+		return errConflict("the caller's number was withheld, or the call is more than a minute old (its caller hash is erased): add the number on the ban list instead"), true
 	case errors.Is(err, hotline.ErrBadSignal), errors.Is(err, store.ErrInvalid):
 		return errBadRequest("%v", err), true
 	}

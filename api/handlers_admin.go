@@ -97,6 +97,39 @@ type settingsJSON struct {
 		Admins     bool `json:"admins"`
 		Volunteers bool `json:"volunteers"`
 	} `json:"passkeyPolicy"`
+	// Retention, counted from each call's start: kept forever, or deleted
+	// after that many days.
+	Retention struct {
+		CallRecords keepJSON `json:"callRecords"`
+		Notes       keepJSON `json:"notes"`
+		Transcripts keepJSON `json:"transcripts"` // transcripts and voicemails
+	} `json:"retention"`
+}
+
+// keepJSON is one retention choice: forever, or days (shown as 365 while
+// forever is chosen, so unticking it offers a year).
+type keepJSON struct {
+	Forever bool `json:"forever"`
+	Days    int  `json:"days"`
+}
+
+const defaultKeepDays = 365
+
+func keepView(days int) keepJSON {
+	if days == 0 {
+		return keepJSON{Forever: true, Days: defaultKeepDays}
+	}
+	return keepJSON{Days: days}
+}
+
+func (k keepJSON) days(name string) (int, error) {
+	if k.Forever {
+		return 0, nil
+	}
+	if k.Days < 1 || k.Days > store.MaxKeepDays {
+		return 0, errBadRequest("retention.%s.days must be 1 to %d unless forever is chosen", name, store.MaxKeepDays)
+	}
+	return k.Days, nil
 }
 
 func settingsView(st store.Settings) settingsJSON {
@@ -109,6 +142,7 @@ func settingsView(st store.Settings) settingsJSON {
 	}
 	v.Captcha.Enabled, v.Captcha.MaxAttempts, v.Captcha.Digits = st.CaptchaEnabled, st.CaptchaAttempts, st.CaptchaDigits
 	v.PasskeyPolicy.Admins, v.PasskeyPolicy.Volunteers = st.PasskeysForAdmins, st.PasskeysForVolunteers
+	v.Retention.CallRecords, v.Retention.Notes, v.Retention.Transcripts = keepView(st.KeepCallsDays), keepView(st.KeepNotesDays), keepView(st.KeepTranscriptsDays)
 	return v
 }
 
@@ -126,7 +160,15 @@ func (v settingsJSON) apply(st *store.Settings) error {
 		}
 		st.RateLimitPerMinute = v.RateLimit.CallsPerMinute
 	}
-	return nil
+	var err error
+	if st.KeepCallsDays, err = v.Retention.CallRecords.days("callRecords"); err != nil {
+		return err
+	}
+	if st.KeepNotesDays, err = v.Retention.Notes.days("notes"); err != nil {
+		return err
+	}
+	st.KeepTranscriptsDays, err = v.Retention.Transcripts.days("transcripts")
+	return err
 }
 
 func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {

@@ -162,3 +162,16 @@ func (s *Server) patchVolunteer(w http.ResponseWriter, r *http.Request, who auth
 	writeJSON(w, http.StatusOK, volunteerView(p))
 	return nil
 }
+
+// deleteVolunteer deletes a deactivated account and its personal data
+// (people.Service.Delete); their calls and notes stay.
+func (s *Server) deleteVolunteer(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	pk := r.PathValue("pubkey")
+	if err := s.People.Delete(r.Context(), who.PubKey, pk); err != nil {
+		return err
+	}
+	s.Hub.closeUser(pk, closeRevoked, "account deleted")
+	s.pushPresence()
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -70,7 +70,7 @@ func withRealEngine(s *envSetup) { s.realEngine = true }
 func newEnv(t *testing.T, calls CallEngine, opts ...envOption) *env {
 	t.Helper()
 	leakcheck.Check(t)
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"), store.Options{NoSync: true})
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"), store.Options{NoSync: true, CallerHashCost: e2ee.CallerHashCost{Time: 1, MemoryKiB: 8}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,7 @@ func TestRoleMatrix(t *testing.T) {
 
 	// A past call answered by v, with a note by v.
 	callID, _ := store.NewID()
-	hash, err := e.st.Secret().PhoneHash("+15550107777")
+	hash, err := e.st.CallerKey().PhoneHash("+15550107777")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +164,7 @@ func TestRoleMatrix(t *testing.T) {
 		"GET /api/rtc":                    {"", none, [4]int{U, 200, 200, 200}},
 		"GET /api/volunteers":             {"", none, [4]int{U, F, F, 200}},
 		"PATCH /api/volunteers/{pubkey}":  {"/api/volunteers/" + o.pk, fixed(map[string]bool{"active": true}), [4]int{U, F, F, 200}},
+		"DELETE /api/volunteers/{pubkey}": {"/api/volunteers/" + o.pk, none, [4]int{U, F, F, 409}}, // active: deactivate first
 		"POST /api/invites":               {"", fixed(map[string]string{"role": "volunteer"}), [4]int{U, F, F, 200}},
 		"GET /api/invites":                {"", none, [4]int{U, F, F, 200}},
 		"DELETE /api/invites/{id}":        {"/api/invites/" + hexMissing, none, [4]int{U, F, F, 404}},

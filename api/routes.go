@@ -27,6 +27,7 @@ func (s *Server) routeTable() []route {
 
 		{method: "GET", pattern: "/api/volunteers", access: adminOnly, h: s.listVolunteers},
 		{method: "PATCH", pattern: "/api/volunteers/{pubkey}", access: adminOnly, h: s.patchVolunteer},
+		{method: "DELETE", pattern: "/api/volunteers/{pubkey}", access: adminOnly, h: s.deleteVolunteer},
 		{method: "POST", pattern: "/api/invites", access: adminOnly, h: s.createInvite},
 		{method: "GET", pattern: "/api/invites", access: adminOnly, h: s.listInvites},
 		{method: "DELETE", pattern: "/api/invites/{id}", access: adminOnly, h: s.revokeInvite},

@@ -21,6 +21,17 @@ func TestSettings(t *testing.T) {
 	s["timeZone"] = "America/Mexico_City"
 	s["queueTimeoutSeconds"] = 120
 	s["passkeyPolicy"] = map[string]bool{"admins": false, "volunteers": true}
+	keep, _ := s["retention"].(map[string]any)
+	for _, k := range []string{"callRecords", "notes", "transcripts"} {
+		if c, _ := keep[k].(map[string]any); c["forever"] != true || c["days"] != 365.0 {
+			t.Fatalf("retention default for %s: %v (want forever, offering 365 days)", k, keep[k])
+		}
+	}
+	s["retention"] = map[string]any{
+		"callRecords": map[string]any{"forever": false, "days": 730},
+		"notes":       map[string]any{"forever": true, "days": 365},
+		"transcripts": map[string]any{"forever": false, "days": 30},
+	}
 	if r := e.do("PUT", "/api/settings", s, a); r.status != 200 {
 		t.Fatalf("put: %d %s", r.status, r.body)
 	}
@@ -31,6 +42,9 @@ func TestSettings(t *testing.T) {
 		"rate":         func(m map[string]any) { m["rateLimit"] = map[string]any{"enabled": true, "callsPerMinute": 0} },
 		"unknown":      func(m map[string]any) { m["voicemailMode"] = "always" },
 		"captcha size": func(m map[string]any) { m["captcha"] = map[string]any{"enabled": true, "maxAttempts": 3, "digits": 40} },
+		"retention": func(m map[string]any) {
+			m["retention"] = map[string]any{"callRecords": map[string]any{"forever": false, "days": 0}, "notes": map[string]any{"forever": true, "days": 1}, "transcripts": map[string]any{"forever": true, "days": 1}}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			m := map[string]any{}
@@ -47,7 +61,8 @@ func TestSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.TimeZone != "America/Mexico_City" || got.QueueTimeoutSeconds != 120 || !got.PasskeysForVolunteers || got.VoicemailMode != store.VoicemailAuto {
+	if got.TimeZone != "America/Mexico_City" || got.QueueTimeoutSeconds != 120 || !got.PasskeysForVolunteers || got.VoicemailMode != store.VoicemailAuto ||
+		got.KeepCallsDays != 730 || got.KeepNotesDays != 0 || got.KeepTranscriptsDays != 30 {
 		t.Fatalf("stored settings after refused updates: %+v", got)
 	}
 }

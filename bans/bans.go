@@ -28,7 +28,7 @@ func (s *Service) List(ctx context.Context) ([]store.Ban, error) {
 // sealed number is required, the reason optional; both must be sealed to
 // every active admin.
 func (s *Service) Add(ctx context.Context, actor, number string, sealed, reason []byte) error {
-	hash, err := s.Store.Secret().PhoneHash(number)
+	hash, err := s.Store.CallerKey().PhoneHash(number)
 	if err != nil {
 		return fault.Invalidf("number must be in international format, e.g. +34 600 000 000")
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -50,7 +51,17 @@ type Server struct {
 // Data is where the daemon keeps its state.
 type Data struct {
 	Dir string `toml:"dir"`
+	// CallerKeyFile holds the key of caller-number hashes, outside Dir so
+	// that the database and its backups do not carry it. Default: a
+	// systemd credential named caller-key ($CREDENTIALS_DIRECTORY) when
+	// there is one, else "caller-key" beside the configuration file. The
+	// daemon creates it (0600) at first start when it can.
+	CallerKeyFile string `toml:"caller_key_file"`
 }
+
+// CallerKeyName is the key file's name beside the configuration file, and
+// the systemd credential's name.
+const CallerKeyName = "caller-key"
 
 // Asterisk is how the daemon reaches Asterisk's ARI.
 type Asterisk struct {
@@ -207,10 +218,35 @@ func Load(path string, environ []string) (Config, error) {
 	if err := cfg.readSecretFiles(); err != nil {
 		return Config{}, err
 	}
+	if cfg.Data.CallerKeyFile == "" {
+		cfg.Data.CallerKeyFile = defaultCallerKeyFile(path, environ)
+	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// defaultCallerKeyFile is the systemd credential caller-key when the
+// service passes one, else caller-key beside the configuration file ("" with
+// neither).
+func defaultCallerKeyFile(configPath string, environ []string) string {
+	for _, kv := range environ {
+		if dir, ok := strings.CutPrefix(kv, "CREDENTIALS_DIRECTORY="); ok && dir != "" {
+			p := filepath.Join(dir, CallerKeyName)
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	if configPath == "" {
+		return ""
+	}
+	abs, err := filepath.Abs(configPath)
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(abs), CallerKeyName)
 }
 
 func (c *Config) readSecretFiles() error {
@@ -341,6 +377,13 @@ func (c Config) Validate() error {
 	}
 	if c.Data.Dir == "" {
 		bad("data.dir", "must be set")
+	}
+	if k := c.Data.CallerKeyFile; k != "" && c.Data.Dir != "" {
+		kabs, err1 := filepath.Abs(k)
+		dabs, err2 := filepath.Abs(c.Data.Dir)
+		if rel, err := filepath.Rel(dabs, kabs); err1 != nil || err2 != nil || err != nil || !strings.HasPrefix(rel, "..") {
+			bad("data.caller_key_file", "%q must be outside data.dir, so the database and its backups do not hold the key of caller-number hashes", k)
+		}
 	}
 
 	if u, perr := url.Parse(c.Asterisk.ARIURL); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -140,3 +140,41 @@ func TestARIStaysOnTheBox(t *testing.T) {
 		}
 	}
 }
+
+// TestCallerKeyFile: the key of caller-number hashes defaults to a systemd
+// credential, else to a file beside the configuration file, and is never
+// allowed inside the data directory (which backups copy).
+func TestCallerKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "llamenos.toml")
+	if err := os.WriteFile(cfgPath, []byte("[data]\ndir = \""+filepath.Join(dir, "data")+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(cfgPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, CallerKeyName); cfg.Data.CallerKeyFile != want {
+		t.Errorf("default %q, want %q", cfg.Data.CallerKeyFile, want)
+	}
+	creds := t.TempDir()
+	env := []string{"CREDENTIALS_DIRECTORY=" + creds}
+	if cfg, _ := Load(cfgPath, env); cfg.Data.CallerKeyFile != filepath.Join(dir, CallerKeyName) {
+		t.Errorf("a credentials directory without the key was used: %q", cfg.Data.CallerKeyFile)
+	}
+	if err := os.WriteFile(filepath.Join(creds, CallerKeyName), []byte("x"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, _ := Load(cfgPath, env); cfg.Data.CallerKeyFile != filepath.Join(creds, CallerKeyName) {
+		t.Errorf("the systemd credential was not used: %q", cfg.Data.CallerKeyFile)
+	}
+	for _, inside := range []string{filepath.Join(dir, "data", "caller-key"), filepath.Join(dir, "data", "sub", "k")} {
+		_, err := Load(cfgPath, []string{"LLAMENOS_DATA_CALLER_KEY_FILE=" + inside})
+		if err == nil || !strings.Contains(err.Error(), "data.caller_key_file") {
+			t.Errorf("key file %q inside the data directory: %v", inside, err)
+		}
+	}
+	if cfg, err := Load(cfgPath, []string{"LLAMENOS_DATA_CALLER_KEY_FILE=" + filepath.Join(dir, "data-key")}); err != nil || cfg.Data.CallerKeyFile != filepath.Join(dir, "data-key") {
+		t.Errorf("a sibling of the data directory: %v", err)
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"llamenos/hotline"
 	"llamenos/people"
 	"llamenos/records"
+	"llamenos/retention"
 	"llamenos/rtc"
 	"llamenos/sdnotify"
 	"llamenos/settings"
@@ -75,7 +76,10 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	if err := privateDir(cfg.Data.Dir); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.Data.Dir, store.DefaultFileName), store.Options{Logger: log})
+	if cfg.Data.CallerKeyFile == "" {
+		return errors.New("data.caller_key_file: must be set (the key of caller-number hashes lives outside the data directory)")
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.Data.Dir, store.DefaultFileName), store.Options{Logger: log, KeyFile: cfg.Data.CallerKeyFile})
 	if err != nil {
 		return err
 	}
@@ -202,7 +206,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 5)
+	errs := make(chan error, 6)
 	part := func(name string, run func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -215,6 +219,8 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	}
 	part("ari", ariClient.Run)
 	part("hotline", engine.Run)
+	purger := &retention.Purger{Store: st, Log: log.With("component", "retention")}
+	part("retention", purger.Run)
 	httpDone := make(chan struct{})
 	part("http", func(ctx context.Context) error {
 		defer close(httpDone)

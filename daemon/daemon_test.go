@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,7 @@ func startDaemon(t *testing.T, ariURL string, sim *aritest.Server, opt Options) 
 	}
 	cfg := config.Default()
 	cfg.Data.Dir = t.TempDir()
+	cfg.Data.CallerKeyFile = filepath.Join(t.TempDir(), config.CallerKeyName)
 	cfg.Server.Listen = ln.Addr().String()
 	cfg.Server.PublicURL = fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
 	cfg.Server.MetricsListen = ""

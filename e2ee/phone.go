@@ -7,17 +7,60 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"golang.org/x/crypto/argon2"
 )
 
 // Caller numbers are looked up (ban list, rate limit) by a keyed hash, never
-// stored in clear. The key is a per-install secret, so a seized database alone
-// cannot be brute-forced over the small space of phone numbers; with the
-// secret it can (docs/crypto.md says so).
+// stored in clear. CallerHash (format v2) is the one the daemon writes: an
+// HMAC under a per-install key kept outside the database, then Argon2id, so
+// a seized database without the key cannot be brute-forced over the small
+// space of phone numbers, and with the key every guess costs a memory-hard
+// hash. PhoneHash (format v1, HMAC only) is kept to check bans written before
+// v2. docs/crypto.md gives the cost.
 
 // MinPhoneSecretSize is the least accepted HMAC key length.
 const MinPhoneSecretSize = 32
 
-const phoneLabel = "llamenos/v1/phone"
+const (
+	phoneLabel   = "llamenos/v1/phone"
+	callerLabel  = "llamenos/v2/phone"
+	callerSaltV2 = "llamenos/v2/phone/argon2id-salt"
+)
+
+// CallerHashCost is the Argon2id work of one CallerHash.
+type CallerHashCost struct {
+	Time      uint32 // passes over the memory
+	MemoryKiB uint32
+}
+
+// DefaultCallerHashCost is what the daemon uses: 3 passes over 32 MiB, one
+// lane. docs/crypto.md gives the measured time.
+var DefaultCallerHashCost = CallerHashCost{Time: 3, MemoryKiB: 32 * 1024}
+
+// CallerHash is the v2 caller-number hash:
+//
+//	pre  = HMAC-SHA256(key, "llamenos/v2/phone" ‖ 0x00 ‖ E.164)
+//	hash = Argon2id(password = pre, salt = "llamenos/v2/phone/argon2id-salt",
+//	                t = cost.Time, m = cost.MemoryKiB, p = 1, 32 bytes)
+//
+// The number is held in a buffer its owner wipes and no copy of it is made
+// (the HMAC is PhoneHashBytes's hand-padded one); pre is wiped after use.
+// The Argon2id copies only pre, which without the key names nobody.
+func CallerHash(key, number []byte, cost CallerHashCost) ([32]byte, error) {
+	var out [32]byte
+	if cost.Time < 1 || cost.MemoryKiB < 8 {
+		return out, errors.New("e2ee: caller hash: cost below Argon2id's minimum")
+	}
+	pre, err := phoneHMACBytes(key, number, callerLabel)
+	if err != nil {
+		return out, err
+	}
+	defer clear(pre[:])
+	h := argon2.IDKey(pre[:], []byte(callerSaltV2), cost.Time, cost.MemoryKiB, 1, 32)
+	copy(out[:], h)
+	return out, nil
+}
 
 // NormalizeE164 removes spaces, dashes and parentheses and then requires
 // strict E.164: '+', a non-zero digit, then 6 to 14 more digits. Anything
@@ -102,6 +145,12 @@ func PhoneHash(secret []byte, number string) ([32]byte, error) {
 // so the inner hash is computed here over one final block padded by hand,
 // built in a buffer that is zeroed afterwards, which SHA-256 reads in place.
 func PhoneHashBytes(secret, number []byte) ([32]byte, error) {
+	return phoneHMACBytes(secret, number, phoneLabel)
+}
+
+// phoneHMACBytes is HMAC-SHA256(secret, label ‖ 0x00 ‖ E.164) computed
+// without copying the number; label is at most 17 bytes.
+func phoneHMACBytes(secret, number []byte, label string) ([32]byte, error) {
 	var out [32]byte
 	if len(secret) < MinPhoneSecretSize {
 		return out, fmt.Errorf("e2ee: phone hash: secret of %d bytes, need at least %d", len(secret), MinPhoneSecretSize)
@@ -119,9 +168,12 @@ func PhoneHashBytes(secret, number []byte) ([32]byte, error) {
 	}
 	// The message is label ‖ 0x00 ‖ E.164: at most 34 bytes, so with the
 	// 0x80 marker and the 8-byte bit length it fits one block after ipad.
+	if len(label) > 17 {
+		return out, errors.New("e2ee: phone hash: label too long for one block")
+	}
 	final := make([]byte, 0, block)
 	defer func() { clear(final[:block]) }()
-	final = append(final, phoneLabel...)
+	final = append(final, label...)
 	final = append(final, 0)
 	final, err := appendE164(final, number)
 	if err != nil {

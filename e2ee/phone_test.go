@@ -2,9 +2,13 @@ package e2ee
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"testing"
+
+	"golang.org/x/crypto/argon2"
 )
 
 func TestNormalizeE164(t *testing.T) {
@@ -98,5 +102,40 @@ func TestPhoneHash(t *testing.T) {
 	}
 	if _, err := PhoneHash(secret, "600123456"); !errors.Is(err, ErrInvalidPhone) {
 		t.Fatalf("invalid number: %v", err)
+	}
+}
+
+// TestCallerHash: v2 is Argon2id over the v2-labelled HMAC, as
+// docs/crypto.md writes it, with the key and the cost both mattering.
+func TestCallerHash(t *testing.T) {
+	key := bytes.Repeat([]byte{0x42}, 32)
+	cost := CallerHashCost{Time: 1, MemoryKiB: 64}
+	got, err := CallerHash(key, []byte("+34 600 12-34-56"), cost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("llamenos/v2/phone\x00+34600123456"))
+	want := argon2.IDKey(m.Sum(nil), []byte("llamenos/v2/phone/argon2id-salt"), 1, 64, 1, 32)
+	if !bytes.Equal(got[:], want) {
+		t.Fatalf("CallerHash = %x, want %x", got, want)
+	}
+	v1, _ := PhoneHash(key, "+34600123456")
+	if bytes.Equal(got[:], v1[:]) {
+		t.Fatal("v2 equals v1")
+	}
+	other, _ := CallerHash(bytes.Repeat([]byte{0x43}, 32), []byte("+34600123456"), cost)
+	dearer, _ := CallerHash(key, []byte("+34600123456"), CallerHashCost{Time: 2, MemoryKiB: 64})
+	if other == got || dearer == got {
+		t.Fatal("the key or the cost does not change the hash")
+	}
+	if _, err := CallerHash(key, []byte("600123456"), cost); !errors.Is(err, ErrInvalidPhone) {
+		t.Fatalf("a non-E.164 number: %v", err)
+	}
+	if _, err := CallerHash(key[:31], []byte("+34600123456"), cost); err == nil {
+		t.Fatal("short key accepted")
+	}
+	if _, err := CallerHash(key, []byte("+34600123456"), CallerHashCost{}); err == nil {
+		t.Fatal("zero cost accepted")
 	}
 }

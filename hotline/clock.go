@@ -27,3 +27,6 @@ type realClock struct{}
 func (realClock) Now() time.Time { return time.Now() }
 
 func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// RealClock is time itself, for other packages that take a Clock.
+var RealClock Clock = realClock{}

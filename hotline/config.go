@@ -100,8 +100,10 @@ var (
 	// ErrBusy: the volunteer is already on another call.
 	ErrBusy = fmt.Errorf("%w: you are on another call", ErrNotRung)
 	// ErrNotBannable: the caller's number was withheld or not a valid E.164
-	// number, so there is nothing to ban by. (409 or 422)
-	ErrNotBannable = errors.New("hotline: the caller's number is withheld or invalid; it cannot be banned")
+	// number, or the call ended longer ago than store.CallerHashWindow and
+	// its record no longer holds the caller's hash, so there is nothing to
+	// ban by. (409 or 422)
+	ErrNotBannable = errors.New("hotline: the caller's number is withheld or invalid, or the call is too old to hold its caller hash; it cannot be banned from the call")
 	// ErrBadSignal: the browser's SDP offer or ICE candidate was refused
 	// (malformed, or no PCMU). The wrapped error says what was wrong.
 	ErrBadSignal = errors.New("hotline: the browser's media offer or candidate was refused")

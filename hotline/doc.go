@@ -122,7 +122,13 @@
 // what remains. It is never logged, never sent to a browser (Ring carries
 // the call id and times only), and stored only as an e2ee envelope (purpose
 // caller-number, context the call id) sealed to every active admin. Bans and
-// the rate limit use CallerHash. A withheld or non-E.164 number is "anonymous": its hash is
+// the rate limit use CallerHash: Argon2id under the store's caller key,
+// computed in the call's own goroutine (tens of milliseconds, so other calls
+// go on), plus the v1 hash under each legacy secret, with which a ban from
+// before schema v2 is found and re-keyed. The call record keeps the hash
+// for store.CallerHashWindow only (record leaves it out after that, and the
+// retention task erases it), so a past call can be banned from its record
+// only within that minute; after it, an admin bans the number itself. A withheld or non-E.164 number is "anonymous": its hash is
 // zero, it cannot be banned, and anonymous calls together may make
 // anonymousRateFactor (10) times the per-caller limit per minute.
 //

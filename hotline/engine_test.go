@@ -81,6 +81,9 @@ func TestCallEndToEnd(t *testing.T) {
 	if rec.Outcome != store.OutcomeInProgress || rec.AnsweredBy != a {
 		t.Errorf("live record = %s by %s, want in_progress by A (notes need it)", rec.Outcome, rec.AnsweredBy)
 	}
+	if rec.CallerHash.IsZero() {
+		t.Error("the record written at the answer, inside the rate-limit window, has no caller hash")
+	}
 
 	// Once connected no call timer is left to fire while the clock moves.
 	h.clock.waitTimers(t, "no call timer", func(ds []time.Duration) bool { return len(ds) == 0 })
@@ -94,8 +97,8 @@ func TestCallEndToEnd(t *testing.T) {
 		t.Errorf("record: wait %v, duration %v, by %s, ended %v", rec.QueueWait, rec.Duration, rec.AnsweredBy, rec.EndedAt)
 	}
 	t.Logf("record: queue wait %v, duration %v", rec.QueueWait, rec.Duration)
-	if rec.CallerHash.IsZero() {
-		t.Error("no caller hash")
+	if !rec.CallerHash.IsZero() {
+		t.Error("the final record of a call longer than the rate-limit window brought the caller hash back")
 	}
 	pt, err := e2eetest.Open(rec.CallerNumber, e2ee.Context{Purpose: e2ee.PurposeCallerNumber, CallID: callID, ItemID: "caller"}, h.admin)
 	if err != nil || string(pt) != number {

@@ -21,6 +21,7 @@ import (
 	"llamenos/ari"
 	"llamenos/ari/aritest"
 	"llamenos/audio"
+	"llamenos/e2ee"
 	"llamenos/e2ee/e2eetest"
 	"llamenos/leakcheck"
 	"llamenos/rtc"
@@ -244,7 +245,14 @@ type harnessOpts struct {
 	simOpts   aritest.Options
 	seed      byte
 	hook      func(r *http.Request, resp *http.Response) *http.Response
+	// hashCost is the store's caller-hash cost; zero is Argon2id's least
+	// work (the suite places many calls), realHash the daemon's.
+	hashCost e2ee.CallerHashCost
+	// keyFile is the store's caller-key file ("" a key in memory).
+	keyFile string
 }
+
+var realHash = e2ee.DefaultCallerHashCost
 
 type harness struct {
 	t      *testing.T
@@ -330,7 +338,10 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), store.Options{NoSync: true})
+	if o.hashCost == (e2ee.CallerHashCost{}) {
+		o.hashCost = e2ee.CallerHashCost{Time: 1, MemoryKiB: 8}
+	}
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), store.Options{NoSync: true, CallerHashCost: o.hashCost, KeyFile: o.keyFile})
 	if err != nil {
 		t.Fatal(err)
 	}

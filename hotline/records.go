@@ -28,14 +28,20 @@ type screenResult struct{ banned, limited bool }
 func (c *call) screen() (screenResult, error) {
 	var res screenResult
 	defer c.wipeNumber()
-	secret := c.e.d.Store.Secret()
+	key := c.e.d.Store.CallerKey()
 	plain := bytes.TrimSpace(c.number) // what is sealed: E.164 when valid
 	c.anonymous = true
+	var legacy []store.Hash
 	if e164, err := e2ee.NormalizedE164(c.number); err == nil {
-		if h, err := secret.PhoneHashBytes(e164); err == nil {
+		// Argon2id: tens of milliseconds of this call's own goroutine, so
+		// other calls and the engine go on meanwhile.
+		if h, err := key.PhoneHashBytes(e164); err == nil {
 			clear(c.number)
 			c.number, plain = e164, e164
 			c.hash, c.anonymous = h, false
+			if legacy, err = key.LegacyHashes(e164); err != nil {
+				return res, err
+			}
 		} else {
 			clear(e164)
 		}
@@ -67,16 +73,35 @@ func (c *call) screen() (screenResult, error) {
 
 	err = c.e.d.Store.Update(c.ctx(), func(tx *store.Tx) error {
 		res = screenResult{}
+		var rekeyed store.Hash
 		if !c.anonymous {
 			banned, err := tx.IsBanned(c.hash)
 			if err != nil {
 				return err
 			}
+			// A ban from before schema v2 is keyed by the v1 hash: now that
+			// the number is known, it moves to this call's hash.
+			for _, lh := range legacy {
+				if banned {
+					break
+				}
+				if banned, err = tx.RekeyBan(lh, c.hash); err != nil {
+					return err
+				}
+				if banned {
+					rekeyed = lh
+				}
+			}
 			res.banned = banned
+		}
+		if !rekeyed.IsZero() {
+			if err := tx.Audit(store.ActorSystem, "ban.rekeyed", "ban:"+rekeyed.String(), "ban:"+c.hash.String()); err != nil {
+				return err
+			}
 		}
 		if !res.banned && !c.chanUp && c.settings.RateLimitPerMinute > 0 {
 			// A caller re-queued after a restart was counted when they called.
-			n, err := tx.CountCallsFrom(c.hash, c.startedAt.Add(-time.Minute))
+			n, err := tx.CountCallsFrom(c.hash, c.startedAt.Add(-store.CallerHashWindow))
 			if err != nil {
 				return err
 			}
@@ -121,8 +146,13 @@ func (c *call) record() store.Call {
 		AnsweredBy:   c.answerer,
 		Outcome:      c.outcome,
 		Language:     c.lang,
-		CallerHash:   c.hash,
 		CallerNumber: c.sealed,
+	}
+	// The record keeps the caller hash for the rate limit's window only (the
+	// store's purge erases it after that), so a later write of a long call
+	// does not bring it back.
+	if c.now().Sub(c.startedAt) < store.CallerHashWindow {
+		r.CallerHash = c.hash
 	}
 	queued := c.queuedAt
 	if queued.IsZero() {
@@ -251,7 +281,7 @@ func (e *Engine) banPastCall(ctx context.Context, callID, actor string, reason [
 		return ErrNoCall // not theirs: the same answer as no such call
 	}
 	if rec.CallerHash.IsZero() {
-		return ErrNotBannable
+		return ErrNotBannable // withheld, or older than store.CallerHashWindow
 	}
 	return e.writeBan(ctx, callID, rec.CallerHash, rec.CallerNumber, reason, actor)
 }

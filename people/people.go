@@ -261,3 +261,33 @@ func (s *Service) CountPresence(ctx context.Context) (Presence, error) {
 		return p, err
 	})
 }
+
+// Delete deletes a deactivated account and its personal data: the
+// volunteer record with its sealed profile, passkeys, sessions, and their
+// place in shifts and the fallback group (store.Tx.DeleteVolunteer). Calls
+// they answered, notes they wrote and bans they made keep their public key
+// as metadata. An active account must be deactivated first, so the hotline
+// keeps its active admins and a delete is never one click from a live one.
+func (s *Service) Delete(ctx context.Context, actor, pubkey string) error {
+	err := s.Store.Update(ctx, func(tx *store.Tx) error {
+		v, err := tx.Volunteer(pubkey)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
+			return fault.NotFound("no such volunteer")
+		}
+		if err != nil {
+			return err
+		}
+		if v.Active {
+			return fault.Conflict("deactivate the account before deleting it")
+		}
+		if err := tx.DeleteVolunteer(pubkey); err != nil {
+			return err
+		}
+		return tx.Audit(actor, "volunteer.deleted", "volunteer:"+pubkey)
+	})
+	if err != nil {
+		return err
+	}
+	s.Engine.VolunteersChanged()
+	return nil
+}

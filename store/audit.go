@@ -83,6 +83,7 @@ var (
 	actionRE  = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,63}$`)
 	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 	base64URL = regexp.MustCompile(`^[A-Za-z0-9_-]{1,400}$`)
+	countRE   = regexp.MustCompile(`^(0|[1-9][0-9]{0,11})$`)
 )
 
 // subjectKinds maps each subject kind to the check of its value. Values are
@@ -103,6 +104,13 @@ var subjectKinds = map[string]func(string) bool{
 	"fields":     nameRE.MatchString,
 	"schema":     nameRE.MatchString,
 	"backup":     nameRE.MatchString,
+	// Counts of what a purge deleted: numbers only.
+	"calls":       countRE.MatchString,
+	"notes":       countRE.MatchString,
+	"transcripts": countRE.MatchString,
+	"voicemails":  countRE.MatchString,
+	"sessions":    countRE.MatchString,
+	"invites":     countRE.MatchString,
 }
 
 func validateAudit(actor, action string, subjects []string) error {

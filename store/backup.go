@@ -116,18 +116,20 @@ type RestoreResult struct {
 //  3. VerifyFile the copy (what is installed is what was verified, even if
 //     src changes meanwhile);
 //  4. open the copy to migrate it to this binary's schema and append a
-//     "store.restored" audit entry naming the backup's SHA-256;
+//     "store.restored" audit entry naming the backup's SHA-256 (keyFile is
+//     the caller-key file: a backup from before schema v2 holds an old
+//     caller-number secret, which moves there as a legacy one);
 //  5. hard-link the old database to dbPath.pre-restore-TIME, rename the copy
 //     over dbPath and fsync the directory.
-func Restore(ctx context.Context, src, dbPath string) (RestoreResult, error) {
-	res, err := restore(ctx, src, dbPath)
+func Restore(ctx context.Context, src, dbPath, keyFile string) (RestoreResult, error) {
+	res, err := restore(ctx, src, dbPath, keyFile)
 	if err != nil {
 		return RestoreResult{}, fmt.Errorf("store: restore %s from %s refused: %w", dbPath, src, err)
 	}
 	return res, nil
 }
 
-func restore(ctx context.Context, src, dbPath string) (RestoreResult, error) {
+func restore(ctx context.Context, src, dbPath, keyFile string) (RestoreResult, error) {
 	srcInfo, err := os.Stat(src)
 	if err != nil {
 		return RestoreResult{}, err
@@ -193,7 +195,7 @@ func restore(ctx context.Context, src, dbPath string) (RestoreResult, error) {
 	if err != nil {
 		return RestoreResult{}, fmt.Errorf("the backup does not verify: %w", err)
 	}
-	restored, err := Open(ctx, tmpName, Options{LockTimeout: time.Second})
+	restored, err := Open(ctx, tmpName, Options{LockTimeout: time.Second, KeyFile: keyFile, keepLegacy: true})
 	if err != nil {
 		return RestoreResult{}, err
 	}

@@ -114,7 +114,7 @@ func TestBackupAndRestore(t *testing.T) {
 	// Restore into an empty place.
 	dir := t.TempDir()
 	fresh := filepath.Join(dir, "llamenos.db")
-	r, err := Restore(ctx, backup, fresh)
+	r, err := Restore(ctx, backup, fresh, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,14 +141,12 @@ func TestBackupAndRestore(t *testing.T) {
 		}
 		return nil
 	})
-	if rs.Secret() != s.Secret() {
-		t.Error("the install secret did not come back: ban hashes would no longer match")
-	}
 	rs.Close()
+	// The caller key is not in the backup (see TestDictionaryAttackOnACopy).
 
 	// Restore over an existing (stopped) database keeps the old one aside.
 	old := fileHash(t, fresh)
-	r, err = Restore(ctx, backup, fresh)
+	r, err = Restore(ctx, backup, fresh, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +337,7 @@ func TestRestoreRefusesBadBackups(t *testing.T) {
 			if err := os.WriteFile(src, c.data(t), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Restore(ctx, src, live)
+			_, err := Restore(ctx, src, live, "")
 			if err == nil {
 				t.Fatal("a bad backup was restored")
 			}
@@ -364,7 +362,7 @@ func TestRestoreRefusesBadBackups(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer running.Close()
-		_, err = Restore(ctx, good, live)
+		_, err = Restore(ctx, good, live, "")
 		wantErr(t, err, ErrLocked)
 		if _, err := VerifyFile(ctx, live); !errors.Is(err, ErrLocked) {
 			t.Errorf("verify of a live file: %v", err)
@@ -375,7 +373,7 @@ func TestRestoreRefusesBadBackups(t *testing.T) {
 		}
 	})
 	t.Run("onto itself", func(t *testing.T) {
-		if _, err := Restore(ctx, live, live); err == nil {
+		if _, err := Restore(ctx, live, live, ""); err == nil {
 			t.Fatal("restored a file onto itself")
 		}
 		if fileHash(t, live) != liveHash {

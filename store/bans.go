@@ -7,11 +7,15 @@ import (
 	"time"
 )
 
-// Ban blocks a caller. It is keyed by the caller-number hash (HMAC under the
-// install secret), so the check at call time is one key lookup; the number
-// itself is kept only as an envelope sealed to the admins.
+// Ban blocks a caller. It is keyed by the caller-number hash (CallerKey),
+// so the check at call time is one key lookup; the number itself is kept
+// only as an envelope sealed to the admins.
 type Ban struct {
-	Hash   Hash   `json:"hash"`
+	Hash Hash `json:"hash"`
+	// Legacy: Hash is the v1 hash (HMAC under a secret the database held
+	// before schema v2; CallerKey.LegacyHashes). The call-time check tries
+	// those too, and re-keys the ban (RekeyBan) when the caller calls again.
+	Legacy bool   `json:"v1,omitempty"`
 	Number []byte `json:"num,omitempty"`
 	// CallID is set when Number is the caller-number envelope of that call
 	// (a ban from a call): the envelope's context names the call.
@@ -95,4 +99,26 @@ func (tx *Tx) DeleteBan(h Hash) error {
 		return fmt.Errorf("store: delete ban: %w", err)
 	}
 	return nil
+}
+
+// RekeyBan moves a legacy ban to the v2 hash of the same number, once a
+// call has shown which number it is. It reports whether a legacy ban was
+// at old.
+func (tx *Tx) RekeyBan(old, current Hash) (bool, error) {
+	var b Ban
+	err := tx.getRecord(bucketBans, old[:], &b)
+	if errors.Is(err, ErrNotFound) || (err == nil && !b.Legacy) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: rekey ban: %w", err)
+	}
+	if err := tx.DeleteBan(old); err != nil {
+		return false, err
+	}
+	b.Hash, b.Legacy = current, false
+	if _, err := tx.PutBan(b); err != nil {
+		return false, err
+	}
+	return true, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -35,8 +36,9 @@ func (o Outcome) valid() bool {
 
 // Call is a call's metadata, which the server may know (times, queue wait,
 // duration, who answered, outcome). The caller's
-// number exists only as CallerHash (HMAC under the install secret) and as
-// CallerNumber, an envelope sealed to the admins.
+// number exists only as CallerHash (CallerKey; erased once the call is older
+// than CallerHashWindow) and as CallerNumber, an envelope sealed to the
+// admins.
 type Call struct {
 	ID           string        `json:"id"`
 	StartedAt    time.Time     `json:"start"`
@@ -210,6 +212,61 @@ func (tx *Tx) ListCalls(f CallFilter, cursor string, limit int) (calls []Call, n
 		}
 		return c, !postNote || c.HasNote, nil
 	})
+}
+
+// CallerHashWindow is how long a call record keeps its caller hash: the
+// rate limit's window (calls per minute). EraseCallerHashes erases it after.
+const CallerHashWindow = time.Minute
+
+// EraseCallerHashes zeroes the caller hash of every call that started
+// before t, and returns how many it erased. Only calls still holding a hash
+// are visited: their index entries are the ones outside the zero prefix.
+func (tx *Tx) EraseCallerHashes(t time.Time) (int, error) {
+	b, err := tx.bucket(bucketCallsFrom)
+	if err != nil {
+		return 0, err
+	}
+	var ids [][]byte
+	var zero Hash
+	c := b.Cursor()
+	for k, _ := c.Seek(prefixEnd(zero[:])); k != nil; k, _ = c.Next() {
+		if len(k) != 32+8+16 {
+			return 0, fmt.Errorf("store: erase caller hashes: %w: index key of %d bytes", ErrCorrupt, len(k))
+		}
+		started := time.Unix(0, int64(binary.BigEndian.Uint64(k[32:40])))
+		if started.Before(t) {
+			ids = append(ids, clone(k[40:]))
+		}
+	}
+	for _, id := range ids {
+		call, err := tx.callByKey(id)
+		if err != nil {
+			return 0, err
+		}
+		old := call.indexEntries()
+		call.CallerHash = Hash{}
+		if err := tx.writeCall(&call, old); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+// HasCallerHashesBefore reports whether a call that started before t still
+// holds its caller hash (EraseCallerHashes would change something).
+func (tx *Tx) HasCallerHashesBefore(t time.Time) (bool, error) {
+	b, err := tx.bucket(bucketCallsFrom)
+	if err != nil {
+		return false, err
+	}
+	var zero Hash
+	c := b.Cursor()
+	for k, _ := c.Seek(prefixEnd(zero[:])); k != nil; k, _ = c.Next() {
+		if len(k) == 32+8+16 && time.Unix(0, int64(binary.BigEndian.Uint64(k[32:40]))).Before(t) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // CountCallsFrom counts calls from a caller hash that started at or after

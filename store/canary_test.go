@@ -77,7 +77,7 @@ func TestCanariesNeverReachTheFile(t *testing.T) {
 	seal := newSealer(t)
 	start := time.Date(2026, 5, 1, 3, 0, 0, 0, time.UTC)
 	callID, noteID := newID(t), newID(t)
-	callerHash := s.Secret().MAC([]byte(caller))
+	callerHash := callerHash(t, s, caller)
 	update(t, s, func(tx *Tx) error {
 		v, err := tx.CreateVolunteer(Volunteer{PubKey: pk(1), Role: RoleVolunteer, Active: true, Profile: seal.seal(name + "\n" + phone)})
 		if err != nil {

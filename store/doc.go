@@ -1,8 +1,10 @@
 // Package store is the daemon's embedded database (bbolt): every record the
 // server may know (call metadata, sealed envelopes, hashes; see
 // docs/threat-model.md) and nothing else. Secrets arrive sealed
-// (envelopes are opaque bytes here) or hashed (caller numbers as HMAC under
-// the install secret, session tokens and invite codes as SHA-256).
+// (envelopes are opaque bytes here) or hashed (caller numbers by CallerKey,
+// whose key is in a file outside the database; session tokens and invite
+// codes as SHA-256). Tx.Purge and the caller-hash erasure are what the
+// daemon's retention task runs.
 //
 // Use: Open once; then Store.View / Store.Update (or Read / Write) run a
 // function with a *Tx whose typed methods read and write records. One

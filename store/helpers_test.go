@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"llamenos/e2ee"
 )
 
 // testClock is a settable clock for Options.Now.
@@ -42,7 +44,7 @@ func (c *testClock) Advance(d time.Duration) {
 func openTest(t testing.TB, opts ...func(*Options)) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "llamenos.db")
-	o := Options{LockTimeout: 200 * time.Millisecond}
+	o := Options{LockTimeout: 200 * time.Millisecond, KeyFile: filepath.Join(t.TempDir(), KeyFileName), CallerHashCost: cheapHash}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -52,6 +54,21 @@ func openTest(t testing.TB, opts ...func(*Options)) (*Store, string) {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s, path
+}
+
+// cheapHash is Argon2id's least work: the tests here are about where the
+// key is and what is kept, and many of them hash numbers. The benchmark and
+// the dictionary test's cost check use the default.
+var cheapHash = e2ee.CallerHashCost{Time: 1, MemoryKiB: 8}
+
+// callerHash is the caller hash of number under s's key.
+func callerHash(t testing.TB, s *Store, number string) Hash {
+	t.Helper()
+	h, err := s.CallerKey().PhoneHash(number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 func withClock(c *testClock) func(*Options) { return func(o *Options) { o.Now = c.Now } }

@@ -46,9 +46,9 @@ func TestMigrateFromV0(t *testing.T) {
 	})
 }
 
-// testV2 stands in for a future migration that rewrites records.
-func testV2(fail bool) migration {
-	return migration{2, "backfill call language", func(tx *Tx) error {
+// testV3 stands in for a future migration that rewrites records.
+func testV3(fail bool) migration {
+	return migration{3, "backfill call language", func(tx *Tx) error {
 		b, err := tx.bucket(bucketCalls)
 		if err != nil {
 			return err
@@ -90,7 +90,7 @@ func TestMigrationsRunInOrderAndAtomically(t *testing.T) {
 	})
 	s.Close()
 
-	v1v2 := func(fail bool) []migration { return append(builtinMigrations(), testV2(fail)) }
+	v1v2 := func(fail bool) []migration { return append(builtinMigrations(), testV3(fail)) }
 	_, err := Open(context.Background(), path, Options{migrations: v1v2(true)})
 	if err == nil || !strings.Contains(err.Error(), "backfill call language") || !strings.Contains(err.Error(), "disk on fire") {
 		t.Fatalf("failed migration error: %v", err)
@@ -118,21 +118,21 @@ func TestMigrationsRunInOrderAndAtomically(t *testing.T) {
 	view(t, s, func(tx *Tx) error {
 		calls, _, err := tx.ListCalls(CallFilter{}, "", 10)
 		if len(calls) != 3 || calls[0].Language != "es" {
-			t.Errorf("v2 did not run: %+v", calls)
+			t.Errorf("v3 did not run: %+v", calls)
 		}
 		es, _, _ := tx.AuditLog("", 1)
-		if es[0].Subjects[0] != "schema:v2" {
+		if es[0].Subjects[0] != "schema:v3" {
 			t.Errorf("last audit entry %+v", es[0])
 		}
 		return err
 	})
 	s.Close()
 
-	// This binary knows v1 only: the v2 file is refused, untouched.
+	// This binary knows v2 only: the v3 file is refused, untouched.
 	before, _ := os.ReadFile(path)
 	_, err = Open(context.Background(), path, Options{})
 	wantErr(t, err, ErrSchemaTooNew)
-	if !strings.Contains(err.Error(), "database schema v2 is newer than this binary supports (v1); upgrade llamenos") {
+	if !strings.Contains(err.Error(), "database schema v3 is newer than this binary supports (v2); upgrade llamenos") {
 		t.Errorf("message: %v", err)
 	}
 	after, _ := os.ReadFile(path)
@@ -143,7 +143,7 @@ func TestMigrationsRunInOrderAndAtomically(t *testing.T) {
 		t.Errorf("verify of a newer schema: %v", err)
 	}
 
-	if _, err := Open(context.Background(), path, Options{migrations: []migration{testV2(false)}}); err == nil {
+	if _, err := Open(context.Background(), path, Options{migrations: []migration{testV3(false)}}); err == nil {
 		t.Error("a migration list out of order was accepted")
 	}
 }
@@ -158,7 +158,7 @@ func TestNewerSchemaMessage(t *testing.T) {
 	_ = db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, u64(5)) })
 	db.Close()
 	_, err = Open(context.Background(), path, Options{})
-	want := "database schema v5 is newer than this binary supports (v1); upgrade llamenos"
+	want := "database schema v5 is newer than this binary supports (v2); upgrade llamenos"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("got %v, want it to contain %q", err, want)
 	}

@@ -9,14 +9,14 @@ import (
 )
 
 // SchemaVersion is the newest schema this binary reads and writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Top-level buckets. Records are keyed by their natural key in raw bytes
 // (16-byte UUIDs, 32-byte public keys and hashes); index buckets hold
 // composite keys with empty values, ordered so that a reverse cursor walk
 // yields newest first.
 var (
-	bucketMeta = []byte("meta") // schema version, install secret, audit head, settings, fields, fallback group
+	bucketMeta = []byte("meta") // schema version, audit head, settings, fields, fallback group (v1: install secret)
 
 	bucketVolunteers = []byte("volunteers")   // pubkey(32) → Volunteer
 	bucketVolHandles = []byte("vol_handles")  // webauthn user handle → pubkey(32)
@@ -46,7 +46,7 @@ var (
 // Keys in bucketMeta.
 var (
 	keySchema   = []byte("schema_version") // u64 big endian
-	keySecret   = []byte("install_secret") // 32 bytes
+	keySecret   = []byte("install_secret") // v1 only: 32 bytes, moved to the key file by v2
 	keyAudit    = []byte("audit_head")     // seq(8) | hash(32)
 	keySettings = []byte("settings")       // Settings record
 	keyFields   = []byte("custom_fields")  // []CustomField record
@@ -72,21 +72,44 @@ type migration struct {
 func builtinMigrations() []migration {
 	return []migration{
 		{1, "initial layout", migrateV1},
+		{2, "caller-number key out of the database", migrateV2},
 	}
 }
 
-// migrateV1 creates every bucket and the install secret.
+// migrateV1 creates every bucket. (Databases created at v1 also got an
+// install secret here, which v2 moves out.)
 func migrateV1(tx *Tx) error {
 	for _, name := range allBuckets {
 		if _, err := tx.tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
-	secret, err := newInstallSecret()
+	return nil
+}
+
+// migrateV2 deletes the v1 install secret from the database (Open has
+// already added it to the key file as a legacy secret), erases every
+// call's v1 caller hash, and marks every ban as keyed by a v1 hash: those
+// cannot be recomputed without the number, so they stay checkable with the
+// legacy secret and are re-keyed when the caller calls again.
+func migrateV2(tx *Tx) error {
+	if err := tx.tx.Bucket(bucketMeta).Delete(keySecret); err != nil {
+		return err
+	}
+	if _, err := tx.EraseCallerHashes(maxKeyTime); err != nil {
+		return err
+	}
+	bans, err := listAll[Ban](tx, bucketBans)
 	if err != nil {
 		return err
 	}
-	return tx.tx.Bucket(bucketMeta).Put(keySecret, secret)
+	for _, b := range bans {
+		b.Legacy = true
+		if err := tx.putRecord(bucketBans, b.Hash[:], &b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // schemaVersion reads the version key; a file without a meta bucket is v0.

@@ -41,7 +41,16 @@ type Settings struct {
 	// Passkeys required as a second factor at login.
 	PasskeysForAdmins     bool `json:"passkeys_admins"`
 	PasskeysForVolunteers bool `json:"passkeys_volunteers"`
+	// Retention, in days from a call's start, of its record, its notes,
+	// and its transcripts and voicemail (Tx.Purge); 0 keeps them forever.
+	// A call record stays while something of it is kept.
+	KeepCallsDays       int `json:"keep_calls,omitempty"`
+	KeepNotesDays       int `json:"keep_notes,omitempty"`
+	KeepTranscriptsDays int `json:"keep_transcripts,omitempty"`
 }
+
+// MaxKeepDays bounds a retention setting (about 100 years).
+const MaxKeepDays = 36500
 
 // DefaultSettings is what a new hotline starts with.
 func DefaultSettings() Settings {
@@ -100,6 +109,14 @@ func (s Settings) Validate() error {
 	}
 	if s.CaptchaDigits < 3 || s.CaptchaDigits > 8 {
 		errs = append(errs, fmt.Errorf("CAPTCHA digits %d: must be 3 to 8", s.CaptchaDigits))
+	}
+	for _, k := range []struct {
+		what string
+		days int
+	}{{"call records", s.KeepCallsDays}, {"notes", s.KeepNotesDays}, {"transcripts and voicemails", s.KeepTranscriptsDays}} {
+		if k.days < 0 || k.days > MaxKeepDays {
+			errs = append(errs, fmt.Errorf("keep %s %d days: must be 0 (forever) to %d", k.what, k.days, MaxKeepDays))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -12,6 +12,8 @@ import (
 
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"llamenos/e2ee"
 )
 
 // Errors callers branch on. Each is wrapped with context; test with errors.Is.
@@ -44,9 +46,20 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for audit entries and store-set timestamps.
 	Now func() time.Time
+	// KeyFile is the caller-key file (see CallerKey), which must live
+	// outside the data directory. A writable Open creates it (0600) when it
+	// is absent. Empty: a writable store makes a key held only in memory,
+	// which dies with the process (tests); a read-only one has none.
+	KeyFile string
+	// CallerHashCost overrides the Argon2id cost of caller hashes. Only for
+	// tests that place many calls; zero is e2ee.DefaultCallerHashCost.
+	CallerHashCost e2ee.CallerHashCost
 
 	// migrations replaces the built-in list (tests only).
 	migrations []migration
+	// keepLegacy leaves the key file's legacy secrets alone (Restore's open
+	// of a copy that may not be installed).
+	keepLegacy bool
 }
 
 // Store is the bbolt database holding everything the server may know.
@@ -57,7 +70,8 @@ type Store struct {
 	log      *slog.Logger
 	now      func() time.Time
 	readOnly bool
-	secret   InstallSecret
+	key      CallerKey
+	keyFile  string
 }
 
 const defaultLockTimeout = 5 * time.Second
@@ -84,18 +98,22 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, log: opts.Logger, now: opts.Now, readOnly: opts.ReadOnly}
+	s := &Store{db: db, path: path, log: opts.Logger, now: opts.Now, readOnly: opts.ReadOnly, keyFile: opts.KeyFile}
 	migs := opts.migrations
 	if migs == nil {
 		migs = builtinMigrations()
+	}
+	if err := s.loadKey(opts); err != nil {
+		_ = db.Close()
+		return nil, err
 	}
 	if err := s.migrate(ctx, migs); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := s.loadSecret(); err != nil {
-		_ = db.Close()
-		return nil, err
+	if err := s.dropUnusedLegacy(opts); err != nil {
+		// The bans still work; the old secret only stays longer than needed.
+		s.log.Warn("store: could not remove the unused old caller-number secret from the key file", "err", err)
 	}
 	return s, nil
 }
@@ -174,8 +192,8 @@ func (s *Store) Close() error {
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Secret is the per-install HMAC key for caller-number hashes.
-func (s *Store) Secret() InstallSecret { return s.secret }
+// CallerKey is the per-install key of caller-number hashes.
+func (s *Store) CallerKey() CallerKey { return s.key }
 
 // Tx is one bbolt transaction with typed record methods. Byte slices it
 // returns are copies: nothing from the memory map outlives the transaction.

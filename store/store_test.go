@@ -21,27 +21,26 @@ func TestOpenCreatesSchemaSecretAndGenesisEntry(t *testing.T) {
 		t.Errorf("file mode %v, want 0600", fi.Mode().Perm())
 	}
 	rep := mustCheck(t, s)
-	if rep.Schema != SchemaVersion || rep.AuditHead.Seq != 1 {
+	if rep.Schema != SchemaVersion || rep.AuditHead.Seq != SchemaVersion {
 		t.Errorf("report %+v: want schema %d and one audit entry", rep, SchemaVersion)
 	}
-	var zero InstallSecret
-	if s.Secret() == zero {
-		t.Error("install secret is zero")
+	if s.CallerKey().key == ([32]byte{}) {
+		t.Error("caller key is zero")
 	}
-	secret := s.Secret()
+	key, keyFile := s.CallerKey().key, s.keyFile
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := Open(context.Background(), path, Options{})
+	s2, err := Open(context.Background(), path, Options{KeyFile: keyFile})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	if s2.Secret() != secret {
-		t.Error("install secret changed across reopen")
+	if s2.CallerKey().key != key {
+		t.Error("caller key changed across reopen")
 	}
 	head, err := s2.VerifyAudit(context.Background())
-	if err != nil || head.Seq != 1 {
+	if err != nil || head.Seq != SchemaVersion {
 		t.Errorf("reopen added audit entries or broke the chain: %v %v", head, err)
 	}
 }

@@ -371,8 +371,8 @@ func checkFlagged(tx *Tx, callID, what string, flag func(*Call) bool) error {
 
 func verifyMeta(tx *Tx) error {
 	meta := tx.tx.Bucket(bucketMeta)
-	if v := meta.Get(keySecret); len(v) != 32 {
-		return fmt.Errorf("%w: install secret is %d bytes", ErrCorrupt, len(v))
+	if meta.Get(keySecret) != nil {
+		return fmt.Errorf("%w: the caller-number secret is in the database (it belongs in the key file)", ErrCorrupt)
 	}
 	if meta.Get(keySettings) != nil {
 		s, err := tx.Settings()
@@ -398,7 +398,7 @@ func verifyMeta(tx *Tx) error {
 		return fmt.Errorf("%w: stored %w", ErrCorrupt, err)
 	}
 	known := map[string]bool{}
-	for _, k := range [][]byte{keySchema, keySecret, keyAudit, keySettings, keyFields, keyFallback} {
+	for _, k := range [][]byte{keySchema, keyAudit, keySettings, keyFields, keyFallback} {
 		known[string(k)] = true
 	}
 	return meta.ForEach(func(k, _ []byte) error {

@@ -27,6 +27,8 @@ type location struct {
 	config string
 	// source says in words where dir came from.
 	source string
+	// keyFile is the caller-key file: "" with --data and no --caller-key.
+	keyFile string
 }
 
 // dataCommand parses `llamenos NAME [--config FILE | --data DIR] [FILE]`
@@ -35,6 +37,7 @@ func dataCommand(name string, args []string, stderr io.Writer, file bool) (loc l
 	fs := newFlags(name, stderr)
 	cfgPath := fs.String("config", "", "daemon configuration file (default "+defaultConfigPath+" if it exists)")
 	dataDir := fs.String("data", "", "data directory (overrides the configuration)")
+	keyFile := fs.String("caller-key", "", "caller-key file (overrides the configuration; restore moves an old backup's caller-number secret there)")
 	want := 0
 	usageLine := fmt.Sprintf("usage: llamenos %s [--config FILE | --data DIR]", name)
 	if file {
@@ -55,6 +58,9 @@ func dataCommand(name string, args []string, stderr io.Writer, file bool) (loc l
 	}
 	if loc, err = resolveDataDir(*cfgPath, *dataDir, os.Environ()); err != nil {
 		return location{}, "", err
+	}
+	if *keyFile != "" {
+		loc.keyFile = *keyFile
 	}
 	return loc, fs.Arg(0), nil
 }
@@ -78,14 +84,14 @@ func resolveDataDir(cfgPath, dataDir string, environ []string) (location, error)
 	envDir := slices.ContainsFunc(environ, func(kv string) bool { return strings.HasPrefix(kv, config.EnvPrefix+"DATA_DIR=") })
 	switch {
 	case envDir:
-		return location{dir: cfg.Data.Dir, config: cfgPath, source: config.EnvPrefix + "DATA_DIR"}, nil
+		return location{dir: cfg.Data.Dir, config: cfgPath, source: config.EnvPrefix + "DATA_DIR", keyFile: cfg.Data.CallerKeyFile}, nil
 	case !defaulted:
-		return location{dir: cfg.Data.Dir, config: cfgPath, source: "data.dir of " + cfgPath}, nil
+		return location{dir: cfg.Data.Dir, config: cfgPath, source: "data.dir of " + cfgPath, keyFile: cfg.Data.CallerKeyFile}, nil
 	}
 	if dir, from, ok := control.Announced(); ok {
 		return location{dir: dir, source: "the demo running now (named in " + from + ")"}, nil
 	}
-	return location{dir: cfg.Data.Dir, source: fmt.Sprintf("the built-in default: no --config, no %s, no demo running", defaultConfigPath)}, nil
+	return location{dir: cfg.Data.Dir, source: fmt.Sprintf("the built-in default: no --config, no %s, no demo running", defaultConfigPath), keyFile: cfg.Data.CallerKeyFile}, nil
 }
 
 // describe is the line that says what a command read to find its data.
@@ -105,6 +111,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	fmt.Fprintln(stdout, loc.describe())
+	// The backup is the database only: never the caller key.
 	var res store.BackupResult
 	sock := control.SocketPath(loc.dir)
 	if c, err := control.Dial(sock); err == nil {
@@ -139,7 +146,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintln(stdout, loc.describe())
-	res, err := store.Restore(ctx, src, filepath.Join(loc.dir, store.DefaultFileName))
+	res, err := store.Restore(ctx, src, filepath.Join(loc.dir, store.DefaultFileName), loc.keyFile)
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w\nstop the daemon first (systemctl stop llamenos), restore, then start it again", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	_ "time/tzdata" // shift time zones work on hosts without /usr/share/zoneinfo
 
@@ -72,7 +73,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("demo: %w", err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	if *dataDir == "" {
+	tempData := *dataDir == ""
+	if tempData {
 		dir, err := os.MkdirTemp("", "llamenos-demo-")
 		if err != nil {
 			ln.Close()
@@ -81,7 +83,21 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer os.RemoveAll(dir)
 		*dataDir = dir
 	}
+	// The caller key lives outside the data directory, as in a real
+	// install: beside a data directory given with --data, else in a
+	// temporary directory thrown away with the temporary data.
+	keyFile := filepath.Clean(*dataDir) + "." + config.CallerKeyName
+	if tempData {
+		keyDir, err := os.MkdirTemp("", "llamenos-demo-key-")
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer os.RemoveAll(keyDir)
+		keyFile = filepath.Join(keyDir, config.CallerKeyName)
+	}
 	cfg := config.Default()
+	cfg.Data.CallerKeyFile = keyFile
 	if *verbose {
 		cfg.Log.Level = "debug"
 	}

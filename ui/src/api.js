@@ -131,6 +131,7 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
     // Admin.
     volunteers: () => request('GET', '/api/volunteers'),
     patchVolunteer: (pubkey, patch) => request('PATCH', `/api/volunteers/${enc(pubkey)}`, patch),
+    deleteVolunteer: (pubkey) => request('DELETE', `/api/volunteers/${enc(pubkey)}`),
     createInvite: (role, ttlHours) =>
       request('POST', '/api/invites', ttlHours ? { role, ttlHours } : { role }),
     invites: () => request('GET', '/api/invites'),

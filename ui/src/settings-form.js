@@ -29,6 +29,16 @@ export const HINTS = {
   passkeyPolicy: { label: tk('settings.passkeyPolicy'), hint: tk('settings.passkeyPolicyHint') },
   'passkeyPolicy.admins': { label: tk('settings.passkeyAdmins') },
   'passkeyPolicy.volunteers': { label: tk('settings.passkeyVolunteers') },
+  retention: { label: tk('settings.retention'), hint: tk('settings.retentionHint') },
+  'retention.callRecords': { label: tk('settings.keepCallRecords') },
+  'retention.notes': { label: tk('settings.keepNotes') },
+  'retention.transcripts': { label: tk('settings.keepTranscripts') },
+  'retention.callRecords.forever': { label: tk('settings.keepForever') },
+  'retention.notes.forever': { label: tk('settings.keepForever') },
+  'retention.transcripts.forever': { label: tk('settings.keepForever') },
+  'retention.callRecords.days': { label: tk('settings.keepDays'), min: 1, max: 36500, integer: true },
+  'retention.notes.days': { label: tk('settings.keepDays'), min: 1, max: 36500, integer: true },
+  'retention.transcripts.days': { label: tk('settings.keepDays'), min: 1, max: 36500, integer: true },
 };
 
 // humanize: 'queueTimeoutSeconds' → 'Queue timeout seconds' for unknown keys.

@@ -119,3 +119,26 @@ test('humanize and time zones', () => {
   assert.equal(validTimeZone('Nowhere/Atlantis'), false);
   assert.ok(Object.keys(HINTS).includes('passkeyPolicy.volunteers'));
 });
+
+test('retention offers keep forever or a number of days, for each kind of record', () => {
+  const retention = {
+    callRecords: { forever: true, days: 365 },
+    notes: { forever: false, days: 90 },
+    transcripts: { forever: true, days: 365 },
+  };
+  const [node] = describe({ retention });
+  assert.equal(node.kind, 'group');
+  assert.equal(node.hint.label, 'settings.retention');
+  for (const child of node.children) {
+    assert.equal(child.kind, 'group');
+    const [forever, days] = child.children;
+    assert.equal(forever.kind, 'bool');
+    assert.equal(forever.hint.label, 'settings.keepForever');
+    assert.equal(days.kind, 'number');
+    assert.equal(days.hint.min, 1);
+  }
+  const values = flatDefaults([node]);
+  assert.deepEqual(collect([node], readerFrom(values)).value, { retention });
+  values['retention.notes.days'] = '0';
+  assert.ok(collect([node], readerFrom(values)).errors['retention.notes.days'], 'zero days is refused: forever is the checkbox');
+});

@@ -3,6 +3,7 @@
 import { h, button } from '../dom.js';
 import { npub, openProfile } from '../keys.js';
 import { errorText, messageArea, title } from './parts.js';
+import { confirmDialog } from './dialog.js';
 
 export async function adminVolunteersScreen(ctx) {
   const { t, api, session } = ctx;
@@ -52,6 +53,23 @@ export async function adminVolunteersScreen(ctx) {
         patch(v, { active: !v.active }, v.active ? 'vol.deactivated' : 'vol.reactivated', actBtn),
         { kind: v.active ? 'danger' : 'secondary', 'aria-label': t(v.active ? 'vol.deactivateFor' : 'vol.reactivateFor', { name: v.displayName }) });
       buttons.append(roleBtn, actBtn);
+      if (!v.active) {
+        // Only a deactivated account can be deleted; its calls and notes stay.
+        const delBtn = button(t('vol.delete'), async () => {
+          const r = await confirmDialog(ctx, { title: t('vol.deleteTitle', { name: v.displayName }), body: t('vol.deleteBody'), confirmLabel: t('vol.delete') });
+          if (!r.ok) return;
+          delBtn.disabled = true;
+          try {
+            await api.deleteVolunteer(v.pubkey);
+            ctx.announce(t('vol.deleted', { name: v.displayName }));
+            await load();
+          } catch (err) {
+            delBtn.disabled = false;
+            msg.show('error', errorText(t, err));
+          }
+        }, { kind: 'danger', 'aria-label': t('vol.deleteFor', { name: v.displayName }) });
+        buttons.append(delBtn);
+      }
     }
     return h('tr', { dataset: { pubkey: v.pubkey }, class: v.active ? '' : 'inactive' },
       nameCell,
