@@ -19,6 +19,7 @@ import (
 	"llamenos/ari/aritest"
 	"llamenos/auth"
 	"llamenos/bans"
+	"llamenos/callstats"
 	"llamenos/e2ee"
 	"llamenos/e2ee/e2eetest"
 	"llamenos/hotline"
@@ -95,7 +96,8 @@ func newEnv(t *testing.T, calls CallEngine, opts ...envOption) *env {
 	}
 	switch {
 	case setup.realEngine:
-		d.Calls, sim = startEngine(t, st, d.Hub)
+		d.CallMetrics = callstats.NewMetrics()
+		d.Calls, sim = startEngine(t, st, d.Hub, d.CallMetrics)
 	case d.Calls == nil:
 		d.Calls = &nullCalls{}
 	}
@@ -105,6 +107,7 @@ func newEnv(t *testing.T, calls CallEngine, opts ...envOption) *env {
 	}
 	d.Records.Store = st
 	d.Bans = &bans.Service{Store: st}
+	d.Stats = &callstats.Service{Store: st}
 	d.Settings = &settings.Service{Store: st, Engine: d.Calls}
 	srv, err := New(d)
 	if err != nil {

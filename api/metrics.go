@@ -42,5 +42,8 @@ func (s *Server) MetricsHandler() http.Handler {
 		fmt.Fprintf(w, "# HELP llamenos_calls Live calls by state.\n# TYPE llamenos_calls gauge\n")
 		fmt.Fprintf(w, "llamenos_calls{state=\"waiting\"} %d\nllamenos_calls{state=\"connected\"} %d\n", ringing, connected)
 		fmt.Fprintf(w, "# HELP llamenos_browser_sockets Open browser WebSockets.\n# TYPE llamenos_browser_sockets gauge\nllamenos_browser_sockets %d\n", s.Hub.count())
+		if s.CallMetrics != nil {
+			s.CallMetrics.Write(w)
+		}
 	})
 }
