@@ -11,10 +11,11 @@ export async function adminDashboardScreen(ctx) {
   const { t, api, i18n } = ctx;
   const msg = messageArea();
   let people;
+  let peopleError = '';
   try {
     people = await loadPeople(ctx);
   } catch (err) {
-    msg.show('error', errorText(t, err));
+    peopleError = errorText(t, err);
     people = { nameOf: (pk) => pk.slice(0, 12) + '…' };
   }
   const num = (n) => new Intl.NumberFormat(i18n.lang).format(n);
@@ -69,7 +70,10 @@ export async function adminDashboardScreen(ctx) {
       const d = await api.dashboard();
       windows.replaceChildren(section('day', 'dash.day', d.day, d.voicemailTaken), section('week', 'dash.week', d.week, d.voicemailTaken));
       asOf.textContent = t('dash.asOf', { time: ctx.formatTime(d.at) });
-      msg.clear();
+      // Names that did not load stay explained; an earlier failure of this
+      // load does not.
+      if (peopleError) msg.show('error', peopleError);
+      else msg.clear();
     } catch (err) {
       msg.show('error', errorText(t, err));
     }
