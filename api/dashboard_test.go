@@ -28,6 +28,24 @@ func TestDashboardAndMetricsAfterCalls(t *testing.T) {
 	readUntil(t, c, 5*time.Second, "call:connected", ofType("call:connected"))
 	first.Hangup()
 	readUntil(t, c, 10*time.Second, "call:ended", ofType("call:ended"))
+	// The volunteer is free for the next call only once the first one is
+	// torn down, a moment after it told them it ended.
+	waitFor(t, 10*time.Second, "the volunteer free again", func() bool {
+		var out struct {
+			Volunteers []struct {
+				PubKey string
+				OnCall bool
+			}
+		}
+		r := e.do("GET", "/api/volunteers", nil, admin)
+		r.json(t, &out)
+		for _, x := range out.Volunteers {
+			if x.PubKey == v.pk {
+				return !x.OnCall
+			}
+		}
+		return false
+	})
 
 	second := e.placeCall("+15557654302")
 	readUntil(t, c, 10*time.Second, "second ring", ofType("ring"))

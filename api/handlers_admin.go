@@ -237,14 +237,14 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, _ auth.Identity) 
 	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Kind: q.Get("kind")}
 	for _, p := range []struct {
 		name string
-		to   *time.Time
+		dst  *time.Time
 	}{{"from", &f.From}, {"to", &f.To}} {
 		if v := q.Get(p.name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
 				return errBadRequest("%s must be an RFC 3339 time", p.name)
 			}
-			*p.to = t
+			*p.dst = t
 		}
 	}
 	entries, next, err := s.Audit.AuditSearch(r.Context(), f, q.Get("cursor"), limit)

@@ -41,6 +41,12 @@ test('morning: dashboard and audit log for admins only', { timeout: 600000 }, as
     await vol.page.locator('.call-panel .call-status', { hasText: 'You hung up.' }).waitFor({ timeout: 10000 });
     await apiAs(page, 'DELETE', `/api/demo/calls/${first.id}`);
     await vol.page.getByRole('button', { name: 'Close' }).click();
+    // The volunteer is free for the next call once the first is torn
+    // down, a moment after the page was told it ended.
+    await poll(async () => {
+      const { volunteers } = (await apiAs(page, 'GET', '/api/volunteers')).json;
+      return volunteers.some((x) => x.role === 'volunteer' && x.onCall === false);
+    }, { what: 'the volunteer free again' });
 
     const second = await placeDemoCall(page, 'tone');
     await card.waitFor({ timeout: 30000 });
