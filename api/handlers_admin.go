@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"llamenos/auth"
+	"llamenos/callstats"
 	"llamenos/store"
 )
 
@@ -266,17 +267,31 @@ func (s *Server) deleteBan(w http.ResponseWriter, r *http.Request, who auth.Iden
 }
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	q := r.URL.Query()
 	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
+	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
 			return errBadRequest("limit must be 1 to 500")
 		}
 		limit = n
 	}
-	entries, next, err := s.Audit.AuditPage(r.Context(), r.URL.Query().Get("cursor"), limit)
+	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Kind: q.Get("kind")}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return errBadRequest("%s must be an RFC 3339 time", p.name)
+			}
+			*p.dst = t
+		}
+	}
+	entries, next, err := s.Audit.AuditSearch(r.Context(), f, q.Get("cursor"), limit)
 	if errors.Is(err, store.ErrInvalid) {
-		return errBadRequest("bad cursor")
+		return errBadRequest("bad filter or cursor: %v", err)
 	}
 	if err != nil {
 		return err
@@ -296,5 +311,67 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, _ auth.Iden
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "entries": head.Seq, "head": head.String()})
+	return nil
+}
+
+type durationsJSON struct {
+	Count    int   `json:"count"`
+	MedianMs int64 `json:"medianMs"`
+	P90Ms    int64 `json:"p90Ms"`
+}
+
+type volunteerCountJSON struct {
+	PubKey   string `json:"pubkey"`
+	Answered int    `json:"answered"`
+}
+
+// summaryJSON is callstats.Summary as docs/api.md shows it.
+type summaryJSON struct {
+	From         time.Time            `json:"from"`
+	To           time.Time            `json:"to"`
+	Offered      int                  `json:"offered"`
+	Answered     int                  `json:"answered"`
+	Missed       int                  `json:"missed"`
+	Abandoned    int                  `json:"abandoned"`
+	Voicemail    int                  `json:"voicemail"`
+	Refused      int                  `json:"refused"`
+	Failed       int                  `json:"failed"`
+	LeftEarly    int                  `json:"leftEarly"`
+	Live         int                  `json:"live"`
+	QueueWait    durationsJSON        `json:"queueWait"`
+	RingToAnswer durationsJSON        `json:"ringToAnswer"`
+	ByVolunteer  []volunteerCountJSON `json:"byVolunteer"`
+}
+
+func durationsView(d callstats.Durations) durationsJSON {
+	return durationsJSON{d.Count, d.Median.Milliseconds(), d.P90.Milliseconds()}
+}
+
+func summaryView(s callstats.Summary) summaryJSON {
+	v := summaryJSON{
+		From: s.From.UTC(), To: s.To.UTC(), Offered: s.Offered,
+		Answered: s.Count(callstats.Answered), Missed: s.Count(callstats.Missed), Abandoned: s.Count(callstats.Abandoned),
+		Voicemail: s.Count(callstats.Voicemail), Refused: s.Count(callstats.Refused), Failed: s.Count(callstats.Failed),
+		LeftEarly: s.Count(callstats.LeftEarly), Live: s.Count(callstats.Live),
+		QueueWait: durationsView(s.QueueWait), RingToAnswer: durationsView(s.RingToAnswer),
+		ByVolunteer: make([]volunteerCountJSON, 0, len(s.ByVolunteer)),
+	}
+	for _, c := range s.ByVolunteer {
+		v.ByVolunteer = append(v.ByVolunteer, volunteerCountJSON(c))
+	}
+	return v
+}
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	d, err := s.Stats.Dashboard(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"at":             d.At.UTC(),
+		"voicemailTaken": d.VoicemailTaken,
+		"day":            summaryView(d.Day),
+		"week":           summaryView(d.Week),
+	})
 	return nil
 }

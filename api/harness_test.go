@@ -20,6 +20,7 @@ import (
 	"llamenos/ari/aritest"
 	"llamenos/auth"
 	"llamenos/bans"
+	"llamenos/callstats"
 	"llamenos/e2ee"
 	"llamenos/e2ee/e2eetest"
 	"llamenos/hotline"
@@ -98,7 +99,8 @@ func newEnv(t *testing.T, calls CallEngine, opts ...envOption) *env {
 	}
 	switch {
 	case setup.realEngine:
-		d.Calls, sim = startEngine(t, st, d.Hub)
+		d.CallMetrics = callstats.NewMetrics()
+		d.Calls, sim = startEngine(t, st, d.Hub, d.CallMetrics)
 	case d.Calls == nil:
 		d.Calls = &nullCalls{}
 	}
@@ -108,6 +110,7 @@ func newEnv(t *testing.T, calls CallEngine, opts ...envOption) *env {
 	}
 	d.Records.Store = st
 	d.Bans = &bans.Service{Store: st}
+	d.Stats = &callstats.Service{Store: st}
 	d.Settings = &settings.Service{Store: st, Engine: d.Calls}
 	srv, err := New(d)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"llamenos/ari"
 	"llamenos/ari/aritest"
 	"llamenos/auth"
+	"llamenos/callstats"
 	"llamenos/e2ee"
 	"llamenos/hotline"
 	"llamenos/rtc"
@@ -18,8 +19,8 @@ import (
 )
 
 // startEngine runs the real call engine, driving the Asterisk simulator,
-// with hub as its notifier.
-func startEngine(t *testing.T, st *store.Store, hub *Hub) (*hotline.Engine, *aritest.Server) {
+// with hub as its notifier and metrics counting the calls that end.
+func startEngine(t *testing.T, st *store.Store, hub *Hub, metrics *callstats.Metrics) (*hotline.Engine, *aritest.Server) {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	sim, err := aritest.New(aritest.Options{})
@@ -35,7 +36,7 @@ func startEngine(t *testing.T, st *store.Store, hub *Hub) (*hotline.Engine, *ari
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := hotline.New(hotline.Config{App: "llamenos"}, hotline.Deps{ARI: client, RTC: media, Store: st, Notify: hub, Reach: hub, Log: log, Rand: rand.Reader})
+	eng, err := hotline.New(hotline.Config{App: "llamenos"}, hotline.Deps{ARI: client, RTC: media, Store: st, Notify: hub, Reach: hub, Log: log, Rand: rand.Reader, Recorded: metrics.Observe})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,6 +179,7 @@ func TestRoleMatrix(t *testing.T) {
 		"DELETE /api/bans/{id}":           {"/api/bans/" + hexMissing, none, [4]int{U, F, F, 404}},
 		"GET /api/audit":                  {"", none, [4]int{U, F, F, 200}},
 		"GET /api/audit/verify":           {"", none, [4]int{U, F, F, 200}},
+		"GET /api/dashboard":              {"", none, [4]int{U, F, F, 200}},
 		"GET /api/calls":                  {"", none, [4]int{U, 200, 200, 200}},
 		"GET /api/calls/{id}":             {"/api/calls/" + callID, none, [4]int{U, 200, 404, 200}},
 		"POST /api/calls/{id}/answer":     {"/api/calls/" + missing + "/answer", none, [4]int{U, 404, 404, 404}},

@@ -46,5 +46,8 @@ func (s *Server) MetricsHandler() http.Handler {
 		fmt.Fprintf(w, "# HELP llamenos_browser_sockets_refused_total Browser WebSockets refused at a limit (limits.max_sockets_per_account, limits.max_sockets).\n# TYPE llamenos_browser_sockets_refused_total counter\n")
 		fmt.Fprintf(w, "llamenos_browser_sockets_refused_total{limit=\"account\"} %d\nllamenos_browser_sockets_refused_total{limit=\"total\"} %d\n", s.Hub.refusedAccount.Load(), s.Hub.refusedTotal.Load())
 		fmt.Fprintf(w, "# HELP llamenos_browser_sockets_slow_closed_total Browser WebSockets closed because they stopped reading and their send queue filled.\n# TYPE llamenos_browser_sockets_slow_closed_total counter\nllamenos_browser_sockets_slow_closed_total %d\n", s.Hub.slowClosed.Load())
+		if s.CallMetrics != nil {
+			s.CallMetrics.Write(w)
+		}
 	})
 }

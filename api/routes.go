@@ -41,6 +41,7 @@ func (s *Server) routeTable() []route {
 		{method: "DELETE", pattern: "/api/bans/{id}", access: adminOnly, h: s.deleteBan},
 		{method: "GET", pattern: "/api/audit", access: adminOnly, h: s.audit},
 		{method: "GET", pattern: "/api/audit/verify", access: adminOnly, h: s.verifyAudit},
+		{method: "GET", pattern: "/api/dashboard", access: adminOnly, h: s.dashboard},
 
 		{method: "GET", pattern: "/api/calls", access: signedIn, h: s.listCalls},
 		{method: "GET", pattern: "/api/calls/{id}", access: signedIn, h: s.getCall},

@@ -21,6 +21,7 @@ import (
 	"llamenos/auth"
 	"llamenos/bans"
 	"llamenos/buildinfo"
+	"llamenos/callstats"
 	"llamenos/config"
 	"llamenos/people"
 	"llamenos/records"
@@ -30,7 +31,7 @@ import (
 
 // AuditLog reads the audit chain (store.Store).
 type AuditLog interface {
-	AuditPage(ctx context.Context, cursor string, limit int) ([]store.AuditEntry, string, error)
+	AuditSearch(ctx context.Context, f store.AuditFilter, cursor string, limit int) ([]store.AuditEntry, string, error)
 	VerifyAudit(ctx context.Context) (store.AuditHead, error)
 }
 
@@ -52,6 +53,11 @@ type Deps struct {
 	Settings *settings.Service
 	Audit    AuditLog
 	Calls    CallEngine
+	// Stats computes the admins' dashboard from call metadata.
+	Stats *callstats.Service
+	// CallMetrics, if set, adds the call counters and histograms to
+	// /metrics; the engine feeds it each call's final record.
+	CallMetrics *callstats.Metrics
 	// Hub carries the call engine's events to browsers; the engine got it
 	// as its notifier before the server was built.
 	Hub       *Hub

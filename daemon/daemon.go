@@ -23,6 +23,7 @@ import (
 	"llamenos/auth"
 	"llamenos/bans"
 	"llamenos/buildinfo"
+	"llamenos/callstats"
 	"llamenos/config"
 	"llamenos/control"
 	"llamenos/hotline"
@@ -131,13 +132,14 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	// engine's notifier), then the engine, the domain services over the
 	// store, and last the server that fronts them.
 	hub := api.NewHub(log.With("component", "api"))
+	callMetrics := callstats.NewMetrics()
 	engine, err := hotline.New(hotline.Config{
 		App: cfg.Asterisk.App, BrowserGrace: cfg.RTC.BrowserGrace,
 		MOHClass: cfg.Trunk.MusicOnHoldClass, StallLimit: opt.StallLimit,
 		MaxCalls: cfg.Limits.MaxCalls,
 	}, hotline.Deps{
 		ARI: ariClient, RTC: media, Store: st, Notify: hub, Reach: hub,
-		Log: log, Now: time.Now, Rand: rand.Reader,
+		Log: log, Now: time.Now, Rand: rand.Reader, Recorded: callMetrics.Observe,
 	})
 	if err != nil {
 		return err
@@ -160,6 +162,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 		Hub:      hub,
 		Static:   opt.Static, PublicURL: cfg.Server.PublicURL,
 		Log: log.With("component", "api"), Now: time.Now, ARIConnected: ariClient.Connected,
+		Stats: &callstats.Service{Store: st, VoicemailTaken: hotline.TakesVoicemail}, CallMetrics: callMetrics,
 		ICEServers: browserICE, Demo: opt.Demo, LoginsPerMinute: opt.LoginsPerMinute,
 		MaxSocketsPerAccount: cfg.Limits.MaxSocketsPerAccount, MaxSockets: cfg.Limits.MaxSockets,
 		CallsRefused: engine.CallsRefused,

@@ -142,6 +142,7 @@ type call struct {
 
 	phase                                    phase
 	startedAt, queuedAt, answeredAt, endedAt time.Time
+	rangAt                                   time.Time // when the answerer's ring started
 	outcome                                  store.Outcome
 	recorded                                 bool
 	callerGone                               bool
@@ -693,6 +694,7 @@ func (c *call) onAnswer(pk string) (func(), error) {
 	}
 	c.answerer = pk
 	c.answeredAt = c.now()
+	c.rangAt = c.ringing[pk]
 	c.phase = phConnected
 	delete(c.ringing, pk)
 	c.publishRings()

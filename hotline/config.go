@@ -232,6 +232,12 @@ func (c *Config) setDefaults(d *Deps) {
 	c.Prompts.setDefaults()
 }
 
+// TakesVoicemail says whether the engine records voicemail. It does not: a
+// caller nobody answers hears the unavailable prompt and is hung up, so
+// the dashboard shows its voicemail count as not taken rather than as 0
+// messages.
+const TakesVoicemail = false
+
 // Deps are the engine's collaborators. ARI, RTC, Store and Notify are
 // required.
 type Deps struct {
@@ -254,4 +260,8 @@ type Deps struct {
 	// Rand defaults to crypto/rand.Reader; it must be safe for concurrent
 	// use. It draws call ids, CAPTCHA digits and envelope randomness.
 	Rand io.Reader
+	// Recorded, if set, gets each call's final record once it is written,
+	// without the caller's hash and number (the daemon counts calls for
+	// its metrics). It runs on the call's loop and must not block.
+	Recorded func(store.Call)
 }

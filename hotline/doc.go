@@ -86,7 +86,8 @@
 // rate_limited, failed (broken before an answer, CAPTCHA failed, or the
 // daemon stopped). QueueWait runs from entering the queue (after menu and
 // CAPTCHA) to the answer, or to the end for unanswered calls; Duration runs
-// from the answer to the end.
+// from the answer to the end. The record also keeps QueuedAt and RangAt (when
+// the answerer's ring started), and Deps.Recorded gets each final record.
 //
 // # A lost browser
 //

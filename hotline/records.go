@@ -143,6 +143,8 @@ func (c *call) record() store.Call {
 		StartedAt:    c.startedAt,
 		AnsweredAt:   c.answeredAt,
 		EndedAt:      c.endedAt,
+		QueuedAt:     c.queuedAt,
+		RangAt:       c.rangAt,
 		AnsweredBy:   c.answerer,
 		Outcome:      c.outcome,
 		Language:     c.lang,
@@ -207,6 +209,10 @@ func (c *call) writeFinal() {
 		return
 	}
 	c.log.Info("call ended", "outcome", string(rec.Outcome), "queue_wait", rec.QueueWait.Round(time.Millisecond), "duration", rec.Duration.Round(time.Millisecond))
+	if c.e.d.Recorded != nil {
+		rec.CallerHash, rec.CallerNumber = store.Hash{}, nil
+		c.e.d.Recorded(rec)
+	}
 }
 
 // adminKeys returns every active admin's key: caller numbers are sealed to them.

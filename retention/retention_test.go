@@ -206,7 +206,7 @@ func TestPurgeOnAVirtualClock(t *testing.T) {
 		t.Fatal("a record 7 days and a bit old was kept")
 	}
 
-	log, _, err := h.st.AuditPage(context.Background(), "", 50)
+	log, _, err := h.st.AuditSearch(context.Background(), store.AuditFilter{}, "", 50)
 	if err != nil {
 		t.Fatal(err)
 	}

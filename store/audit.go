@@ -318,6 +318,76 @@ func (tx *Tx) AuditHead() (AuditHead, error) {
 // AuditLog lists entries newest first. cursor is "" for the first page or
 // the value returned with the previous page; next is "" after the last.
 func (tx *Tx) AuditLog(cursor string, limit int) (entries []AuditEntry, next string, err error) {
+	return tx.AuditSearch(AuditFilter{}, cursor, limit)
+}
+
+// AuditFilter narrows AuditSearch. Zero fields do not filter.
+type AuditFilter struct {
+	Actor string // this actor exactly: ActorSystem or a public key
+	// Action is one action ("call.answered") or a family: "call" matches
+	// every "call.…" action.
+	Action string
+	Kind   string    // entries naming a subject of this kind ("call", "volunteer", …)
+	From   time.Time // at or after
+	To     time.Time // before
+}
+
+// AuditScanLimit bounds how many entries one AuditSearch page reads. A
+// narrow filter over a long log returns a short (even empty) page with a
+// next cursor where the reading stopped, so no request walks the whole
+// log.
+const AuditScanLimit = 5000
+
+var actionFilterRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}(\.[a-z0-9_.]{1,62})?$`)
+
+func (f AuditFilter) validate() error {
+	var errs []error
+	if f.Actor != "" && f.Actor != ActorSystem && ValidPubKey(f.Actor) != nil {
+		errs = append(errs, fmt.Errorf("actor: want %q or a public key", ActorSystem))
+	}
+	if f.Action != "" && !actionFilterRE.MatchString(f.Action) {
+		errs = append(errs, errors.New("action: want an action such as call.answered or a family such as call"))
+	}
+	if f.Kind != "" && subjectKinds[f.Kind] == nil {
+		errs = append(errs, fmt.Errorf("kind %q: unknown", truncate(f.Kind, 40)))
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		errs = append(errs, errors.New("from must be before to"))
+	}
+	return errors.Join(errs...)
+}
+
+func (f AuditFilter) match(e *AuditEntry) bool {
+	if f.Actor != "" && e.Actor != f.Actor {
+		return false
+	}
+	if f.Action != "" && e.Action != f.Action && !(strings.HasPrefix(e.Action, f.Action) && e.Action[len(f.Action)] == '.') {
+		return false
+	}
+	if !f.From.IsZero() && e.Time.Before(f.From) {
+		return false
+	}
+	if !f.To.IsZero() && !e.Time.Before(f.To) {
+		return false
+	}
+	if f.Kind != "" {
+		for _, s := range e.Subjects {
+			if kind, _, _ := strings.Cut(s, ":"); kind == f.Kind {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// AuditSearch lists the entries f matches, newest first, a page at a time
+// like AuditLog. It reads at most AuditScanLimit entries per page: a page
+// may hold fewer than limit entries and still have a next cursor.
+func (tx *Tx) AuditSearch(f AuditFilter, cursor string, limit int) (entries []AuditEntry, next string, err error) {
+	if err := f.validate(); err != nil {
+		return nil, "", fmt.Errorf("store: audit search: %w: %w", ErrInvalid, err)
+	}
 	b, err := tx.bucket(bucketAudit)
 	if err != nil {
 		return nil, "", err
@@ -331,16 +401,22 @@ func (tx *Tx) AuditLog(cursor string, limit int) (entries []AuditEntry, next str
 		}
 		before = pos
 	}
+	var last []byte // the key of the last entry read
+	scanned := 0
 	err = scanDesc(b, nil, before, nil, func(k, v []byte) (bool, error) {
-		if len(entries) == limit {
-			next = encodeCursor(cursorAudit, entries[len(entries)-1].seqKey())
+		if len(entries) == limit || scanned == AuditScanLimit {
+			next = encodeCursor(cursorAudit, last)
 			return true, nil
 		}
 		e, err := decodeAuditEntry(v)
 		if err != nil {
 			return true, fmt.Errorf("store: audit %x: %w", k, err)
 		}
-		entries = append(entries, e)
+		scanned++
+		last = e.seqKey()
+		if f.match(&e) {
+			entries = append(entries, e)
+		}
 		return false, nil
 	})
 	return entries, next, err
@@ -439,15 +515,15 @@ func (s *Store) CheckAuditAnchor(ctx context.Context, anchor AuditHead) error {
 	})
 }
 
-// AuditPage reads one page of the audit log, newest first (Tx.AuditLog in
-// a read transaction of its own).
-func (s *Store) AuditPage(ctx context.Context, cursor string, limit int) ([]AuditEntry, string, error) {
+// AuditSearch reads one page of the entries f matches, newest first
+// (Tx.AuditSearch in a read transaction of its own).
+func (s *Store) AuditSearch(ctx context.Context, f AuditFilter, cursor string, limit int) ([]AuditEntry, string, error) {
 	type page struct {
 		entries []AuditEntry
 		next    string
 	}
 	p, err := Read(ctx, s, func(tx *Tx) (page, error) {
-		e, next, err := tx.AuditLog(cursor, limit)
+		e, next, err := tx.AuditSearch(f, cursor, limit)
 		return page{e, next}, err
 	})
 	return p.entries, p.next, err

@@ -35,15 +35,19 @@ func (o Outcome) valid() bool {
 }
 
 // Call is a call's metadata, which the server may know (times, queue wait,
-// duration, who answered, outcome). The caller's
-// number exists only as CallerHash (CallerKey; erased once the call is older
-// than CallerHashWindow) and as CallerNumber, an envelope sealed to the
-// admins.
+// duration, who answered, outcome). QueuedAt is when the caller entered the
+// queue (zero: never, as after a hang-up in the menu); RangAt is when the
+// answerer's browser started ringing, so AnsweredAt-RangAt is their
+// ring-to-answer time. The caller's number exists only as CallerHash
+// (CallerKey; erased once the call is older than CallerHashWindow) and as
+// CallerNumber, an envelope sealed to the admins.
 type Call struct {
 	ID           string        `json:"id"`
 	StartedAt    time.Time     `json:"start"`
 	AnsweredAt   time.Time     `json:"ans,omitzero"`
 	EndedAt      time.Time     `json:"end,omitzero"`
+	QueuedAt     time.Time     `json:"queued,omitzero"`
+	RangAt       time.Time     `json:"rang,omitzero"`
 	QueueWait    time.Duration `json:"wait,omitempty"`
 	Duration     time.Duration `json:"dur,omitempty"`
 	AnsweredBy   string        `json:"by,omitempty"`
@@ -113,6 +117,7 @@ func (tx *Tx) PutCall(c Call) (Call, error) {
 		return Call{}, fmt.Errorf("store: put call: %w: %w", ErrInvalid, err)
 	}
 	c.StartedAt, c.AnsweredAt, c.EndedAt = c.StartedAt.UTC(), c.AnsweredAt.UTC(), c.EndedAt.UTC()
+	c.QueuedAt, c.RangAt = c.QueuedAt.UTC(), c.RangAt.UTC()
 	c.CallerNumber = clone(c.CallerNumber)
 	var oldIdx []indexEntry
 	old, err := tx.Call(c.ID)

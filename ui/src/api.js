@@ -144,6 +144,9 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
     bans: () => request('GET', '/api/bans'),
     addBan: (body) => request('POST', '/api/bans', body),
     deleteBan: (id) => request('DELETE', `/api/bans/${enc(id)}`),
+    audit: (filter = {}) => request('GET', '/api/audit' + query(filter)),
+    auditVerify: () => request('GET', '/api/audit/verify'),
+    dashboard: () => request('GET', '/api/dashboard'),
 
     // Calls and notes.
     fields: () => request('GET', '/api/fields'),

@@ -28,6 +28,8 @@ import { callsScreen, callScreen } from './screens/calls.js';
 import { adminFieldsScreen } from './screens/admin-fields.js';
 import { adminShiftsScreen } from './screens/admin-shifts.js';
 import { adminBansScreen } from './screens/admin-bans.js';
+import { adminAuditScreen } from './screens/admin-audit.js';
+import { adminDashboardScreen } from './screens/admin-dashboard.js';
 import { createCallbar, reportAndBanCall } from './callbar.js';
 import { createDraftStore } from './drafts.js';
 import { ringState, SHORT_STATES } from './ring.js';
@@ -45,6 +47,8 @@ const SCREENS = {
   adminFields: adminFieldsScreen,
   adminShifts: adminShiftsScreen,
   adminBans: adminBansScreen,
+  adminDashboard: adminDashboardScreen,
+  adminAudit: adminAuditScreen,
   calls: callsScreen,
   call: callScreen,
   blank: blankScreen,
@@ -452,6 +456,8 @@ function renderHeader() {
         ['adminShifts', 'nav.shifts'],
         ['adminFields', 'nav.fields'],
         ['adminBans', 'nav.bans'],
+        ['adminDashboard', 'nav.dashboard'],
+        ['adminAudit', 'nav.audit'],
         ['adminSettings', 'nav.settings'],
       );
     }

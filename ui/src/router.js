@@ -17,6 +17,8 @@ export const routes = [
   { name: 'adminShifts', path: '/admin/shifts', access: 'admin' },
   { name: 'adminFields', path: '/admin/fields', access: 'admin' },
   { name: 'adminBans', path: '/admin/bans', access: 'admin' },
+  { name: 'adminDashboard', path: '/admin/dashboard', access: 'admin' },
+  { name: 'adminAudit', path: '/admin/audit', access: 'admin' },
   { name: 'calls', path: '/calls', access: 'auth' },
   { name: 'call', path: '/calls/:id', access: 'auth' },
   { name: 'blank', path: '/blank', access: 'public' },

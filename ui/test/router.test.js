@@ -17,6 +17,8 @@ test('parseHash maps every route and its params', () => {
     ['#/admin/volunteers', 'adminVolunteers', {}],
     ['#/admin/invites', 'adminInvites', {}],
     ['#/admin/settings', 'adminSettings', {}],
+    ['#/admin/audit', 'adminAudit', {}],
+    ['#/admin/dashboard', 'adminDashboard', {}],
     ['#/blank', 'blank', {}],
     ['#/login?next=x', 'login', {}],
   ];
@@ -73,6 +75,9 @@ test('guard sends the locked to login and volunteers away from admin screens', (
   assert.deepEqual(guard(admin, { unlocked: false, role: 'admin' }), { ok: false, redirect: 'login' });
   assert.deepEqual(guard(admin, { unlocked: true, role: 'volunteer' }), { ok: false, redirect: 'home' });
   assert.deepEqual(guard(admin, { unlocked: true, role: 'admin' }), { ok: true });
+  for (const hash of ['#/admin/audit', '#/admin/dashboard']) {
+    assert.deepEqual(guard(parseHash(hash), { unlocked: true, role: 'volunteer' }), { ok: false, redirect: 'home' }, hash);
+  }
   assert.deepEqual(guard(home, { unlocked: true, role: 'volunteer' }), { ok: true });
   const enrol = { name: 'enrolPasskey', access: 'auth' };
   assert.deepEqual(guard(home, { unlocked: true, role: 'volunteer', mustEnrol: true }), { ok: false, redirect: 'enrolPasskey' });
