@@ -10,18 +10,18 @@ import (
 func TestAuditSearch(t *testing.T) {
 	clk := newClock()
 	s, _ := openTest(t, withClock(clk))
-	start := clk.Now() // entry 1, store.migrated, is stamped here
+	start := clk.Now() // entries 1 and 2, store.migrated to v1 and v2, are stamped here
 	call := newID(t)
 	steps := []struct {
 		actor, action string
 		subjects      []string
 	}{
-		{pk(1), "login", []string{"volunteer:" + pk(1)}},                      // 2
-		{ActorSystem, "call.answered", []string{"call:" + call}},              // 3
-		{pk(2), "note.created", []string{"note:" + newID(t), "call:" + call}}, // 4
-		{ActorSystem, "call.ended", []string{"call:" + call}},                 // 5
-		{pk(1), "settings.changed", []string{"setting:hotline"}},              // 6
-		{pk(1), "callback.x", nil},                                            // 7: not in the "call" family
+		{pk(1), "login", []string{"volunteer:" + pk(1)}},                      // 3
+		{ActorSystem, "call.answered", []string{"call:" + call}},              // 4
+		{pk(2), "note.created", []string{"note:" + newID(t), "call:" + call}}, // 5
+		{ActorSystem, "call.ended", []string{"call:" + call}},                 // 6
+		{pk(1), "settings.changed", []string{"setting:hotline"}},              // 7
+		{pk(1), "callback.x", nil},                                            // 8: not in the "call" family
 	}
 	for _, st := range steps {
 		clk.Advance(time.Minute)
@@ -47,15 +47,15 @@ func TestAuditSearch(t *testing.T) {
 		f    AuditFilter
 		want []uint64
 	}{
-		{"everything", AuditFilter{}, []uint64{7, 6, 5, 4, 3, 2, 1}},
-		{"actor", AuditFilter{Actor: pk(1)}, []uint64{7, 6, 2}},
-		{"system", AuditFilter{Actor: ActorSystem}, []uint64{5, 3, 1}},
-		{"family", AuditFilter{Action: "call"}, []uint64{5, 3}},
-		{"one action", AuditFilter{Action: "call.ended"}, []uint64{5}},
-		{"kind", AuditFilter{Kind: "call"}, []uint64{5, 4, 3}},
-		{"from", AuditFilter{From: start.Add(4 * time.Minute)}, []uint64{7, 6, 5}},
-		{"to", AuditFilter{To: start.Add(2 * time.Minute)}, []uint64{2, 1}},
-		{"range and kind", AuditFilter{Kind: "call", From: start.Add(3 * time.Minute), To: start.Add(4 * time.Minute)}, []uint64{4}},
+		{"everything", AuditFilter{}, []uint64{8, 7, 6, 5, 4, 3, 2, 1}},
+		{"actor", AuditFilter{Actor: pk(1)}, []uint64{8, 7, 3}},
+		{"system", AuditFilter{Actor: ActorSystem}, []uint64{6, 4, 2, 1}},
+		{"family", AuditFilter{Action: "call"}, []uint64{6, 4}},
+		{"one action", AuditFilter{Action: "call.ended"}, []uint64{6}},
+		{"kind", AuditFilter{Kind: "call"}, []uint64{6, 5, 4}},
+		{"from", AuditFilter{From: start.Add(4 * time.Minute)}, []uint64{8, 7, 6}},
+		{"to", AuditFilter{To: start.Add(2 * time.Minute)}, []uint64{3, 2, 1}},
+		{"range and kind", AuditFilter{Kind: "call", From: start.Add(3 * time.Minute), To: start.Add(4 * time.Minute)}, []uint64{5}},
 		{"nothing", AuditFilter{Actor: pk(3)}, []uint64{}},
 	}
 	for _, c := range cases {
@@ -79,7 +79,7 @@ func TestAuditSearch(t *testing.T) {
 			break
 		}
 	}
-	if fmt.Sprint(got) != "[7 6 2]" {
+	if fmt.Sprint(got) != "[8 7 3]" {
 		t.Errorf("paged: %v", got)
 	}
 
@@ -107,7 +107,7 @@ func TestAuditSearchBoundsTheScan(t *testing.T) {
 		}
 		return nil
 	})
-	f := AuditFilter{Actor: ActorSystem} // only entry 1, the migration
+	f := AuditFilter{Actor: ActorSystem} // only entries 1 and 2, the migrations
 	es, next, err := s.AuditSearch(context.Background(), f, "", 50)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestAuditSearchBoundsTheScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(es) != 1 || es[0].Seq != 1 || next != "" {
+	if len(es) != 2 || es[0].Seq != 2 || es[1].Seq != 1 || next != "" {
 		t.Fatalf("second page: %+v next %q", es, next)
 	}
 }
