@@ -45,6 +45,16 @@ func (h *hotline) volunteer(t *testing.T) (*person, *socket) {
 	return v, s
 }
 
+// callerHangsUp ends a call from the caller's side: the volunteer's page
+// is told, SIPp completes its BYE, and nothing is left in Asterisk.
+func (h *hotline) callerHangsUp(t *testing.T, s *socket, c *caller, callID string) {
+	t.Helper()
+	c.hangUp()
+	s.next(10*time.Second, "call:ended", is("call:ended", callID))
+	c.wait(30 * time.Second)
+	h.a.waitEmpty(10 * time.Second)
+}
+
 // checkPrivacy fails t if the caller's number reached the daemon's log or
 // Asterisk's.
 func (h *hotline) checkPrivacy(t *testing.T) {
@@ -330,10 +340,7 @@ func TestLateBrowser(t *testing.T) {
 	s := v.connect()
 	awaitLateRing(t, s, callID)
 	talk(t, s, c, callID)
-	c.hangUp()
-	s.next(10*time.Second, "call:ended", is("call:ended", callID))
-	c.wait(30 * time.Second)
-	h.a.waitEmpty(10 * time.Second)
+	h.callerHangsUp(t, s, c, callID)
 	h.checkPrivacy(t)
 }
 
@@ -364,10 +371,7 @@ func TestDaemonKilledMidRing(t *testing.T) {
 	s = v.connect()
 	awaitLateRing(t, s, callID)
 	talk(t, s, c, callID)
-	c.hangUp()
-	s.next(10*time.Second, "call:ended", is("call:ended", callID))
-	c.wait(30 * time.Second)
-	h.a.waitEmpty(10 * time.Second)
+	h.callerHangsUp(t, s, c, callID)
 	h.checkPrivacy(t)
 }
 
@@ -411,10 +415,7 @@ func TestDaemonKilledMidCall(t *testing.T) {
 		awaitLateRing(t, s, callID)
 	}
 	talk(t, s, c, callID)
-	c.hangUp()
-	s.next(10*time.Second, "call:ended", is("call:ended", callID))
-	c.wait(30 * time.Second)
-	h.a.waitEmpty(10 * time.Second)
+	h.callerHangsUp(t, s, c, callID)
 	h.waitOutcomes(t, "answered", "failed")
 	h.checkPrivacy(t)
 }
@@ -467,9 +468,6 @@ func TestAnswerDuringHoldMusic(t *testing.T) {
 	greeting := h.a.soundDuration("pls-hold-while-try")
 	c.waitHeard(time.Time{}, greeting+time.Second, greeting+20*time.Second)
 	talk(t, s, c, ring.CallID)
-	c.hangUp()
-	s.next(10*time.Second, "call:ended", is("call:ended", ring.CallID))
-	c.wait(30 * time.Second)
-	h.a.waitEmpty(10 * time.Second)
+	h.callerHangsUp(t, s, c, ring.CallID)
 	h.checkPrivacy(t)
 }

@@ -195,10 +195,7 @@ func TestBrowserStalls(t *testing.T) {
 	if len(worst) < len(stalls)/2 {
 		t.Errorf("measured the delay after only %d of %d stalls", len(worst), len(stalls))
 	}
-	c.hangUp()
-	s.next(10*time.Second, "call:ended", is("call:ended", ring.CallID))
-	c.wait(30 * time.Second)
-	h.a.waitEmpty(10 * time.Second)
+	h.callerHangsUp(t, s, c, ring.CallID)
 }
 
 // quietIndex encodes six bits as a µ-law byte of at most -39 dBFS, so that
