@@ -86,7 +86,7 @@ test('morning: dashboard and audit log for admins only', { timeout: 600000 }, as
     await page.locator('#audit-chain [data-chain="ok"]', { hasText: `Chain verified up to entry ${v.entries}.` }).waitFor();
     assert.equal((await page.locator('#audit-head').textContent()).trim(), v.head);
     await page.locator('#audit-table tbody tr[data-action="call.answered"]').waitFor();
-    assert.equal(await page.locator('#audit-table tbody tr[data-action="store.migrated"]').count(), 1, 'back to the first entry');
+    assert.equal(await page.locator('#audit-table tbody tr[data-action="store.migrated"]').count(), 2, 'back to the first entries: the migrations to schema v1 and v2');
     const answered = page.locator('#audit-table tbody tr[data-action="call.answered"]');
     assert.match(await answered.textContent(), new RegExp(VOL.name));
 
