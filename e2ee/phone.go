@@ -34,9 +34,9 @@ type CallerHashCost struct {
 	MemoryKiB uint32
 }
 
-// DefaultCallerHashCost is what the daemon uses: 3 passes over 32 MiB, one
+// DefaultCallerHashCost is what the daemon uses: 1 pass over 32 MiB, one
 // lane. docs/crypto.md gives the measured time.
-var DefaultCallerHashCost = CallerHashCost{Time: 3, MemoryKiB: 32 * 1024}
+var DefaultCallerHashCost = CallerHashCost{Time: 1, MemoryKiB: 32 * 1024}
 
 // CallerHash is the v2 caller-number hash:
 //
