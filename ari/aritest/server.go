@@ -228,13 +228,13 @@ func (s *Server) afterLocked(d time.Duration, fn func()) *time.Timer {
 	return t
 }
 
-// runDueLocked runs fired, and every other pending timer due no later,
-// earliest first. A timer armed meanwhile waits for its own callback; one
-// cancelled by an earlier one's fn does not run.
+// runDueLocked runs fired (nil for none), and every other pending timer
+// due by now, earliest first. A timer armed meanwhile waits for its own
+// callback; one cancelled by an earlier one's fn does not run.
 func (s *Server) runDueLocked(fired *time.Timer) {
 	now := time.Now()
-	if d := s.timers[fired].due; d.After(now) {
-		now = d
+	if st, ok := s.timers[fired]; ok && st.due.After(now) {
+		now = st.due
 	}
 	var due []*time.Timer
 	for t, st := range s.timers {
