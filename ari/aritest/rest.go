@@ -67,6 +67,9 @@ func (s *Server) handle(req *request) response {
 		if s.closed {
 			return fail(errf(http.StatusServiceUnavailable, "Shutting down"))
 		}
+		// A request sees what is due before it, as Asterisk would: a
+		// playback started just after its request, a key pressed.
+		s.runDueLocked(nil)
 		return h(req, args)
 	}
 	return fail(errf(http.StatusNotFound, "Resource not found"))

@@ -2,6 +2,7 @@ package aritest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -81,7 +83,8 @@ type Server struct {
 	playbacks   map[string]*playback
 	apps        map[string]*app
 	conns       map[*eventConn]struct{}
-	timers      map[*time.Timer]struct{}
+	timers      map[*time.Timer]simTimer
+	timerSeq    uint64
 	calls       map[string]*Call
 	record      recordLog
 	strictDrops uint64
@@ -130,7 +133,7 @@ func New(opts Options) (*Server, error) {
 		playbacks: make(map[string]*playback),
 		apps:      make(map[string]*app),
 		conns:     make(map[*eventConn]struct{}),
-		timers:    make(map[*time.Timer]struct{}),
+		timers:    make(map[*time.Timer]simTimer),
 		calls:     make(map[string]*Call),
 	}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
@@ -189,8 +192,22 @@ func (s *Server) Close() {
 	s.wg.Wait()
 }
 
+// simTimer is a pending afterLocked call.
+type simTimer struct {
+	due time.Time
+	seq uint64 // arming order, for timers due at the same instant
+	fn  func()
+}
+
 // after runs fn under s.mu after d unless the timer is cancelled or the
 // server closes first. Call with s.mu held.
+//
+// Timers run in the order they come due. Each time.AfterFunc callback is
+// a goroutine of its own, and on a starved machine two that are due
+// together take s.mu in any order (the runtime runs the newer goroutine
+// first): a key press due before a prompt ends would reach the app after
+// the prompt's end. So the first callback to run takes every timer due by
+// then, earliest first, and the others find theirs gone.
 func (s *Server) afterLocked(d time.Duration, fn func()) *time.Timer {
 	if s.closed {
 		return nil
@@ -204,11 +221,39 @@ func (s *Server) afterLocked(d time.Duration, fn func()) *time.Timer {
 		if _, live := s.timers[t]; !live {
 			return
 		}
-		delete(s.timers, t)
-		fn()
+		s.runDueLocked(t)
 	})
-	s.timers[t] = struct{}{}
+	s.timerSeq++
+	s.timers[t] = simTimer{due: time.Now().Add(d), seq: s.timerSeq, fn: fn}
 	return t
+}
+
+// runDueLocked runs fired (nil for none), and every other pending timer
+// due by now, earliest first. A timer armed meanwhile waits for its own
+// callback; one cancelled by an earlier one's fn does not run.
+func (s *Server) runDueLocked(fired *time.Timer) {
+	now := time.Now()
+	if st, ok := s.timers[fired]; ok && st.due.After(now) {
+		now = st.due
+	}
+	var due []*time.Timer
+	for t, st := range s.timers {
+		if !st.due.After(now) {
+			due = append(due, t)
+		}
+	}
+	slices.SortFunc(due, func(a, b *time.Timer) int {
+		x, y := s.timers[a], s.timers[b]
+		return cmp.Or(x.due.Compare(y.due), cmp.Compare(x.seq, y.seq))
+	})
+	for _, t := range due {
+		st, live := s.timers[t]
+		if !live {
+			continue
+		}
+		s.cancelLocked(t)
+		st.fn()
+	}
 }
 
 func (s *Server) cancelLocked(t *time.Timer) {

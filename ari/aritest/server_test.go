@@ -280,13 +280,18 @@ func TestOnHold(t *testing.T) {
 
 func TestScriptedCaller(t *testing.T) {
 	f := newFixture(t, Options{})
+	// Two presses 1 ms apart: each must still come after the one before.
 	call, sub := f.newCall(CallSpec{
 		CallerNumber: "+1", DialedNumber: "+2",
-		DTMF:        []DTMF{{Digit: "1", At: 30 * time.Millisecond}, {Digit: "#", At: 60 * time.Millisecond, Duration: 250 * time.Millisecond}},
-		HangupAfter: 400 * time.Millisecond,
+		DTMF: []DTMF{{Digit: "1", At: 30 * time.Millisecond}, {Digit: "#", At: 31 * time.Millisecond, Duration: 250 * time.Millisecond}},
 	})
-	// Digits wait for the answer.
-	time.Sleep(100 * time.Millisecond)
+	// Digits wait for the answer: nothing of the script is pending before.
+	f.s.mu.Lock()
+	pending := len(f.s.timers)
+	f.s.mu.Unlock()
+	if pending != 0 {
+		t.Fatalf("%d timers pending before the answer", pending)
+	}
 	if err := f.cl.Ring(f.ctx, call.ChannelID()); err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +301,11 @@ func TestScriptedCaller(t *testing.T) {
 	if err := call.WaitAnswered(f.ctx); err != nil {
 		t.Fatal(err)
 	}
-	evs := events(t, sub, "ChannelDestroyed")
+	// The far end hangs up once both digits are through.
+	evs := events(t, sub, "ChannelDtmfReceived")
+	evs = append(evs, events(t, sub, "ChannelDtmfReceived")...)
+	call.Hangup()
+	evs = append(evs, events(t, sub, "ChannelDestroyed")...)
 	var digits []string
 	var durations []int
 	for _, e := range evs {
@@ -322,6 +331,30 @@ func TestScriptedCaller(t *testing.T) {
 	}
 	if !call.Rang() || !call.Answered() || call.Cause() != 16 {
 		t.Fatalf("rang %v answered %v cause %d", call.Rang(), call.Answered(), call.Cause())
+	}
+}
+
+// TestHangupAfter: the scripted far-end hangup comes HangupAfter the call
+// entered the app, answered or not; an unanswered caller presses nothing.
+func TestHangupAfter(t *testing.T) {
+	f := newFixture(t, Options{})
+	call, sub := f.newCall(CallSpec{
+		CallerNumber: "+1", DialedNumber: "+2",
+		DTMF:        []DTMF{{Digit: "1", At: time.Millisecond}},
+		HangupAfter: 50 * time.Millisecond,
+	})
+	evs := events(t, sub, "ChannelDestroyed")
+	if want := "ChannelHangupRequest,StasisEnd,ChannelDestroyed"; typeList(evs) != want {
+		t.Fatalf("events %s, want %s", typeList(evs), want)
+	}
+	if hr := evs[0].(*ari.ChannelHangupRequest); hr.Cause == nil || *hr.Cause != 16 || hr.Soft != nil {
+		t.Errorf("far-end hangup request %+v", hr)
+	}
+	if d := evs[2].(*ari.ChannelDestroyed); d.Cause != 16 || d.CauseTxt != "Normal Clearing" {
+		t.Errorf("destroyed %+v", d)
+	}
+	if call.Answered() || call.Cause() != 16 {
+		t.Fatalf("answered %v cause %d", call.Answered(), call.Cause())
 	}
 }
 
