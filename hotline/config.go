@@ -127,6 +127,8 @@ type Prompts struct {
 	CaptchaIntro string // "please enter the following digits"; default "llamenos/captcha-intro"
 	CaptchaRetry string // "that was not right, try again"; default "please-try-again"
 	CaptchaFail  string // before hanging up after the last attempt; default "vm-goodbye"
+	Voicemail    string // "leave a message after the tone", before the beep; default "llamenos/voicemail"
+	Transcribed  string // "this call is transcribed", before the caller is rung; default "llamenos/transcribed"
 }
 
 // sounds is a prompt's media list: "a&b" → sound:a, sound:b.
@@ -152,6 +154,8 @@ func (p *Prompts) setDefaults() {
 	set(&p.CaptchaIntro, "llamenos/captcha-intro")
 	set(&p.CaptchaRetry, "please-try-again")
 	set(&p.CaptchaFail, "vm-goodbye")
+	set(&p.Voicemail, "llamenos/voicemail")
+	set(&p.Transcribed, "llamenos/transcribed")
 }
 
 // DefaultBrowserGrace is Config.BrowserGrace unless set: a reload, or a
