@@ -236,7 +236,7 @@ func TestNobodyAvailable(t *testing.T) {
 	s := h.admin.connect() // an admin, not available
 	c := dial(t, h.a)
 	c.wait(60 * time.Second) // Asterisk hung up
-	checkPrompt(t, h.a, c, "vm-nobodyavail")
+	checkPrompt(t, h.a, c, "llamenos/unavailable")
 	h.a.waitEmpty(10 * time.Second)
 	for len(s.msgs) > 0 {
 		if m := <-s.msgs; m.Type == "ring" {
@@ -348,11 +348,11 @@ func TestLateBrowser(t *testing.T) {
 // rings, during the greeting; the caller stays on hold in Asterisk, and the
 // restarted daemon stops the greeting the dead one started, re-queues the
 // caller and rings the volunteer again, whose browser reconnects after
-// that, and who takes the call. The greeting is made to last 20 s here, so
+// that, and who takes the call. The greeting is made to last 18 s here, so
 // that one left playing would hold up the caller hearing the volunteer.
 func TestDaemonKilledMidRing(t *testing.T) {
 	h := newHotline(t)
-	h.a.lengthenSound("pls-hold-while-try", 8)
+	h.a.lengthenSound("llamenos/greeting", 3)
 	v, s := h.volunteer(t)
 	c := dial(t, h.a)
 	first := s.next(30*time.Second, "ring", is("ring", ""))
@@ -465,7 +465,7 @@ func TestAnswerDuringHoldMusic(t *testing.T) {
 	c := dial(t, h.a)
 	ring := s.next(30*time.Second, "ring", is("ring", ""))
 	// The greeting, then a second of music.
-	greeting := h.a.soundDuration("pls-hold-while-try")
+	greeting := h.a.soundDuration("llamenos/greeting")
 	c.waitHeard(time.Time{}, greeting+time.Second, greeting+20*time.Second)
 	talk(t, s, c, ring.CallID)
 	h.callerHangsUp(t, s, c, ring.CallID)
