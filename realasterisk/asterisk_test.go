@@ -310,6 +310,17 @@ func (a *asterisk) lengthenSound(name string, times int) {
 	}
 }
 
+// promptDuration is how long this Asterisk's prompt llamenos/name lasts
+// in lang.
+func (a *asterisk) promptDuration(lang, name string) time.Duration {
+	a.t.Helper()
+	st, err := os.Stat(filepath.Join(a.dir, "data", "sounds", lang, sounds.Dir, name+sounds.Ext))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return sounds.Duration(int(st.Size()))
+}
+
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil

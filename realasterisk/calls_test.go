@@ -12,6 +12,7 @@ import (
 
 	"llamenos/audio"
 	"llamenos/audio/audiotest"
+	"llamenos/prompts"
 	"llamenos/rtc/rtctest"
 )
 
@@ -210,7 +211,12 @@ func TestCall(t *testing.T) {
 // named prompt.
 func checkPrompt(t *testing.T, a *asterisk, c *caller, name string) {
 	t.Helper()
-	want := a.soundDuration(name)
+	checkHeard(t, c, name, a.soundDuration(name))
+}
+
+// checkHeard: the caller heard the whole of what lasts want, loud.
+func checkHeard(t *testing.T, c *caller, name string, want time.Duration) {
+	t.Helper()
 	heard := c.heardSince(time.Time{})
 	var loud time.Duration
 	for i := 0; i+160 <= len(heard); i += 160 {
@@ -244,6 +250,45 @@ func TestNobodyAvailable(t *testing.T) {
 		}
 	}
 	h.waitOutcomes(t, "unanswered")
+	h.checkPrivacy(t)
+}
+
+// TestSpanishPromptReplaced: with Spanish the hotline's language, a
+// caller nobody can take hears the shipped Spanish "nobody is available",
+// as Asterisk finds it in sounds/es/llamenos/; after an admin replaces it
+// (PUT /api/prompts/es/unavailable, as the browser sends it), the next
+// caller hears the admin's recording, which Asterisk reads from where the
+// daemon wrote it, with nothing reloaded.
+func TestSpanishPromptReplaced(t *testing.T) {
+	h := newHotline(t)
+	var st map[string]any
+	h.admin.must("GET", "/api/settings", nil, &st)
+	st["languages"] = []string{"es"}
+	h.admin.must("PUT", "/api/settings", st, nil)
+	s := h.admin.connect() // an admin, not available
+
+	c := dial(t, h.a)
+	c.wait(60 * time.Second)
+	checkHeard(t, c, "es/llamenos/unavailable", h.a.promptDuration("es", "unavailable"))
+	h.a.waitEmpty(10 * time.Second)
+
+	// The admin's recording: 3 s of 1 kHz, as the browser converts it.
+	pcm := make([]int16, 3*audio.SampleRate)
+	audio.NewTone(audio.SampleRate, 0.3, 1000).Fill(pcm)
+	h.admin.must("PUT", "/api/prompts/es/unavailable", prompts.EncodeWAV(pcm), nil)
+	c = dial(t, h.a)
+	c.wait(60 * time.Second)
+	checkHeard(t, c, "the admin's recording", 3*time.Second)
+	if level := audio.ToneLevel(c.heardSince(time.Time{}), audio.SampleRate, 1000); level < 0.5 {
+		t.Errorf("the caller heard 1 kHz at %.2f of the energy; the admin's recording is a 1 kHz tone", level)
+	}
+	h.a.waitEmpty(10 * time.Second)
+	for len(s.msgs) > 0 {
+		if m := <-s.msgs; m.Type == "ring" {
+			t.Error("an unavailable admin was rung")
+		}
+	}
+	h.waitOutcomes(t, "unanswered", "unanswered")
 	h.checkPrivacy(t)
 }
 
