@@ -11,7 +11,7 @@ LDFLAGS := -s -w -buildid= -X llamenos/buildinfo.Version=$(VERSION) -X llamenos/
 BENCHTIME ?= 1x
 FUZZTIME  ?= 20s
 
-.PHONY: all build demo ui ui-deps test test-go test-ui e2e test-asterisk bench fuzz lint release clean
+.PHONY: all build demo ui ui-deps test test-go test-ui e2e screenshots prompts test-asterisk bench fuzz lint release clean
 
 all: build
 
@@ -66,6 +66,15 @@ test-ui: ui-deps
 e2e: build
 	scripts/ensure-chromium.sh
 	cd ui && LLAMENOS_BIN=$(CURDIR)/bin/llamenos $(NPM) run --silent e2e
+
+# docs/images/*.png for docs/ui.md, from the demo in Chromium (as e2e).
+screenshots: build
+	scripts/ensure-chromium.sh
+	cd ui && LLAMENOS_BIN=$(CURDIR)/bin/llamenos node scripts/screenshots.mjs $(CURDIR)/docs/images
+
+# sounds/*/llamenos/*.ulaw, the shipped caller prompts (needs espeak-ng and sox).
+prompts:
+	scripts/gen-prompts.sh
 
 # Against a real Asterisk 22 and SIPp on this machine (not part of `make test`):
 # each test starts its own Asterisk on loopback ports, so one already running

@@ -26,8 +26,10 @@ import (
 	"llamenos/hotline"
 	"llamenos/leakcheck"
 	"llamenos/people"
+	"llamenos/prompts"
 	"llamenos/records"
 	"llamenos/settings"
+	"llamenos/sounds"
 	"llamenos/store"
 )
 
@@ -112,6 +114,10 @@ func newEnv(t *testing.T, calls CallEngine, opts ...envOption) *env {
 	d.Bans = &bans.Service{Store: st}
 	d.Stats = &callstats.Service{Store: st}
 	d.Settings = &settings.Service{Store: st, Engine: d.Calls}
+	d.Prompts = &prompts.Service{Dir: t.TempDir(), Store: st, Log: log}
+	if _, err := sounds.Install(d.Prompts.Dir, 0o755, 0o644, false); err != nil {
+		t.Fatal(err)
+	}
 	srv, err := New(d)
 	if err != nil {
 		t.Fatal(err)

@@ -185,7 +185,7 @@ func TestAvailableWithoutBrowserIsNotRung(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatalf("the caller is still waiting for a volunteer with no browser (heard %v)", call.Played())
 	}
-	if p := call.Played(); !slices.Equal(p, []string{"sound:vm-nobodyavail"}) {
+	if p := call.Played(); !slices.Equal(p, []string{"sound:llamenos/unavailable"}) {
 		t.Errorf("the caller heard %v, want only that nobody is available", p)
 	}
 	if got := presenceAvailable(t, e, admin); got != 0.0 {

@@ -42,6 +42,10 @@ func (s *Server) routeTable() []route {
 		{method: "GET", pattern: "/api/audit", access: adminOnly, h: s.audit},
 		{method: "GET", pattern: "/api/audit/verify", access: adminOnly, h: s.verifyAudit},
 		{method: "GET", pattern: "/api/dashboard", access: adminOnly, h: s.dashboard},
+		{method: "GET", pattern: "/api/prompts", access: adminOnly, h: s.listPrompts},
+		{method: "GET", pattern: "/api/prompts/{lang}/{name}", access: adminOnly, h: s.promptAudio},
+		{method: "PUT", pattern: "/api/prompts/{lang}/{name}", access: adminOnly, limit: promptBodyLimit, h: s.putPrompt},
+		{method: "DELETE", pattern: "/api/prompts/{lang}/{name}", access: adminOnly, h: s.revertPrompt},
 
 		{method: "GET", pattern: "/api/calls", access: signedIn, h: s.listCalls},
 		{method: "GET", pattern: "/api/calls/{id}", access: signedIn, h: s.getCall},

@@ -24,6 +24,7 @@ import (
 	"llamenos/callstats"
 	"llamenos/config"
 	"llamenos/people"
+	"llamenos/prompts"
 	"llamenos/records"
 	"llamenos/settings"
 	"llamenos/store"
@@ -53,6 +54,8 @@ type Deps struct {
 	Settings *settings.Service
 	Audit    AuditLog
 	Calls    CallEngine
+	// Prompts, if set, lets admins replace the caller prompts.
+	Prompts *prompts.Service
 	// Stats computes the admins' dashboard from call metadata.
 	Stats *callstats.Service
 	// CallMetrics, if set, adds the call counters and histograms to

@@ -75,6 +75,11 @@ type Asterisk struct {
 	App             string `toml:"app"`
 	// MediaHost is the loopback address the per-call externalMedia sockets bind to.
 	MediaHost string `toml:"media_host"`
+	// SoundsDir is Asterisk's sounds directory: `llamenos asterisk-config`
+	// installs the shipped prompts in <sounds_dir>/<lang>/llamenos/, and
+	// the daemon writes admins' recordings there. Empty: admins cannot
+	// replace prompts.
+	SoundsDir string `toml:"sounds_dir"`
 }
 
 // Trunk describes the SIP trunk; only `llamenos asterisk-config` reads it.
@@ -172,6 +177,7 @@ func Default() Config {
 			ARIUser:   "llamenos",
 			App:       "llamenos",
 			MediaHost: "127.0.0.1",
+			SoundsDir: "/var/lib/asterisk/sounds",
 		},
 		Trunk: Trunk{
 			Port:             5060,
@@ -179,7 +185,7 @@ func Default() Config {
 			SIPBind:          "0.0.0.0:5060",
 			RTPStart:         10000,
 			RTPEnd:           20000,
-			FailureSound:     "sorry&please-try-call-later",
+			FailureSound:     "llamenos/error",
 			AsteriskConfDir:  "/etc/asterisk",
 			ARIBindPort:      8088,
 			MusicOnHoldClass: "default",
@@ -398,6 +404,9 @@ func (c Config) Validate() error {
 	}
 	if c.Asterisk.App == "" || strings.ContainsAny(c.Asterisk.App, ",/ ") {
 		bad("asterisk.app", "%q must be a plain Stasis application name", c.Asterisk.App)
+	}
+	if d := c.Asterisk.SoundsDir; d != "" && !filepath.IsAbs(d) {
+		bad("asterisk.sounds_dir", "%q must be an absolute path (Asterisk's sounds directory)", d)
 	}
 	if ip := net.ParseIP(c.Asterisk.MediaHost); ip == nil || !ip.IsLoopback() {
 		bad("asterisk.media_host", "%q must be a loopback IP: the voice path stays on the box", c.Asterisk.MediaHost)

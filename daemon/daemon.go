@@ -28,6 +28,7 @@ import (
 	"llamenos/control"
 	"llamenos/hotline"
 	"llamenos/people"
+	"llamenos/prompts"
 	"llamenos/records"
 	"llamenos/retention"
 	"llamenos/rtc"
@@ -157,6 +158,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 		Records:  &records.Service{Store: st},
 		Bans:     &bans.Service{Store: st},
 		Settings: &settings.Service{Store: st, Engine: engine},
+		Prompts:  &prompts.Service{Dir: cfg.Asterisk.SoundsDir, Store: st, Log: log.With("component", "prompts")},
 		Audit:    st,
 		Calls:    engine,
 		Hub:      hub,

@@ -115,18 +115,18 @@ var errNotYours = errors.New("hotline: not the answerer's or an admin's call")
 
 // Prompts names the sounds the caller hears, without the "sound:" prefix;
 // "a&b" plays a then b, as in Asterisk's dialplan. Asterisk picks the file
-// for the caller's language. The defaults are
-// Asterisk core sounds (asterisk-core-sounds-en), so a stock install says
-// something sensible; a hotline replaces them with its own recordings.
+// for the caller's language. The defaults are the appliance's own
+// recordings (package sounds, installed by `llamenos asterisk-config`
+// under <sounds>/<lang>/llamenos/), which admins may replace with theirs.
 type Prompts struct {
-	Greeting     string // before the hold music; default "pls-hold-while-try"
-	Busy         string // rate-limited caller; default "all-circuits-busy-now"
-	Unavailable  string // nobody answered or nobody is on shift; default "vm-nobodyavail"
-	Error        string // something broke; default "sorry&please-try-call-later" ("We're sorry. Please try your call again later.")
-	LanguageMenu string // played once per language, in that language ("for English press 1"); default "llamenos/language-menu"
+	Greeting     string // before the hold music; default "llamenos/greeting"
+	Busy         string // rate-limited caller; default "llamenos/busy"
+	Unavailable  string // nobody answered or nobody is on shift; default "llamenos/unavailable"
+	Error        string // something broke; default "llamenos/error"
+	LanguageMenu string // played once per language, in that language, then the digit ("for English, press" 1); default "llamenos/language-menu"
 	CaptchaIntro string // "please enter the following digits"; default "llamenos/captcha-intro"
-	CaptchaRetry string // "that was not right, try again"; default "please-try-again"
-	CaptchaFail  string // before hanging up after the last attempt; default "vm-goodbye"
+	CaptchaRetry string // "that was not right, try again"; default "llamenos/captcha-retry"
+	CaptchaFail  string // before hanging up after the last attempt; default "llamenos/captcha-fail"
 	Voicemail    string // "leave a message after the tone", before the beep; default "llamenos/voicemail"
 	Transcribed  string // "this call is transcribed", before the caller is rung; default "llamenos/transcribed"
 }
@@ -146,14 +146,14 @@ func (p *Prompts) setDefaults() {
 			*s = def
 		}
 	}
-	set(&p.Greeting, "pls-hold-while-try")
-	set(&p.Busy, "all-circuits-busy-now")
-	set(&p.Unavailable, "vm-nobodyavail")
-	set(&p.Error, "sorry&please-try-call-later")
+	set(&p.Greeting, "llamenos/greeting")
+	set(&p.Busy, "llamenos/busy")
+	set(&p.Unavailable, "llamenos/unavailable")
+	set(&p.Error, "llamenos/error")
 	set(&p.LanguageMenu, "llamenos/language-menu")
 	set(&p.CaptchaIntro, "llamenos/captcha-intro")
-	set(&p.CaptchaRetry, "please-try-again")
-	set(&p.CaptchaFail, "vm-goodbye")
+	set(&p.CaptchaRetry, "llamenos/captcha-retry")
+	set(&p.CaptchaFail, "llamenos/captcha-fail")
 	set(&p.Voicemail, "llamenos/voicemail")
 	set(&p.Transcribed, "llamenos/transcribed")
 }

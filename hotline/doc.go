@@ -42,8 +42,9 @@
 //	          calls live: answer, play Prompts.Unavailable, hang up
 //	          (outcome unanswered; counted by CallsRefused).
 //	menu      (settings.Languages > 1) one prompt per language in that
-//	          language; one digit, MenuTimeout after the last prompt; a
-//	          missing or invalid digit picks the first language.
+//	          language, Prompts.LanguageMenu then "digits:N" (its digit);
+//	          one digit, MenuTimeout after the last prompt; a missing or
+//	          invalid digit picks the first language.
 //	captcha   (settings.CaptchaEnabled) Prompts.CaptchaIntro then
 //	          "digits:NNNN", fresh digits each attempt, CaptchaTimeout per
 //	          attempt; after CaptchaAttempts wrong answers Prompts.CaptchaFail

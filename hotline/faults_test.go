@@ -85,7 +85,7 @@ func TestBrowserLost(t *testing.T) {
 		h.clock.Advance(time.Millisecond)
 		waitDone(t, call, 10*time.Second, "the caller to be hung up after the grace")
 		h.n.wait(t, time.Second, "ended", isNote("ended", id, a, EndBrowserLost))
-		if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:please-try-call-later" {
+		if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:llamenos/error" {
 			t.Errorf("caller heard %v, want the error prompt last", p)
 		}
 		h.waitEmpty(5 * time.Second)
@@ -305,7 +305,7 @@ func TestDaemonRestart(t *testing.T) {
 // stops it.
 func TestRestartStopsTheDeadRunsPrompt(t *testing.T) {
 	h := newHarness(t, harnessOpts{simOpts: aritest.Options{
-		SoundDurations: map[string]time.Duration{"pls-hold-while-try": time.Hour},
+		SoundDurations: map[string]time.Duration{"llamenos/greeting": time.Hour},
 	}})
 	t.Cleanup(func() { dumpLogs(t, h) })
 	h.onShift(1)
@@ -313,11 +313,11 @@ func TestRestartStopsTheDeadRunsPrompt(t *testing.T) {
 	caller := h.place("+15553330040", nil)
 	first := h.n.wait(t, 10*time.Second, "ring", func(n note) bool { return n.kind == "ring" }).callID
 	// The ring and the greeting start together.
-	rtctest.WaitFor(t, 10*time.Second, "the greeting playing", func() bool { return caller.Playing() == "sound:pls-hold-while-try" })
+	rtctest.WaitFor(t, 10*time.Second, "the greeting playing", func() bool { return caller.Playing() == "sound:llamenos/greeting" })
 
 	r1.transport.cut.Store(true)
 	h.stop(r1)
-	if p := caller.Playing(); p != "sound:pls-hold-while-try" {
+	if p := caller.Playing(); p != "sound:llamenos/greeting" {
 		t.Fatalf("after the crash the caller hears %q, want the greeting still", p)
 	}
 
@@ -375,7 +375,7 @@ func TestARIErrorsTearDownCleanly(t *testing.T) {
 	}
 	h.n.wait(t, 5*time.Second, "ended", isNote("ended", id, a, EndError))
 	waitDone(t, call, 10*time.Second, "caller hung up")
-	if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:please-try-call-later" {
+	if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:llamenos/error" {
 		t.Errorf("caller heard %v, want the error prompt last", p)
 	}
 	h.waitEmpty(5 * time.Second)

@@ -518,6 +518,15 @@ func (h *harness) place(number string, src audio.Source) *aritest.Call {
 func (h *harness) placeSpec(spec aritest.CallSpec) *aritest.Call {
 	h.t.Helper()
 	spec.App, spec.DialedNumber, spec.Args = testApp, "+15550000000", []string{"inbound"}
+	// On a loaded machine the simulator may have dropped the engine's
+	// events socket (a write blocked past its WriteTimeout, as Asterisk's
+	// websocket_write_timeout does) and the client is reconnecting: the
+	// caller arrives once the app is back, as it would on a retry.
+	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.sim.WaitApp(wctx, testApp); err != nil {
+		h.t.Fatal(err)
+	}
 	c, err := h.sim.PlaceCall(spec)
 	if err != nil {
 		h.t.Fatal(err)

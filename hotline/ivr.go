@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"io"
+	"strconv"
 
 	"llamenos/ari"
 	"llamenos/store"
@@ -127,7 +128,7 @@ func (c *call) nextMenuPrompt() {
 	}
 	lang := langs[c.menuIdx]
 	c.menuIdx++
-	c.playThen([]string{"sound:" + c.e.cfg.Prompts.LanguageMenu}, lang, c.nextMenuPrompt)
+	c.playThen([]string{"sound:" + c.e.cfg.Prompts.LanguageMenu, "digits:" + strconv.Itoa(c.menuIdx)}, lang, c.nextMenuPrompt)
 }
 
 // chooseLanguage takes the language at idx, or the first one for a missing

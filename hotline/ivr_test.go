@@ -2,6 +2,7 @@ package hotline
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,11 +49,21 @@ func TestLanguageMenu(t *testing.T) {
 			var played []string
 			rtctest.WaitFor(t, 10*time.Second, "the greeting", func() bool {
 				played = call.Played()
-				return slices.Contains(played, "sound:pls-hold-while-try")
+				return slices.Contains(played, "sound:llamenos/greeting")
 			})
-			greet := slices.Index(played, "sound:pls-hold-while-try")
-			if greet < 1 || greet > tc.menus || (tc.exact && greet != tc.menus) || slices.ContainsFunc(played[:greet], func(s string) bool { return s != menu }) {
-				t.Errorf("caller heard %v, want up to %d menu prompts then the greeting", played, tc.menus)
+			greet := slices.Index(played, "sound:llamenos/greeting")
+			// Each language's prompt is followed by its digit: "for
+			// English, press" 1.
+			menuOK := greet >= 1
+			for k, p := range played[:max(greet, 0)] {
+				want := menu
+				if k%2 == 1 {
+					want = "digits:" + strconv.Itoa(k/2+1)
+				}
+				menuOK = menuOK && p == want
+			}
+			if heard := (greet + 1) / 2; !menuOK || heard > tc.menus || (tc.exact && greet != 2*tc.menus) {
+				t.Errorf("caller heard %v, want up to %d menu prompts, each with its digit, then the greeting", played, tc.menus)
 			}
 			call.Hangup()
 			rtctest.WaitFor(t, 5*time.Second, "final record", func() bool { return h.record(id).Outcome == store.OutcomeAbandoned })
@@ -123,7 +134,7 @@ func TestCaptcha(t *testing.T) {
 		call.SendDTMF(wrong(d2), 0)
 		waitDone(t, call, 10*time.Second, "hangup after the last attempt")
 		p := call.Played()
-		if !slices.Contains(p, "sound:please-try-again") || p[len(p)-1] != "sound:vm-goodbye" {
+		if !slices.Contains(p, "sound:llamenos/captcha-retry") || p[len(p)-1] != "sound:llamenos/captcha-fail" {
 			t.Errorf("caller heard %v", p)
 		}
 		if len(h.rings()) != 1 {

@@ -38,7 +38,7 @@ func TestMaxCallsTurnsAwayTheNextCaller(t *testing.T) {
 	before := len(h.n.all())
 	c3 := h.place("+15552230003", nil)
 	waitDone(t, c3, 10*time.Second, "the caller past the limit to be hung up")
-	if played := c3.Played(); !slices.Equal(played, []string{"sound:vm-nobodyavail"}) {
+	if played := c3.Played(); !slices.Equal(played, []string{"sound:llamenos/unavailable"}) {
 		t.Errorf("caller past the limit heard %v, want only the unavailable prompt", played)
 	}
 	if !c3.Answered() {

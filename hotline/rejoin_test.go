@@ -133,7 +133,7 @@ func TestVolunteerRejoins(t *testing.T) {
 		h.clock.Advance(time.Millisecond)
 		waitDone(t, call, 10*time.Second, "the caller to be hung up after the grace")
 		h.n.wait(t, time.Second, "ended", isNote("ended", id, a, EndBrowserLost))
-		if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:please-try-call-later" {
+		if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:llamenos/error" {
 			t.Errorf("caller heard %v, want the error prompt last", p)
 		}
 		h.waitEmpty(5 * time.Second)

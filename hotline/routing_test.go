@@ -30,7 +30,7 @@ func TestQueueTimeoutPlaysUnavailable(t *testing.T) {
 	waitDone(t, call, 10*time.Second, "the caller to be hung up after the queue timeout")
 	h.n.wait(t, time.Second, "ring stop", isStop(ring.callID, a, RingStopTimeout))
 	played := call.Played()
-	want := []string{"sound:pls-hold-while-try", "moh:default", "sound:vm-nobodyavail"}
+	want := []string{"sound:llamenos/greeting", "moh:default", "sound:llamenos/unavailable"}
 	if !slices.Equal(played, want) {
 		t.Errorf("caller heard %v, want %v", played, want)
 	}
@@ -53,7 +53,7 @@ func TestNobodyEligiblePlaysUnavailableAtOnce(t *testing.T) {
 		recs := h.calls()
 		return len(recs) == 1 && recs[0].Outcome != store.OutcomeInProgress
 	})
-	if played := call.Played(); !slices.Equal(played, []string{"sound:vm-nobodyavail"}) {
+	if played := call.Played(); !slices.Equal(played, []string{"sound:llamenos/unavailable"}) {
 		t.Errorf("caller heard %v, want only the unavailable prompt", played)
 	}
 	if ids := h.rings(); len(ids) != 0 {
@@ -219,7 +219,7 @@ func TestRingsOnlyReachableVolunteers(t *testing.T) {
 	// told at once that nobody is available.
 	call := h.place("+15552220020", nil)
 	waitDone(t, call, 10*time.Second, "the caller to be hung up")
-	if played := call.Played(); !slices.Equal(played, []string{"sound:vm-nobodyavail"}) {
+	if played := call.Played(); !slices.Equal(played, []string{"sound:llamenos/unavailable"}) {
 		t.Errorf("caller heard %v, want only the unavailable prompt", played)
 	}
 	if ids := h.rings(); len(ids) != 0 {

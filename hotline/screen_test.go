@@ -90,7 +90,7 @@ func TestRateLimit(t *testing.T) {
 	}
 	limited := h.place(number, nil)
 	waitDone(t, limited, 10*time.Second, "the limited caller to be hung up")
-	if !limited.Answered() || len(limited.Played()) != 1 || limited.Played()[0] != "sound:all-circuits-busy-now" {
+	if !limited.Answered() || len(limited.Played()) != 1 || limited.Played()[0] != "sound:llamenos/busy" {
 		t.Errorf("limited caller: answered %v, heard %v", limited.Answered(), limited.Played())
 	}
 	if n := len(h.rings()); n != 2 {

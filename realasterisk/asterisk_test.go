@@ -10,8 +10,10 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +27,7 @@ import (
 
 	asteriskconfig "llamenos/asterisk-config"
 	"llamenos/config"
+	"llamenos/sounds"
 )
 
 // tools are the programs the tests drive.
@@ -108,6 +111,7 @@ func newAsterisk(t *testing.T, tl tools) *asterisk {
 		}
 	}
 	a.linkData(filepath.Join(dir, "data"))
+	a.installPrompts()
 
 	pw := make([]byte, 24)
 	if _, err := rand.Read(pw); err != nil {
@@ -220,32 +224,70 @@ func (a *asterisk) linkData(data string) {
 	a.t.Skipf("no music on hold in %s: install it (Debian: asterisk-moh-opsound-wav)", strings.Join(candidates, ", "))
 }
 
-// lengthenSound makes the English core sound name play times over, for
-// this Asterisk only: its sounds/en becomes a directory of links with one
-// WAV of its own.
-func (a *asterisk) lengthenSound(name string, times int) {
+// ownLangDir makes this Asterisk's sounds/<lang> a directory of its own:
+// linked from the installed one, it becomes a directory of links to the
+// installed files, so files can be added or replaced for this Asterisk
+// only.
+func (a *asterisk) ownLangDir(lang string) string {
 	a.t.Helper()
-	en := filepath.Join(a.dir, "data", "sounds", "en")
-	src, err := filepath.EvalSymlinks(en)
+	dir := filepath.Join(a.dir, "data", "sounds", lang)
+	src, err := filepath.EvalSymlinks(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			a.t.Fatal(err)
+		}
+		return dir
+	}
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	if src != en {
-		entries, err := os.ReadDir(src)
+	if src == dir {
+		return dir
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if err := os.Remove(dir); err != nil {
+		a.t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		a.t.Fatal(err)
+	}
+	for _, e := range entries {
+		if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			a.t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// installPrompts puts the shipped prompts in this Asterisk's sounds
+// directory, as `llamenos asterisk-config` does on a real box.
+func (a *asterisk) installPrompts() {
+	a.t.Helper()
+	for _, lang := range sounds.Languages() {
+		a.ownLangDir(lang)
+	}
+	if _, err := sounds.Install(filepath.Join(a.dir, "data", "sounds"), 0o755, 0o644, true); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// lengthenSound makes the English sound name (a core sound or a shipped
+// prompt) play times over, for this Asterisk only.
+func (a *asterisk) lengthenSound(name string, times int) {
+	a.t.Helper()
+	en := a.ownLangDir("en")
+	if ulaw := filepath.Join(en, name+sounds.Ext); fileExists(ulaw) {
+		b, err := os.ReadFile(ulaw)
 		if err != nil {
 			a.t.Fatal(err)
 		}
-		if err := os.Remove(en); err != nil {
+		if err := sounds.WriteFile(ulaw, bytes.Repeat(b, times), 0o644); err != nil {
 			a.t.Fatal(err)
 		}
-		if err := os.Mkdir(en, 0o755); err != nil {
-			a.t.Fatal(err)
-		}
-		for _, e := range entries {
-			if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(en, e.Name())); err != nil {
-				a.t.Fatal(err)
-			}
-		}
+		return
 	}
 	file := filepath.Join(en, name+".wav")
 	b, err := os.ReadFile(file)
@@ -268,13 +310,34 @@ func (a *asterisk) lengthenSound(name string, times int) {
 	}
 }
 
-// soundDuration is how long the English core sound name plays.
+// promptDuration is how long this Asterisk's prompt llamenos/name lasts
+// in lang.
+func (a *asterisk) promptDuration(lang, name string) time.Duration {
+	a.t.Helper()
+	st, err := os.Stat(filepath.Join(a.dir, "data", "sounds", lang, sounds.Dir, name+sounds.Ext))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return sounds.Duration(int(st.Size()))
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// soundDuration is how long the English sound name plays: a shipped
+// prompt (µ-law, 8000 bytes a second) or a core sound.
 func (a *asterisk) soundDuration(name string) time.Duration {
 	a.t.Helper()
 	if first, rest, ok := strings.Cut(name, "&"); ok { // played one after the other
 		return a.soundDuration(first) + a.soundDuration(rest)
 	}
-	f, err := os.Open(filepath.Join(a.dir, "data", "sounds", "en", name+".wav"))
+	en := filepath.Join(a.dir, "data", "sounds", "en")
+	if st, err := os.Stat(filepath.Join(en, name+sounds.Ext)); err == nil {
+		return sounds.Duration(int(st.Size()))
+	}
+	f, err := os.Open(filepath.Join(en, name+".wav"))
 	if err != nil {
 		a.t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"llamenos/audio"
 	"llamenos/audio/audiotest"
+	"llamenos/prompts"
 	"llamenos/rtc/rtctest"
 )
 
@@ -210,7 +211,12 @@ func TestCall(t *testing.T) {
 // named prompt.
 func checkPrompt(t *testing.T, a *asterisk, c *caller, name string) {
 	t.Helper()
-	want := a.soundDuration(name)
+	checkHeard(t, c, name, a.soundDuration(name))
+}
+
+// checkHeard: the caller heard the whole of what lasts want, loud.
+func checkHeard(t *testing.T, c *caller, name string, want time.Duration) {
+	t.Helper()
 	heard := c.heardSince(time.Time{})
 	var loud time.Duration
 	for i := 0; i+160 <= len(heard); i += 160 {
@@ -236,7 +242,7 @@ func TestNobodyAvailable(t *testing.T) {
 	s := h.admin.connect() // an admin, not available
 	c := dial(t, h.a)
 	c.wait(60 * time.Second) // Asterisk hung up
-	checkPrompt(t, h.a, c, "vm-nobodyavail")
+	checkPrompt(t, h.a, c, "llamenos/unavailable")
 	h.a.waitEmpty(10 * time.Second)
 	for len(s.msgs) > 0 {
 		if m := <-s.msgs; m.Type == "ring" {
@@ -244,6 +250,45 @@ func TestNobodyAvailable(t *testing.T) {
 		}
 	}
 	h.waitOutcomes(t, "unanswered")
+	h.checkPrivacy(t)
+}
+
+// TestSpanishPromptReplaced: with Spanish the hotline's language, a
+// caller nobody can take hears the shipped Spanish "nobody is available",
+// as Asterisk finds it in sounds/es/llamenos/; after an admin replaces it
+// (PUT /api/prompts/es/unavailable, as the browser sends it), the next
+// caller hears the admin's recording, which Asterisk reads from where the
+// daemon wrote it, with nothing reloaded.
+func TestSpanishPromptReplaced(t *testing.T) {
+	h := newHotline(t)
+	var st map[string]any
+	h.admin.must("GET", "/api/settings", nil, &st)
+	st["languages"] = []string{"es"}
+	h.admin.must("PUT", "/api/settings", st, nil)
+	s := h.admin.connect() // an admin, not available
+
+	c := dial(t, h.a)
+	c.wait(60 * time.Second)
+	checkHeard(t, c, "es/llamenos/unavailable", h.a.promptDuration("es", "unavailable"))
+	h.a.waitEmpty(10 * time.Second)
+
+	// The admin's recording: 3 s of 1 kHz, as the browser converts it.
+	pcm := make([]int16, 3*audio.SampleRate)
+	audio.NewTone(audio.SampleRate, 0.3, 1000).Fill(pcm)
+	h.admin.must("PUT", "/api/prompts/es/unavailable", prompts.EncodeWAV(pcm), nil)
+	c = dial(t, h.a)
+	c.wait(60 * time.Second)
+	checkHeard(t, c, "the admin's recording", 3*time.Second)
+	if level := audio.ToneLevel(c.heardSince(time.Time{}), audio.SampleRate, 1000); level < 0.5 {
+		t.Errorf("the caller heard 1 kHz at %.2f of the energy; the admin's recording is a 1 kHz tone", level)
+	}
+	h.a.waitEmpty(10 * time.Second)
+	for len(s.msgs) > 0 {
+		if m := <-s.msgs; m.Type == "ring" {
+			t.Error("an unavailable admin was rung")
+		}
+	}
+	h.waitOutcomes(t, "unanswered", "unanswered")
 	h.checkPrivacy(t)
 }
 
@@ -348,11 +393,11 @@ func TestLateBrowser(t *testing.T) {
 // rings, during the greeting; the caller stays on hold in Asterisk, and the
 // restarted daemon stops the greeting the dead one started, re-queues the
 // caller and rings the volunteer again, whose browser reconnects after
-// that, and who takes the call. The greeting is made to last 20 s here, so
+// that, and who takes the call. The greeting is made to last 18 s here, so
 // that one left playing would hold up the caller hearing the volunteer.
 func TestDaemonKilledMidRing(t *testing.T) {
 	h := newHotline(t)
-	h.a.lengthenSound("pls-hold-while-try", 8)
+	h.a.lengthenSound("llamenos/greeting", 3)
 	v, s := h.volunteer(t)
 	c := dial(t, h.a)
 	first := s.next(30*time.Second, "ring", is("ring", ""))
@@ -465,7 +510,7 @@ func TestAnswerDuringHoldMusic(t *testing.T) {
 	c := dial(t, h.a)
 	ring := s.next(30*time.Second, "ring", is("ring", ""))
 	// The greeting, then a second of music.
-	greeting := h.a.soundDuration("pls-hold-while-try")
+	greeting := h.a.soundDuration("llamenos/greeting")
 	c.waitHeard(time.Time{}, greeting+time.Second, greeting+20*time.Second)
 	talk(t, s, c, ring.CallID)
 	h.callerHangsUp(t, s, c, ring.CallID)

@@ -62,6 +62,8 @@ func newDaemon(t *testing.T, a *asterisk) *llamenos {
 		"asterisk": map[string]any{
 			"ari_url": a.cfg.Asterisk.ARIURL, "ari_user": a.cfg.Asterisk.ARIUser,
 			"ari_password": a.cfg.Asterisk.ARIPassword, "app": a.cfg.Asterisk.App,
+			// This Asterisk's own sounds, where admins' recordings go.
+			"sounds_dir": filepath.Join(a.dir, "data", "sounds"),
 		},
 		"trunk": map[string]any{"moh_class": a.cfg.Trunk.MusicOnHoldClass},
 		"log":   map[string]any{"level": "debug"},

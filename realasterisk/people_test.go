@@ -46,7 +46,10 @@ func newPerson(t *testing.T, d *llamenos) *person {
 // decodes a 2xx answer into out.
 func (p *person) do(method, path string, body, out any) (int, error) {
 	var rd io.Reader
-	if body != nil {
+	ctype := "application/json"
+	if raw, ok := body.([]byte); ok { // a recording
+		rd, ctype = bytes.NewReader(raw), "audio/wav"
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return 0, err
@@ -60,7 +63,7 @@ func (p *person) do(method, path string, body, out any) (int, error) {
 	}
 	req.Host = p.d.host()
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", ctype)
 	}
 	req.Header.Set("Origin", p.d.origin)
 	if p.cookie != "" {

@@ -101,6 +101,7 @@ var subjectKinds = map[string]func(string) bool{
 	"invite":     func(v string) bool { return isLowerHex([]byte(v), 64) },
 	"passkey":    base64URL.MatchString,
 	"setting":    nameRE.MatchString,
+	"prompt":     nameRE.MatchString, // lang.name of a caller prompt
 	"fields":     nameRE.MatchString,
 	"schema":     nameRE.MatchString,
 	"backup":     nameRE.MatchString,

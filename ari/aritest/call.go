@@ -63,6 +63,7 @@ type Call struct {
 	answered   bool
 	cause      int
 	played     []string
+	prompts    []*PromptPlay
 	continued  *ari.DialplanCEP
 	rang       bool
 	hangupT    *time.Timer
@@ -233,6 +234,18 @@ func (c *Call) Played() []string {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	return slices.Clone(c.played)
+}
+
+// Prompts returns the sound files of Options.Sounds played to the caller so
+// far, oldest first, each as it stands now.
+func (c *Call) Prompts() []PromptPlay {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	out := make([]PromptPlay, len(c.prompts))
+	for i, p := range c.prompts {
+		out[i] = *p
+	}
+	return out
 }
 
 // Playing returns the media URI playing to the caller's channel right now

@@ -37,8 +37,10 @@
 //   - Playbacks answer 201 in state queued, then PlaybackStarted,
 //     PlaybackContinuing per further URI and PlaybackFinished (done or
 //     failed); a channel or bridge plays one at a time, in order. Sound
-//     lengths come from Options.SoundDurations; tone: URIs play until
-//     stopped. Music on hold plays until stopped, and a channel play
+//     lengths come from Options.SoundDurations, or from the file itself
+//     when Options.Sounds holds one for the playback's language (the
+//     caller's Call.Prompts then records the audio it heard); tone: URIs
+//     play until stopped. Music on hold plays until stopped, and a channel play
 //     suspends it for good.
 //   - externalMedia (rtp/udp/ulaw only) returns the Channel with
 //     channelvars UNICASTRTP_LOCAL_ADDRESS/PORT for a real UDP socket on

@@ -1,35 +1,79 @@
 package aritest
 
 import (
+	"errors"
+	"io/fs"
+	"path"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"llamenos/ari"
+	"llamenos/audio"
 )
+
+// PromptPlay is one sound file of Options.Sounds played to a caller: on
+// their channel, or on a bridge they were in.
+type PromptPlay struct {
+	Media   string  // the media URI, "sound:NAME"
+	Lang    string  // the playback's language
+	File    string  // the file played, relative to Options.Sounds
+	Samples []int16 // the file's audio, 8 kHz
+	// Started and Finished are the wall-clock times the file began and
+	// stopped playing; Finished is zero while it plays.
+	Started, Finished time.Time
+	// Complete: the file played to its end (not stopped, not hung up on).
+	Complete bool
+}
+
+// soundFile finds a "sound:" name in Options.Sounds the way Asterisk looks
+// in its sounds directory: <lang>/NAME, then NAME, then en/NAME. Only
+// 8 kHz µ-law files (.ulaw) are read.
+func (s *Server) soundFile(name, lang string) (file string, samples []int16, ok bool) {
+	if s.opts.Sounds == nil || !fs.ValidPath(name) {
+		return "", nil, false
+	}
+	for _, dir := range slices.Compact([]string{lang, "", "en"}) {
+		f := path.Join(dir, name) + ".ulaw"
+		b, err := fs.ReadFile(s.opts.Sounds, f)
+		if err == nil {
+			return f, audio.DecodeMulaw(nil, b), true
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("read sound file", "file", f, "err", err)
+		}
+	}
+	return "", nil, false
+}
 
 // mediaDuration says how long one media URI plays; ok is false for a URI
 // Asterisk could not play (the playback then fails). forever is true for
-// tones, which play until stopped.
-func (s *Server) mediaDuration(uri string) (d time.Duration, forever, ok bool) {
+// tones, which play until stopped. file is the Options.Sounds file a
+// "sound:" URI plays, if any.
+func (s *Server) mediaDuration(uri, lang string) (d time.Duration, forever, ok bool, file *PromptPlay) {
 	scheme, rest, found := strings.Cut(uri, ":")
 	if !found || rest == "" {
-		return 0, false, false
+		return 0, false, false, nil
 	}
 	switch scheme {
 	case "sound":
 		if d, ok := s.opts.SoundDurations[rest]; ok {
-			return d, false, true
+			return d, false, true, nil
 		}
-		return s.opts.DefaultSoundDuration, false, true
+		if f, samples, ok := s.soundFile(rest, lang); ok {
+			d := time.Duration(len(samples)) * time.Second / audio.SampleRate
+			return d, false, true, &PromptPlay{Media: uri, Lang: lang, File: f, Samples: samples}
+		}
+		return s.opts.DefaultSoundDuration, false, true, nil
 	case "recording":
-		return s.opts.DefaultSoundDuration, false, true
+		return s.opts.DefaultSoundDuration, false, true, nil
 	case "digits", "number", "characters":
-		return time.Duration(utf8.RuneCountInString(rest)) * s.opts.SymbolDuration, false, true
+		return time.Duration(utf8.RuneCountInString(rest)) * s.opts.SymbolDuration, false, true, nil
 	case "tone":
-		return 0, true, true
+		return 0, true, true, nil
 	}
-	return 0, false, false
+	return 0, false, false, nil
 }
 
 func (s *Server) playbackAppsLocked(p *playback) []string {
@@ -108,7 +152,11 @@ func (s *Server) startMediaLocked(p *playback, startType string) {
 		p.state = ari.PlaybackStateContinuing
 	}
 	s.notePlayedLocked(p, p.media[p.idx])
-	d, forever, ok := s.mediaDuration(p.media[p.idx])
+	d, forever, ok, file := s.mediaDuration(p.media[p.idx], p.lang)
+	p.file = nil
+	if file != nil {
+		s.notePromptLocked(p, file)
+	}
 	s.emitPlaybackLocked(p, startType)
 	if !ok {
 		s.finishPlaybackLocked(p, ari.PlaybackStateFailed)
@@ -121,6 +169,10 @@ func (s *Server) startMediaLocked(p *playback, startType string) {
 		if s.playbacks[p.id] != p {
 			return
 		}
+		for _, f := range p.file {
+			f.Finished, f.Complete = time.Now(), true
+		}
+		p.file = nil
 		if p.idx+1 < len(p.media) {
 			p.idx++
 			s.startMediaLocked(p, "PlaybackContinuing")
@@ -128,6 +180,27 @@ func (s *Server) startMediaLocked(p *playback, startType string) {
 		}
 		s.finishPlaybackLocked(p, ari.PlaybackStateDone)
 	})
+}
+
+// notePromptLocked gives each caller who hears p its own record of the
+// file starting now.
+func (s *Server) notePromptLocked(p *playback, file *PromptPlay) {
+	file.Started = time.Now()
+	note := func(c *Call) {
+		f := *file
+		c.prompts = append(c.prompts, &f)
+		p.file = append(p.file, &f)
+	}
+	if p.ch != nil && p.ch.call != nil {
+		note(p.ch.call)
+	}
+	if p.br != nil {
+		for _, m := range p.br.members {
+			if m.call != nil {
+				note(m.call)
+			}
+		}
+	}
 }
 
 func (s *Server) notePlayedLocked(p *playback, uri string) {
@@ -153,6 +226,10 @@ func (s *Server) finishPlaybackLocked(p *playback, state string) {
 	if t, ok := p.timer.(*time.Timer); ok {
 		s.cancelLocked(t)
 	}
+	for _, f := range p.file {
+		f.Finished = time.Now() // stopped before its end
+	}
+	p.file = nil
 	p.state = state
 	s.emitPlaybackLocked(p, "PlaybackFinished")
 	switch {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -43,6 +44,13 @@ type Options struct {
 	SoundDurations       map[string]time.Duration
 	DefaultSoundDuration time.Duration
 	SymbolDuration       time.Duration
+	// Sounds is a sounds directory laid out as Asterisk's:
+	// <lang>/NAME.ulaw, 8 kHz µ-law. A "sound:NAME" not in SoundDurations
+	// plays the file found there for the playback's language (then NAME,
+	// then en/NAME, as Asterisk looks), as long as the file lasts; the
+	// caller's Call.Prompts records it. The directory is read at each
+	// playback, so a file replaced meanwhile plays its new content.
+	Sounds fs.FS
 	// WriteTimeout is Asterisk's websocket_write_timeout: a client whose
 	// socket blocks a write this long is disconnected. Default 100 ms.
 	WriteTimeout time.Duration

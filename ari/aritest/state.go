@@ -122,8 +122,9 @@ type playback struct {
 	lang   string
 	state  string
 	timer  interface{ Stop() bool }
-	ch     *channel // target channel, or nil
-	br     *bridge  // target bridge, or nil
+	ch     *channel      // target channel, or nil
+	br     *bridge       // target bridge, or nil
+	file   []*PromptPlay // the callers' records of the sound file playing now
 }
 
 func (p *playback) snapshot() ari.Playback {

@@ -16,6 +16,7 @@ import (
 	"llamenos/control"
 	"llamenos/daemon"
 	"llamenos/demo"
+	"llamenos/sounds"
 	"llamenos/ui"
 )
 
@@ -107,6 +108,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Server.PublicURL = fmt.Sprintf("http://localhost:%d", port)
 	cfg.Data.Dir = *dataDir
 	cfg.Server.MetricsListen = "" // several demos (and test runs) may share a machine
+	// The demo's own sounds directory, so admins can try replacing prompts.
+	cfg.Asterisk.SoundsDir = filepath.Join(*dataDir, "sounds")
+	if _, err := sounds.Install(cfg.Asterisk.SoundsDir, 0o700, 0o600, false); err != nil {
+		ln.Close()
+		return err
+	}
 	if err := cfg.Validate(); err != nil {
 		ln.Close()
 		return err

@@ -70,7 +70,11 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
       headers: { Accept: 'application/json' },
       cache: 'no-store',
     };
-    if (body !== undefined) {
+    if (opts.contentType) {
+      // A raw body (a recording), sent as it is.
+      init.headers['Content-Type'] = opts.contentType;
+      init.body = body;
+    } else if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
@@ -147,6 +151,10 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
     audit: (filter = {}) => request('GET', '/api/audit' + query(filter)),
     auditVerify: () => request('GET', '/api/audit/verify'),
     dashboard: () => request('GET', '/api/dashboard'),
+    prompts: () => request('GET', '/api/prompts'),
+    promptUrl: (lang, name) => `${base}/api/prompts/${enc(lang)}/${enc(name)}`,
+    putPrompt: (lang, name, wav) => request('PUT', `/api/prompts/${enc(lang)}/${enc(name)}`, wav, { contentType: 'audio/wav' }),
+    revertPrompt: (lang, name) => request('DELETE', `/api/prompts/${enc(lang)}/${enc(name)}`),
 
     // Calls and notes.
     fields: () => request('GET', '/api/fields'),

@@ -102,3 +102,17 @@ test('query strings carry only the filters that are set', async () => {
   await api.addPasskey({ id: 'x' });
   assert.deepEqual(JSON.parse(f.calls[2].init.body), { credential: { id: 'x' } }, 'passkeys carry no name');
 });
+
+test('putPrompt sends the recording as it is, as audio/wav', async () => {
+  const f = fakeFetch(response(200, { name: 'greeting', lang: 'es', state: 'custom', seconds: 2 }));
+  const api = createApi({ fetch: f });
+  const wav = new Uint8Array([82, 73, 70, 70]);
+  const p = await api.putPrompt('es', 'greeting', wav);
+  assert.equal(p.state, 'custom');
+  const { url, init } = f.calls[0];
+  assert.equal(url, '/api/prompts/es/greeting');
+  assert.equal(init.method, 'PUT');
+  assert.equal(init.headers['Content-Type'], 'audio/wav');
+  assert.equal(init.body, wav);
+  assert.equal(api.promptUrl('es', 'greeting'), '/api/prompts/es/greeting');
+});

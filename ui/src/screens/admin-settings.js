@@ -3,6 +3,7 @@
 import { h, button, busy, uniqueId } from '../dom.js';
 import { collect, describe, humanize } from '../settings-form.js';
 import { errorText, messageArea, notice, title } from './parts.js';
+import { promptsSection } from './admin-prompts.js';
 
 export async function adminSettingsScreen(ctx) {
   const { t, api, session } = ctx;
@@ -125,6 +126,6 @@ export async function adminSettingsScreen(ctx) {
       }
     });
   });
-  root.append(form);
+  root.append(form, await promptsSection(ctx));
   return { title: t('settings.title'), node: root };
 }
