@@ -138,3 +138,13 @@ func TestLinksExpireAndAreBounded(t *testing.T) {
 		t.Fatal("NormalizeID")
 	}
 }
+
+// TestCommitmentMatchesTheBrowser pins the digest ui/test/link.test.mjs pins
+// for the same key (the generator's x coordinate).
+func TestCommitmentMatchesTheBrowser(t *testing.T) {
+	g, _ := hex.DecodeString("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
+	c := Commitment(g)
+	if got := hex.EncodeToString(c[:]); got != "f0eca7a14915bb7ab8dbd45acf0af76a14578856f8d5139a2cb39ff19993cd97" {
+		t.Fatalf("commitment %s", got)
+	}
+}
