@@ -126,6 +126,19 @@ func (s *Server) cancelLinkByToken(w http.ResponseWriter, r *http.Request, _ aut
 	return nil
 }
 
+func (s *Server) claimLink(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	id, err := linkID(r)
+	if err != nil {
+		return err
+	}
+	commit, exp, err := s.links.Claim(id, who.PubKey)
+	if err != nil {
+		return linkRefusal(err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"state": string(devicelink.Claimed), "commitment": b64(commit[:]), "expiresAt": exp.UTC()})
+	return nil
+}
+
 func (s *Server) answerLink(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
 	id, err := linkID(r)
 	if err != nil {
@@ -137,11 +150,10 @@ func (s *Server) answerLink(w http.ResponseWriter, r *http.Request, who auth.Ide
 	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
 		return err
 	}
-	exp, err := s.links.Answer(id, who.PubKey, req.PubKey)
-	if err != nil {
+	if err := s.links.Answer(id, who.PubKey, req.PubKey); err != nil {
 		return linkRefusal(err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"state": string(devicelink.Answered), "expiresAt": exp.UTC()})
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -150,13 +162,11 @@ func (s *Server) peekLink(w http.ResponseWriter, r *http.Request, who auth.Ident
 	if err != nil {
 		return err
 	}
-	v, commit, err := s.links.Peek(id, who.PubKey)
+	v, err := s.links.Peek(id, who.PubKey)
 	if err != nil {
 		return linkRefusal(err)
 	}
-	out := viewOf(v)
-	out.Commitment = commit[:]
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, viewOf(v))
 	return nil
 }
 

@@ -39,17 +39,29 @@ func TestDeviceLinkRelay(t *testing.T) {
 	if r := status(e2ee.EncodeBase64URL(make([]byte, 32))); r.status != 404 {
 		t.Fatalf("status with a wrong token: %d %s", r.status, r.body)
 	}
-	if r := e.do("POST", "/api/links/"+id+"/answer", map[string]any{"pubkey": oldKey.pk}, nil); r.status != 401 {
-		t.Fatalf("anonymous answer: %d", r.status)
+	if r := e.do("POST", "/api/links/"+id+"/claim", nil, nil); r.status != 401 {
+		t.Fatalf("anonymous claim: %d", r.status)
+	}
+	if r := e.do("POST", "/api/links/"+id+"/answer", map[string]any{"pubkey": oldKey.pk}, v); r.status != 409 {
+		t.Fatalf("answer before the claim: %d %s", r.status, r.body)
+	}
+	r = e.do("POST", "/api/links/"+typed+"/claim", nil, v)
+	var claimed struct{ State, Commitment string }
+	r.json(t, &claimed)
+	if r.status != 200 || claimed.Commitment != e2ee.EncodeBase64URL(commit[:]) {
+		t.Fatalf("claim (as typed): %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/links/"+id+"/claim", nil, a); r.status != 409 {
+		t.Fatalf("second claim: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/links/"+id+"/answer", map[string]any{"pubkey": oldKey.pk}, a); r.status != 403 {
+		t.Fatalf("answer by another account: %d %s", r.status, r.body)
 	}
 	if r := e.do("POST", "/api/links/"+typed+"/answer", map[string]any{"pubkey": "XYZ"}, v); r.status != 400 {
 		t.Fatalf("answer with a bad key: %d %s", r.status, r.body)
 	}
-	if r := e.do("POST", "/api/links/"+typed+"/answer", map[string]any{"pubkey": oldKey.pk}, v); r.status != 200 {
-		t.Fatalf("answer (as typed): %d %s", r.status, r.body)
-	}
-	if r := e.do("POST", "/api/links/"+id+"/answer", map[string]any{"pubkey": oldKey.pk}, a); r.status != 409 {
-		t.Fatalf("second answer: %d %s", r.status, r.body)
+	if r := e.do("POST", "/api/links/"+typed+"/answer", map[string]any{"pubkey": oldKey.pk}, v); r.status != 204 {
+		t.Fatalf("answer: %d %s", r.status, r.body)
 	}
 	if r := e.do("GET", "/api/links/"+id, nil, a); r.status != 403 {
 		t.Fatalf("another account peeks: %d %s", r.status, r.body)
@@ -67,7 +79,7 @@ func TestDeviceLinkRelay(t *testing.T) {
 	}
 	st = struct{ State, OldKey, NewKey, Sealed, Commitment string }{}
 	e.do("GET", "/api/links/"+id, nil, v).json(t, &st)
-	if st.State != "revealed" || st.NewKey != newKey.pk || st.Commitment != e2ee.EncodeBase64URL(commit[:]) {
+	if st.State != "revealed" || st.NewKey != newKey.pk || st.OldKey != oldKey.pk {
 		t.Fatalf("signed-in device sees %+v", st)
 	}
 	sealed := bytes.Repeat([]byte{0x5a}, devicelink.SealedSize)
@@ -95,8 +107,8 @@ func TestDeviceLinkRelay(t *testing.T) {
 	// Either side may cancel; a cancelled link is gone for both.
 	r = e.do("POST", "/api/links", map[string]any{"commitment": e2ee.EncodeBase64URL(commit[:])}, nil)
 	r.json(t, &created)
-	if r := e.do("POST", "/api/links/"+created.ID+"/answer", map[string]any{"pubkey": oldKey.pk}, v); r.status != 200 {
-		t.Fatalf("answer: %d %s", r.status, r.body)
+	if r := e.do("POST", "/api/links/"+created.ID+"/claim", nil, v); r.status != 200 {
+		t.Fatalf("claim: %d %s", r.status, r.body)
 	}
 	if r := e.do("DELETE", "/api/links/"+created.ID, nil, v); r.status != 204 {
 		t.Fatalf("cancel: %d %s", r.status, r.body)

@@ -157,6 +157,7 @@ func TestRoleMatrix(t *testing.T) {
 		"POST /api/links/{id}/status":  {"/api/links/AAAAAAAAAA/status", fixed(map[string]any{"token": strings.Repeat("A", 43)}), [4]int{404, 404, 404, 404}},
 		"POST /api/links/{id}/reveal":  {"/api/links/AAAAAAAAAA/reveal", fixed(map[string]any{"token": strings.Repeat("A", 43), "pubkey": a.pk}), [4]int{404, 404, 404, 404}},
 		"POST /api/links/{id}/cancel":  {"/api/links/AAAAAAAAAA/cancel", fixed(map[string]any{"token": strings.Repeat("A", 43)}), [4]int{404, 404, 404, 404}},
+		"POST /api/links/{id}/claim":   {"/api/links/AAAAAAAAAA/claim", none, [4]int{U, 404, 404, 404}},
 		"POST /api/links/{id}/answer":  {"/api/links/AAAAAAAAAA/answer", fixed(map[string]any{"pubkey": a.pk}), [4]int{U, 404, 404, 404}},
 		"GET /api/links/{id}":          {"/api/links/AAAAAAAAAA", none, [4]int{U, 404, 404, 404}},
 		"POST /api/links/{id}/seal":    {"/api/links/AAAAAAAAAA/seal", fixed(map[string]any{"sealed": e2ee.EncodeBase64URL(make([]byte, 72))}), [4]int{U, 404, 404, 404}},

@@ -18,6 +18,7 @@ func (s *Server) routeTable() []route {
 		{method: "POST", pattern: "/api/links/{id}/status", access: public, h: s.linkStatus},
 		{method: "POST", pattern: "/api/links/{id}/reveal", access: public, h: s.revealLink},
 		{method: "POST", pattern: "/api/links/{id}/cancel", access: public, h: s.cancelLinkByToken},
+		{method: "POST", pattern: "/api/links/{id}/claim", access: signedIn, h: s.claimLink},
 		{method: "POST", pattern: "/api/links/{id}/answer", access: signedIn, h: s.answerLink},
 		{method: "GET", pattern: "/api/links/{id}", access: signedIn, h: s.peekLink},
 		{method: "POST", pattern: "/api/links/{id}/seal", access: signedIn, h: s.sealLink},

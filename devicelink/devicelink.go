@@ -6,7 +6,9 @@
 //
 //  1. the new device commits to an ephemeral public key (Create) and shows
 //     the link's code;
-//  2. a signed-in device answers with its own ephemeral public key (Answer);
+//  2. a signed-in device claims the link, which gives it the commitment
+//     (Claim), and only then answers with its own ephemeral public key
+//     (Answer);
 //  3. the new device reveals its key (Reveal), which must match the
 //     commitment;
 //  4. both devices show a confirmation code computed from both keys; the
@@ -14,8 +16,9 @@
 //     secret key encrypted to the two keys' shared secret (Seal);
 //  5. the new device collects it (Status), which ends the link.
 //
-// Because each side's key is fixed before it sees the other's (the commitment
-// stands for the new device's), a server that swaps keys cannot choose them
+// Because each side's key is fixed before it sees the other's (the
+// commitment stands for the new device's, and the signed-in device holds it
+// before it sends its own key), a server that swaps keys cannot choose them
 // so that the two confirmation codes agree. docs/crypto.md describes the
 // bytes.
 package devicelink
@@ -57,8 +60,9 @@ const (
 type State string
 
 const (
-	Waiting  State = "waiting"  // created; no device answered yet
-	Answered State = "answered" // a signed-in device answered
+	Waiting  State = "waiting"  // created; no device claimed it yet
+	Claimed  State = "claimed"  // a signed-in device has the commitment
+	Answered State = "answered" // that device sent its key
 	Revealed State = "revealed" // the new device revealed its key
 	Sealed   State = "sealed"   // the encrypted key waits for the new device
 )
@@ -276,23 +280,39 @@ func (r *Registry) CancelByToken(id string, token []byte) error {
 	return nil
 }
 
-// Answer records the signed-in device's ephemeral key; account is its
-// owner, the only one who may take the link further.
-func (r *Registry) Answer(id, account, key string) (time.Time, error) {
-	if _, err := e2ee.ParsePublicKeyHex(key); err != nil {
-		return time.Time{}, fmt.Errorf("%w: the key must be 64 lowercase hex characters of a valid public key", ErrInvalid)
-	}
+// Claim gives a signed-in device the new device's commitment, before it
+// sends its own key; account is its owner, the only one who may take the
+// link further.
+func (r *Registry) Claim(id, account string) (commitment [32]byte, expires time.Time, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	l, err := r.get(id)
 	if err != nil {
-		return time.Time{}, err
+		return [32]byte{}, time.Time{}, err
 	}
 	if l.state != Waiting {
-		return time.Time{}, fmt.Errorf("%w: another device already answered this link", ErrStep)
+		return [32]byte{}, time.Time{}, fmt.Errorf("%w: another device already answered this link", ErrStep)
 	}
-	l.account, l.oldKey, l.state = account, key, Answered
-	return l.expires, nil
+	l.account, l.state = account, Claimed
+	return l.commitment, l.expires, nil
+}
+
+// Answer records the claiming device's ephemeral key.
+func (r *Registry) Answer(id, account, key string) error {
+	if _, err := e2ee.ParsePublicKeyHex(key); err != nil {
+		return fmt.Errorf("%w: the key must be 64 lowercase hex characters of a valid public key", ErrInvalid)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l, err := r.byAccount(id, account)
+	if err != nil {
+		return err
+	}
+	if l.state != Claimed {
+		return fmt.Errorf("%w: answer comes after the claim, once", ErrStep)
+	}
+	l.oldKey, l.state = key, Answered
+	return nil
 }
 
 // byAccount returns the link if account answered it; the caller holds mu.
@@ -302,7 +322,7 @@ func (r *Registry) byAccount(id, account string) (*link, error) {
 		return nil, err
 	}
 	if l.state == Waiting {
-		return nil, fmt.Errorf("%w: answer the link first", ErrStep)
+		return nil, fmt.Errorf("%w: claim the link first", ErrStep)
 	}
 	if subtle.ConstantTimeCompare([]byte(l.account), []byte(account)) != 1 {
 		return nil, ErrNotYours
@@ -311,15 +331,15 @@ func (r *Registry) byAccount(id, account string) (*link, error) {
 }
 
 // Peek is the signed-in device's view: the state and, once revealed, the
-// new device's key and the commitment it must match.
-func (r *Registry) Peek(id, account string) (View, [32]byte, error) {
+// new device's key (which it checks against the commitment Claim gave it).
+func (r *Registry) Peek(id, account string) (View, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	l, err := r.byAccount(id, account)
 	if err != nil {
-		return View{}, [32]byte{}, err
+		return View{}, err
 	}
-	return View{State: l.state, Expires: l.expires, OldKey: l.oldKey, NewKey: l.newKey}, l.commitment, nil
+	return View{State: l.state, Expires: l.expires, OldKey: l.oldKey, NewKey: l.newKey}, nil
 }
 
 // Seal stores the encrypted secret key for the new device, once.

@@ -53,13 +53,29 @@ func TestLinkRunsOnceInOrder(t *testing.T) {
 	if err := r.Seal(id, "alice", make([]byte, SealedSize)); !errors.Is(err, ErrStep) {
 		t.Fatalf("seal before answer: %v", err)
 	}
-	if _, err := r.Answer(id, "alice", oldHex); err != nil {
+	if err := r.Answer(id, "alice", oldHex); !errors.Is(err, ErrStep) {
+		t.Fatalf("answer before claim: %v", err)
+	}
+	got, _, err := r.Claim(id, "alice")
+	if err != nil || got != commit {
+		t.Fatalf("claim: %x %v", got, err)
+	}
+	if _, _, err := r.Claim(id, "mallory"); !errors.Is(err, ErrStep) {
+		t.Fatalf("second claim: %v", err)
+	}
+	if err := r.Answer(id, "mallory", oldHex); !errors.Is(err, ErrNotYours) {
+		t.Fatalf("answer by another account: %v", err)
+	}
+	if v, err := r.Status(id, token); err != nil || v.State != Claimed || v.OldKey != "" {
+		t.Fatalf("status after claim: %+v %v", v, err)
+	}
+	if err := r.Answer(id, "alice", oldHex); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Answer(id, "mallory", oldHex); !errors.Is(err, ErrStep) {
+	if err := r.Answer(id, "alice", oldHex); !errors.Is(err, ErrStep) {
 		t.Fatalf("second answer: %v", err)
 	}
-	if _, _, err := r.Peek(id, "mallory"); !errors.Is(err, ErrNotYours) {
+	if _, err := r.Peek(id, "mallory"); !errors.Is(err, ErrNotYours) {
 		t.Fatalf("peek by another account: %v", err)
 	}
 	if _, err := r.Status(id, []byte("wrong token")); !errors.Is(err, ErrNotFound) {
@@ -78,8 +94,8 @@ func TestLinkRunsOnceInOrder(t *testing.T) {
 	if err := r.Reveal(id, token, newHex); err != nil {
 		t.Fatal(err)
 	}
-	v, gotCommit, err := r.Peek(id, "alice")
-	if err != nil || v.State != Revealed || v.NewKey != newHex || gotCommit != commit {
+	v, err := r.Peek(id, "alice")
+	if err != nil || v.State != Revealed || v.NewKey != newHex {
 		t.Fatalf("peek after reveal: %+v %v", v, err)
 	}
 	if err := r.Seal(id, "alice", make([]byte, SealedSize-1)); !errors.Is(err, ErrInvalid) {
@@ -124,14 +140,13 @@ func TestLinksExpireAndAreBounded(t *testing.T) {
 	if _, err := r.Status(id, token); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("expired link: %v", err)
 	}
-	oldHex, _ := key(t)
-	if _, err := r.Answer(id, "alice", oldHex); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("answering an expired link: %v", err)
+	if _, _, err := r.Claim(id, "alice"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("claiming an expired link: %v", err)
 	}
 	if _, _, _, err := r.Create(commit[:]); err != nil {
 		t.Fatalf("expired links still count against the bound: %v", err)
 	}
-	if _, err := r.Answer("AAAAAAAAAA", "alice", "00"); !errors.Is(err, ErrInvalid) {
+	if err := r.Answer("AAAAAAAAAA", "alice", "00"); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bad key: %v", err)
 	}
 	if NormalizeID("ABCDE-FGHI1") != "" || NormalizeID("abcde fghij") != "ABCDEFGHIJ" {

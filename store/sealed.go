@@ -59,7 +59,7 @@ const (
 	MinBackupPassphrase = 12
 )
 
-// The Argon2id cost of new backups, and the bounds a file's own parameters
+// The bounds a backup file's own Argon2id parameters
 // must be within (so a planted file can neither be weak nor hang restore).
 const (
 	minTime    = 1

@@ -133,6 +133,7 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
     passkeys: () => request('GET', '/api/auth/passkeys'),
     deletePasskey: (id) => request('DELETE', `/api/auth/passkeys/${enc(id)}`),
     // Linking a new device: the signed-in device's side.
+    claimLink: (id) => request('POST', `/api/links/${enc(id)}/claim`),
     answerLink: (id, pubkey) => request('POST', `/api/links/${enc(id)}/answer`, { pubkey }),
     peekLink: (id) => request('GET', `/api/links/${enc(id)}`),
     sealLink: (id, sealed) => request('POST', `/api/links/${enc(id)}/seal`, { sealed }),

@@ -68,7 +68,7 @@ export function linkCard(ctx) {
   const { t, api, session } = ctx;
   const msg = messageArea();
   const slot = h('div', { class: 'stack' });
-  let state = null; // {id, key, timer}
+  let state = null; // {id, key, commitment, timer}
 
   function stop() {
     if (!state) return;
@@ -98,16 +98,26 @@ export function linkCard(ctx) {
       }
       code.setError('');
       await busy(form, async () => {
-        const key = answerLinkKey();
+        // The commitment to the new device's key comes first; this device's
+        // key is made and sent only after it (docs/crypto.md).
+        let claim;
         try {
-          await api.answerLink(id, key.pubkey);
+          claim = await api.claimLink(id);
         } catch (err) {
-          key.secretKey.fill(0);
           code.setError(err.status === 404 ? t('link.unknownCode') : errorText(t, err));
           code.input.focus();
           return;
         }
-        state = { id, key, timer: null };
+        const key = answerLinkKey();
+        state = { id, key, commitment: claim.commitment, timer: null };
+        try {
+          await api.answerLink(id, key.pubkey);
+        } catch (err) {
+          stop();
+          code.setError(errorText(t, err));
+          code.input.focus();
+          return;
+        }
         slot.replaceChildren(notice('', t('link.waitingReveal')), button(t('common.cancel'), cancel, { kind: 'secondary' }));
         poll();
       });
@@ -135,7 +145,7 @@ export function linkCard(ctx) {
         poll();
         return;
       }
-      if (!linkCommitmentMatches(v.newKey, v.commitment)) {
+      if (!linkCommitmentMatches(v.newKey, s.commitment)) {
         await cancel();
         msg.show('error', t('link.tampered'));
         return;
