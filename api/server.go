@@ -23,6 +23,7 @@ import (
 	"llamenos/buildinfo"
 	"llamenos/callstats"
 	"llamenos/config"
+	"llamenos/devicelink"
 	"llamenos/people"
 	"llamenos/prompts"
 	"llamenos/records"
@@ -104,6 +105,7 @@ type Server struct {
 	mux                      *http.ServeMux
 	authRL                   *limiter
 	chalRL                   *limiter
+	links                    *devicelink.Registry
 }
 
 // access says who may call a route before any per-record check.
@@ -169,6 +171,7 @@ func New(d Deps) (*Server, error) {
 		mux:     http.NewServeMux(),
 		authRL:  newLimiter(d.LoginsPerMinute, d.LoginsPerMinute/2, d.Now),
 		chalRL:  newLimiter(2*d.LoginsPerMinute, d.LoginsPerMinute, d.Now),
+		links:   devicelink.New(d.Now, 0, 0),
 	}
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {

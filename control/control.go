@@ -126,17 +126,20 @@ func (c *Client) get(ctx context.Context, path string) (*http.Response, error) {
 
 // Backup streams an online backup from the daemon into path, verified.
 func (c *Client) Backup(ctx context.Context, path string) (store.BackupResult, error) {
-	return store.WriteBackupFile(ctx, path, func(w io.Writer) (int64, error) {
-		res, err := c.get(ctx, "/backup")
-		if err != nil {
-			return 0, err
-		}
-		defer res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("control: daemon answered %s", res.Status)
-		}
-		return io.Copy(w, res.Body)
-	})
+	return store.WriteBackupFile(ctx, path, func(w io.Writer) (int64, error) { return c.Copy(ctx, w) })
+}
+
+// Copy streams an online backup from the daemon into w.
+func (c *Client) Copy(ctx context.Context, w io.Writer) (int64, error) {
+	res, err := c.get(ctx, "/backup")
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("control: daemon answered %s", res.Status)
+	}
+	return io.Copy(w, res.Body)
 }
 
 // Check asks the daemon to verify its live database.

@@ -36,6 +36,9 @@ type BackupResult struct {
 	Bytes  int64        `json:"bytes"`
 	SHA256 string       `json:"sha256"`
 	Report VerifyReport `json:"report"`
+	// Encrypted: the file is a passphrase-encrypted backup (sealed.go);
+	// Bytes and SHA256 are then those of the encrypted file.
+	Encrypted bool `json:"encrypted,omitempty"`
 }
 
 // BackupFile writes a backup to path: into a temporary file beside it,
@@ -122,17 +125,51 @@ type RestoreResult struct {
 //  5. hard-link the old database to dbPath.pre-restore-TIME, rename the copy
 //     over dbPath and fsync the directory.
 func Restore(ctx context.Context, src, dbPath, keyFile string) (RestoreResult, error) {
-	res, err := restore(ctx, src, dbPath, keyFile)
+	return RestoreSealed(ctx, src, dbPath, keyFile, nil)
+}
+
+// ErrBackupNeedsPassphrase: the backup is encrypted and no passphrase was given.
+var ErrBackupNeedsPassphrase = errors.New("store: this backup is encrypted: give its passphrase")
+
+// RestoreSealed is Restore for a backup that may be encrypted: an encrypted
+// one is opened with passphrase (a wrong one is refused before anything is
+// written) and decrypted into the temporary file of step 2, where each chunk
+// is authenticated as it is read, so a truncated or altered file is refused
+// like a corrupt plain one. A plain backup ignores passphrase.
+func RestoreSealed(ctx context.Context, src, dbPath, keyFile string, passphrase []byte) (RestoreResult, error) {
+	res, err := restore(ctx, src, dbPath, keyFile, passphrase)
 	if err != nil {
 		return RestoreResult{}, fmt.Errorf("store: restore %s from %s refused: %w", dbPath, src, err)
 	}
 	return res, nil
 }
 
-func restore(ctx context.Context, src, dbPath, keyFile string) (RestoreResult, error) {
+func restore(ctx context.Context, src, dbPath, keyFile string, passphrase []byte) (RestoreResult, error) {
 	srcInfo, err := os.Stat(src)
 	if err != nil {
 		return RestoreResult{}, err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return RestoreResult{}, err
+	}
+	defer in.Close()
+	// h hashes the file as given (encrypted or not), for the audit entry.
+	h := sha256.New()
+	var body io.Reader = io.TeeReader(in, h)
+	sealed, err := IsSealedBackup(src)
+	if err != nil {
+		return RestoreResult{}, err
+	}
+	if sealed {
+		if passphrase == nil {
+			return RestoreResult{}, ErrBackupNeedsPassphrase
+		}
+		key, err := readSealedHeader(body, passphrase)
+		if err != nil {
+			return RestoreResult{}, err
+		}
+		body = key.newReader(body)
 	}
 	live, err := os.OpenFile(dbPath, os.O_RDWR, 0)
 	switch {
@@ -173,13 +210,7 @@ func restore(ctx context.Context, src, dbPath, keyFile string) (RestoreResult, e
 	if err := tmp.Chmod(0o600); err != nil {
 		return RestoreResult{}, err
 	}
-	in, err := os.Open(src)
-	if err != nil {
-		return RestoreResult{}, err
-	}
-	h := sha256.New()
-	_, err = io.Copy(ctxWriter{ctx: ctx, w: io.MultiWriter(tmp, h)}, in)
-	_ = in.Close()
+	_, err = io.Copy(ctxWriter{ctx: ctx, w: tmp}, body)
 	if err != nil {
 		return RestoreResult{}, fmt.Errorf("copy backup: %w", err)
 	}

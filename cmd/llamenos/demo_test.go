@@ -113,11 +113,15 @@ func TestDemoTerminal(t *testing.T) {
 	}
 
 	backup := filepath.Join(t.TempDir(), "demo.db")
+	passFile := filepath.Join(t.TempDir(), "pass")
+	if err := os.WriteFile(passFile, []byte("demo backup passphrase\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var bout, berr bytes.Buffer
-	if code := run(context.Background(), []string{"backup", backup}, &bout, &berr); code != 0 {
+	if code := run(context.Background(), []string{"backup", "--passphrase-file", passFile, backup}, &bout, &berr); code != 0 {
 		t.Fatalf("backup of the running demo: exit %d\n%s%s", code, bout.String(), berr.String())
 	}
-	if got := bout.String(); !strings.Contains(got, "from the demo running now") || !strings.Contains(got, "control socket") || !strings.Contains(got, "sha256:") {
+	if got := bout.String(); !strings.Contains(got, "from the demo running now") || !strings.Contains(got, "control socket") || !strings.Contains(got, "sha256:") || !strings.Contains(got, "encrypted with the passphrase") {
 		t.Errorf("backup does not say what it read:\n%s", got)
 	}
 	cancel()
@@ -130,7 +134,7 @@ func TestDemoTerminal(t *testing.T) {
 	// Stopped, it is found no more.
 	bout.Reset()
 	berr.Reset()
-	if code := run(context.Background(), []string{"backup", "--config", "/dev/null", backup + ".2"}, &bout, &berr); code == 0 {
+	if code := run(context.Background(), []string{"backup", "--config", "/dev/null", "--plaintext", backup + ".2"}, &bout, &berr); code == 0 {
 		t.Errorf("backup after the demo stopped: exit 0\n%s", bout.String())
 	}
 }

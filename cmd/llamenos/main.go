@@ -29,7 +29,7 @@ var commands = map[string]command{
 	"serve":           {"run the daemon: llamenos serve --config FILE", runServe},
 	"demo":            {"run the whole product on this machine with a simulated phone line", runDemo},
 	"asterisk-config": {"render the Asterisk configuration for this daemon", runAsteriskConfig},
-	"backup":          {"write a verified backup of the database (online if the daemon runs)", runBackup},
+	"backup":          {"write an encrypted, verified backup of the database (online if the daemon runs)", runBackup},
 	"restore":         {"verify a backup and put it in place of the database (daemon stopped)", runRestore},
 	"check":           {"validate the configuration and verify the database", runCheck},
 }

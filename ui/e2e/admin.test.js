@@ -155,6 +155,9 @@ test('admin: live, demo, report and ban, bans, shifts, fields by keyboard, expor
 
   await step(t, 'export: my notes as JSON and CSV, decrypted in the browser', async () => {
     await nav(page, 'Calls');
+    // A plain-text export is only behind a warning (the default is sealed: devices.test.js).
+    await page.getByText('Unencrypted export').click();
+    await page.getByLabel(/I understand that this file holds the notes in plain text/).check();
     const [dj] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'My notes (JSON)' }).click()]);
     assert.match(dj.suggestedFilename(), /^llamenos-notes-mine-\d{4}-\d{2}-\d{2}\.json$/);
     await dj.saveAs(tmpFile(h, 'export.json'));

@@ -118,6 +118,11 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
       request('POST', `/api/invites/${enc(code)}/accept`, body, { expect401: true }),
     login: (body) => request('POST', '/api/auth/login', body, { expect401: true }),
     loginPasskey: (body) => request('POST', '/api/auth/login/passkey', body, { expect401: true }),
+    // Linking a new device: the new device's side (not signed in).
+    createLink: (commitment) => request('POST', '/api/links', { commitment }),
+    linkStatus: (id, token) => request('POST', `/api/links/${enc(id)}/status`, { token }),
+    revealLink: (id, token, pubkey) => request('POST', `/api/links/${enc(id)}/reveal`, { token, pubkey }),
+    abandonLink: (id, token, o) => request('POST', `/api/links/${enc(id)}/cancel`, { token }, o),
 
     // Self.
     me: (o) => request('GET', '/api/me', undefined, o),
@@ -131,6 +136,12 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
     addPasskey: (credential) => request('POST', '/api/auth/passkeys', { credential }),
     passkeys: () => request('GET', '/api/auth/passkeys'),
     deletePasskey: (id) => request('DELETE', `/api/auth/passkeys/${enc(id)}`),
+    // Linking a new device: the signed-in device's side.
+    claimLink: (id) => request('POST', `/api/links/${enc(id)}/claim`),
+    answerLink: (id, pubkey) => request('POST', `/api/links/${enc(id)}/answer`, { pubkey }),
+    peekLink: (id) => request('GET', `/api/links/${enc(id)}`),
+    sealLink: (id, sealed) => request('POST', `/api/links/${enc(id)}/seal`, { sealed }),
+    cancelLink: (id, o) => request('DELETE', `/api/links/${enc(id)}`, undefined, o),
 
     // Admin.
     volunteers: () => request('GET', '/api/volunteers'),

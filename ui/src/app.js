@@ -18,6 +18,7 @@ import { append, h } from './dom.js';
 import { setupScreen, inviteScreen } from './screens/onboard.js';
 import { loginScreen } from './screens/login.js';
 import { restoreScreen } from './screens/restore.js';
+import { linkScreen } from './screens/link.js';
 import { homeScreen } from './screens/home.js';
 import { accountScreen } from './screens/account.js';
 import { adminVolunteersScreen } from './screens/admin-volunteers.js';
@@ -38,6 +39,7 @@ const SCREENS = {
   home: homeScreen,
   login: loginScreen,
   restore: restoreScreen,
+  link: linkScreen,
   setup: setupScreen,
   invite: inviteScreen,
   account: accountScreen,
@@ -503,7 +505,7 @@ async function route() {
   document.body.classList.toggle('blank', blank);
   let name = r.name;
   if (!blank && config.setupRequired && r.name !== 'setup') name = 'setupNeeded';
-  else if (session.unlocked && (r.name === 'login' || r.name === 'restore')) {
+  else if (session.unlocked && (r.name === 'login' || r.name === 'restore' || r.name === 'link')) {
     go('#/');
     return;
   } else {

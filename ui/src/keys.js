@@ -11,12 +11,17 @@ import {
   encodeNpub,
   generateSecretKey,
   getPublicKey,
+  linkCommitment,
+  linkConfirmationCode,
+  newLinkKey,
   open,
+  openLinkedKey,
   openKeyStore,
   parseEnvelope,
   parsePublicKeyHex,
   publicKeyHex,
   seal,
+  sealLinkedKey,
   signAuth as cryptoSignAuth,
 } from './crypto/index.js';
 import { generateRecoveryKey, parseRecoveryKey } from './recovery.js';
@@ -256,4 +261,89 @@ export async function restoreBackup(fileText, recoveryKeyInput) {
     throw new BackupError('file');
   }
   return { secretKey, pubkey: pubkeyOf(secretKey) };
+}
+
+// changePassphrase re-encrypts this device's key under a new passphrase. The
+// current passphrase goes through the attempt counter like a login (a wrong
+// one counts, and the tenth erases the key), and the key it opens must be
+// the signed-in account's. → {ok:true} or unlockKeyStore's refusal, or
+// {ok:false, reason:'otherAccount'}.
+export async function changePassphrase(storage, current, next, accountPubkey) {
+  const r = await unlockKeyStore(storage, current);
+  if (!r.ok) return r;
+  try {
+    if (r.pubkey !== accountPubkey) return { ok: false, reason: 'otherAccount' };
+    const store = await createKeyStore(r.secretKey, next);
+    writeKeyStore(storage, store);
+    return { ok: true };
+  } finally {
+    r.secretKey.fill(0);
+  }
+}
+
+// ---- linking a new device (docs/crypto.md, "Device linking") ----
+
+// startLink: the new device's ephemeral key and its commitment (base64url).
+export function startLink() {
+  const k = newLinkKey();
+  return { secretKey: k.secretKey, pubkey: publicKeyHex(k.publicKey), commitment: b64urlEncode(linkCommitment(k.publicKey)) };
+}
+
+// answerLinkKey: the signed-in device's ephemeral key.
+export function answerLinkKey() {
+  const k = newLinkKey();
+  return { secretKey: k.secretKey, pubkey: publicKeyHex(k.publicKey) };
+}
+
+// linkCommitmentMatches: the new device's revealed key is the one it
+// committed to when the link was made.
+export function linkCommitmentMatches(newPubHex, commitmentB64) {
+  try {
+    const want = b64urlDecode(commitmentB64);
+    const got = linkCommitment(parsePublicKeyHex(newPubHex));
+    return want.length === got.length && got.every((b, i) => b === want[i]);
+  } catch {
+    return false;
+  }
+}
+
+export function linkCode(id, newPubHex, oldPubHex) {
+  return linkConfirmationCode(id, parsePublicKeyHex(newPubHex), parsePublicKeyHex(oldPubHex));
+}
+
+// sealForLink: the account's secret key, for the new device only.
+export function sealForLink(accountSecret, { id, oldSecret, newPubHex }) {
+  return b64urlEncode(sealLinkedKey(accountSecret, { id, oldSecret, newPub: parsePublicKeyHex(newPubHex) }));
+}
+
+// openFromLink → {secretKey, pubkey}; throws a CryptoError when the sealed
+// key does not open between these two keys (tampered, or not for this link).
+export function openFromLink(sealedB64, { id, newSecret, oldPubHex }) {
+  const secretKey = openLinkedKey(b64urlDecode(sealedB64), { id, newSecret, oldPub: parsePublicKeyHex(oldPubHex) });
+  return { secretKey, pubkey: pubkeyOf(secretKey) };
+}
+
+// ---- sealed export files ----
+
+export const SEALED_EXPORT_TYPE = 'llamenos-notes-export-sealed';
+const EXPORT_CONTEXT = { purpose: PURPOSE.EXPORT, callId: '', itemId: 'notes' };
+
+// sealExport wraps an export's text in a file only the exporting person's
+// key opens: {type, version, createdAt, envelope}.
+export function sealExport(text, ownerPubkey, now = new Date()) {
+  const envelope = sealText(text, EXPORT_CONTEXT, [ownerPubkey]);
+  return JSON.stringify({ type: SEALED_EXPORT_TYPE, version: 1, createdAt: now.toISOString().slice(0, 10), envelope }, null, 2) + '\n';
+}
+
+// openExport → {ok:true, text} or {ok:false, reason}: file (not a sealed
+// export), notRecipient, integrity, locked.
+export function openExport(fileText, secretKey) {
+  let doc;
+  try {
+    doc = JSON.parse(fileText);
+  } catch {
+    return { ok: false, reason: 'file' };
+  }
+  if (!doc || doc.type !== SEALED_EXPORT_TYPE || doc.version !== 1 || typeof doc.envelope !== 'string') return { ok: false, reason: 'file' };
+  return openText(doc.envelope, EXPORT_CONTEXT, secretKey);
 }

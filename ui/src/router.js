@@ -8,6 +8,7 @@ export const routes = [
   { name: 'home', path: '/', access: 'auth' },
   { name: 'login', path: '/login', access: 'public' },
   { name: 'restore', path: '/restore', access: 'public' },
+  { name: 'link', path: '/link', access: 'public' },
   { name: 'setup', path: '/setup/:token', access: 'public' },
   { name: 'invite', path: '/invite/:code', access: 'public' },
   { name: 'account', path: '/account', access: 'auth' },

@@ -19,6 +19,9 @@ import {
   unlockKeyStore,
   writeKeyStore,
   BackupError,
+  changePassphrase,
+  openExport,
+  sealExport,
 } from '../src/keys.js';
 import { generateRecoveryKey } from '../src/recovery.js';
 import { MemoryStorage } from './helpers/fakes.js';
@@ -138,4 +141,33 @@ test('recovery backup round trip, and each way it can fail', async () => {
   assert.equal(await reason('{"type":"something-else","version":1,"key":{}}', b.recoveryKey), 'file');
   const damaged = JSON.stringify({ ...doc, key: { ...doc.key, ct: 'AAAA' } });
   assert.equal(await reason(damaged, b.recoveryKey), 'file');
+});
+
+test('changing the passphrase: the current one is counted like a login, and must open this account', async () => {
+  const storage = new MemoryStorage();
+  const me = newIdentity();
+  writeKeyStore(storage, await buildKeyStore(me.secretKey, 'old passphrase here'));
+  const wrong = await changePassphrase(storage, 'not it at all', 'new passphrase here', me.pubkey);
+  assert.equal(wrong.ok, false);
+  assert.equal(wrong.reason, 'wrong');
+  assert.equal(wrong.attemptsLeft, 9);
+  const other = await changePassphrase(storage, 'old passphrase here', 'new passphrase here', newIdentity().pubkey);
+  assert.deepEqual(other, { ok: false, reason: 'otherAccount' });
+  assert.equal((await unlockKeyStore(storage, 'old passphrase here')).ok, true, 'a refused change keeps the old passphrase');
+  assert.deepEqual(await changePassphrase(storage, 'old passphrase here', 'new passphrase here', me.pubkey), { ok: true });
+  assert.equal((await unlockKeyStore(storage, 'old passphrase here')).reason, 'wrong');
+  const r = await unlockKeyStore(storage, 'new passphrase here');
+  assert.equal(r.pubkey, me.pubkey);
+});
+
+test('a sealed export opens for its owner only, and not once altered', () => {
+  const me = newIdentity();
+  const file = sealExport('{"type":"llamenos-notes-export","notes":[]}', me.pubkey);
+  assert.deepEqual(openExport(file, me.secretKey), { ok: true, text: '{"type":"llamenos-notes-export","notes":[]}' });
+  assert.equal(openExport(file, newIdentity().secretKey).reason, 'notRecipient');
+  const doc = JSON.parse(file);
+  doc.envelope = doc.envelope.slice(0, -2) + (doc.envelope.at(-2) === 'A' ? 'B' : 'A') + doc.envelope.at(-1);
+  assert.equal(openExport(JSON.stringify(doc), me.secretKey).reason, 'integrity');
+  assert.equal(openExport('{"type":"llamenos-key-backup"}', me.secretKey).reason, 'file');
+  assert.equal(openExport('not json', me.secretKey).reason, 'file');
 });

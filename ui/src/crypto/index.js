@@ -23,4 +23,5 @@ export {
   openKeyStore,
   parseKeyStore,
 } from './keystore.js';
+export { LINK_CODE_DIGITS, LINK_SEALED_SIZE, linkCommitment, linkConfirmationCode, newLinkKey, openLinkedKey, sealLinkedKey } from './link.js';
 export { ATTEMPTS_ITEM, KEYSTORE_ITEM, MAX_FAILED_ATTEMPTS, UnlockGuard, delayAfterFailures } from './unlock-guard.js';

@@ -3,6 +3,7 @@
 import { h, field, button, busy } from '../dom.js';
 import { npub, sealProfile } from '../keys.js';
 import { AUTOLOCK_CHOICES } from '../autolock.js';
+import { linkCard, passphraseCard } from './account-devices.js';
 import { backupPanel, errorText, messageArea, notice, passkeyPanel, profileFields, title } from './parts.js';
 
 export async function accountScreen(ctx) {
@@ -117,12 +118,15 @@ export async function accountScreen(ctx) {
     confirmBox.querySelector('button').focus();
   }, { kind: 'secondary' });
 
+  const links = linkCard(ctx);
   root.append(
     pform,
     h('section', { class: 'card stack', 'aria-labelledby': 'keys-h' },
       h('h2', { id: 'keys-h' }, t('account.passkeys')), kmsg.el, list, addBtn, addSlot),
     h('section', { class: 'card stack', 'aria-labelledby': 'bk-h' },
       h('h2', { id: 'bk-h' }, t('account.backup')), h('p', {}, t('account.backupExplain')), bbtn, bslot),
+    passphraseCard(ctx),
+    links.node,
     h('section', { class: 'card stack', 'aria-labelledby': 'dev-h' },
       h('h2', { id: 'dev-h' }, t('account.device')),
       h('div', { class: 'field' }, h('label', { for: 'autolock' }, t('account.autolock')), h('p', { class: 'hint' }, t('account.autolockHint')), sel),
@@ -130,5 +134,5 @@ export async function accountScreen(ctx) {
       h('p', {}, t('home.publicKey'), ' ', h('span', { class: 'mono' }, npub(session.pubkey))),
       dmsg.el, removeBtn, confirmBox),
   );
-  return { title: t('account.title'), node: root };
+  return { title: t('account.title'), node: root, cleanup: links.cleanup };
 }

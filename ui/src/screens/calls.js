@@ -8,7 +8,8 @@ import { dateHint, parseDate } from '../dates.js';
 import { tk } from '../i18n.js';
 import { elapsed } from '../ring.js';
 import { newNoteId, openCallerNumber, openNote } from '../notes.js';
-import { collectPages, exportFilename, toCSV, toJSONExport } from '../export.js';
+import { EXPORT_TYPE, collectPages, exportFilename, toCSV, toJSONExport } from '../export.js';
+import { openExport, sealExport } from '../keys.js';
 import { createNoteEditor, lockedNotice } from './note-editor.js';
 import { integrityNotice, notePayloadView } from './note-view.js';
 import { loadPeople } from './people.js';
@@ -207,40 +208,108 @@ function exportCard(ctx, people) {
     }));
   }
 
+  async function collect(scope) {
+    const defs = (await api.fields()).fields || [];
+    let rows;
+    if (scope === 'all') {
+      rows = [];
+      for (const p of people.list) rows.push(...(await rowsFor(p.pubkey, defs)));
+    } else rows = await rowsFor(session.pubkey, defs);
+    rows.sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
+    return { rows, defs };
+  }
+
+  // format: sealed (the default: JSON sealed to this account's key), json
+  // or csv (plain text, offered only behind the warning below).
   async function run(scope, format, btn) {
     msg.show('', t('export.working'));
     btn.disabled = true;
     try {
-      const defs = (await api.fields()).fields || [];
-      let rows;
-      if (scope === 'all') {
-        rows = [];
-        for (const p of people.list) rows.push(...(await rowsFor(p.pubkey, defs)));
-      } else rows = await rowsFor(session.pubkey, defs);
-      rows.sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
-      const name = exportFilename(scope === 'all' ? 'all' : 'mine', format);
-      if (format === 'csv') downloadText(name, toCSV(rows, defs), 'text/csv;charset=utf-8');
-      else downloadText(name, toJSONExport(rows, defs, { exportedAt: new Date().toISOString(), hotline: ctx.config.hotlineName || '' }));
+      const { rows, defs } = await collect(scope);
+      const json = () => toJSONExport(rows, defs, { exportedAt: new Date().toISOString(), hotline: ctx.config.hotlineName || '' });
+      if (format === 'csv') downloadText(exportFilename(scope, 'csv'), toCSV(rows, defs), 'text/csv;charset=utf-8');
+      else if (format === 'json') downloadText(exportFilename(scope, 'json'), json());
+      else downloadText(exportFilename(scope, 'sealed.json'), sealExport(json(), session.pubkey));
       const bad = rows.filter((r) => !r.opened.ok).length;
       msg.show(bad ? 'warn' : 'ok', bad ? t('export.doneWithErrors', { n: rows.length, bad }) : t('export.done', { n: rows.length }));
     } catch (err) {
       msg.show('error', errorText(t, err));
     } finally {
-      btn.disabled = false;
+      btn.disabled = btn.dataset.plain === '1' && !understood.checked;
     }
   }
 
+  const understood = h('input', { type: 'checkbox', id: 'export-plain-ok' });
   const mk = (scope, format, key) => {
-    const b = button(t(key), () => run(scope, format, b), { kind: 'secondary' });
+    const b = button(t(key), () => run(scope, format, b), { kind: format === 'sealed' ? 'primary' : 'secondary' });
+    if (format !== 'sealed') {
+      b.dataset.plain = '1';
+      b.disabled = true;
+    }
     return b;
   };
+  const plainButtons = [mk('mine', 'json', 'export.mineJSON'), mk('mine', 'csv', 'export.mineCSV')];
+  if (admin) plainButtons.push(mk('all', 'json', 'export.allJSON'), mk('all', 'csv', 'export.allCSV'));
+  understood.addEventListener('change', () => {
+    for (const b of plainButtons) b.disabled = !understood.checked;
+  });
   return h('section', { class: 'card stack', 'aria-labelledby': 'export-h' },
     h('h2', { id: 'export-h' }, t('export.title')),
     h('p', {}, t('export.explain')),
-    notice('warn', t('export.warning')),
     msg.el,
-    h('div', { class: 'row' }, mk('mine', 'json', 'export.mineJSON'), mk('mine', 'csv', 'export.mineCSV')),
-    admin ? h('div', { class: 'row' }, mk('all', 'json', 'export.allJSON'), mk('all', 'csv', 'export.allCSV')) : null);
+    h('div', { class: 'row' }, mk('mine', 'sealed', 'export.mineSealed'), admin ? mk('all', 'sealed', 'export.allSealed') : null),
+    exportViewer(ctx),
+    h('details', { class: 'stack' },
+      h('summary', {}, t('export.plainTitle')),
+      notice('warn', t('export.warning')),
+      h('div', { class: 'check' }, understood, h('label', { for: 'export-plain-ok' }, t('export.plainConfirm'))),
+      h('div', { class: 'row' }, ...plainButtons.slice(0, 2)),
+      admin ? h('div', { class: 'row' }, ...plainButtons.slice(2)) : null));
+}
+
+// exportViewer opens an encrypted export file here, in the browser, and
+// shows its notes; nothing of it goes to the server.
+const MAX_EXPORT_BYTES = 64 * 1024 * 1024;
+
+function exportViewer(ctx) {
+  const { t, session } = ctx;
+  const msg = messageArea();
+  const file = field({ label: t('export.openFile'), name: 'export-file', type: 'file', attrs: { accept: '.json,application/json' } });
+  const out = h('div', { class: 'stack', id: 'export-view' });
+  const openBtn = button(t('export.open'), async () => {
+    msg.clear();
+    out.replaceChildren();
+    const f = file.input.files && file.input.files[0];
+    if (!f) {
+      file.setError(t('restore.fileMissing'));
+      file.input.focus();
+      return;
+    }
+    file.setError('');
+    if (f.size > MAX_EXPORT_BYTES) {
+      msg.show('error', t('export.openNotExport'));
+      return;
+    }
+    const r = openExport(await f.text(), session.secretKey);
+    let doc = null;
+    if (r.ok) {
+      try {
+        doc = JSON.parse(r.text);
+      } catch {
+        doc = null;
+      }
+    }
+    if (!r.ok || !doc || doc.type !== EXPORT_TYPE || !Array.isArray(doc.notes)) {
+      const reason = r.ok ? 'integrity' : r.reason;
+      msg.show('error', t(reason === 'file' ? 'export.openNotExport' : reason === 'notRecipient' ? 'export.openNotYours' : 'export.openDamaged'));
+      return;
+    }
+    msg.show('ok', t('export.opened', { n: doc.notes.length, when: ctx.formatTime(doc.exportedAt) }));
+    out.replaceChildren(...doc.notes.map((n) => h('article', { class: 'card note', dataset: { noteId: String(n.id) } },
+      h('p', { class: 'muted' }, t('export.noteHeader', { when: ctx.formatTime(n.createdAt), who: n.authorName || String(n.author).slice(0, 12) })),
+      n.error ? integrityNotice(t, n.error) : notePayloadView(t, { text: n.text || '', fields: n.fields || {} }, doc.fields))));
+  }, { kind: 'secondary' });
+  return h('div', { class: 'stack' }, h('h3', {}, t('export.openTitle')), file.wrap, openBtn, msg.el, out);
 }
 
 // ---- one call ----

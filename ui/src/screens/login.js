@@ -23,6 +23,7 @@ export async function loginScreen(ctx) {
     append(root, [
       notice('', t('login.noKey')),
       h('p', {}, h('a', { href: '#/restore' }, t('login.restoreLink'))),
+      h('p', {}, h('a', { href: '#/link' }, t('login.linkLink'))),
       locked ? button(t('nav.logout'), () => ctx.logout(), { kind: 'secondary' }) : null,
     ]);
     return { title: heading, node: root };
@@ -121,6 +122,7 @@ export async function loginScreen(ctx) {
   append(root, [
     form,
     h('p', {}, h('a', { href: '#/restore' }, t('login.restoreLink'))),
+    h('p', {}, h('a', { href: '#/link' }, t('login.linkLink'))),
     locked ? button(t('nav.logout'), () => ctx.logout(), { kind: 'secondary' }) : null,
   ]);
   return {
