@@ -180,6 +180,9 @@ func TestRoleMatrix(t *testing.T) {
 		"GET /api/audit":                  {"", none, [4]int{U, F, F, 200}},
 		"GET /api/audit/verify":           {"", none, [4]int{U, F, F, 200}},
 		"GET /api/dashboard":              {"", none, [4]int{U, F, F, 200}},
+		"POST /api/admin-set":             {"", fixed(map[string]any{"statement": map[string]string{"op": "add", "key": hexMissing, "by": hexMissing, "prev": hexMissing, "sig": hexMissing + hexMissing}}), [4]int{U, F, F, F}}, // not signed by the admin who sends it
+		"GET /api/reseal":                 {"", none, [4]int{U, F, F, 200}},
+		"POST /api/reseal":                {"", fixed(map[string]any{"items": []any{}}), [4]int{U, F, F, 400}},
 		"GET /api/calls":                  {"", none, [4]int{U, 200, 200, 200}},
 		"GET /api/calls/{id}":             {"/api/calls/" + callID, none, [4]int{U, 200, 404, 200}},
 		"POST /api/calls/{id}/answer":     {"/api/calls/" + missing + "/answer", none, [4]int{U, 404, 404, 404}},

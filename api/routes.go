@@ -42,6 +42,9 @@ func (s *Server) routeTable() []route {
 		{method: "GET", pattern: "/api/audit", access: adminOnly, h: s.audit},
 		{method: "GET", pattern: "/api/audit/verify", access: adminOnly, h: s.verifyAudit},
 		{method: "GET", pattern: "/api/dashboard", access: adminOnly, h: s.dashboard},
+		{method: "POST", pattern: "/api/admin-set", access: adminOnly, h: s.postAdminSet},
+		{method: "GET", pattern: "/api/reseal", access: adminOnly, h: s.listReseal},
+		{method: "POST", pattern: "/api/reseal", access: adminOnly, limit: resealBodyLimit, h: s.postReseal},
 
 		{method: "GET", pattern: "/api/calls", access: signedIn, h: s.listCalls},
 		{method: "GET", pattern: "/api/calls/{id}", access: signedIn, h: s.getCall},
