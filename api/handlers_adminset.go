@@ -107,8 +107,9 @@ func parseResealCursor(s string) (kind, id string, err error) {
 }
 
 // listReseal returns the envelopes whose recipients differ from who should
-// read them now (store.WantedRecipients), after the cursor, and how many
-// there are in all.
+// read them now (store.WantedRecipients), after the cursor (the last
+// envelope the browser stepped past: one it cannot open), and how many
+// there are in all, before the cursor too.
 func (s *Server) listReseal(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
 	q := r.URL.Query()
 	afterKind, afterID, err := parseResealCursor(q.Get("after"))
@@ -136,13 +137,18 @@ func (s *Server) listReseal(w http.ResponseWriter, r *http.Request, _ auth.Ident
 		p := page{Items: []sealedJSON{}}
 		passed := afterKind == ""
 		err = tx.EachSealed(func(it store.SealedItem) error {
+			// The cursor is a place in the walk, whether or not that
+			// envelope still needs re-sealing.
+			before := !passed
+			if before {
+				passed = it.Kind == afterKind && it.ID == afterID
+			}
 			h, err := e2ee.ParseEnvelope(it.Envelope)
 			if err != nil || store.SameRecipients(h, store.WantedRecipients(h, it.Owners, admins)) {
 				return nil // a malformed envelope cannot be re-sealed by anyone
 			}
 			p.Total++
-			if !passed {
-				passed = it.Kind == afterKind && it.ID == afterID
+			if before {
 				return nil
 			}
 			if len(p.Items) < limit {

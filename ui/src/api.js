@@ -147,6 +147,9 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
     audit: (filter = {}) => request('GET', '/api/audit' + query(filter)),
     auditVerify: () => request('GET', '/api/audit/verify'),
     dashboard: () => request('GET', '/api/dashboard'),
+    postAdminSet: (statement) => request('POST', '/api/admin-set', { statement }),
+    resealPage: (after, limit) => request('GET', '/api/reseal' + query({ after, limit })),
+    reseal: (items) => request('POST', '/api/reseal', { items }),
 
     // Calls and notes.
     fields: () => request('GET', '/api/fields'),
