@@ -200,6 +200,7 @@ func TestRoleMatrix(t *testing.T) {
 		"DELETE /api/demo/calls/{id}":     {"/api/demo/calls/sim-1", none, [4]int{U, F, F, 204}},
 		"GET /api/demo/asterisk":          {"", none, [4]int{U, F, F, 200}},
 		"POST /api/demo/tamper/copy-note": {"", fixed(map[string]string{"noteId": noteID, "callId": callID}), [4]int{U, F, F, 200}},
+		"POST /api/demo/tamper/add-admin": {"", fixed(map[string]string{"pubkey": "not a key"}), [4]int{U, F, F, 400}},
 	}
 
 	users := [4]*user{nil, v, o, a}

@@ -64,3 +64,21 @@ func (s *Service) ChangeAdminSet(ctx context.Context, actor string, st e2ee.Admi
 	s.Engine.VolunteersChanged()
 	return set, nil
 }
+
+// ForgeAdmin plays someone who edits the database (demo mode only, for the
+// end-to-end tests): it writes an active admin account for pubkey straight
+// into the store, with no signed statement, no invite and no audit entry.
+// Browsers must refuse to seal to it, and the daemon must not seal to it.
+func (s *Service) ForgeAdmin(ctx context.Context, pubkey string) error {
+	err := s.Store.Update(ctx, func(tx *store.Tx) error {
+		_, err := tx.CreateVolunteer(store.Volunteer{PubKey: pubkey, Role: store.RoleAdmin, Active: true})
+		return err
+	})
+	if errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrExists) {
+		return fault.Invalidf("%v", err)
+	}
+	if err == nil {
+		s.Engine.VolunteersChanged()
+	}
+	return err
+}
