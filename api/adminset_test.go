@@ -62,6 +62,14 @@ func TestAdminSetStatements(t *testing.T) {
 	if len(sealing) != 2 || strings.Contains(strings.Join(sealing, ","), pending.pk) {
 		t.Fatalf("sealing admins %v: the admin by role only is one of them", sealing)
 	}
+	// A note sealed to the author and the vouched admins only is taken: the
+	// admin by role alone is not required (nor sealed to by browsers).
+	callID := e.answeredCall(v)
+	noteID := "3d1f0a52-7c1e-4b6e-9f0a-2b7c1d9e8f11"
+	env := seal(t, `{"text":"canary"}`, notePurpose(callID, noteID), v.pk, admin.pk, other.pk)
+	if r := e.do("POST", "/api/calls/"+callID+"/notes", map[string]string{"id": noteID, "envelope": env}, v); r.status != 200 {
+		t.Fatalf("a note sealed to the vouched admins: %d %s", r.status, r.body)
+	}
 }
 
 // TestAdminSetRemovalDemotes: a vouched admin leaves by a signed removal,
