@@ -19,6 +19,15 @@ function readPin(storage) {
   return null;
 }
 
+// verified remembers the last chain it verified: the same chain comes with
+// every update of me, and each statement costs a signature check.
+let last = { key: null, v: null };
+function verified(chain) {
+  const key = JSON.stringify(chain);
+  if (last.key !== key) last = { key, v: verifyAdminChain(chain) };
+  return last.v;
+}
+
 // trust → {admins: hex keys to seal to, refused: admins the server names
 // that the set does not vouch for, problem: null | 'empty' | 'broken' |
 // 'rollback', chain: the verified state}. It pins a verified set that
@@ -26,7 +35,7 @@ function readPin(storage) {
 export function trust(me, storage = globalThis.localStorage) {
   const claimed = Array.isArray(me?.admins) ? me.admins : [];
   const chain = Array.isArray(me?.adminSet) ? me.adminSet : [];
-  const v = verifyAdminChain(chain);
+  const v = verified(chain);
   let problem = v.error ? 'broken' : null;
   let vouched = v.admins;
   const pin = storage ? readPin(storage) : null;
