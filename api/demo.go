@@ -63,6 +63,7 @@ func (s *Server) demoRoutes() []route {
 		{method: "DELETE", pattern: "/api/demo/calls/{id}", access: adminOnly, h: s.demoHangup},
 		{method: "GET", pattern: "/api/demo/asterisk", access: adminOnly, h: s.demoAsterisk},
 		{method: "POST", pattern: "/api/demo/tamper/copy-note", access: adminOnly, h: s.demoCopyNote},
+		{method: "POST", pattern: "/api/demo/tamper/add-admin", access: adminOnly, h: s.demoForgeAdmin},
 	}
 }
 
@@ -140,5 +141,23 @@ func (s *Server) demoCopyNote(w http.ResponseWriter, r *http.Request, who auth.I
 		return err
 	}
 	writeJSON(w, http.StatusOK, noteView(n))
+	return nil
+}
+
+// demoForgeAdmin plays someone who edits the database: it makes pubkey an
+// active admin by role alone (people.Service.ForgeAdmin), and tells every
+// open tab, as a real role change would.
+func (s *Server) demoForgeAdmin(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	var req struct {
+		PubKey string `json:"pubkey"`
+	}
+	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
+		return err
+	}
+	if err := s.People.ForgeAdmin(r.Context(), req.PubKey); err != nil {
+		return err
+	}
+	s.pushMeAll(r)
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

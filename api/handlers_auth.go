@@ -121,7 +121,7 @@ func (s *Server) inviteInfo(w http.ResponseWriter, r *http.Request, _ auth.Ident
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"role": info.Role, "expiresAt": info.ExpiresAt.UTC(), "admins": nonNil(info.Admins)})
+	writeJSON(w, http.StatusOK, map[string]any{"role": info.Role, "expiresAt": info.ExpiresAt.UTC(), "admins": nonNil(info.Admins), "adminSet": adminSetView(info.AdminSet)})
 	return nil
 }
 

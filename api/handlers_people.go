@@ -51,6 +51,9 @@ type meJSON struct {
 	Passkeys  int        `json:"passkeys"`
 	Profile   b64        `json:"profile"`
 	Admins    []string   `json:"admins"`
+	// AdminSet is the signed chain of admin changes; the browser seals
+	// only to the admins it vouches for.
+	AdminSet []store.AdminStatementJSON `json:"adminSet"`
 	// MustEnrolPasskey: this session may only enrol a passkey (policy).
 	MustEnrolPasskey bool `json:"mustEnrolPasskey,omitempty"`
 }
@@ -59,7 +62,7 @@ func meView(m people.Me) meJSON {
 	return meJSON{
 		PubKey: m.PubKey, Role: m.Role, Available: m.Available, OnBreak: m.OnBreak,
 		OnShift: m.OnShift, OnCall: m.OnCall, Passkeys: m.Passkeys, Profile: m.Profile,
-		Admins: nonNil(m.Admins),
+		Admins: nonNil(m.Admins), AdminSet: adminSetView(m.AdminSet),
 	}
 }
 

@@ -36,7 +36,9 @@ func TestRemovedAdminsInvitesDie(t *testing.T) {
 		t.Run(how.name, func(t *testing.T) {
 			e := newEnv(t, nil)
 			admin := e.setupAdmin()
-			admin2 := e.join(admin, "admin")
+			// By role only: a vouched admin leaves by a signed removal
+			// (TestAdminSetRemovalDemotes).
+			admin2 := e.joinByRole(admin, "admin")
 			code := e.invite(admin2, "admin")
 			kept := e.invite(admin, "volunteer")
 
@@ -307,7 +309,7 @@ func TestChallengeFloodDoesNotBlockSignIn(t *testing.T) {
 func TestDemotedSocketLosesAdminMessages(t *testing.T) {
 	e := newEnv(t, nil)
 	admin := e.setupAdmin()
-	admin2 := e.join(admin, "admin")
+	admin2 := e.joinByRole(admin, "admin")
 	c, err := dialWS(t, e, admin2)
 	if err != nil {
 		t.Fatal(err)

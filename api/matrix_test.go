@@ -206,12 +206,16 @@ func TestRoleMatrix(t *testing.T) {
 		"GET /api/notes":                    {"", none, [4]int{U, 200, 200, 200}},
 		"GET /api/notes/{id}":               {"/api/notes/" + noteID, none, [4]int{U, 200, 404, 200}},
 		"PUT /api/notes/{id}":               {"/api/notes/" + noteID, func(_ int, u *user) any { return editBody(u) }, [4]int{U, 200, 404, F}},
+		"POST /api/admin-set":               {"", fixed(map[string]any{"statement": map[string]string{"op": "add", "key": hexMissing, "by": hexMissing, "prev": hexMissing, "sig": hexMissing + hexMissing}}), [4]int{U, F, F, F}}, // not signed by the admin who sends it
+		"GET /api/reseal":                   {"", none, [4]int{U, F, F, 200}},
+		"POST /api/reseal":                  {"", fixed(map[string]any{"items": []any{}}), [4]int{U, F, F, 400}},
 
 		"POST /api/demo/calls":            {"", fixed(map[string]string{"audio": "tone"}), [4]int{U, F, F, 200}},
 		"GET /api/demo/calls/{id}":        {"/api/demo/calls/sim-1", none, [4]int{U, F, F, 200}},
 		"DELETE /api/demo/calls/{id}":     {"/api/demo/calls/sim-1", none, [4]int{U, F, F, 204}},
 		"GET /api/demo/asterisk":          {"", none, [4]int{U, F, F, 200}},
 		"POST /api/demo/tamper/copy-note": {"", fixed(map[string]string{"noteId": noteID, "callId": callID}), [4]int{U, F, F, 200}},
+		"POST /api/demo/tamper/add-admin": {"", fixed(map[string]string{"pubkey": "not a key"}), [4]int{U, F, F, 400}},
 	}
 
 	users := [4]*user{nil, v, o, a}

@@ -55,6 +55,9 @@ func (s *Server) routeTable() []route {
 		{method: "GET", pattern: "/api/prompts/{lang}/{name}", access: adminOnly, h: s.promptAudio},
 		{method: "PUT", pattern: "/api/prompts/{lang}/{name}", access: adminOnly, limit: promptBodyLimit, h: s.putPrompt},
 		{method: "DELETE", pattern: "/api/prompts/{lang}/{name}", access: adminOnly, h: s.revertPrompt},
+		{method: "POST", pattern: "/api/admin-set", access: adminOnly, h: s.postAdminSet},
+		{method: "GET", pattern: "/api/reseal", access: adminOnly, h: s.listReseal},
+		{method: "POST", pattern: "/api/reseal", access: adminOnly, limit: resealBodyLimit, h: s.postReseal},
 
 		{method: "GET", pattern: "/api/calls", access: signedIn, h: s.listCalls},
 		{method: "GET", pattern: "/api/calls/{id}", access: signedIn, h: s.getCall},

@@ -215,6 +215,9 @@ type InviteInfo struct {
 	Role      store.Role
 	ExpiresAt time.Time
 	Admins    []string
+	// AdminSet is the signed admin set the browser verifies before sealing
+	// the new profile to any admin.
+	AdminSet []e2ee.AdminStatement
 }
 
 // inviteUsable is the one rule for an invite: unused, not revoked, not
@@ -256,7 +259,11 @@ func (s *Service) LookupInvite(ctx context.Context, code string) (InviteInfo, er
 			return InviteInfo{}, cmp.Or(err, ErrInviteGone)
 		}
 		admins, err := tx.ActiveAdmins()
-		return InviteInfo{Role: inv.Role, ExpiresAt: inv.ExpiresAt, Admins: admins}, err
+		if err != nil {
+			return InviteInfo{}, err
+		}
+		chain, err := tx.AdminChain()
+		return InviteInfo{Role: inv.Role, ExpiresAt: inv.ExpiresAt, Admins: admins, AdminSet: chain}, err
 	})
 }
 

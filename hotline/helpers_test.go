@@ -370,6 +370,24 @@ func (h *harness) volunteer(role store.Role, available bool) e2eetest.SecretKey 
 	}
 	h.update(func(tx *store.Tx) error {
 		_, err := tx.CreateVolunteer(store.Volunteer{PubKey: sk.Public().String(), Role: role, Active: true, Available: available})
+		if err != nil || role != store.RoleAdmin {
+			return err
+		}
+		// Admins are vouched for in the signed admin set: the first by
+		// themself, the others by the harness's admin.
+		set, err := tx.AdminSet()
+		if err != nil {
+			return err
+		}
+		signer := sk
+		if set.Len > 0 {
+			signer = h.admin
+		}
+		st, err := e2eetest.SignAdminStatement(crand.Reader, signer, e2ee.AdminStatement{Op: e2ee.AdminAdd, Key: sk.Public(), Prev: set.Head})
+		if err != nil {
+			return err
+		}
+		_, err = tx.AppendAdminStatement(st)
 		return err
 	})
 	return sk

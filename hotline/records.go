@@ -215,9 +215,11 @@ func (c *call) writeFinal() {
 	}
 }
 
-// adminKeys returns every active admin's key: caller numbers are sealed to them.
+// adminKeys returns the key of every admin the signed admin set vouches for
+// and who is active (store.SealingAdmins): caller numbers are sealed to
+// them, never to an admin by role flag alone.
 func (e *Engine) adminKeys(tx *store.Tx) ([]e2ee.PublicKey, error) {
-	admins, err := tx.ActiveAdmins()
+	admins, err := tx.SealingAdmins()
 	if err != nil {
 		return nil, err
 	}

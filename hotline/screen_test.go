@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"llamenos/e2ee"
+	"llamenos/e2ee/e2eetest"
 	"llamenos/rtc/rtctest"
 	"llamenos/store"
 )
@@ -283,4 +284,42 @@ func TestTimeToRingWithTheRealHash(t *testing.T) {
 	numbered.Hangup()
 	anon.Hangup()
 	h.waitEmpty(10 * time.Second)
+}
+
+// TestCallerNumberSealedToVouchedAdminsOnly: the caller's number is sealed
+// to the admins the signed admin set vouches for, not to an account made
+// admin by its role flag alone (an edit of the database).
+func TestCallerNumberSealedToVouchedAdminsOnly(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.onShift(1)
+	vouched := h.volunteer(store.RoleAdmin, false)
+	forged, err := e2eetest.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.update(func(tx *store.Tx) error {
+		_, err := tx.CreateVolunteer(store.Volunteer{PubKey: forged.Public().String(), Role: store.RoleAdmin, Active: true})
+		return err
+	})
+	h.start()
+	c := h.place("+15552228888", nil)
+	rtctest.WaitFor(t, 10*time.Second, "ring", func() bool { return len(h.rings()) == 1 })
+	c.Hangup()
+	waitDone(t, c, 5*time.Second, "hangup")
+	var rec store.Call
+	rtctest.WaitFor(t, 5*time.Second, "the record", func() bool {
+		recs := h.calls()
+		if len(recs) == 1 && !recs[0].EndedAt.IsZero() {
+			rec = recs[0]
+			return true
+		}
+		return false
+	})
+	hd, err := e2ee.ParseEnvelope(rec.CallerNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hd.Includes(h.admin.Public()) || !hd.Includes(vouched.Public()) || hd.Includes(forged.Public()) || len(hd.Recipients) != 2 {
+		t.Fatalf("caller number sealed to %v; want the two vouched admins only", hd.Recipients)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"llamenos/e2ee"
 	"llamenos/fault"
 	"llamenos/hotline"
 	"llamenos/store"
@@ -42,11 +43,12 @@ type Person struct {
 	Passkeys int
 }
 
-// Me is a person's own view: themself and the admins their envelopes must
-// be sealed to.
+// Me is a person's own view: themself, the active admins, and the signed
+// admin set their browser verifies before sealing to any of them.
 type Me struct {
 	Person
-	Admins []string
+	Admins   []string
+	AdminSet []e2ee.AdminStatement
 }
 
 // roster is the state every view of people needs, read in one transaction.
@@ -109,7 +111,11 @@ func (s *Service) me(tx *store.Tx, pubkey string) (Me, error) {
 		return Me{}, err
 	}
 	admins, err := tx.ActiveAdmins()
-	return Me{Person: s.person(r, v), Admins: admins}, err
+	if err != nil {
+		return Me{}, err
+	}
+	chain, err := tx.AdminChain()
+	return Me{Person: s.person(r, v), Admins: admins, AdminSet: chain}, err
 }
 
 // Me returns pubkey's own view.
@@ -192,6 +198,19 @@ func (s *Service) Apply(ctx context.Context, actor, pubkey string, c Change) (p 
 		}
 		if len(admins) == 0 {
 			return Person{}, fault.Conflict("the hotline must keep at least one active admin")
+		}
+		if old.IsActiveAdmin() && !v.IsActiveAdmin() {
+			// An admin the signed admin set vouches for leaves it by a
+			// signed removal (ChangeAdminSet), not by a role flag: else the
+			// set would still vouch for them, and a later edit of the flag
+			// would make them a recipient again.
+			set, err := tx.AdminSet()
+			if err != nil && !errors.Is(err, e2ee.ErrAdminChain) {
+				return Person{}, err
+			}
+			if pk, err := e2ee.ParsePublicKeyHex(pubkey); err == nil && set.Includes(pk) {
+				return Person{}, fault.Conflict("remove them from the admin set first (a signed change)")
+			}
 		}
 		if old.Role != v.Role {
 			if err := tx.Audit(actor, "volunteer.role_changed", "volunteer:"+pubkey); err != nil {

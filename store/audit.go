@@ -112,6 +112,7 @@ var subjectKinds = map[string]func(string) bool{
 	"voicemails":  countRE.MatchString,
 	"sessions":    countRE.MatchString,
 	"invites":     countRE.MatchString,
+	"envelopes":   countRE.MatchString, // how many envelopes were sealed again
 }
 
 func validateAudit(actor, action string, subjects []string) error {

@@ -41,6 +41,9 @@ var (
 	bucketVoicemails = []byte("voicemails")   // call id(16) → Voicemail
 	bucketBans       = []byte("bans")         // caller hash(32) → Ban
 	bucketAudit      = []byte("audit")        // seq(8) → audit entry (canonical encoding)
+	// Made by the first admin-set statement, so hotlines from before it
+	// need no migration: a missing bucket is an empty chain.
+	bucketAdminSet = []byte("admin_set") // seq(8) → AdminStatementJSON
 )
 
 // Keys in bucketMeta.

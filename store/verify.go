@@ -176,7 +176,7 @@ type recordCheck struct {
 // its own key, that every index key it implies exists, and that index
 // buckets hold nothing else (their key counts equal the implied counts).
 func verifyRecords(ctx context.Context, tx *Tx) error {
-	known := map[string]bool{}
+	known := map[string]bool{string(bucketAdminSet): true}
 	for _, b := range allBuckets {
 		known[string(b)] = true
 		if tx.tx.Bucket(b) == nil {
@@ -280,11 +280,19 @@ func verifyRecords(ctx context.Context, tx *Tx) error {
 			var r Ban
 			return checkRecord(k, raw, &r, r.validate, func() []byte { return r.Hash[:] }, nil)
 		}},
+		{bucketAdminSet, func(k, raw []byte) ([]indexEntry, error) {
+			var r AdminStatementJSON
+			valid := func() error { _, err := r.Parse(); return err }
+			return checkRecord(k, raw, &r, valid, func() []byte { return k }, nil)
+		}},
 	}
 	wantIndex := map[string]int{}
 	n := 0
 	for _, c := range checks {
 		b := tx.tx.Bucket(c.bucket)
+		if b == nil && string(c.bucket) == string(bucketAdminSet) {
+			continue
+		}
 		err := b.ForEach(func(k, v []byte) error {
 			if n++; n%4096 == 0 {
 				if err := ctx.Err(); err != nil {

@@ -134,8 +134,9 @@ func (tx *Tx) VolunteerByUserHandle(handle []byte) (Volunteer, error) {
 func (tx *Tx) Volunteers() ([]Volunteer, error) { return listAll[Volunteer](tx, bucketVolunteers) }
 
 // IsActiveAdmin is the one rule for who administers the hotline now: an
-// admin whose account is active. Active admins are the recipients, with the
-// owner, of every envelope, and the only ones admin routes admit.
+// admin whose account is active. Active admins are the only ones admin
+// routes admit; those of them the admin set vouches for are the
+// recipients, with the owner, of every envelope (SealingAdmins).
 func (v Volunteer) IsActiveAdmin() bool { return v.Active && v.Role == RoleAdmin }
 
 // ActiveAdmins returns the public keys of every active admin, ordered by key.
@@ -191,7 +192,8 @@ func (tx *Tx) DeactivateVolunteer(pk string) (sessions int, err error) {
 
 // CheckSealed is the one rule for the envelopes kept for people (notes,
 // profiles, sealed numbers, ban reasons): the envelope must be well formed
-// and addressed to every one of owners and to every active admin. The
+// and addressed to every one of owners and to every admin envelopes are
+// sealed to (SealingAdmins: vouched for by the admin set, and active). The
 // server cannot open it; it reads the header's recipient list. A refusal
 // wraps ErrInvalid.
 func (tx *Tx) CheckSealed(env []byte, owners ...string) error {
@@ -202,7 +204,7 @@ func (tx *Tx) CheckSealed(env []byte, owners ...string) error {
 	if err != nil {
 		return fmt.Errorf("%w: envelope refused: %w", ErrInvalid, err)
 	}
-	admins, err := tx.ActiveAdmins()
+	admins, err := tx.SealingAdmins()
 	if err != nil {
 		return err
 	}

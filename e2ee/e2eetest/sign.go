@@ -107,3 +107,24 @@ func SignAuth(rand io.Reader, sk SecretKey, purpose, origin string, challenge []
 	}
 	return sig[:], nil
 }
+
+// SignAdminStatement fills in st.By and st.Sig as an admin's browser does,
+// so tests can build admin-set chains. rand supplies the auxiliary
+// randomness.
+func SignAdminStatement(rand io.Reader, sk SecretKey, st e2ee.AdminStatement) (e2ee.AdminStatement, error) {
+	if !sk.valid() {
+		return st, fmt.Errorf("e2ee: sign admin statement: %w: secret key out of range", e2ee.ErrInvalidKey)
+	}
+	st.By = sk.Public()
+	var aux [32]byte
+	if _, err := io.ReadFull(rand, aux[:]); err != nil {
+		return st, fmt.Errorf("e2ee: sign admin statement: %w", err)
+	}
+	d := st.Digest()
+	sig, err := SignSchnorr(sk, d[:], aux)
+	if err != nil {
+		return st, err
+	}
+	st.Sig = sig
+	return st, nil
+}

@@ -166,6 +166,9 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
     promptUrl: (lang, name) => `${base}/api/prompts/${enc(lang)}/${enc(name)}`,
     putPrompt: (lang, name, wav) => request('PUT', `/api/prompts/${enc(lang)}/${enc(name)}`, wav, { contentType: 'audio/wav' }),
     revertPrompt: (lang, name) => request('DELETE', `/api/prompts/${enc(lang)}/${enc(name)}`),
+    postAdminSet: (statement) => request('POST', '/api/admin-set', { statement }),
+    resealPage: (after, limit) => request('GET', '/api/reseal' + query({ after, limit })),
+    reseal: (items) => request('POST', '/api/reseal', { items }),
 
     // Calls and notes.
     fields: () => request('GET', '/api/fields'),

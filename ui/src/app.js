@@ -34,6 +34,7 @@ import { adminDashboardScreen } from './screens/admin-dashboard.js';
 import { createCallbar, reportAndBanCall } from './callbar.js';
 import { createDraftStore } from './drafts.js';
 import { ringState, SHORT_STATES } from './ring.js';
+import { createAdminSetUI } from './adminset-ui.js';
 
 const SCREENS = {
   home: homeScreen,
@@ -396,6 +397,10 @@ const ctx = {
 };
 
 const calls = createCallbar(ctx, callbarEl, { autolock, setTitleBadge });
+// Above every screen: admin-set warnings and re-sealing progress.
+const adminSetEl = h('div', { id: 'adminset', class: 'stack' });
+main.before(adminSetEl);
+createAdminSetUI(ctx, adminSetEl);
 ctx.reportAndBan = (callId) => reportAndBanCall(ctx, callId);
 
 // ---- header ----

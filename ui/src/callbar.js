@@ -25,6 +25,7 @@ import { errorText } from './errors.js';
 import { tk } from './i18n.js';
 import { createNoteEditor, lockedNotice } from './screens/note-editor.js';
 import { confirmDialog } from './screens/dialog.js';
+import { sealingAdmins } from './adminset.js';
 
 const NOTICE_MS = 8000;
 // After asking to hang up, wait this long for the server's call:ended.
@@ -544,7 +545,7 @@ export async function reportAndBanCall(ctx, callId) {
     let reason;
     if (r.reason) {
       const me = await api.me();
-      reason = sealBanReason(r.reason, callId, me.admins || []);
+      reason = sealBanReason(r.reason, callId, sealingAdmins(me));
     }
     await api.banCaller(callId, reason);
     ctx.announce(t('ban.done'), { assertive: true });

@@ -22,12 +22,21 @@ import {
   publicKeyHex,
   seal,
   sealLinkedKey,
+  sha256,
   signAuth as cryptoSignAuth,
 } from './crypto/index.js';
 import { generateRecoveryKey, parseRecoveryKey } from './recovery.js';
 
 // The envelope purposes, for the context builders (notes.js).
 export { PURPOSE };
+// The signed admin set (adminset.js).
+export { ADMIN_ADD, ADMIN_REMOVE, ZERO_DIGEST, signAdminStatement, verifyAdminChain } from './crypto/index.js';
+
+// envelopeDigest: SHA-256 of an envelope's bytes, base64url: how a re-seal
+// names the envelope it replaces.
+export function envelopeDigest(envelope) {
+  return b64urlEncode(sha256(b64urlDecode(envelope)));
+}
 
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });

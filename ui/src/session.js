@@ -1,7 +1,7 @@
 // What the tab knows about the signed-in person. The secret key lives only
 // here, in memory; lock() zeroes it, logout and panic wipe also clear the
 // drafts (and, for panic, everything else the app ever stored).
-import { wipeAll, wipeDrafts } from './storage.js';
+import { PREFIX as SIGNED_IN_PREFIX, wipeAll, wipeDrafts } from './storage.js';
 
 export function createSession() {
   const listeners = new Set();
@@ -102,9 +102,12 @@ export function createSession() {
 }
 
 // endLocal: what logout does on the device. The encrypted key store stays so
-// the person can log in again; drafts go.
+// the person can log in again; drafts go, and so do the pinned admin set
+// and the re-seal cursor (they name this hotline's admins).
 export function endLocal(session, storage) {
   session.forget();
+  storage.removeItem(SIGNED_IN_PREFIX + 'adminset');
+  storage.removeItem(SIGNED_IN_PREFIX + 'reseal');
   return wipeDrafts(storage);
 }
 

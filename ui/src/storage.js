@@ -4,6 +4,8 @@
 //   llamenos.unlock-attempts   failed unlock counter (crypto module)
 //   llamenos.prefs             language and auto-lock delay (not secret)
 //   llamenos.draft.*           sealed note drafts (wiped on logout and panic)
+//   llamenos.adminset          the admin set this browser verified last (wiped on logout and panic)
+//   llamenos.reseal            where a re-seal stopped (wiped on logout and panic)
 
 export const PREFIX = 'llamenos.';
 export const PREFS_KEY = PREFIX + 'prefs';

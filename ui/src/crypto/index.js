@@ -24,4 +24,6 @@ export {
   parseKeyStore,
 } from './keystore.js';
 export { LINK_CODE_DIGITS, LINK_SEALED_SIZE, linkCommitment, linkConfirmationCode, newLinkKey, openLinkedKey, sealLinkedKey } from './link.js';
+export { sha256 } from '@noble/hashes/sha2.js';
+export { ADMIN_ADD, ADMIN_REMOVE, MAX_ADMIN_CHAIN, ZERO_DIGEST, adminStatementDigest, signAdminStatement, verifyAdminChain } from './adminset.js';
 export { ATTEMPTS_ITEM, KEYSTORE_ITEM, MAX_FAILED_ATTEMPTS, UnlockGuard, delayAfterFailures } from './unlock-guard.js';

@@ -5,6 +5,7 @@ import { npub, sealProfile } from '../keys.js';
 import { AUTOLOCK_CHOICES } from '../autolock.js';
 import { linkCard, passphraseCard } from './account-devices.js';
 import { backupPanel, errorText, messageArea, notice, passkeyPanel, profileFields, title } from './parts.js';
+import { sealingAdmins } from '../adminset.js';
 
 export async function accountScreen(ctx) {
   const { t, api, session } = ctx;
@@ -26,7 +27,7 @@ export async function accountScreen(ctx) {
     await busy(pform, async () => {
       try {
         const me = await api.me();
-        const env = sealProfile(p, session.pubkey, me.admins || []);
+        const env = sealProfile(p, session.pubkey, sealingAdmins(me));
         await api.putProfile(env);
         session.setProfile(p);
         pmsg.show('ok', t('account.profileSaved'));

@@ -8,6 +8,7 @@ import { normalizeE164, openBan, sealBanNumber, sealBanReason } from '../notes.j
 import { confirmDialog } from './dialog.js';
 import { loadPeople } from './people.js';
 import { errorText, messageArea, notice, title } from './parts.js';
+import { sealingAdmins } from '../adminset.js';
 
 export async function adminBansScreen(ctx) {
   const { t, api, session } = ctx;
@@ -82,7 +83,7 @@ export async function adminBansScreen(ctx) {
     btn.disabled = true;
     try {
       const me = await api.me();
-      const admins = me.admins || [];
+      const admins = sealingAdmins(me);
       const body = { number: n, sealed: sealBanNumber(n, admins) };
       const why = reason.input.value.trim();
       if (why) body.reason = sealBanReason(why, '', admins);

@@ -4,6 +4,7 @@ import { h, button } from '../dom.js';
 import { npub, openProfile } from '../keys.js';
 import { errorText, messageArea, title } from './parts.js';
 import { confirmDialog } from './dialog.js';
+import { ADMIN_ADD, ADMIN_REMOVE, statement, trust } from '../adminset.js';
 
 export async function adminVolunteersScreen(ctx) {
   const { t, api, session } = ctx;
@@ -22,10 +23,24 @@ export async function adminVolunteersScreen(ctx) {
     return parts.join(' · ');
   }
 
+  // sign adds or removes v in the signed admin set, from this browser's
+  // key, and takes the server's new view of it at once.
+  async function sign(op, v) {
+    await api.postAdminSet(statement(session.me, op, v.pubkey, session.secretKey));
+    session.setMe(await api.me());
+  }
+
+  // patch changes a role or access. Whom envelopes are sealed to follows
+  // the signed admin set, so making someone an admin also vouches for
+  // them, and an admin the set vouches for leaves it by a signed removal
+  // (which makes them a volunteer) before being deactivated.
   async function patch(v, body, okKey, btn) {
     btn.disabled = true;
     try {
-      await api.patchVolunteer(v.pubkey, body);
+      const vouched = trust(session.me).vouched.includes(v.pubkey);
+      if (vouched && (body.role === 'volunteer' || body.active === false)) await sign(ADMIN_REMOVE, v);
+      if (body.role !== 'volunteer' || !vouched) await api.patchVolunteer(v.pubkey, body);
+      if (body.role === 'admin') await sign(ADMIN_ADD, v);
       ctx.announce(t(okKey, { name: v.displayName }));
       await load(v.pubkey);
     } catch (err) {
@@ -36,6 +51,9 @@ export async function adminVolunteersScreen(ctx) {
 
   function row(v) {
     const self = v.pubkey === session.pubkey;
+    // An admin by role the signed admin set does not vouch for: nothing is
+    // sealed to them until an admin confirms them.
+    const unvouched = v.role === 'admin' && v.active && !trust(session.me).vouched.includes(v.pubkey);
     const p = openProfile(v.profile, v.pubkey, session.secretKey);
     v.displayName = p ? p.name : t('common.cannotDecrypt');
     const nameCell = h('td', { 'data-label': t('vol.name') },
@@ -53,6 +71,20 @@ export async function adminVolunteersScreen(ctx) {
         patch(v, { active: !v.active }, v.active ? 'vol.deactivated' : 'vol.reactivated', actBtn),
         { kind: v.active ? 'danger' : 'secondary', 'aria-label': t(v.active ? 'vol.deactivateFor' : 'vol.reactivateFor', { name: v.displayName }) });
       buttons.append(roleBtn, actBtn);
+      if (unvouched) {
+        const vouchBtn = button(t('vol.vouch'), async () => {
+          vouchBtn.disabled = true;
+          try {
+            await sign(ADMIN_ADD, v);
+            ctx.announce(t('vol.vouched', { name: v.displayName }));
+            await load(v.pubkey);
+          } catch (err) {
+            vouchBtn.disabled = false;
+            msg.show('error', errorText(t, err));
+          }
+        }, { kind: 'primary', 'aria-label': t('vol.vouchFor', { name: v.displayName }) });
+        buttons.prepend(vouchBtn);
+      }
       if (!v.active) {
         // Only a deactivated account can be deleted; its calls and notes stay.
         const delBtn = button(t('vol.delete'), async () => {
@@ -74,7 +106,8 @@ export async function adminVolunteersScreen(ctx) {
     return h('tr', { dataset: { pubkey: v.pubkey }, class: v.active ? '' : 'inactive' },
       nameCell,
       h('td', { 'data-label': t('vol.phone') }, p ? p.phone || '—' : '—'),
-      h('td', { 'data-label': t('vol.role') }, v.role === 'admin' ? t('role.admin') : t('role.volunteer')),
+      h('td', { 'data-label': t('vol.role') }, v.role === 'admin' ? t('role.admin') : t('role.volunteer'),
+        unvouched ? h('span', { class: 'badge off unvouched' }, ' ', t('vol.unvouched')) : null),
       h('td', { 'data-label': t('vol.status') }, h('span', { class: ['badge', v.active ? 'on' : 'off'] }, v.active ? t('vol.active') : t('vol.inactive')), ' ', statusText(v)),
       h('td', { 'data-label': t('vol.passkeys') }, String(v.passkeys ?? 0)),
       actions);

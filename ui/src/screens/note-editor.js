@@ -11,6 +11,7 @@ import { checkNote, checkValue, inputValue, readInput } from '../fields.js';
 import { newNoteId, notePayload, sealNote } from '../notes.js';
 import { errorText } from '../errors.js';
 import { messageArea, notice } from './parts.js';
+import { sealingAdmins } from '../adminset.js';
 
 const DEBOUNCE_MS = 1000;
 const AUTOSAVE_MS = 5000;
@@ -199,7 +200,7 @@ export async function createNoteEditor(ctx, { callId, note = null, noteId = null
       // The admin list is read now, not when the editor opened: a note must
       // reach every admin there is when it is sealed.
       const me = await api.me();
-      const envelope = sealNote(payload, { callId, noteId: id, author: session.pubkey, admins: me.admins || [] });
+      const envelope = sealNote(payload, { callId, noteId: id, author: session.pubkey, admins: sealingAdmins(me) });
       let saved;
       if (editing) saved = await api.editNote(id, envelope);
       else {

@@ -5,6 +5,7 @@
 import { append, h, button, busy } from '../dom.js';
 import { buildKeyStore, hasKeyStore, newIdentity, sealProfile, signAuth, writeKeyStore } from '../keys.js';
 import { errorText, messageArea, notice, passkeyPanel, passphraseFields, profileFields, backupPanel, title } from './parts.js';
+import { sealingAdmins } from '../adminset.js';
 
 // explainError lets each flow name its own refusals (a used setup token, a
 // used invite) instead of the generic sentence for the status code.
@@ -132,7 +133,7 @@ export async function inviteScreen(ctx, { code }) {
   const form = onboardForm(ctx, {
     purpose: 'invite',
     submitLabel: t('invite.submit'),
-    recipients: () => (Array.isArray(invite.admins) ? invite.admins : []),
+    recipients: () => sealingAdmins(invite),
     submit: (body) => api.acceptInvite(code, body),
     explainError: (err) => (err.code === 'gone' ? 'invite.gone' : err.code === 'not_found' ? 'invite.unknown' : null),
     onSignedIn: () => {
