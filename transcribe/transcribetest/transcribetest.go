@@ -42,8 +42,8 @@ type Transcriber struct {
 	// FailFirst makes the first n jobs fail, to test retries.
 	FailFirst int
 
-	jobs atomic.Int64
-	mu   sync.Mutex
+	jobs  atomic.Int64
+	mu    sync.Mutex
 	langs []string
 }
 
