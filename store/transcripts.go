@@ -9,12 +9,15 @@ import (
 )
 
 // Transcript is a call's transcript, sealed by the daemon to the answering
-// volunteer and every admin before the audio is discarded.
+// volunteer and every admin before the audio is discarded; or, Failed and
+// without an envelope, the record that the call was to be transcribed and
+// the transcription failed (twice).
 type Transcript struct {
 	ID        string    `json:"id"`
 	CallID    string    `json:"call"`
 	CreatedAt time.Time `json:"created"`
-	Envelope  []byte    `json:"env"`
+	Envelope  []byte    `json:"env,omitempty"`
+	Failed    bool      `json:"failed,omitempty"`
 }
 
 // Voicemail is the message a caller left when nobody answered, one per
@@ -110,8 +113,11 @@ func (t *Transcript) validate() error {
 	if _, err := timeKey(t.CreatedAt); err != nil {
 		errs = append(errs, fmt.Errorf("created: %w", err))
 	}
-	if err := checkEnvelope("transcript", t.Envelope, true); err != nil {
+	if err := checkEnvelope("transcript", t.Envelope, !t.Failed); err != nil {
 		errs = append(errs, err)
+	}
+	if t.Failed && len(t.Envelope) > 0 {
+		errs = append(errs, errors.New("a failed transcript has no envelope"))
 	}
 	return errors.Join(errs...)
 }
