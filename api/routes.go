@@ -42,6 +42,9 @@ func (s *Server) routeTable() []route {
 		{method: "GET", pattern: "/api/audit", access: adminOnly, h: s.audit},
 		{method: "GET", pattern: "/api/audit/verify", access: adminOnly, h: s.verifyAudit},
 		{method: "GET", pattern: "/api/dashboard", access: adminOnly, h: s.dashboard},
+		{method: "GET", pattern: "/api/voicemails", access: adminOnly, h: s.listVoicemails},
+		{method: "GET", pattern: "/api/voicemails/{id}", access: adminOnly, h: s.getVoicemail},
+		{method: "PUT", pattern: "/api/voicemails/{id}/handled", access: adminOnly, h: s.putVoicemailHandled},
 
 		{method: "GET", pattern: "/api/calls", access: signedIn, h: s.listCalls},
 		{method: "GET", pattern: "/api/calls/{id}", access: signedIn, h: s.getCall},

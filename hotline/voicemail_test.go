@@ -22,7 +22,6 @@ import (
 // 1200 Hz for a second, then silence.
 func vmSpeech() audio.Source { return audio.NewSequence(0.4, audio.SampleRate, 600, 1200) }
 
-
 // vmHarness is a harness whose pipeline transcribes with tr (nil: none).
 func vmHarness(t *testing.T, tr *transcribetest.Transcriber, opts harnessOpts) *harness {
 	t.Helper()

@@ -31,6 +31,10 @@ var DefaultFreqs = func() []float64 {
 	return out
 }()
 
+// Pause is the longest silence within one segment: lost packets and
+// breaths do not end a sentence.
+const Pause = 300 * time.Millisecond
+
 // threshold is the ToneLevel a frequency needs to count as heard.
 const threshold = 0.5
 
@@ -69,23 +73,33 @@ func (t *Transcriber) Transcribe(ctx context.Context, req transcribe.Request) ([
 	win := int(Window.Seconds() * audio.SampleRate)
 	pcm := audio.DecodeMulaw(make([]int16, 0, len(req.Audio)), req.Audio)
 	var out []transcribe.Segment
-	cur, start := 0.0, 0
-	flush := func(end int) {
+	// cur is the tone of the open segment, from start to end (samples);
+	// silence shorter than Pause within it is a pause, not its end.
+	cur, start, end := 0.0, 0, 0
+	flush := func() {
 		if cur != 0 {
 			out = append(out, transcribe.Segment{Start: samples(start), End: samples(end), Text: fmt.Sprintf("%.0f Hz", cur)})
 		}
+		cur = 0
 	}
+	pause := int(Pause.Seconds() * audio.SampleRate)
 	for i := 0; i+win <= len(pcm); i += win {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("transcribetest: %w", err)
 		}
 		f := dominant(pcm[i:i+win], freqs)
-		if f != cur {
-			flush(i)
-			cur, start = f, i
+		switch {
+		case f == 0 && cur != 0 && i+win-end > pause:
+			flush()
+		case f == 0:
+		case f == cur:
+			end = i + win
+		default:
+			flush()
+			cur, start, end = f, i, i+win
 		}
 	}
-	flush(len(pcm) - len(pcm)%win)
+	flush()
 	return out, nil
 }
 

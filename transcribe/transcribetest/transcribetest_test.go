@@ -18,7 +18,9 @@ func mulaw(src audio.Source, d time.Duration) []byte {
 
 func TestHearsToneSequence(t *testing.T) {
 	var a []byte
-	a = append(a, mulaw(audio.NewTone(audio.SampleRate, 0.4, 600), time.Second)...)
+	a = append(a, mulaw(audio.NewTone(audio.SampleRate, 0.4, 600), 400*time.Millisecond)...)
+	a = append(a, mulaw(audio.Silence{}, 200*time.Millisecond)...) // a pause
+	a = append(a, mulaw(audio.NewTone(audio.SampleRate, 0.4, 600), 400*time.Millisecond)...)
 	a = append(a, mulaw(audio.Silence{}, 500*time.Millisecond)...)
 	a = append(a, mulaw(audio.NewTone(audio.SampleRate, 0.4, 1200), 700*time.Millisecond)...)
 	tr := &Transcriber{FailFirst: 1}
