@@ -147,6 +147,9 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
     audit: (filter = {}) => request('GET', '/api/audit' + query(filter)),
     auditVerify: () => request('GET', '/api/audit/verify'),
     dashboard: () => request('GET', '/api/dashboard'),
+    voicemails: () => request('GET', '/api/voicemails'),
+    voicemail: (id) => request('GET', `/api/voicemails/${enc(id)}`),
+    setVoicemailHandled: (id, handled) => request('PUT', `/api/voicemails/${enc(id)}/handled`, { handled }),
 
     // Calls and notes.
     fields: () => request('GET', '/api/fields'),
