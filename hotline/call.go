@@ -196,6 +196,10 @@ type call struct {
 
 	// vm captures the caller's message while phVoicemail records.
 	vm *capture
+	// transcribed: the call is transcribed (the setting was on and this box
+	// transcribes when it was queued); tr captures both sides once answered.
+	transcribed bool
+	tr          *capture
 
 	timers   map[timerKind]*timerSlot
 	timerGen uint64
@@ -310,12 +314,15 @@ func (c *call) afterPanic() {
 func (c *call) cleanup() {
 	c.disarmAll()
 	c.stopMediaCheck()
-	if c.vm != nil {
-		// Only after a panic: finishVoicemail takes it otherwise.
-		c.vm.wait()
-		c.vm.discard()
-		c.vm = nil
+	for _, cp := range []*capture{c.vm, c.tr} {
+		if cp != nil {
+			// Only after a panic: finishVoicemail and end take them
+			// otherwise.
+			cp.wait()
+			cp.discard()
+		}
 	}
+	c.vm, c.tr = nil, nil
 	if c.relay != nil {
 		_ = c.relay.Close()
 		c.relay = nil
@@ -575,6 +582,28 @@ func (c *call) queue() {
 		c.startVoicemail()
 		return
 	}
+	if c.settings.Recording && c.e.pipe.Transcribes() && !c.chanUp {
+		// The caller hears that the call is transcribed before anyone can
+		// answer: the rings start after the announcement (none when the
+		// caller goes to voicemail at once).
+		if elig, err := c.e.eligible(c.ctx(), c.now()); err == nil && len(elig) == 0 {
+			c.log.Info("nobody is available to answer")
+			c.unanswered()
+			return
+		}
+		c.transcribed = true
+		c.playThen(sounds(c.e.cfg.Prompts.Transcribed), c.lang, func() {
+			if c.phase == phQueued {
+				c.ringQueue()
+			}
+		})
+		return
+	}
+	c.ringQueue()
+}
+
+// ringQueue plays the greeting and rings whoever is eligible.
+func (c *call) ringQueue() {
 	elig, err := c.e.eligible(c.ctx(), c.now())
 	if err != nil {
 		c.log.Error("read who is eligible", "err", err)
@@ -1150,6 +1179,7 @@ func (c *call) end(s endSpec) {
 		c.e.d.Notify.Ended(c.answerer, c.id, cmp.Or(s.ended, EndError))
 	}
 	c.teardownMedia()
+	c.finishTranscript()
 	wasActive := c.active.Load().(ActiveCall).State != ""
 	c.setActive("")
 	if wasActive {

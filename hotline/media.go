@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"llamenos/ari"
 	"llamenos/rtc"
@@ -30,6 +31,13 @@ func (c *call) setupMedia() error {
 		notify.Candidate(pk, id, cand)
 	})
 	r.OnState(func(s rtc.State) { mbox.Push(relayStateMsg{relay: r, state: s}) })
+	if c.transcribed {
+		// Both sides, on one time line from the answer.
+		c.tr = startCapture(captureSpec{
+			tap: r.Tap(transcriptTapFrames), newAudio: c.e.pipe.NewAudio,
+			caller: true, volunteer: true, align: true, startedAt: time.Now(), mbox: c.mbox,
+		})
+	}
 	return c.setupBridge()
 }
 

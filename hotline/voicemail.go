@@ -119,3 +119,33 @@ func (c *call) finishVoicemail(why string) {
 }
 
 func durSamples(d time.Duration) int64 { return int64(d.Seconds() * audio.SampleRate) }
+
+// transcriptTapFrames is the tap's buffer for a transcribed call: 4 s of
+// both directions.
+const transcriptTapFrames = 400
+
+// finishTranscript hands a transcribed call's audio to the pipeline once
+// its media is torn down. The pipeline transcribes each side separately,
+// merges them and seals the result to the answering volunteer and the
+// admins; the audio is wiped when the job ends.
+func (c *call) finishTranscript() {
+	cp := c.tr
+	if cp == nil {
+		return
+	}
+	c.tr = nil
+	cp.wait()
+	caller, vol := cp.take(rtc.FromCaller), cp.take(rtc.FromVolunteer)
+	if caller == nil || vol == nil {
+		c.log.Error("the call's audio could not be spilled to disk; it is not transcribed")
+		for _, a := range []*pipeline.Audio{caller, vol} {
+			if a != nil {
+				a.Close()
+			}
+		}
+		c.e.pipe.TranscriptFailed(c.ctx(), c.id)
+		return
+	}
+	c.log.Info("the call goes to transcription", "caller_s", caller.Len()/audio.SampleRate, "volunteer_s", vol.Len()/audio.SampleRate, "dropped_frames", cp.tap.Dropped())
+	c.e.pipe.CallTranscript(pipeline.CallJob{CallID: c.id, Language: c.lang, Volunteer: c.answerer, Caller: caller, VolAudio: vol})
+}

@@ -304,6 +304,12 @@ func (r *Runner) CallTranscript(c CallJob) {
 	r.enqueue(j)
 }
 
+// TranscriptFailed records that a call's transcript could not be made.
+func (r *Runner) TranscriptFailed(ctx context.Context, callID string) {
+	r.init()
+	r.putCallTranscript(ctx, r.Log.With("call", callID), &job{callID: callID}, nil)
+}
+
 // run does one job: each speaker transcribed, a failed attempt retried
 // once, the result sealed and stored; or the failure recorded.
 func (r *Runner) run(ctx context.Context, j *job) {
