@@ -78,8 +78,6 @@ func (s *Server) revokeInvite(w http.ResponseWriter, r *http.Request, who auth.I
 }
 
 // settingsJSON is the admin-facing shape of store.Settings (docs/api.md).
-// The recording setting is kept out until that feature exists: a switch
-// that does nothing would mislead an admin.
 type settingsJSON struct {
 	HotlineName         string   `json:"hotlineName"`
 	TimeZone            string   `json:"timeZone"`
@@ -92,7 +90,11 @@ type settingsJSON struct {
 		MaxSeconds int    `json:"maxSeconds"`
 		KeepAudio  bool   `json:"keepAudio"`
 	} `json:"voicemail"`
-	RateLimit struct {
+	// CallTranscripts: answered calls are transcribed, the caller told so
+	// before anyone rings (store.Settings.Recording). Without a transcriber
+	// the setting is kept and does nothing.
+	CallTranscripts bool `json:"callTranscripts"`
+	RateLimit       struct {
 		Enabled        bool `json:"enabled"`
 		CallsPerMinute int  `json:"callsPerMinute"`
 	} `json:"rateLimit"`
@@ -145,6 +147,7 @@ func settingsView(st store.Settings) settingsJSON {
 	v.HotlineName, v.TimeZone, v.Languages = st.HotlineName, st.TimeZone, nonNil(st.Languages)
 	v.QueueTimeoutSeconds = st.QueueTimeoutSeconds
 	v.Voicemail.Mode, v.Voicemail.MaxSeconds, v.Voicemail.KeepAudio = string(st.VoicemailMode), st.VoicemailMaxSeconds, !st.VoicemailTranscriptOnly
+	v.CallTranscripts = st.Recording
 	v.RateLimit.Enabled, v.RateLimit.CallsPerMinute = st.RateLimitPerMinute > 0, st.RateLimitPerMinute
 	if !v.RateLimit.Enabled {
 		v.RateLimit.CallsPerMinute = store.DefaultSettings().RateLimitPerMinute
@@ -161,6 +164,7 @@ func (v settingsJSON) apply(st *store.Settings) error {
 	st.HotlineName, st.TimeZone, st.Languages = v.HotlineName, v.TimeZone, v.Languages
 	st.QueueTimeoutSeconds = v.QueueTimeoutSeconds
 	st.VoicemailMode, st.VoicemailMaxSeconds, st.VoicemailTranscriptOnly = store.VoicemailMode(v.Voicemail.Mode), v.Voicemail.MaxSeconds, !v.Voicemail.KeepAudio
+	st.Recording = v.CallTranscripts
 	st.CaptchaEnabled, st.CaptchaAttempts, st.CaptchaDigits = v.Captcha.Enabled, v.Captcha.MaxAttempts, v.Captcha.Digits
 	st.PasskeysForAdmins, st.PasskeysForVolunteers = v.PasskeyPolicy.Admins, v.PasskeyPolicy.Volunteers
 	st.RateLimitPerMinute = 0

@@ -74,3 +74,26 @@ func (s *Server) putVoicemailHandled(w http.ResponseWriter, r *http.Request, who
 	writeJSON(w, http.StatusOK, voicemailView(v))
 	return nil
 }
+
+// transcriptJSON is a call transcript: an envelope (purpose transcript,
+// item "transcript", the call's id) sealed to the answering volunteer and
+// the admins, or failed and empty.
+type transcriptJSON struct {
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"createdAt"`
+	Failed    bool      `json:"failed"`
+	Envelope  b64       `json:"envelope,omitempty"`
+}
+
+func (s *Server) callTranscripts(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	trs, err := s.Records.CallTranscripts(r.Context(), who, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]transcriptJSON, 0, len(trs))
+	for _, t := range trs {
+		out = append(out, transcriptJSON{ID: t.ID, CreatedAt: t.CreatedAt.UTC(), Failed: t.Failed, Envelope: t.Envelope})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"transcripts": out})
+	return nil
+}

@@ -190,6 +190,7 @@ func TestRoleMatrix(t *testing.T) {
 		"POST /api/calls/{id}/hangup":      {"/api/calls/" + missing + "/hangup", none, [4]int{U, 404, 404, 404}},
 		"POST /api/calls/{id}/ban":         {"/api/calls/" + callID + "/ban", none, [4]int{U, 204, 404, 204}},
 		"GET /api/calls/{id}/notes":        {"/api/calls/" + callID + "/notes", none, [4]int{U, 200, 404, 200}},
+		"GET /api/calls/{id}/transcripts":  {"/api/calls/" + callID + "/transcripts", none, [4]int{U, 200, 404, 200}},
 		"POST /api/calls/{id}/notes":       {"/api/calls/" + callID + "/notes", func(_ int, u *user) any { return noteBody(u) }, [4]int{U, 200, 404, F}},
 		"GET /api/notes":                   {"", none, [4]int{U, 200, 200, 200}},
 		"GET /api/notes/{id}":              {"/api/notes/" + noteID, none, [4]int{U, 200, 404, 200}},

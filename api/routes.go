@@ -54,6 +54,7 @@ func (s *Server) routeTable() []route {
 		{method: "POST", pattern: "/api/calls/{id}/ban", access: signedIn, h: s.banCaller},
 		{method: "GET", pattern: "/api/calls/{id}/notes", access: signedIn, h: s.callNotes},
 		{method: "POST", pattern: "/api/calls/{id}/notes", access: signedIn, limit: noteBodyLimit, h: s.createNote},
+		{method: "GET", pattern: "/api/calls/{id}/transcripts", access: signedIn, h: s.callTranscripts},
 		{method: "GET", pattern: "/api/notes", access: signedIn, h: s.listNotes},
 		{method: "GET", pattern: "/api/notes/{id}", access: signedIn, h: s.getNote},
 		{method: "PUT", pattern: "/api/notes/{id}", access: signedIn, limit: noteBodyLimit, h: s.editNote},

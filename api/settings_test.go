@@ -19,6 +19,10 @@ func TestSettings(t *testing.T) {
 		t.Fatalf("voicemail defaults: %v", s["voicemail"])
 	}
 	s["voicemail"] = map[string]any{"mode": "always", "maxSeconds": 300, "keepAudio": false}
+	if s["callTranscripts"] != false {
+		t.Fatalf("call transcripts on by default: %v", s["callTranscripts"])
+	}
+	s["callTranscripts"] = true
 	s["timeZone"] = "America/Mexico_City"
 	s["queueTimeoutSeconds"] = 120
 	s["passkeyPolicy"] = map[string]bool{"admins": false, "volunteers": true}
@@ -69,7 +73,7 @@ func TestSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.TimeZone != "America/Mexico_City" || got.QueueTimeoutSeconds != 120 || !got.PasskeysForVolunteers ||
-		got.VoicemailMode != store.VoicemailAlways || got.VoicemailMaxSeconds != 300 || !got.VoicemailTranscriptOnly ||
+		got.VoicemailMode != store.VoicemailAlways || got.VoicemailMaxSeconds != 300 || !got.VoicemailTranscriptOnly || !got.Recording ||
 		got.KeepCallsDays != 730 || got.KeepNotesDays != 0 || got.KeepTranscriptsDays != 30 {
 		t.Fatalf("stored settings after refused updates: %+v", got)
 	}

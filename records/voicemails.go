@@ -25,14 +25,19 @@ func (s *Service) Voicemails(ctx context.Context, who auth.Identity) ([]store.Vo
 		return nil, err
 	}
 	for i := range all {
-		// The list says whether there is audio; the envelopes come one
-		// voicemail at a time.
-		if len(all[i].Audio) > 0 {
-			all[i].Audio = []byte{}
-		}
-		all[i].Envelope = nil
+		all[i] = withoutEnvelopes(all[i])
 	}
 	return all, nil
+}
+
+// withoutEnvelopes keeps whether there is audio (an empty, non-nil Audio)
+// and drops the envelopes: lists carry them one voicemail at a time.
+func withoutEnvelopes(v store.Voicemail) store.Voicemail {
+	if len(v.Audio) > 0 {
+		v.Audio = []byte{}
+	}
+	v.Envelope = nil
+	return v
 }
 
 // Voicemail returns one voicemail with its sealed audio and transcript.
@@ -76,8 +81,7 @@ func (s *Service) SetVoicemailHandled(ctx context.Context, who auth.Identity, ca
 		}
 		return tx.Audit(who.PubKey, action, "call:"+callID)
 	})
-	out.Audio, out.Envelope = nil, nil
-	return out, voicemailErr(err)
+	return withoutEnvelopes(out), voicemailErr(err)
 }
 
 var errUnchanged = errors.New("records: unchanged")
@@ -92,4 +96,17 @@ func voicemailErr(err error) error {
 		return fault.Invalidf("bad voicemail id")
 	}
 	return err
+}
+
+// CallTranscripts returns a call's transcripts to whoever may see the
+// call: an admin, or the volunteer who answered it (sealed to both). A
+// failed one says so and holds no envelope.
+func (s *Service) CallTranscripts(ctx context.Context, who auth.Identity, callID string) ([]store.Transcript, error) {
+	return store.Read(ctx, s.Store, func(tx *store.Tx) ([]store.Transcript, error) {
+		c, err := readableCall(tx, who, callID)
+		if err != nil {
+			return nil, err
+		}
+		return tx.TranscriptsByCall(c.ID)
+	})
 }
