@@ -147,6 +147,7 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
     audit: (filter = {}) => request('GET', '/api/audit' + query(filter)),
     auditVerify: () => request('GET', '/api/audit/verify'),
     dashboard: () => request('GET', '/api/dashboard'),
+    callTranscripts: (id) => request('GET', `/api/calls/${enc(id)}/transcripts`),
     voicemails: () => request('GET', '/api/voicemails'),
     voicemail: (id) => request('GET', `/api/voicemails/${enc(id)}`),
     setVoicemailHandled: (id, handled) => request('PUT', `/api/voicemails/${enc(id)}/handled`, { handled }),

@@ -28,6 +28,7 @@ export const HINTS = {
   'voicemail.maxSeconds': { label: tk('settings.voicemailMaxSeconds'), min: 10, max: 600, integer: true },
   'voicemail.keepAudio': { label: tk('settings.voicemailKeepAudio'), hint: tk('settings.voicemailKeepAudioHint') },
   recording: { label: tk('settings.recording'), hint: tk('settings.recordingHint') },
+  callTranscripts: { label: tk('settings.callTranscripts'), hint: tk('settings.callTranscriptsHint') },
   rateLimit: { label: tk('settings.rateLimit') },
   'rateLimit.enabled': { label: tk('settings.rateLimitEnabled') },
   'rateLimit.callsPerMinute': { label: tk('settings.callsPerMinute'), min: 1, max: 60, integer: true },
