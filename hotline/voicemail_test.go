@@ -1,8 +1,11 @@
 package hotline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +18,7 @@ import (
 	"llamenos/pipeline"
 	"llamenos/rtc/rtctest"
 	"llamenos/store"
+	"llamenos/transcribe"
 	"llamenos/transcribe/transcribetest"
 )
 
@@ -282,5 +286,66 @@ func TestVoicemailTranscriptRetry(t *testing.T) {
 				t.Errorf("%d attempts, want %d", tr.Jobs(), want)
 			}
 		})
+	}
+}
+
+// spyTranscriber looks into the spill folder while a job runs: the job's
+// audio is there (the memory bound is one byte), sealed.
+type spyTranscriber struct {
+	transcribetest.Transcriber
+	dir   string
+	files int
+	hits  int
+	seen  int
+}
+
+func (s *spyTranscriber) Transcribe(ctx context.Context, req transcribe.Request) ([]transcribe.Segment, error) {
+	ents, _ := os.ReadDir(s.dir)
+	for _, e := range ents {
+		raw, err := os.ReadFile(filepath.Join(s.dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		s.files++
+		for at := 0; at+32 <= len(req.Audio); at += 400 {
+			w := req.Audio[at : at+32]
+			if bytes.Count(w, []byte{0xFF}) == len(w) {
+				continue // silence matches any silence
+			}
+			s.seen++
+			if bytes.Contains(raw, w) {
+				s.hits++
+			}
+		}
+	}
+	return s.Transcriber.Transcribe(ctx, req)
+}
+
+// TestVoicemailSpillHoldsNoPlaintext: with a memory bound of one byte the
+// whole message waits for its job in the spill file, which holds none of
+// the caller's audio in the clear, and is gone once the job is done.
+func TestVoicemailSpillHoldsNoPlaintext(t *testing.T) {
+	dir := t.TempDir()
+	spy := &spyTranscriber{dir: dir}
+	p := &pipeline.Runner{SpillDir: dir, MemoryLimit: 1, Transcriber: spy}
+	h := newHarness(t, harnessOpts{pipeline: p, cfg: Config{VoicemailSilence: 2 * time.Second}})
+	p.Store, p.Log = h.st, h.log
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = p.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	h.start()
+	call := h.place("+15552230008", vmSpeech())
+	waitDone(t, call, 20*time.Second, "the hangup after the silence")
+	rec := h.finalRecord(5 * time.Second)
+	rtctest.WaitFor(t, 10*time.Second, "the transcript", func() bool { return h.voicemail(rec.ID).Transcription == store.TranscriptionDone })
+	if spy.files != 1 || spy.seen < 20 || spy.hits != 0 {
+		t.Errorf("spill files during the job %d, windows looked for %d, found in the clear %d", spy.files, spy.seen, spy.hits)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("%d files left in the spill folder after the job", len(ents))
 	}
 }
