@@ -32,7 +32,8 @@ func (c *call) setupMedia() error {
 	})
 	r.OnState(func(s rtc.State) { mbox.Push(relayStateMsg{relay: r, state: s}) })
 	if c.transcribed {
-		// Both sides, on one time line from the answer.
+		// Both sides, on one time line from the answer: the caller was
+		// told before the ring.
 		c.tr = startCapture(captureSpec{
 			tap: r.Tap(transcriptTapFrames), newAudio: c.e.pipe.NewAudio,
 			caller: true, volunteer: true, align: true, startedAt: time.Now(), mbox: c.mbox,

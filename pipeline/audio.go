@@ -105,19 +105,19 @@ func (a *Audio) spill() error {
 		return fmt.Errorf("pipeline: spill file: %w", err)
 	}
 	a.f, a.aead = f, aead
-	old := a.buf
+	held := a.buf
 	a.buf = nil
 	a.mem.held.Add(-a.held)
 	a.held = 0
-	for len(old) > 0 {
-		n := min(len(old), spillChunk)
-		if err := a.writeChunk(old[:n]); err != nil {
-			clear(old)
+	// What was in memory is wiped, written or not.
+	defer clear(held[:cap(held)])
+	for rest := held; len(rest) > 0; {
+		n := min(len(rest), spillChunk)
+		if err := a.writeChunk(rest[:n]); err != nil {
 			return err
 		}
-		old = old[n:]
+		rest = rest[n:]
 	}
-	clear(old[:cap(old)])
 	return nil
 }
 
