@@ -12,6 +12,10 @@ import (
 // mulawSilence is µ-law's zero sample.
 const mulawSilence = 0xFF
 
+// maxGapSamples bounds the silence one gap in a direction's timestamps
+// becomes: a minute (a volunteer's browser reconnecting takes less).
+const maxGapSamples = 60 * 8000
+
 // captureSpec says what a capture keeps.
 type captureSpec struct {
 	tap      *rtc.Tap
@@ -92,6 +96,12 @@ func (cp *capture) run() {
 			if at+int64(len(payload)) > cp.spec.limit {
 				payload = payload[:cp.spec.limit-at]
 			}
+		}
+		if gap := at - s.written; gap > maxGapSamples {
+			// Longer than any real loss: the audio resumes after a
+			// bounded pause rather than filling memory with silence.
+			s.lead -= gap - maxGapSamples
+			at = s.written + maxGapSamples
 		}
 		for gap := at - s.written; gap > 0; {
 			n := min(gap, int64(len(silence)))
