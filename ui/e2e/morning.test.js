@@ -116,7 +116,7 @@ test('morning: dashboard and audit log for admins only', { timeout: 600000 }, as
     await nav(page, 'Panel');
     await page.locator('section[data-window="day"] h2', { hasText: 'Últimas 24 horas' }).waitFor();
     assert.equal(await stat(page, 'day', 'answered'), '1');
-    assert.match(await page.locator('section[data-window="day"] tr[data-stat="voicemail"]').textContent(), /esta línea no recoge mensajes de voz/);
+    assert.match(await page.locator('section[data-window="day"] tr[data-stat="voicemail"]').textContent(), /^Buzón de voz0$/);
     await page.getByLabel('Idioma').selectOption('en');
   });
 
