@@ -78,9 +78,9 @@ func (s *Server) demoPlace(w http.ResponseWriter, r *http.Request, _ auth.Identi
 	switch req.Audio {
 	case "":
 		req.Audio = "voice"
-	case "voice", "tone":
+	case "voice", "tone", "tones":
 	default:
-		return errBadRequest("audio must be voice or tone")
+		return errBadRequest("audio must be voice, tone or tones")
 	}
 	if req.Caller != "" {
 		if _, err := e2ee.NormalizeE164(req.Caller); err != nil {

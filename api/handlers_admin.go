@@ -78,14 +78,23 @@ func (s *Server) revokeInvite(w http.ResponseWriter, r *http.Request, who auth.I
 }
 
 // settingsJSON is the admin-facing shape of store.Settings (docs/api.md).
-// Voicemail and recording settings are kept out until those features exist:
-// a switch that does nothing would mislead an admin.
 type settingsJSON struct {
 	HotlineName         string   `json:"hotlineName"`
 	TimeZone            string   `json:"timeZone"`
 	Languages           []string `json:"languages"`
 	QueueTimeoutSeconds int      `json:"queueTimeoutSeconds"`
-	RateLimit           struct {
+	// Voicemail: when an unanswered caller may leave one, how long, and
+	// whether its sealed audio is kept once it has a transcript.
+	Voicemail struct {
+		Mode       string `json:"mode"` // auto | always | never
+		MaxSeconds int    `json:"maxSeconds"`
+		KeepAudio  bool   `json:"keepAudio"`
+	} `json:"voicemail"`
+	// CallTranscripts: answered calls are transcribed, the caller told so
+	// before anyone rings (store.Settings.Recording). Without a transcriber
+	// the setting is kept and does nothing.
+	CallTranscripts bool `json:"callTranscripts"`
+	RateLimit       struct {
 		Enabled        bool `json:"enabled"`
 		CallsPerMinute int  `json:"callsPerMinute"`
 	} `json:"rateLimit"`
@@ -137,6 +146,8 @@ func settingsView(st store.Settings) settingsJSON {
 	var v settingsJSON
 	v.HotlineName, v.TimeZone, v.Languages = st.HotlineName, st.TimeZone, nonNil(st.Languages)
 	v.QueueTimeoutSeconds = st.QueueTimeoutSeconds
+	v.Voicemail.Mode, v.Voicemail.MaxSeconds, v.Voicemail.KeepAudio = string(st.VoicemailMode), st.VoicemailMaxSeconds, !st.VoicemailTranscriptOnly
+	v.CallTranscripts = st.Recording
 	v.RateLimit.Enabled, v.RateLimit.CallsPerMinute = st.RateLimitPerMinute > 0, st.RateLimitPerMinute
 	if !v.RateLimit.Enabled {
 		v.RateLimit.CallsPerMinute = store.DefaultSettings().RateLimitPerMinute
@@ -152,6 +163,8 @@ func settingsView(st store.Settings) settingsJSON {
 func (v settingsJSON) apply(st *store.Settings) error {
 	st.HotlineName, st.TimeZone, st.Languages = v.HotlineName, v.TimeZone, v.Languages
 	st.QueueTimeoutSeconds = v.QueueTimeoutSeconds
+	st.VoicemailMode, st.VoicemailMaxSeconds, st.VoicemailTranscriptOnly = store.VoicemailMode(v.Voicemail.Mode), v.Voicemail.MaxSeconds, !v.Voicemail.KeepAudio
+	st.Recording = v.CallTranscripts
 	st.CaptchaEnabled, st.CaptchaAttempts, st.CaptchaDigits = v.Captcha.Enabled, v.Captcha.MaxAttempts, v.Captcha.Digits
 	st.PasskeysForAdmins, st.PasskeysForVolunteers = v.PasskeyPolicy.Admins, v.PasskeyPolicy.Volunteers
 	st.RateLimitPerMinute = 0

@@ -43,6 +43,8 @@ type callJSON struct {
 	HasNote       bool       `json:"hasNote"`
 	HasTranscript bool       `json:"hasTranscript"`
 	HasVoicemail  bool       `json:"hasVoicemail"`
+	// Transcribed: the call is (or was to be) transcribed.
+	Transcribed bool `json:"transcribed"`
 	// Admins only: the caller's number sealed to them (context: caller-number, call id).
 	CallerNumber b64 `json:"callerNumber,omitempty"`
 }
@@ -60,7 +62,7 @@ func callView(c store.Call, admin bool) callJSON {
 		ID: c.ID, StartedAt: c.StartedAt.UTC(), AnsweredAt: optTime(c.AnsweredAt), EndedAt: optTime(c.EndedAt),
 		QueueWaitMs: c.QueueWait.Milliseconds(), DurationMs: c.Duration.Milliseconds(),
 		AnsweredBy: c.AnsweredBy, Outcome: string(c.Outcome),
-		HasNote: c.HasNote, HasTranscript: c.HasTranscript, HasVoicemail: c.HasVoicemail,
+		HasNote: c.HasNote, HasTranscript: c.HasTranscript, HasVoicemail: c.HasVoicemail, Transcribed: c.Transcribed,
 	}
 	if admin {
 		v.CallerNumber = c.CallerNumber

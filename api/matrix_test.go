@@ -209,6 +209,10 @@ func TestRoleMatrix(t *testing.T) {
 		"POST /api/admin-set":               {"", fixed(map[string]any{"statement": map[string]string{"op": "add", "key": hexMissing, "by": hexMissing, "prev": hexMissing, "sig": hexMissing + hexMissing}}), [4]int{U, F, F, F}}, // not signed by the admin who sends it
 		"GET /api/reseal":                   {"", none, [4]int{U, F, F, 200}},
 		"POST /api/reseal":                  {"", fixed(map[string]any{"items": []any{}}), [4]int{U, F, F, 400}},
+		"GET /api/voicemails":               {"", none, [4]int{U, F, F, 200}},
+		"GET /api/voicemails/{id}":          {"/api/voicemails/" + missing, none, [4]int{U, F, F, 404}},
+		"PUT /api/voicemails/{id}/handled":  {"/api/voicemails/" + missing + "/handled", fixed(map[string]bool{"handled": true}), [4]int{U, F, F, 404}},
+		"GET /api/calls/{id}/transcripts":   {"/api/calls/" + callID + "/transcripts", none, [4]int{U, 200, 404, 200}},
 
 		"POST /api/demo/calls":            {"", fixed(map[string]string{"audio": "tone"}), [4]int{U, F, F, 200}},
 		"GET /api/demo/calls/{id}":        {"/api/demo/calls/sim-1", none, [4]int{U, F, F, 200}},

@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"llamenos/ari/aritest"
+	"llamenos/store"
 )
 
 // frame is one decoded WebSocket message, with its raw text.
@@ -174,6 +175,17 @@ func TestAvailableWithoutBrowserIsNotRung(t *testing.T) {
 		d.Hub.grace = time.Second
 	}))
 	admin := e.setupAdmin()
+	// A hotline that takes no voicemail: the caller hears the prompt.
+	if err := e.st.Update(context.Background(), func(tx *store.Tx) error {
+		s, err := tx.Settings()
+		if err != nil {
+			return err
+		}
+		s.VoicemailMode = store.VoicemailNever
+		return tx.PutSettings(s)
+	}); err != nil {
+		t.Fatal(err)
+	}
 	v := e.join(admin, "volunteer")
 	e.available(v)
 	watch := e.socket(admin)

@@ -58,6 +58,9 @@ func (s *Server) routeTable() []route {
 		{method: "POST", pattern: "/api/admin-set", access: adminOnly, h: s.postAdminSet},
 		{method: "GET", pattern: "/api/reseal", access: adminOnly, h: s.listReseal},
 		{method: "POST", pattern: "/api/reseal", access: adminOnly, limit: resealBodyLimit, h: s.postReseal},
+		{method: "GET", pattern: "/api/voicemails", access: adminOnly, h: s.listVoicemails},
+		{method: "GET", pattern: "/api/voicemails/{id}", access: adminOnly, h: s.getVoicemail},
+		{method: "PUT", pattern: "/api/voicemails/{id}/handled", access: adminOnly, h: s.putVoicemailHandled},
 
 		{method: "GET", pattern: "/api/calls", access: signedIn, h: s.listCalls},
 		{method: "GET", pattern: "/api/calls/{id}", access: signedIn, h: s.getCall},
@@ -67,6 +70,7 @@ func (s *Server) routeTable() []route {
 		{method: "POST", pattern: "/api/calls/{id}/ban", access: signedIn, h: s.banCaller},
 		{method: "GET", pattern: "/api/calls/{id}/notes", access: signedIn, h: s.callNotes},
 		{method: "POST", pattern: "/api/calls/{id}/notes", access: signedIn, limit: noteBodyLimit, h: s.createNote},
+		{method: "GET", pattern: "/api/calls/{id}/transcripts", access: signedIn, h: s.callTranscripts},
 		{method: "GET", pattern: "/api/notes", access: signedIn, h: s.listNotes},
 		{method: "GET", pattern: "/api/notes/{id}", access: signedIn, h: s.getNote},
 		{method: "PUT", pattern: "/api/notes/{id}", access: signedIn, limit: noteBodyLimit, h: s.editNote},

@@ -15,9 +15,14 @@ func TestSettings(t *testing.T) {
 	if s["timeZone"] != "UTC" || s["queueTimeoutSeconds"] != 90.0 {
 		t.Fatalf("defaults: %v", s)
 	}
-	if _, ok := s["voicemailMode"]; ok {
-		t.Fatal("voicemail settings are shown although voicemail does not exist yet")
+	if vm, _ := s["voicemail"].(map[string]any); vm["mode"] != "auto" || vm["maxSeconds"] != 120.0 || vm["keepAudio"] != true {
+		t.Fatalf("voicemail defaults: %v", s["voicemail"])
 	}
+	s["voicemail"] = map[string]any{"mode": "always", "maxSeconds": 300, "keepAudio": false}
+	if s["callTranscripts"] != false {
+		t.Fatalf("call transcripts on by default: %v", s["callTranscripts"])
+	}
+	s["callTranscripts"] = true
 	s["timeZone"] = "America/Mexico_City"
 	s["queueTimeoutSeconds"] = 120
 	s["passkeyPolicy"] = map[string]bool{"admins": false, "volunteers": true}
@@ -36,11 +41,17 @@ func TestSettings(t *testing.T) {
 		t.Fatalf("put: %d %s", r.status, r.body)
 	}
 	for name, bad := range map[string]func(map[string]any){
-		"zone":         func(m map[string]any) { m["timeZone"] = "Mars/Olympus" },
-		"timeout":      func(m map[string]any) { m["queueTimeoutSeconds"] = 5 },
-		"languages":    func(m map[string]any) { m["languages"] = []string{} },
-		"rate":         func(m map[string]any) { m["rateLimit"] = map[string]any{"enabled": true, "callsPerMinute": 0} },
-		"unknown":      func(m map[string]any) { m["voicemailMode"] = "always" },
+		"zone":      func(m map[string]any) { m["timeZone"] = "Mars/Olympus" },
+		"timeout":   func(m map[string]any) { m["queueTimeoutSeconds"] = 5 },
+		"languages": func(m map[string]any) { m["languages"] = []string{} },
+		"rate":      func(m map[string]any) { m["rateLimit"] = map[string]any{"enabled": true, "callsPerMinute": 0} },
+		"unknown":   func(m map[string]any) { m["voicemailMode"] = "always" },
+		"vm mode": func(m map[string]any) {
+			m["voicemail"] = map[string]any{"mode": "sometimes", "maxSeconds": 60, "keepAudio": true}
+		},
+		"vm length": func(m map[string]any) {
+			m["voicemail"] = map[string]any{"mode": "auto", "maxSeconds": 5, "keepAudio": true}
+		},
 		"captcha size": func(m map[string]any) { m["captcha"] = map[string]any{"enabled": true, "maxAttempts": 3, "digits": 40} },
 		"retention": func(m map[string]any) {
 			m["retention"] = map[string]any{"callRecords": map[string]any{"forever": false, "days": 0}, "notes": map[string]any{"forever": true, "days": 1}, "transcripts": map[string]any{"forever": true, "days": 1}}
@@ -61,7 +72,8 @@ func TestSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.TimeZone != "America/Mexico_City" || got.QueueTimeoutSeconds != 120 || !got.PasskeysForVolunteers || got.VoicemailMode != store.VoicemailAuto ||
+	if got.TimeZone != "America/Mexico_City" || got.QueueTimeoutSeconds != 120 || !got.PasskeysForVolunteers ||
+		got.VoicemailMode != store.VoicemailAlways || got.VoicemailMaxSeconds != 300 || !got.VoicemailTranscriptOnly || !got.Recording ||
 		got.KeepCallsDays != 730 || got.KeepNotesDays != 0 || got.KeepTranscriptsDays != 30 {
 		t.Fatalf("stored settings after refused updates: %+v", got)
 	}

@@ -95,3 +95,37 @@ func clamp16(v float64) int16 {
 	}
 	return int16(math.Round(v))
 }
+
+// Sequence is a tone sequence at 8 kHz, as a pretend caller speaking: each
+// frequency (Hz) plays for one step, 0 is a step of silence, and silence
+// follows the last step for good.
+type Sequence struct {
+	amp   float64
+	step  int // samples per step
+	freqs []float64
+	pos   int
+	phase float64
+}
+
+// NewSequence returns a Sequence at SampleRate of steps stepSamples long,
+// with peak amplitude amp (a fraction of full scale).
+func NewSequence(amp float64, stepSamples int, freqs ...float64) *Sequence {
+	return &Sequence{amp: amp * 32767, step: max(stepSamples, 1), freqs: freqs}
+}
+
+// Fill writes the next len(dst) samples.
+func (s *Sequence) Fill(dst []int16) {
+	for n := range dst {
+		i := s.pos / s.step
+		s.pos++
+		if i >= len(s.freqs) || s.freqs[i] == 0 {
+			dst[n], s.phase = 0, 0
+			continue
+		}
+		dst[n] = clamp16(math.Sin(s.phase) * s.amp)
+		s.phase += 2 * math.Pi * s.freqs[i] / SampleRate
+		if s.phase > 2*math.Pi {
+			s.phase -= 2 * math.Pi
+		}
+	}
+}

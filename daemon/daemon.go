@@ -28,6 +28,7 @@ import (
 	"llamenos/control"
 	"llamenos/hotline"
 	"llamenos/people"
+	"llamenos/pipeline"
 	"llamenos/prompts"
 	"llamenos/records"
 	"llamenos/retention"
@@ -35,6 +36,7 @@ import (
 	"llamenos/sdnotify"
 	"llamenos/settings"
 	"llamenos/store"
+	"llamenos/transcribe"
 )
 
 // mediaLostAfter is how long the relay hears nothing from a volunteer's
@@ -67,6 +69,13 @@ type Options struct {
 	// StallLimit overrides how long the call engine's loops may stand still
 	// before the watchdog stops (hotline.Config.StallLimit).
 	StallLimit time.Duration
+	// Transcriber transcribes voicemails and calls; nil: this build or
+	// configuration has none, and voicemails keep their sealed audio only.
+	Transcriber transcribe.Transcriber
+	// AudioMemory bounds the audio transcription jobs hold in memory before
+	// it spills to an encrypted temporary file (pipeline.Runner.MemoryLimit);
+	// zero: the default.
+	AudioMemory int64
 }
 
 // Run runs the appliance until ctx ends or a part fails.
@@ -134,13 +143,18 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	// store, and last the server that fronts them.
 	hub := api.NewHub(log.With("component", "api"))
 	callMetrics := callstats.NewMetrics()
+	// The spill folder is the daemon's own: Run deletes what a crash left.
+	pipe := &pipeline.Runner{
+		Store: st, Transcriber: opt.Transcriber, Rand: rand.Reader, Log: log,
+		MemoryLimit: opt.AudioMemory, SpillDir: filepath.Join(cfg.Data.Dir, "spill"),
+	}
 	engine, err := hotline.New(hotline.Config{
 		App: cfg.Asterisk.App, BrowserGrace: cfg.RTC.BrowserGrace,
 		MOHClass: cfg.Trunk.MusicOnHoldClass, StallLimit: opt.StallLimit,
 		MaxCalls: cfg.Limits.MaxCalls,
 	}, hotline.Deps{
 		ARI: ariClient, RTC: media, Store: st, Notify: hub, Reach: hub,
-		Log: log, Now: time.Now, Rand: rand.Reader, Recorded: callMetrics.Observe,
+		Log: log, Now: time.Now, Rand: rand.Reader, Recorded: callMetrics.Observe, Pipeline: pipe,
 	})
 	if err != nil {
 		return err
@@ -155,7 +169,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	srv, err := api.New(api.Deps{
 		Auth:     authSvc,
 		People:   &people.Service{Store: st, Engine: engine, Now: time.Now},
-		Records:  &records.Service{Store: st},
+		Records:  &records.Service{Store: st, Transcribes: pipe.Transcribes()},
 		Bans:     &bans.Service{Store: st},
 		Settings: &settings.Service{Store: st, Engine: engine},
 		Prompts:  &prompts.Service{Dir: cfg.Asterisk.SoundsDir, Store: st, Log: log.With("component", "prompts")},
@@ -224,6 +238,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	}
 	part("ari", ariClient.Run)
 	part("hotline", engine.Run)
+	part("pipeline", pipe.Run)
 	purger := &retention.Purger{Store: st, Log: log.With("component", "retention")}
 	part("retention", purger.Run)
 	httpDone := make(chan struct{})

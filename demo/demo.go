@@ -47,12 +47,15 @@ func New(sim *aritest.Server, app string) *Callers {
 var _ api.Demo = (*Callers)(nil)
 
 // PlaceCall dials the hotline from caller (a random fictional number when
-// empty) saying audio: "voice" (a melody) or "tone" (440 Hz).
+// empty) saying audio: "voice" (a melody), "tone" (440 Hz) or "tones"
+// (600 Hz for a second, 1200 Hz for a second, then silence: a message).
 func (c *Callers) PlaceCall(_ context.Context, kind, caller string) (api.DemoCall, error) {
 	var src audio.Source
 	switch kind {
 	case "tone":
 		src = audio.NewTone(audio.SampleRate, 0.4, 440)
+	case "tones":
+		src = audio.NewSequence(0.4, audio.SampleRate, 600, 1200)
 	default:
 		kind = "voice"
 		src = audio.NewLoop(Melody(), true)

@@ -18,6 +18,7 @@ const (
 	PurposeDraft               = "draft"                // a note being written, kept in localStorage
 	PurposeTranscript          = "transcript"           // a call transcript sealed by the daemon
 	PurposeVoicemailTranscript = "voicemail-transcript" // a voicemail transcript sealed by the daemon
+	PurposeVoicemailAudio      = "voicemail-audio"      // a voicemail's µ-law audio sealed by the daemon
 	PurposeCallerNumber        = "caller-number"        // a caller's E.164 number, sealed to admins
 	PurposeVolunteerProfile    = "volunteer-profile"    // a volunteer's personal data (name, phone)
 	PurposeBan                 = "ban"                  // a ban entry's number and reason, for admins
@@ -26,7 +27,7 @@ const (
 
 var purposes = []string{
 	PurposeNote, PurposeNoteHistory, PurposeDraft, PurposeTranscript,
-	PurposeVoicemailTranscript, PurposeCallerNumber, PurposeVolunteerProfile,
+	PurposeVoicemailTranscript, PurposeVoicemailAudio, PurposeCallerNumber, PurposeVolunteerProfile,
 	PurposeBan, PurposeExport,
 }
 

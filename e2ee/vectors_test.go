@@ -65,7 +65,7 @@ const drbgDescription = "stream = SHA-256(seed ‖ u32be(0)) ‖ SHA-256(seed �
 
 const vectorText = `{"text":"Llamó a las 3:14 — ansiedad, respiración guiada; se calmó. ¿Volverá a llamar? 🙏","fields":{"risk":"low","followUp":true}}`
 
-// vectorSpecs is mirrored in ui/scripts/gen-vectors.mjs: 12 vectors covering
+// vectorSpecs is mirrored in ui/scripts/gen-vectors.mjs: 13 vectors covering
 // 1, 2 and 5 recipients, empty, 1-byte, 64 KiB and text plaintexts, every
 // purpose and every kind of context field.
 var vectorSpecs = []struct {
@@ -87,6 +87,7 @@ var vectorSpecs = []struct {
 	{"r5-1byte", 5, "1byte", e2ee.Context{e2ee.PurposeVolunteerProfile, "", ""}, true},
 	{"r5-4k", 5, "4k", e2ee.Context{e2ee.PurposeNoteHistory, "call-0006", "note-0006/rev-1"}, false},
 	{"r5-64k", 5, "64k", e2ee.Context{e2ee.PurposeExport, "", "export-2025-01"}, false},
+	{"r2-4k-audio", 2, "4k", e2ee.Context{e2ee.PurposeVoicemailAudio, "call-0008", "audio"}, false},
 }
 
 func vectorPlaintext(kind, seed string) []byte {

@@ -30,6 +30,7 @@ const (
 	phCaptcha                // voice CAPTCHA
 	phQueued                 // greeting and hold music; volunteers ringing
 	phConnected              // answered: media being set up or up
+	phVoicemail              // nobody answered: the caller leaves a message
 	phClosing                // a last prompt plays, then the caller is hung up
 	phDone
 )
@@ -83,13 +84,14 @@ type (
 type timerKind int
 
 const (
-	tQueue   timerKind = iota // queue timeout
-	tRefresh                  // re-read eligibility while waiting
-	tBrowser                  // browser connect timeout / grace
-	tMedia                    // externalMedia channel must enter the app
-	tMenu                     // language menu digit
-	tCaptcha                  // CAPTCHA digits
-	tPrompt                   // bound on a closing prompt
+	tQueue     timerKind = iota // queue timeout
+	tRefresh                    // re-read eligibility while waiting
+	tBrowser                    // browser connect timeout / grace
+	tMedia                      // externalMedia channel must enter the app
+	tMenu                       // language menu digit
+	tCaptcha                    // CAPTCHA digits
+	tPrompt                     // bound on a closing prompt (or the voicemail prompt)
+	tVoicemail                  // wall-clock bound on a voicemail
 )
 
 type timerSlot struct {
@@ -192,6 +194,13 @@ type call struct {
 	// grace) runs out, by the engine's clock; zero while it is not armed.
 	browserBy time.Time
 
+	// vm captures the caller's message while phVoicemail records.
+	vm *capture
+	// transcribed: the call is transcribed (the setting was on and this box
+	// transcribes when it was queued); tr captures both sides once answered.
+	transcribed bool
+	tr          *capture
+
 	timers   map[timerKind]*timerSlot
 	timerGen uint64
 }
@@ -281,6 +290,10 @@ func (c *call) run() {
 				c.onMsg(m)
 			}
 		case <-c.e.stop:
+			if c.phase == phVoicemail {
+				// What the caller said so far is kept.
+				c.finishVoicemail("the daemon is stopping")
+			}
 			c.end(endSpec{outcome: store.OutcomeFailed, ringStop: RingStopEnded, ended: EndError, now: true})
 		}
 	}
@@ -301,6 +314,15 @@ func (c *call) afterPanic() {
 func (c *call) cleanup() {
 	c.disarmAll()
 	c.stopMediaCheck()
+	for _, cp := range []*capture{c.vm, c.tr} {
+		if cp != nil {
+			// Only after a panic: finishVoicemail and end take them
+			// otherwise.
+			cp.wait()
+			cp.discard()
+		}
+	}
+	c.vm, c.tr = nil, nil
 	if c.relay != nil {
 		_ = c.relay.Close()
 		c.relay = nil
@@ -441,6 +463,8 @@ func (c *call) onMsg(m any) {
 		c.onResync(m)
 	case beatMsg:
 		c.e.beatAnswered(c)
+	case vmEndMsg:
+		c.finishVoicemail(m.why)
 	}
 }
 
@@ -554,6 +578,32 @@ func (c *call) afterAnswer() {
 func (c *call) queue() {
 	c.phase = phQueued
 	c.queuedAt = c.now()
+	if c.settings.VoicemailMode == store.VoicemailAlways {
+		c.startVoicemail()
+		return
+	}
+	if c.settings.Recording && c.e.pipe.Transcribes() && !c.chanUp {
+		// The caller hears that the call is transcribed before anyone can
+		// answer: the rings start after the announcement (none when the
+		// caller goes to voicemail at once).
+		if elig, err := c.e.eligible(c.ctx(), c.now()); err == nil && len(elig) == 0 {
+			c.log.Info("nobody is available to answer")
+			c.unanswered()
+			return
+		}
+		c.transcribed = true
+		c.playThen(sounds(c.e.cfg.Prompts.Transcribed), c.lang, func() {
+			if c.phase == phQueued {
+				c.ringQueue()
+			}
+		})
+		return
+	}
+	c.ringQueue()
+}
+
+// ringQueue plays the greeting and rings whoever is eligible.
+func (c *call) ringQueue() {
 	elig, err := c.e.eligible(c.ctx(), c.now())
 	if err != nil {
 		c.log.Error("read who is eligible", "err", err)
@@ -562,7 +612,7 @@ func (c *call) queue() {
 	}
 	if len(elig) == 0 {
 		c.log.Info("nobody is available to answer")
-		c.end(endSpec{outcome: store.OutcomeUnanswered, prompt: c.e.cfg.Prompts.Unavailable})
+		c.unanswered()
 		return
 	}
 	if c.chanUp {
@@ -592,6 +642,16 @@ func (c *call) stopMOH() {
 	if err := c.e.d.ARI.StopChannelMOH(c.ctx(), c.chanID); err != nil && !ari.IsNotFound(err) {
 		c.log.Debug("stop music on hold", "err", err)
 	}
+}
+
+// unanswered: nobody can answer, or nobody did in time. The caller leaves
+// a voicemail, unless the hotline takes none.
+func (c *call) unanswered() {
+	if c.settings.VoicemailMode != store.VoicemailNever {
+		c.startVoicemail()
+		return
+	}
+	c.end(endSpec{outcome: store.OutcomeUnanswered, ringStop: RingStopTimeout, prompt: c.e.cfg.Prompts.Unavailable})
 }
 
 // ringSnapshot is who a call rings, since when: an immutable copy.
@@ -941,6 +1001,8 @@ func (c *call) onChannelGone(id string, lost bool) {
 		switch {
 		case c.phase == phClosing:
 			c.finish()
+		case c.phase == phVoicemail:
+			c.finishVoicemail("the caller hung up")
 		case lost && c.phase == phConnected:
 			c.log.Warn("the line to the caller was lost")
 			c.end(endSpec{ended: EndCallerLost})
@@ -962,8 +1024,14 @@ func (c *call) onChannelGone(id string, lost bool) {
 	}
 }
 
-// mediaLost ends an answered call whose Asterisk side of the media broke.
+// mediaLost ends an answered call whose Asterisk side of the media broke,
+// or a voicemail with what it holds.
 func (c *call) mediaLost(why string) {
+	if c.phase == phVoicemail {
+		c.log.Error("voicemail media failed", "why", why)
+		c.finishVoicemail("media failed")
+		return
+	}
 	if c.phase != phConnected {
 		return
 	}
@@ -976,7 +1044,7 @@ func (c *call) onTimer(k timerKind) {
 	case tQueue:
 		if c.phase == phQueued {
 			c.log.Info("nobody answered within the queue timeout")
-			c.end(endSpec{outcome: store.OutcomeUnanswered, ringStop: RingStopTimeout, prompt: c.e.cfg.Prompts.Unavailable})
+			c.unanswered()
 		}
 	case tRefresh:
 		if c.phase == phQueued {
@@ -1004,7 +1072,14 @@ func (c *call) onTimer(k timerKind) {
 			c.captchaWant = ""
 			c.captchaWrong()
 		}
+	case tVoicemail:
+		c.finishVoicemail("its time ran out")
 	case tPrompt:
+		if c.phase == phVoicemail {
+			c.log.Warn("the voicemail prompt did not finish; recording anyway")
+			c.stopPlayback()
+			c.recordVoicemail()
+		}
 		if c.phase == phClosing {
 			c.log.Warn("closing prompt did not finish; hanging up")
 			c.finish()
@@ -1022,7 +1097,7 @@ func (c *call) onResync(m resyncMsg) {
 		c.onChannelGone(c.chanID, true)
 		return
 	}
-	if c.phase == phConnected {
+	if c.phase == phConnected || c.phase == phVoicemail {
 		if m.channels != nil && c.mediaID != "" && !m.channels[c.mediaID] {
 			c.onChannelGone(c.mediaID, true)
 			return
@@ -1056,7 +1131,7 @@ func (c *call) onResync(m resyncMsg) {
 			c.onPlaybackDone(id)
 		}
 	}
-	if c.phase == phConnected && c.mediaID != "" && !c.bridged {
+	if (c.phase == phConnected || c.phase == phVoicemail) && c.mediaID != "" && !c.bridged {
 		if ch, err := c.e.d.ARI.GetChannel(c.ctx(), c.mediaID); err == nil {
 			up := ch.State == ari.StateUp
 			ch.Wipe() // bridged, its connected line is the caller
@@ -1104,6 +1179,7 @@ func (c *call) end(s endSpec) {
 		c.e.d.Notify.Ended(c.answerer, c.id, cmp.Or(s.ended, EndError))
 	}
 	c.teardownMedia()
+	c.finishTranscript()
 	wasActive := c.active.Load().(ActiveCall).State != ""
 	c.setActive("")
 	if wasActive {

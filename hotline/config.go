@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"llamenos/ari"
+	"llamenos/pipeline"
 	"llamenos/rtc"
 	"llamenos/store"
 )
@@ -41,7 +42,7 @@ const (
 	RingStopAnswered          = "answered"           // you answered it (other tabs of the winner)
 	RingStopAnsweredElsewhere = "answered-elsewhere" // another volunteer answered
 	RingStopCallerHungUp      = "caller-hung-up"
-	RingStopTimeout           = "timeout"     // queue timeout: the caller heard "unavailable"
+	RingStopTimeout           = "timeout"     // queue timeout: the caller went to voicemail or heard "unavailable"
 	RingStopDeclined          = "declined"    // you declined (other tabs)
 	RingStopUnavailable       = "unavailable" // you are no longer eligible: availability, break, shift, another call
 	RingStopEnded             = "ended"       // the call ended otherwise: banned, error, shutdown
@@ -211,6 +212,9 @@ type Config struct {
 	// legitimately wait on a few ARI requests in a row (each bounded by the
 	// client's request timeout) or on a store write. Default 30 s.
 	StallLimit time.Duration
+	// VoicemailSilence ends a voicemail after this much silence from the
+	// caller (DefaultVoicemailSilence).
+	VoicemailSilence time.Duration
 }
 
 func (c *Config) setDefaults(d *Deps) {
@@ -230,17 +234,19 @@ func (c *Config) setDefaults(d *Deps) {
 	def(&c.ShutdownTimeout, 3*time.Second)
 	def(&c.RingRefresh, 15*time.Second)
 	def(&c.StallLimit, 30*time.Second)
+	def(&c.VoicemailSilence, DefaultVoicemailSilence)
 	if c.MOHClass == "" {
 		c.MOHClass = "default"
 	}
 	c.Prompts.setDefaults()
 }
 
-// TakesVoicemail says whether the engine records voicemail. It does not: a
-// caller nobody answers hears the unavailable prompt and is hung up, so
-// the dashboard shows its voicemail count as not taken rather than as 0
-// messages.
-const TakesVoicemail = false
+// TakesVoicemail says whether the engine records voicemail: it does, as
+// the voicemail setting says (a hotline whose mode is "never" counts 0).
+const TakesVoicemail = true
+
+// DefaultVoicemailSilence is Config.VoicemailSilence unless set.
+const DefaultVoicemailSilence = 8 * time.Second
 
 // Deps are the engine's collaborators. ARI, RTC, Store and Notify are
 // required.
@@ -268,4 +274,8 @@ type Deps struct {
 	// without the caller's hash and number (the daemon counts calls for
 	// its metrics). It runs on the call's loop and must not block.
 	Recorded func(store.Call)
+	// Pipeline seals and stores voicemails and transcribes what is to be
+	// transcribed. Its owner runs it (Runner.Run). Nil: the engine makes
+	// one without a transcriber and runs it itself, within Run.
+	Pipeline *pipeline.Runner
 }

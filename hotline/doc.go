@@ -49,15 +49,27 @@
 //	          "digits:NNNN", fresh digits each attempt, CaptchaTimeout per
 //	          attempt; after CaptchaAttempts wrong answers Prompts.CaptchaFail
 //	          and hang up (outcome failed).
-//	queued    If nobody is eligible (on shift or in the fallback group,
+//	queued    Voicemail mode "always": straight to voicemail. With call
+//	          transcripts on (and a transcriber), Prompts.Transcribed first.
+//	          If nobody is eligible (on shift or in the fallback group,
 //	          available, free, and reachable: a browser connected, see
-//	          Reach): Prompts.Unavailable and hang up (outcome unanswered). Otherwise the greeting, then music on hold,
+//	          Reach): voicemail, or with mode "never" Prompts.Unavailable and
+//	          hang up (outcome unanswered). Otherwise the greeting, then music on hold,
 //	          while every eligible volunteer gets Ring. The ring set is
 //	          re-read on VolunteersChanged, every RingRefresh, and when a
 //	          volunteer's call ends: newly eligible volunteers are rung, rings
 //	          stop ("unavailable") for those no longer eligible. At the queue
 //	          timeout (settings.QueueTimeoutSeconds): RingStop "timeout",
-//	          Prompts.Unavailable, hang up (outcome unanswered).
+//	          then voicemail, or Prompts.Unavailable and hang up (outcome
+//	          unanswered) with mode "never".
+//	voicemail Prompts.Voicemail and a beep; then the caller's channel is
+//	          bridged with an externalMedia channel into the call's relay, as
+//	          for a volunteer, and a tap copies their audio into the
+//	          pipeline's memory (Asterisk records nothing). `#`, the hangup,
+//	          the maximum length or a long silence (VoicemailSilence) ends
+//	          it; the pipeline seals it to the admins and stores it; the
+//	          caller is hung up (outcome voicemail; unanswered if they said
+//	          nothing).
 //	connected The first Answer wins: RingStop "answered-elsewhere" to the
 //	          others (and "answered" to the winner's other tabs), hold music
 //	          stopped, the record updated with the answer (so notes can refer

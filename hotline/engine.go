@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"llamenos/ari"
+	"llamenos/pipeline"
 )
 
 // Engine runs the hotline's calls. Create it with New, start Run, and call
@@ -50,6 +51,9 @@ type Engine struct {
 
 	hb heartbeat // see Alive
 
+	pipe    *pipeline.Runner
+	ownPipe bool // made here; Run runs it
+
 	stop        chan struct{} // closed when Run's context ends
 	wg          sync.WaitGroup
 	reconcileMu sync.Mutex
@@ -80,8 +84,14 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		deps.Rand = rand.Reader
 	}
 	cfg.setDefaults(&deps)
+	pipe, ownPipe := deps.Pipeline, false
+	if pipe == nil {
+		pipe, ownPipe = &pipeline.Runner{Store: deps.Store, Rand: deps.Rand, Log: deps.Log}, true
+	}
 	opCtx, opCancel := context.WithCancel(context.Background())
 	return &Engine{
+		pipe:      pipe,
+		ownPipe:   ownPipe,
 		cfg:       cfg,
 		d:         deps,
 		log:       deps.Log.With("component", "hotline"),
@@ -111,6 +121,18 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Unlock()
 	defer e.beatStopped()
 	e.beat(time.Now())
+	if e.ownPipe {
+		pctx, stopPipe := context.WithCancel(context.Background())
+		pdone := make(chan struct{})
+		go func() {
+			defer close(pdone)
+			if err := e.pipe.Run(pctx); err != nil {
+				e.log.Error("the voicemail pipeline stopped", "err", err)
+			}
+		}()
+		// After the calls: their voicemails are stored by then.
+		defer func() { stopPipe(); <-pdone }()
+	}
 
 	e.closeStaleRecords(ctx)
 

@@ -24,6 +24,7 @@ import (
 	"llamenos/e2ee"
 	"llamenos/e2ee/e2eetest"
 	"llamenos/leakcheck"
+	"llamenos/pipeline"
 	"llamenos/rtc"
 	"llamenos/rtc/rtctest"
 	"llamenos/store"
@@ -250,6 +251,8 @@ type harnessOpts struct {
 	hashCost e2ee.CallerHashCost
 	// keyFile is the store's caller-key file ("" a key in memory).
 	keyFile string
+	// pipeline is Deps.Pipeline (nil: the engine's own); the test runs it.
+	pipeline *pipeline.Runner
 }
 
 var realHash = e2ee.DefaultCallerHashCost
@@ -482,7 +485,7 @@ func (h *harness) start() *runningEngine {
 	// Each daemon draws its own ids: a restarted one must not repeat them.
 	h.starts++
 	seed := h.opts.seed + byte(h.starts)
-	eng, err := New(h.opts.cfg, Deps{ARI: cl, RTC: h.rtc, Store: h.st, Notify: h.n, Reach: h.n, Log: h.log, Clock: h.clock, Rand: newLockedRand(seed)})
+	eng, err := New(h.opts.cfg, Deps{ARI: cl, RTC: h.rtc, Store: h.st, Notify: h.n, Reach: h.n, Log: h.log, Clock: h.clock, Rand: newLockedRand(seed), Pipeline: h.opts.pipeline})
 	if err != nil {
 		h.t.Fatal(err)
 	}

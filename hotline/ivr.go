@@ -80,6 +80,11 @@ func (c *call) stopPlayback() {
 
 func (c *call) onDigit(d string) {
 	switch c.phase {
+	case phVoicemail:
+		if d == "#" {
+			// During the prompt too: the caller chose to leave nothing.
+			c.finishVoicemail("# pressed")
+		}
 	case phMenu:
 		idx := -1
 		if len(d) == 1 && d[0] >= '1' && d[0] <= '9' {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"llamenos/ari"
 	"llamenos/rtc"
@@ -30,7 +31,20 @@ func (c *call) setupMedia() error {
 		notify.Candidate(pk, id, cand)
 	})
 	r.OnState(func(s rtc.State) { mbox.Push(relayStateMsg{relay: r, state: s}) })
+	if c.transcribed {
+		// Both sides, on one time line from the answer: the caller was
+		// told before the ring.
+		c.tr = startCapture(captureSpec{
+			tap: r.Tap(transcriptTapFrames), newAudio: c.e.pipe.NewAudio,
+			caller: true, volunteer: true, align: true, startedAt: time.Now(), mbox: c.mbox,
+		})
+	}
+	return c.setupBridge()
+}
 
+// setupBridge creates the mixing bridge and the externalMedia channel
+// sending to the call's relay.
+func (c *call) setupBridge() error {
 	c.bridgeID = c.id + "-bridge"
 	c.e.own(ari.BridgeKey(c.bridgeID), c)
 	c.sub.Expect(ari.BridgeKey(c.bridgeID))
@@ -101,7 +115,7 @@ func (c *call) unicastAddrFromVars() (netip.AddrPort, error) {
 // onMediaStart: the externalMedia channel is in the app; bridge it with the
 // caller (Asterisk answers 422 before this point).
 func (c *call) onMediaStart() {
-	if c.phase != phConnected || c.bridged || c.bridgeID == "" {
+	if (c.phase != phConnected && c.phase != phVoicemail) || c.bridged || c.bridgeID == "" {
 		return
 	}
 	c.mediaInStasis = true

@@ -149,6 +149,7 @@ func (c *call) record() store.Call {
 		Outcome:      c.outcome,
 		Language:     c.lang,
 		CallerNumber: c.sealed,
+		Transcribed:  c.transcribed,
 	}
 	// The record keeps the caller hash for the rate limit's window only (the
 	// store's purge erases it after that), so a later write of a long call

@@ -11,10 +11,14 @@ import (
 	"llamenos/store"
 )
 
+// TestQueueTimeoutPlaysUnavailable: a hotline that takes no voicemail.
 func TestQueueTimeoutPlaysUnavailable(t *testing.T) {
 	const timeout = 45 * time.Second
 	h := newHarness(t, harnessOpts{})
-	h.settings(func(s *store.Settings) { s.QueueTimeoutSeconds = int(timeout / time.Second) })
+	h.settings(func(s *store.Settings) {
+		s.QueueTimeoutSeconds = int(timeout / time.Second)
+		s.VoicemailMode = store.VoicemailNever
+	})
 	a := h.onShift(1)[0]
 	r := h.start()
 	t.Cleanup(func() { dumpLogs(t, h) })
@@ -44,6 +48,7 @@ func TestQueueTimeoutPlaysUnavailable(t *testing.T) {
 
 func TestNobodyEligiblePlaysUnavailableAtOnce(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
+	h.settings(func(s *store.Settings) { s.VoicemailMode = store.VoicemailNever })
 	a := h.volunteer(store.RoleVolunteer, false).Public().String() // on shift, not available
 	h.shift(a)
 	h.start()
@@ -207,6 +212,7 @@ func dumpLogs(t *testing.T, h *harness) {
 // is not rung, does not keep a call queued, and is rung once one connects.
 func TestRingsOnlyReachableVolunteers(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
+	h.settings(func(s *store.Settings) { s.VoicemailMode = store.VoicemailNever })
 	t.Cleanup(func() { dumpLogs(t, h) })
 	pks := h.onShift(2)
 	a, b := pks[0], pks[1]
@@ -257,6 +263,7 @@ func TestRingsOnlyReachableVolunteers(t *testing.T) {
 // they are told it ended.
 func TestRingingAndCurrentCall(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
+	h.settings(func(s *store.Settings) { s.VoicemailMode = store.VoicemailNever })
 	t.Cleanup(func() { dumpLogs(t, h) })
 	pks := h.onShift(2)
 	a, b := pks[0], pks[1]

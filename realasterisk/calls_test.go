@@ -235,10 +235,15 @@ func checkHeard(t *testing.T, c *caller, name string, want time.Duration) {
 	}
 }
 
-// TestNobodyAvailable: with no volunteer available the caller hears the
-// unavailable prompt and Asterisk hangs up; the record says unanswered.
+// TestNobodyAvailable: on a hotline that takes no voicemail, with no
+// volunteer available, the caller hears the unavailable prompt and
+// Asterisk hangs up; the record says unanswered.
 func TestNobodyAvailable(t *testing.T) {
 	h := newHotline(t)
+	var st map[string]any
+	h.admin.must("GET", "/api/settings", nil, &st)
+	st["voicemail"] = map[string]any{"mode": "never", "maxSeconds": 120, "keepAudio": true}
+	h.admin.must("PUT", "/api/settings", st, nil)
 	s := h.admin.connect() // an admin, not available
 	c := dial(t, h.a)
 	c.wait(60 * time.Second) // Asterisk hung up

@@ -21,6 +21,9 @@ type Service struct {
 	Store  *store.Store
 	Limits Limits           // zero fields: the defaults
 	Now    func() time.Time // nil: time.Now
+	// Transcribes says this box makes transcripts (a transcriber is
+	// configured), so the admins' pages can say plainly when it does not.
+	Transcribes bool
 
 	usage usage
 }

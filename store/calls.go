@@ -55,6 +55,9 @@ type Call struct {
 	Language     string        `json:"lang,omitempty"`
 	CallerHash   Hash          `json:"ch"`
 	CallerNumber []byte        `json:"cn,omitempty"`
+	// Transcribed: the call was to be transcribed (the caller heard so);
+	// its transcript, or the record that it failed, follows the call.
+	Transcribed bool `json:"transcribed,omitempty"`
 	// The flags are kept by the store: CreateNote, PutTranscript and
 	// PutVoicemail set them in the same transaction.
 	HasNote       bool `json:"note,omitempty"`

@@ -378,3 +378,60 @@ func TestTranscriptsAndVoicemail(t *testing.T) {
 		t.Errorf("DeleteCall left %v", rep.Keys)
 	}
 }
+
+func TestVoicemailListAndHandled(t *testing.T) {
+	s, _ := openTest(t)
+	t0 := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
+	a := testCall(t, t0, "", Hash{1})
+	b := testCall(t, t0.Add(time.Hour), "", Hash{2})
+	update(t, s, func(tx *Tx) error {
+		for _, c := range []Call{a, b} {
+			if _, err := tx.PutCall(c); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.PutVoicemail(Voicemail{CallID: a.ID, CreatedAt: t0, Audio: []byte("a"), Length: 3 * time.Second, Language: "es"}); err != nil {
+			return err
+		}
+		_, err := tx.PutVoicemail(Voicemail{CallID: b.ID, CreatedAt: t0.Add(time.Hour), Transcription: TranscriptionPending})
+		return err
+	})
+	wantErr(t, s.Update(context.Background(), func(tx *Tx) error {
+		// Neither audio nor a transcript, nor one to come: nothing to keep.
+		c := testCall(t, t0, "", Hash{3})
+		if _, err := tx.PutCall(c); err != nil {
+			return err
+		}
+		_, err := tx.PutVoicemail(Voicemail{CallID: c.ID})
+		return err
+	}), ErrInvalid)
+	wantErr(t, s.Update(context.Background(), func(tx *Tx) error {
+		_, err := tx.UpdateVoicemail(b.ID, func(v *Voicemail) error { v.Transcription = TranscriptionDone; return nil })
+		return err
+	}), ErrInvalid)
+	admin := pk(9)
+	update(t, s, func(tx *Tx) error {
+		_, err := tx.UpdateVoicemail(a.ID, func(v *Voicemail) error {
+			v.HandledAt, v.HandledBy, v.CallID = t0.Add(2*time.Hour), admin, b.ID
+			return nil
+		})
+		return err
+	})
+	view(t, s, func(tx *Tx) error {
+		all, err := tx.Voicemails()
+		if err != nil {
+			return err
+		}
+		if len(all) != 2 || all[0].CallID != b.ID || all[1].CallID != a.ID {
+			t.Fatalf("list %+v", all)
+		}
+		if all[1].HandledBy != admin || !all[1].HandledAt.Equal(t0.Add(2*time.Hour)) || all[1].Length != 3*time.Second || all[1].Language != "es" || all[1].Transcription != TranscriptionNone {
+			t.Errorf("handled voicemail %+v", all[1])
+		}
+		if all[0].Transcription != TranscriptionPending || !all[0].HandledAt.IsZero() {
+			t.Errorf("pending voicemail %+v", all[0])
+		}
+		return nil
+	})
+	mustCheck(t, s)
+}

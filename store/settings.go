@@ -30,6 +30,10 @@ type Settings struct {
 	VoicemailMode       VoicemailMode `json:"voicemail"`
 	// VoicemailMaxSeconds bounds one voicemail recording (10–600).
 	VoicemailMaxSeconds int `json:"voicemail_max"`
+	// VoicemailTranscriptOnly: a voicemail's sealed audio is dropped once
+	// its transcript is stored (kept when transcription fails or this box
+	// has none). Off by default: the audio is kept.
+	VoicemailTranscriptOnly bool `json:"voicemail_transcript_only,omitempty"`
 	// Recording turns on recording and transcription of answered calls
 	// (announced to the caller).
 	Recording bool `json:"recording"`

@@ -271,7 +271,8 @@ func verifyRecords(ctx context.Context, tx *Tx) error {
 			if id, err := idBytes(r.CallID); err != nil || !bytes.Equal(id, k) {
 				return nil, fmt.Errorf("voicemail %x does not match its key", k)
 			}
-			if err := checkEnvelope("voicemail", r.Envelope, true); err != nil {
+			r.normalize()
+			if err := r.validate(); err != nil {
 				return nil, err
 			}
 			return nil, checkFlagged(tx, r.CallID, "voicemail", func(c *Call) bool { return c.HasVoicemail })

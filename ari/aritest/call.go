@@ -26,7 +26,9 @@ type CallSpec struct {
 	Args []string
 	// Audio is what the caller says: audio.NewTone, audio.NewLoop (recorded
 	// samples), ... at 8 kHz. nil means silence. It is read 20 ms at a time
-	// while the caller shares a bridge with an externalMedia channel.
+	// while the caller shares a bridge with an externalMedia channel; when
+	// the simulator's media clock falls behind, the frames it skips are
+	// read and dropped, as a real line loses what the caller said then.
 	Audio audio.Source
 	// DTMF digits the caller presses, each at a time after the call is
 	// answered (digits before an answer cannot reach Asterisk's app).

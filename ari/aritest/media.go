@@ -78,7 +78,11 @@ func (s *Server) mediaLoop() {
 		due := int64(time.Since(start) / frameDur)
 		if due-frame > 3 {
 			// Fell behind (a stalled machine): skip rather than burst, the
-			// way Asterisk's timestamps jump after a gap.
+			// way Asterisk's timestamps jump after a gap. The callers went
+			// on talking meanwhile: what they said in the gap is lost, as
+			// packets lost on a real line are, and what follows is what
+			// they say after it.
+			s.skipCallerAudio(due - 3 - frame)
 			frame = due - 3
 		}
 		for frame < due {
@@ -134,6 +138,37 @@ func (s *Server) mediaTick(frame int64, out []outPacket) []outPacket {
 		}
 	}
 	return out
+}
+
+// maxSkipFrames bounds the audio skipCallerAudio drops: 5 s.
+const maxSkipFrames = 250
+
+// skipCallerAudio advances the audio of every caller heard by an
+// externalMedia channel by n frames the media clock skipped.
+func (s *Server) skipCallerAudio(n int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n = min(n, maxSkipFrames)
+	for _, b := range s.bridges {
+		heard := false
+		for _, leg := range b.members {
+			heard = heard || (leg.rtp != nil && len(b.members) >= 2)
+		}
+		if !heard {
+			continue
+		}
+		for _, m := range b.members {
+			if m.kind != kindCaller || m.call == nil {
+				continue
+			}
+			if m.frame == nil {
+				m.frame = make([]int16, audio.FrameSamples)
+			}
+			for range n {
+				m.call.spec.Audio.Fill(m.frame)
+			}
+		}
+	}
 }
 
 // callerFrame advances a caller's audio once per media frame, however many

@@ -17,6 +17,8 @@ import (
 	"llamenos/daemon"
 	"llamenos/demo"
 	"llamenos/sounds"
+	"llamenos/transcribe"
+	"llamenos/transcribe/transcribetest"
 	"llamenos/ui"
 )
 
@@ -55,8 +57,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	listen := fs.String("listen", "127.0.0.1:8080", "loopback address and port for the browser app (open it as http://localhost:PORT)")
 	dataDir := fs.String("data", "", "data directory (default: a temporary one, deleted on exit)")
 	verbose := fs.Bool("v", false, "log at debug level (default: info)")
+	testTranscriber := fs.Bool("test-transcriber", false, "for the browser tests: transcribe with the test transcriber, which hears tones (\"600 Hz\"), not speech, and keep no job audio in memory, so every job goes through the encrypted spill file")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: llamenos demo [--listen 127.0.0.1:PORT] [--data DIR] [-v]")
+		fmt.Fprintln(stderr, "usage: llamenos demo [--listen 127.0.0.1:PORT] [--data DIR] [-v] [--test-transcriber]")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "Runs the whole product on this machine, an embedded Asterisk simulator standing in")
 		fmt.Fprintln(stderr, "for the phone line. It serves plain HTTP to browsers on this machine only.")
@@ -135,7 +138,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer withdraw()
 	}
 	var setupURL string
+	var tr transcribe.Transcriber
+	var audioMemory int64
+	if *testTranscriber {
+		tr, audioMemory = &transcribetest.Transcriber{}, 1
+	}
 	return daemon.Run(ctx, cfg, daemon.Options{
+		Transcriber: tr, AudioMemory: audioMemory,
 		Log: log, Static: ui.FS(), Demo: demo.New(sim, cfg.Asterisk.App), LoopbackMedia: true, Listener: ln,
 		// Everyone (and every browser test) signs in from 127.0.0.1 here.
 		LoginsPerMinute: 1200,

@@ -82,11 +82,11 @@ function daemonCommand() {
 
 // startDaemon runs `llamenos demo` on a free loopback port and waits for the
 // setup URL on stdout and for /api/health.
-async function startDaemon(dataDir, logFile, tmpDir) {
+async function startDaemon(dataDir, logFile, tmpDir, extraArgs = []) {
   const port = await freePort();
   const origin = `http://localhost:${port}`;
   const bin = daemonCommand();
-  const args = ['demo', '--listen', `127.0.0.1:${port}`, '--data', dataDir];
+  const args = ['demo', '--listen', `127.0.0.1:${port}`, '--data', dataDir, ...extraArgs];
   const child = spawn(bin, args, {
     env: {
       ...process.env,
@@ -230,7 +230,8 @@ export function launch(extraArgs = [], downloads) {
 }
 
 // startHarness: temp dirs, daemon, browser. Call close() in an after hook.
-export async function startHarness() {
+// daemonArgs are added to `llamenos demo` (e.g. --test-transcriber).
+export async function startHarness({ daemonArgs = [] } = {}) {
   const tmp = await mkdtemp(path.join(tmpdir(), 'llamenos-e2e-'));
   const dataDir = path.join(tmp, 'data');
   const downloads = path.join(tmp, 'downloads');
@@ -250,7 +251,7 @@ export async function startHarness() {
     await mkdir(dataDir, { recursive: true });
     await mkdir(downloads, { recursive: true });
     await mkdir(daemonTmp, { recursive: true });
-    daemon = await startDaemon(dataDir, path.join(tmp, 'daemon.log'), daemonTmp);
+    daemon = await startDaemon(dataDir, path.join(tmp, 'daemon.log'), daemonTmp, daemonArgs);
     browser = await launch([], downloads);
   } catch (err) {
     await close();

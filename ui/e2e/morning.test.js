@@ -70,7 +70,8 @@ test('morning: dashboard and audit log for admins only', { timeout: 600000 }, as
       assert.equal(await stat(page, win, 'other'), '0', `${win}: other`);
     }
     const day = page.locator('section[data-window="day"]');
-    assert.match(await day.locator('tr[data-stat="voicemail"]').textContent(), /this hotline does not take voicemail/);
+    // The hotline takes voicemail (the default mode): 0 is a count, not "not taken".
+    assert.doesNotMatch(await day.locator('tr[data-stat="voicemail"]').textContent(), /this hotline does not take voicemail/);
     assert.match(await day.locator('tr[data-stat="queueWait"]').textContent(), /calls: 2/);
     assert.match(await day.locator('tr[data-stat="ringToAnswer"]').textContent(), /calls: 1/);
     const row = day.locator('table.by-volunteer tbody tr');
@@ -115,7 +116,7 @@ test('morning: dashboard and audit log for admins only', { timeout: 600000 }, as
     await nav(page, 'Panel');
     await page.locator('section[data-window="day"] h2', { hasText: 'Últimas 24 horas' }).waitFor();
     assert.equal(await stat(page, 'day', 'answered'), '1');
-    assert.match(await page.locator('section[data-window="day"] tr[data-stat="voicemail"]').textContent(), /esta línea no recoge mensajes de voz/);
+    assert.match(await page.locator('section[data-window="day"] tr[data-stat="voicemail"]').textContent(), /^Buzón de voz0$/);
     await page.getByLabel('Idioma').selectOption('en');
   });
 

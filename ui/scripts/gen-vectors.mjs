@@ -36,6 +36,7 @@ const SPECS = [
   { name: 'r5-1byte', n: 5, pt: '1byte', ctx: { purpose: 'volunteer-profile', callId: '', itemId: '' }, keyId: true },
   { name: 'r5-4k', n: 5, pt: '4k', ctx: { purpose: 'voicemail-transcript', callId: 'js-call-0007', itemId: 'voicemail' } },
   { name: 'r5-64k', n: 5, pt: '64k', ctx: { purpose: 'export', callId: '', itemId: 'js-export-1' } },
+  { name: 'r2-4k-audio', n: 2, pt: '4k', ctx: { purpose: 'voicemail-audio', callId: 'js-call-0008', itemId: 'audio' } },
 ];
 
 function plaintext(kind, seed) {

@@ -169,6 +169,10 @@ export function createApi({ fetch: fetchImpl, base = '', onUnauthorized } = {}) 
     postAdminSet: (statement) => request('POST', '/api/admin-set', { statement }),
     resealPage: (after, limit) => request('GET', '/api/reseal' + query({ after, limit })),
     reseal: (items) => request('POST', '/api/reseal', { items }),
+    callTranscripts: (id) => request('GET', `/api/calls/${enc(id)}/transcripts`),
+    voicemails: () => request('GET', '/api/voicemails'),
+    voicemail: (id) => request('GET', `/api/voicemails/${enc(id)}`),
+    setVoicemailHandled: (id, handled) => request('PUT', `/api/voicemails/${enc(id)}/handled`, { handled }),
 
     // Calls and notes.
     fields: () => request('GET', '/api/fields'),

@@ -31,6 +31,7 @@ import { adminShiftsScreen } from './screens/admin-shifts.js';
 import { adminBansScreen } from './screens/admin-bans.js';
 import { adminAuditScreen } from './screens/admin-audit.js';
 import { adminDashboardScreen } from './screens/admin-dashboard.js';
+import { adminVoicemailsScreen, adminVoicemailScreen } from './screens/admin-voicemails.js';
 import { createCallbar, reportAndBanCall } from './callbar.js';
 import { createDraftStore } from './drafts.js';
 import { ringState, SHORT_STATES } from './ring.js';
@@ -51,6 +52,8 @@ const SCREENS = {
   adminShifts: adminShiftsScreen,
   adminBans: adminBansScreen,
   adminDashboard: adminDashboardScreen,
+  adminVoicemails: adminVoicemailsScreen,
+  adminVoicemail: adminVoicemailScreen,
   adminAudit: adminAuditScreen,
   calls: callsScreen,
   call: callScreen,
@@ -463,6 +466,7 @@ function renderHeader() {
         ['adminShifts', 'nav.shifts'],
         ['adminFields', 'nav.fields'],
         ['adminBans', 'nav.bans'],
+        ['adminVoicemails', 'nav.voicemails'],
         ['adminDashboard', 'nav.dashboard'],
         ['adminAudit', 'nav.audit'],
         ['adminSettings', 'nav.settings'],

@@ -1,7 +1,8 @@
 // A test hook, off unless localStorage['llamenos.test'] is '1': it lets the
 // end-to-end test hear what the caller sends, by exposing
 // window.__llamenosAudio with the loudest frequency of the remote audio
-// (an AnalyserNode over the remote stream). It reads nothing else, sends
+// (an AnalyserNode over the remote stream), and window.__llamenosVoicemailAudio
+// the same over a voicemail being played. It reads nothing else, sends
 // nothing anywhere, and the panic wipe removes the flag with every other
 // llamenos item.
 export const TEST_FLAG = 'llamenos.test';
@@ -19,10 +20,23 @@ export function installAudioProbe(stream, { win = globalThis, storage = globalTh
   const ac = new win.AudioContext();
   ac.resume().catch(() => {});
   const src = ac.createMediaStreamSource(stream);
+  const probe = analyserProbe(ac, src, { win, name: '__llamenosAudio' });
+  const close = probe.close;
+  probe.close = () => {
+    close();
+    src.disconnect();
+    ac.close().catch(() => {});
+  };
+  return probe;
+}
+
+// analyserProbe exposes win[name].dominant() over node's audio in the
+// context ac; close removes it (the caller owns ac and node).
+export function analyserProbe(ac, node, { win = globalThis, name }) {
   const analyser = ac.createAnalyser();
   analyser.fftSize = 8192;
   analyser.smoothingTimeConstant = 0.2;
-  src.connect(analyser);
+  node.connect(analyser);
   const bins = new Float32Array(analyser.frequencyBinCount);
   const hzPerBin = ac.sampleRate / analyser.fftSize;
   const probe = {
@@ -39,11 +53,10 @@ export function installAudioProbe(stream, { win = globalThis, storage = globalTh
       return { hz: Math.round((best + shift) * hzPerBin), db: Math.round(b), sampleRate: ac.sampleRate };
     },
     close() {
-      src.disconnect();
-      ac.close().catch(() => {});
-      if (win.__llamenosAudio === probe) delete win.__llamenosAudio;
+      analyser.disconnect();
+      if (win[name] === probe) delete win[name];
     },
   };
-  win.__llamenosAudio = probe;
+  win[name] = probe;
   return probe;
 }

@@ -146,9 +146,12 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     const close = button(t('call.close'), () => dispatch({ type: 'dismiss' }), { kind: 'secondary', hidden: true });
     const err = h('p', { class: 'field-error', hidden: true });
     const editorSlot = h('div', { class: 'call-note' });
+    // The caller was told the call is transcribed; so is the volunteer.
+    const transcribed = h('p', { class: 'notice info call-transcribed', hidden: true }, t('call.transcribed'));
     const root = h('section', { class: 'call-panel', 'aria-labelledby': 'call-h', dataset: { callId: call.callId } },
       h('div', { class: 'call-head' }, h('h2', { id: 'call-h' }, t('call.title')), timer),
       status,
+      transcribed,
       mediaEl,
       err,
       h('div', { class: 'row' }, mute, hangup, ban, close),
@@ -156,6 +159,12 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     panel = { callId: call.callId, root, status, timer, mediaEl, mute, hangup, ban, close, err, editorSlot, editor: null, editorPending: false };
     callEl.replaceChildren(root);
     mountEditor();
+    api.call(call.callId).then(
+      (rec) => {
+        transcribed.hidden = !rec.transcribed;
+      },
+      () => {},
+    );
   }
 
   function mountEditor() {

@@ -7,7 +7,7 @@ export const AUDIT_KINDS = ['call', 'note', 'transcript', 'voicemail', 'shift', 
 
 // The action families an admin filters by; a family matches every
 // family.… action, and a full action such as call.answered only itself.
-export const AUDIT_FAMILIES = ['call', 'note', 'ban', 'invite', 'volunteer', 'login', 'logout', 'passkey', 'settings', 'shifts', 'fields', 'prompt', 'store'];
+export const AUDIT_FAMILIES = ['call', 'note', 'voicemail', 'ban', 'invite', 'volunteer', 'login', 'logout', 'passkey', 'settings', 'shifts', 'fields', 'prompt', 'store'];
 
 // chainStatus turns GET /api/audit/verify into {ok, key, params}: "verified
 // up to entry N", or where it breaks and how far it holds before that.

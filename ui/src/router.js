@@ -20,6 +20,8 @@ export const routes = [
   { name: 'adminBans', path: '/admin/bans', access: 'admin' },
   { name: 'adminDashboard', path: '/admin/dashboard', access: 'admin' },
   { name: 'adminAudit', path: '/admin/audit', access: 'admin' },
+  { name: 'adminVoicemails', path: '/admin/voicemails', access: 'admin' },
+  { name: 'adminVoicemail', path: '/admin/voicemails/:id', access: 'admin' },
   { name: 'calls', path: '/calls', access: 'auth' },
   { name: 'call', path: '/calls/:id', access: 'auth' },
   { name: 'blank', path: '/blank', access: 'public' },

@@ -30,6 +30,7 @@ export const PURPOSE = Object.freeze({
   DRAFT: 'draft', // a note being written, kept in localStorage
   TRANSCRIPT: 'transcript', // a call transcript sealed by the daemon
   VOICEMAIL_TRANSCRIPT: 'voicemail-transcript', // a voicemail transcript sealed by the daemon
+  VOICEMAIL_AUDIO: 'voicemail-audio', // a voicemail's µ-law audio sealed by the daemon
   CALLER_NUMBER: 'caller-number', // a caller's E.164 number, sealed to admins
   VOLUNTEER_PROFILE: 'volunteer-profile', // a volunteer's personal data
   BAN: 'ban', // a ban entry's number and reason, for admins

@@ -14,6 +14,7 @@ import { createNoteEditor, lockedNotice } from './note-editor.js';
 import { integrityNotice, notePayloadView } from './note-view.js';
 import { loadPeople } from './people.js';
 import { downloadText, errorText, messageArea, notice, title } from './parts.js';
+import { transcriptSection } from './transcript.js';
 
 export const OUTCOMES = {
   in_progress: tk('outcome.inProgress'),
@@ -362,6 +363,7 @@ export async function callScreen(ctx, { id }) {
   const newSlot = h('div', { class: 'stack' });
   const notesMsg = messageArea();
   root.append(h('section', { 'aria-labelledby': 'notes-h', class: 'stack' }, h('h2', { id: 'notes-h' }, t('notes.title')), notesMsg.el, notesEl, newSlot));
+  if (call.transcribed) root.append(await transcriptSection(ctx, call));
 
   async function editorInto(slot, opts) {
     if (!session.unlocked) {
