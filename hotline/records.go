@@ -53,7 +53,7 @@ func (c *call) screen() (screenResult, error) {
 		if c.settings, err = tx.Settings(); err != nil {
 			return err
 		}
-		admins, err = c.e.adminKeys(tx)
+		admins, err = tx.SealingAdminKeys()
 		return err
 	})
 	if err != nil {
@@ -214,26 +214,6 @@ func (c *call) writeFinal() {
 		rec.CallerHash, rec.CallerNumber = store.Hash{}, nil
 		c.e.d.Recorded(rec)
 	}
-}
-
-// adminKeys returns the key of every admin the signed admin set vouches for
-// and who is active (store.SealingAdmins): caller numbers are sealed to
-// them, never to an admin by role flag alone.
-func (e *Engine) adminKeys(tx *store.Tx) ([]e2ee.PublicKey, error) {
-	admins, err := tx.SealingAdmins()
-	if err != nil {
-		return nil, err
-	}
-	var out []e2ee.PublicKey
-	for _, hex := range admins {
-		pk, err := e2ee.ParsePublicKeyHex(hex)
-		if err != nil {
-			e.log.Warn("admin key is not a curve point; caller numbers are not sealed to it", "admin", hex)
-			continue
-		}
-		out = append(out, pk)
-	}
-	return out, nil
 }
 
 func (e *Engine) isAdmin(ctx context.Context, pubkey string) bool {

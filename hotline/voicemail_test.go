@@ -237,7 +237,7 @@ func TestVoicemailEnds(t *testing.T) {
 		h.clock.Advance(timeout)
 		h.n.wait(t, 5*time.Second, "ring stop", isStop(ring.callID, a, RingStopTimeout))
 		waitDone(t, call, 20*time.Second, "the hangup after the silence")
-		if got, want := call.Played(), []string{"sound:pls-hold-while-try", "moh:default", "sound:llamenos/voicemail", "sound:beep"}; !slices.Equal(got, want) {
+		if got, want := call.Played(), []string{"sound:llamenos/greeting", "moh:default", "sound:llamenos/voicemail", "sound:beep"}; !slices.Equal(got, want) {
 			t.Errorf("caller heard %v, want %v", got, want)
 		}
 		if err := r0(h).eng.Answer(context.Background(), ring.callID, a); err == nil {

@@ -253,7 +253,7 @@ func (r *Runner) Voicemail(ctx context.Context, v VoicemailJob) error {
 		status = store.TranscriptionPending
 	}
 	err = r.Store.Update(ctx, func(tx *store.Tx) error {
-		admins, err := AdminKeys(tx, r.Log)
+		admins, err := tx.SealingAdminKeys()
 		if err != nil {
 			return err
 		}
@@ -415,7 +415,7 @@ func (r *Runner) putVoicemailTranscript(ctx context.Context, log *slog.Logger, j
 		if err != nil {
 			return err
 		}
-		admins, err := AdminKeys(tx, r.Log)
+		admins, err := tx.SealingAdminKeys()
 		if err != nil {
 			return err
 		}
@@ -473,7 +473,7 @@ func (r *Runner) putCallTranscript(ctx context.Context, log *slog.Logger, j *job
 	err = r.Store.Update(ctx, func(tx *store.Tx) error {
 		t := store.Transcript{ID: id.String(), CallID: j.callID, Failed: segs == nil}
 		if segs != nil {
-			admins, err := AdminKeys(tx, r.Log)
+			admins, err := tx.SealingAdminKeys()
 			if err != nil {
 				return err
 			}
@@ -516,25 +516,6 @@ func (r *Runner) failStale(ctx context.Context) error {
 		}
 		return nil
 	})
-}
-
-// AdminKeys returns every active admin's key: what the daemon seals is
-// sealed to them.
-func AdminKeys(tx *store.Tx, log *slog.Logger) ([]e2ee.PublicKey, error) {
-	admins, err := tx.ActiveAdmins()
-	if err != nil {
-		return nil, err
-	}
-	var out []e2ee.PublicKey
-	for _, hex := range admins {
-		pk, err := e2ee.ParsePublicKeyHex(hex)
-		if err != nil {
-			log.Warn("admin key is not a curve point; nothing is sealed to it", "admin", hex)
-			continue
-		}
-		out = append(out, pk)
-	}
-	return out, nil
 }
 
 func nonNil(s []Segment) []Segment {

@@ -150,3 +150,21 @@ func (tx *Tx) SealingAdmins() ([]string, error) {
 	slices.Sort(out)
 	return out, nil
 }
+
+// SealingAdminKeys is SealingAdmins as public keys: whom the daemon seals
+// caller numbers, voicemails and transcripts to.
+func (tx *Tx) SealingAdminKeys() ([]e2ee.PublicKey, error) {
+	admins, err := tx.SealingAdmins()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]e2ee.PublicKey, 0, len(admins))
+	for _, hex := range admins {
+		pk, err := e2ee.ParsePublicKeyHex(hex)
+		if err != nil {
+			return nil, fmt.Errorf("store: admin key %s: %w", hex, err)
+		}
+		out = append(out, pk)
+	}
+	return out, nil
+}

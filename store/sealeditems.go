@@ -43,7 +43,8 @@ const (
 	SealedBanNumber    = "ban-number"
 	SealedBanReason    = "ban-reason"
 	SealedTranscript   = "transcript"
-	SealedVoicemail    = "voicemail"
+	SealedVoicemail    = "voicemail"       // its transcript
+	SealedVoicemailAud = "voicemail-audio" // its sealed audio, when kept
 )
 
 var sealedKinds = []sealedKind{
@@ -59,7 +60,11 @@ var sealedKinds = []sealedKind{
 	{SealedTranscript, eachIn(bucketTranscr, transcriptItems), getIn(bucketTranscr, idBytes, transcriptItems), replaceIn(bucketTranscr, idBytes, func(t *Transcript, _ string, env []byte) error { t.Envelope = env; return t.validate() })},
 	{SealedVoicemail, eachIn(bucketVoicemails, voicemailItems), getIn(bucketVoicemails, idBytes, voicemailItems), replaceIn(bucketVoicemails, idBytes, func(v *Voicemail, _ string, env []byte) error {
 		v.Envelope = env
-		return checkEnvelope("voicemail", v.Envelope, true)
+		return v.validate()
+	})},
+	{SealedVoicemailAud, eachIn(bucketVoicemails, voicemailAudioItems), getIn(bucketVoicemails, idBytes, voicemailAudioItems), replaceIn(bucketVoicemails, idBytes, func(v *Voicemail, _ string, env []byte) error {
+		v.Audio = env
+		return v.validate()
 	})},
 }
 
@@ -303,9 +308,14 @@ func transcriptItems(tx *Tx, _ []byte, t *Transcript) ([]SealedItem, error) {
 	if c.AnsweredBy != "" {
 		owners = append(owners, c.AnsweredBy)
 	}
-	return one(t.ID, e2ee.Context{Purpose: e2ee.PurposeTranscript, CallID: t.CallID, ItemID: t.ID}, t.Envelope, owners...), nil
+	return one(t.ID, e2ee.Context{Purpose: e2ee.PurposeTranscript, CallID: t.CallID, ItemID: "transcript"}, t.Envelope, owners...), nil
 }
 
+// A voicemail's transcript and its audio are read by the admins only.
 func voicemailItems(_ *Tx, _ []byte, v *Voicemail) ([]SealedItem, error) {
-	return one(v.CallID, e2ee.Context{Purpose: e2ee.PurposeVoicemailTranscript, CallID: v.CallID}, v.Envelope), nil
+	return one(v.CallID, e2ee.Context{Purpose: e2ee.PurposeVoicemailTranscript, CallID: v.CallID, ItemID: "voicemail"}, v.Envelope), nil
+}
+
+func voicemailAudioItems(_ *Tx, _ []byte, v *Voicemail) ([]SealedItem, error) {
+	return one(v.CallID, e2ee.Context{Purpose: e2ee.PurposeVoicemailAudio, CallID: v.CallID, ItemID: "audio"}, v.Audio), nil
 }
