@@ -25,8 +25,22 @@ ui-deps: ui/node_modules/.package-lock.json
 ui: ui-deps
 	cd ui && $(NPM) run --silent build
 
+# The default build is static and cgo-free, without transcription.
+# `make build WHISPER=1` links whisper.cpp (build tag `whisper`) against the
+# system's libwhisper, found with pkg-config (PKG_CONFIG_PATH for one built
+# from source; docs/operations.md).
+WHISPER ?=
+ifeq ($(WHISPER),1)
+WHISPER_LIBDIR := $(shell pkg-config --variable=libdir whisper)
+BUILD_ENV      := CGO_ENABLED=1 CGO_CFLAGS="$$(pkg-config --cflags whisper)" CGO_LDFLAGS="$$(pkg-config --libs whisper) -Wl,-rpath,$(WHISPER_LIBDIR)"
+BUILD_TAGS     := -tags whisper
+else
+BUILD_ENV      := CGO_ENABLED=0
+BUILD_TAGS     :=
+endif
+
 build: ui
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/llamenos ./cmd/llamenos
+	$(BUILD_ENV) $(GO) build -trimpath $(BUILD_TAGS) -ldflags '$(LDFLAGS)' -o bin/llamenos ./cmd/llamenos
 
 # The whole product on this machine: an embedded Asterisk simulator places the calls.
 # `make demo LISTEN=127.0.0.1:8090` serves on another port (loopback only;
