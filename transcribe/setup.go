@@ -31,9 +31,10 @@ type Status struct {
 
 // Start checks that this build has the engine and that the configured
 // model verifies (VerifyModel), and returns the Worker that transcribes
-// with it. When transcription is not available it returns nil and a
-// Status that says why; voicemail then keeps the sealed audio only.
-func Start(s Setup) (*Worker, Status) {
+// with it. When transcription is not available it returns a nil
+// Transcriber and a Status that says why; voicemail then keeps the sealed
+// audio only.
+func Start(s Setup) (Transcriber, Status) {
 	st := Check(s.DataDir, s.Model)
 	log := s.Log
 	if log == nil {
