@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/ggerganov/whisper.cpp/bindings/go/pkg/whisper"
 )
@@ -61,6 +62,9 @@ func (e *whisperEngine) Run(ctx context.Context, audio []float32, language strin
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// whisper.cpp times the last segment of a window to the window's end
+	// (30 s on), even past the end of the audio: segments end with it.
+	end := time.Duration(len(audio)) * time.Second / EngineRate
 	var segs []Segment
 	for {
 		s, err := wc.NextSegment()
@@ -70,6 +74,8 @@ func (e *whisperEngine) Run(ctx context.Context, audio []float32, language strin
 		if err != nil {
 			return nil, err
 		}
+		s.End = min(s.End, end)
+		s.Start = min(s.Start, s.End)
 		segs = append(segs, Segment{Start: s.Start, End: s.End, Text: s.Text})
 	}
 }

@@ -24,9 +24,13 @@ const (
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(envMode); mode != "" {
-		err := ServeWorker(context.Background(), os.Stdin, os.Stdout, func(model string, threads int) (Engine, error) {
+		open := func(model string, threads int) (Engine, error) {
 			return &standIn{mode: mode, model: model, threads: threads}, nil
-		})
+		}
+		if mode == "whisper" {
+			open = openSignalling
+		}
+		err := ServeWorker(context.Background(), os.Stdin, os.Stdout, open)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -46,21 +50,8 @@ type standIn struct {
 func (e *standIn) Close() error { return nil }
 
 func (e *standIn) Run(ctx context.Context, audio []float32, language string) ([]Segment, error) {
-	if f := os.Getenv(envAttempts); f != "" {
-		a, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintln(a, e.mode)
-		a.Close()
-	}
-	if f := os.Getenv(envStarted); f != "" {
-		p, err := os.OpenFile(f, os.O_WRONLY, 0)
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintln(p, os.Getpid())
-		p.Close()
+	if err := signalStart(e.mode); err != nil {
+		return nil, err
 	}
 	switch e.mode {
 	case "crash":
@@ -89,6 +80,46 @@ func (e *standIn) Run(ctx context.Context, audio []float32, language string) ([]
 			Text: fmt.Sprintf("%s %s %d threads second %d", language, e.model, e.threads, i)})
 	}
 	return segs, nil
+}
+
+// signalStart is each worker's first step of a job: it counts the attempt
+// and, when the test asks, tells it its pid through a FIFO.
+func signalStart(mode string) error {
+	if f := os.Getenv(envAttempts); f != "" {
+		a, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(a, mode)
+		a.Close()
+	}
+	if f := os.Getenv(envStarted); f != "" {
+		p, err := os.OpenFile(f, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(p, os.Getpid())
+		p.Close()
+	}
+	return nil
+}
+
+// openSignalling is the real engine, signalling the start of each job.
+func openSignalling(model string, threads int) (Engine, error) {
+	e, err := OpenWhisper(model, threads)
+	if err != nil {
+		return nil, err
+	}
+	return signalling{e}, nil
+}
+
+type signalling struct{ Engine }
+
+func (s signalling) Run(ctx context.Context, audio []float32, language string) ([]Segment, error) {
+	if err := signalStart("whisper"); err != nil {
+		return nil, err
+	}
+	return s.Engine.Run(ctx, audio, language)
 }
 
 func attemptsSoFar() int {
