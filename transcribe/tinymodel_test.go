@@ -30,16 +30,24 @@ const (
 	ggmlF16 = 1
 )
 
-// writeTinyModel writes the model to dir and returns its path.
+// tinyShape has the dimensions of whisper.cpp's official tiny model, for
+// benchmarks whose cost should be that of a real model.
+var tinyShape = tinyModel{vocab: 51865, audioCtx: 1500, state: 384, heads: 6, layers: 4, textCtx: 448, mels: 80}
+
+// writeTinyModel writes the tests' model to dir and returns its path.
 func writeTinyModel(t testing.TB, dir string) string {
+	return writeModel(t, dir, "ggml-tiny-random.bin", testModelShape)
+}
+
+// writeModel writes a random model of shape m to dir/name.
+func writeModel(t testing.TB, dir, name string, m tinyModel) string {
 	t.Helper()
-	path := filepath.Join(dir, "ggml-tiny-random.bin")
+	path := filepath.Join(dir, name)
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	m := testModelShape
 	rng := rand.New(rand.NewPCG(1, 2))
 	put := func(v ...int32) {
 		if err := binary.Write(w, binary.LittleEndian, v); err != nil {
