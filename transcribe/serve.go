@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 )
 
 // ServeWorker is the worker process's side (`llamenos transcribe-worker`):
@@ -45,8 +46,8 @@ func runJob(ctx context.Context, j job, mulaw []byte, open OpenEngine) ([]Segmen
 	return e.Run(ctx, EngineAudio(mulaw), j.Language)
 }
 
-// confine gives every thread of this process the niceness nice (threads
-// created later inherit it from their creator) and bounds the growth of
+// confine puts every thread of this process under SCHED_IDLE with the
+// niceness nice (threads created later inherit both from their creator) and bounds the growth of
 // its address space to limit bytes past what it has now, so that inference
 // only takes CPU time nothing else wants and an allocation past the bound
 // fails this process alone. The bound counts from the present size because
@@ -99,8 +100,13 @@ func addressSpace() (int64, error) {
 	return 0, errors.New("no VmSize in /proc/self/status")
 }
 
-// niceThreads sets nice on every thread of the process and reports
-// whether any needed it.
+// schedIdle is Linux's SCHED_IDLE policy: the thread runs only when no
+// other thread of the box wants the CPU, and yields it at once when one
+// wakes (a relay goroutine with a packet), whatever its niceness.
+const schedIdle = 5
+
+// niceThreads puts every thread of the process under SCHED_IDLE at
+// niceness nice and reports whether any needed it.
 func niceThreads(nice int) (bool, error) {
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
@@ -120,8 +126,19 @@ func niceThreads(nice int) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("reading the priority of thread %d: %w", tid, err)
 		}
-		if 20-cur == nice {
+		policy, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, uintptr(tid), 0, 0)
+		if errno == syscall.ESRCH {
 			continue
+		}
+		if errno != 0 {
+			return false, fmt.Errorf("reading the scheduling policy of thread %d: %w", tid, errno)
+		}
+		if 20-cur == nice && policy == schedIdle {
+			continue
+		}
+		var param [1]int32 // struct sched_param: priority 0
+		if _, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(tid), schedIdle, uintptr(unsafe.Pointer(&param))); errno != 0 && errno != syscall.ESRCH {
+			return false, fmt.Errorf("putting thread %d under SCHED_IDLE: %w", tid, errno)
 		}
 		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, nice); err != nil && !errors.Is(err, syscall.ESRCH) {
 			return false, fmt.Errorf("lowering the priority of thread %d: %w", tid, err)

@@ -136,9 +136,10 @@ func threadNiceness() string {
 		if err != nil {
 			continue
 		}
-		// Field 19 is the niceness; fields after the ")" of the name.
+		// Field 19 is the niceness, field 41 the scheduling policy;
+		// fields counted from 3 after the ")" that ends the name.
 		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-		out = append(out, f[16])
+		out = append(out, f[16]+"/"+f[38])
 	}
 	return strings.Join(out, " ")
 }
@@ -281,7 +282,8 @@ func TestWorkerMemoryBound(t *testing.T) {
 	}
 }
 
-// TestWorkerLowPriority: every thread of the worker runs at niceness 19.
+// TestWorkerLowPriority: every thread of the worker runs under
+// SCHED_IDLE (policy 5) at niceness 19.
 func TestWorkerLowPriority(t *testing.T) {
 	w := newTestWorker(t, "nice", Worker{})
 	segs, err := w.Transcribe(context.Background(), Request{Audio: silence(1)})
@@ -293,8 +295,8 @@ func TestWorkerLowPriority(t *testing.T) {
 		t.Fatalf("niceness of %d threads (%q): want the Go runtime's several", len(nices), segs[0].Text)
 	}
 	for _, n := range nices {
-		if n != strconv.Itoa(DefaultNice) {
-			t.Fatalf("thread niceness %q, want all %d", segs[0].Text, DefaultNice)
+		if n != strconv.Itoa(DefaultNice)+"/5" {
+			t.Fatalf("thread niceness/policy %q, want all %d/5", segs[0].Text, DefaultNice)
 		}
 	}
 }
