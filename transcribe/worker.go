@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -23,7 +24,8 @@ import (
 type Worker struct {
 	// Command is the worker's argv: Command[0] is the executable.
 	Command []string
-	// Env is the worker's environment (nil: the daemon's).
+	// Env is the worker's environment (nil: the daemon's), to which
+	// workerEnv adds its settings.
 	Env []string
 	// Model is the model file's path, already verified (VerifyModel).
 	Model   string
@@ -128,7 +130,7 @@ func (w *Worker) attempt(ctx context.Context, req Request, dur time.Duration) ([
 	jctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	cmd := exec.CommandContext(jctx, w.Command[0], w.Command[1:]...)
-	cmd.Env = w.Env
+	cmd.Env = workerEnv(w.Env)
 	// The worker dies with the daemon, and the job's end kills it
 	// (CommandContext sends SIGKILL); WaitDelay stops waiting for pipes
 	// that a killed worker's leftovers might hold open.
@@ -180,6 +182,25 @@ func (w *Worker) attempt(ctx context.Context, req Request, dur time.Duration) ([
 		}
 	}
 	return res.Segments, nil
+}
+
+// workerEnv is env (the daemon's when nil) with OpenMP's threads told to
+// sleep rather than spin while they wait (the CPU stays free for the
+// calls), and glibc kept to two malloc arenas (each reserves 64 MiB of
+// address space, which the memory bound counts). Settings already in env
+// win.
+func workerEnv(env []string) []string {
+	if env == nil {
+		env = os.Environ()
+	}
+	out := slices.Clone(env)
+	for _, kv := range []string{"OMP_WAIT_POLICY=passive", "MALLOC_ARENA_MAX=2"} {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, name+"=") }) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // exitReason says in words why a worker gave no answer.
