@@ -11,7 +11,7 @@ LDFLAGS := -s -w -buildid= -X llamenos/buildinfo.Version=$(VERSION) -X llamenos/
 BENCHTIME ?= 1x
 FUZZTIME  ?= 20s
 
-.PHONY: all build demo ui ui-deps test test-go test-ui e2e screenshots prompts test-asterisk bench fuzz lint release clean
+.PHONY: all build demo ui ui-deps test test-go test-ui e2e screenshots prompts test-asterisk test-whisper bench fuzz lint release clean
 
 all: build
 
@@ -25,8 +25,22 @@ ui-deps: ui/node_modules/.package-lock.json
 ui: ui-deps
 	cd ui && $(NPM) run --silent build
 
+# The default build is static and cgo-free, without transcription.
+# `make build WHISPER=1` links whisper.cpp (build tag `whisper`) against the
+# system's libwhisper, found with pkg-config (PKG_CONFIG_PATH for one built
+# from source; docs/operations.md).
+WHISPER ?=
+BUILD_ENV_WHISPER := CGO_ENABLED=1 CGO_CFLAGS="$$(pkg-config --cflags whisper)" CGO_LDFLAGS="$$(pkg-config --libs whisper) -Wl,--disable-new-dtags,-rpath,$$(pkg-config --variable=libdir whisper)"
+ifeq ($(WHISPER),1)
+BUILD_ENV      := $(BUILD_ENV_WHISPER)
+BUILD_TAGS     := -tags whisper
+else
+BUILD_ENV      := CGO_ENABLED=0
+BUILD_TAGS     :=
+endif
+
 build: ui
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/llamenos ./cmd/llamenos
+	$(BUILD_ENV) $(GO) build -trimpath $(BUILD_TAGS) -ldflags '$(LDFLAGS)' -o bin/llamenos ./cmd/llamenos
 
 # The whole product on this machine: an embedded Asterisk simulator places the calls.
 # `make demo LISTEN=127.0.0.1:8090` serves on another port (loopback only;
@@ -82,6 +96,14 @@ prompts:
 ASTERISK_TESTS ?= .
 test-asterisk:
 	$(GO) test -tags asterisk -race -count=1 -timeout 20m -v -run '$(ASTERISK_TESTS)' ./realasterisk
+
+# whisper.cpp itself, through the worker, on a random model the tests make
+# (not part of `make test`: Debian 12 has no libwhisper). Needs pkg-config to
+# find whisper (PKG_CONFIG_PATH for one built from source).
+test-whisper:
+	@if ! pkg-config --exists whisper; then \
+		echo "test-whisper: skipped: pkg-config finds no libwhisper (see docs/operations.md, Transcription)"; exit 0; fi; \
+	$(BUILD_ENV_WHISPER) OMP_WAIT_POLICY=passive $(GO) test -tags whisper -race -count=1 -timeout 20m -v ./transcribe
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...

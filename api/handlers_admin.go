@@ -385,6 +385,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ auth.Identi
 		"voicemailTaken": d.VoicemailTaken,
 		"day":            summaryView(d.Day),
 		"week":           summaryView(d.Week),
+		"transcription":  s.Transcription,
 	})
 	return nil
 }

@@ -29,6 +29,7 @@ import (
 	"llamenos/records"
 	"llamenos/settings"
 	"llamenos/store"
+	"llamenos/transcribe"
 )
 
 // AuditLog reads the audit chain (store.Store).
@@ -91,6 +92,9 @@ type Deps struct {
 	// CallsRefused counts the callers the call engine turned away at its
 	// cap on live calls, for llamenos_calls_refused_total; nil: none.
 	CallsRefused func() uint64
+	// Transcription says whether this daemon transcribes, and if not why,
+	// for the admin dashboard.
+	Transcription transcribe.Status
 }
 
 // Server serves the API, the WebSocket and the app.

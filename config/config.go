@@ -134,8 +134,14 @@ type RTC struct {
 
 // Transcription configures whisper.cpp (build tag `whisper`).
 type Transcription struct {
-	Model   string `toml:"model"`
-	Threads int    `toml:"threads"`
+	// Model is the ggml model file, relative to the data directory
+	// ("models/ggml-base.bin", as `llamenos model install` prints) or
+	// absolute; "" turns transcription off. The daemon verifies it at
+	// start against the checksum recorded at install, and transcribes
+	// nothing with a model that fails.
+	Model string `toml:"model"`
+	// Threads is the number of inference threads of a transcription job.
+	Threads int `toml:"threads"`
 }
 
 // Limits protect the appliance from more load than it was sized for

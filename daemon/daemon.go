@@ -102,6 +102,22 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 		log.Info("audit log verified", "head", head.String())
 	}
 
+	// Transcription runs only on a model that verifies; without one, or in
+	// a build without whisper.cpp, voicemail keeps its sealed audio and the
+	// log, the admin dashboard and `llamenos check` say why.
+	// Each job runs in this binary re-executed as `llamenos transcribe-worker`.
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding this binary for transcription workers: %w", err)
+	}
+	transcriber, transcription := transcribe.Start(transcribe.Setup{
+		DataDir: cfg.Data.Dir, Model: cfg.Transcription.Model, Threads: cfg.Transcription.Threads,
+		Command: []string{exe, "transcribe-worker"}, Log: log.With("component", "transcribe"),
+	})
+	// The call engine takes the transcriber (nil when off) with the
+	// voicemail and call-transcript pipeline (hotline.Deps.Transcriber).
+	_ = transcriber
+
 	ariClient, err := ari.New(ari.Config{
 		URL: cfg.Asterisk.ARIURL, Username: cfg.Asterisk.ARIUser, Password: cfg.Asterisk.ARIPassword,
 		App: cfg.Asterisk.App, Logger: log, // the client names itself in its log lines
@@ -181,7 +197,8 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 		Stats: &callstats.Service{Store: st, VoicemailTaken: hotline.TakesVoicemail}, CallMetrics: callMetrics,
 		ICEServers: browserICE, Demo: opt.Demo, LoginsPerMinute: opt.LoginsPerMinute,
 		MaxSocketsPerAccount: cfg.Limits.MaxSocketsPerAccount, MaxSockets: cfg.Limits.MaxSockets,
-		CallsRefused: engine.CallsRefused,
+		CallsRefused:  engine.CallsRefused,
+		Transcription: transcription,
 	})
 	if err != nil {
 		return err

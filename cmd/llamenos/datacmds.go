@@ -274,6 +274,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "configuration: no file read (none given with --config, and %s does not exist); built-in defaults and LLAMENOS_* variables are valid\n", defaultConfigPath)
 	}
 	fmt.Fprintln(stdout, loc.describe())
+	fmt.Fprintln(stdout, transcriptionLine(loc))
 	var rep store.VerifyReport
 	sock := control.SocketPath(loc.dir)
 	if c, err := control.Dial(sock); err == nil {

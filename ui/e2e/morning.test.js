@@ -78,6 +78,8 @@ test('morning: dashboard and audit log for admins only', { timeout: 600000 }, as
     assert.equal(await row.count(), 1);
     assert.equal((await row.locator('td').first().textContent()).trim(), VOL.name, 'the name the admin\'s browser decrypted');
     assert.equal((await row.locator('td').nth(1).textContent()).trim(), '1');
+    // The default build has no whisper.cpp: the dashboard says so plainly.
+    assert.match(await page.locator('p[data-transcription="off"]').textContent(), /Transcription: off\..*this build has no transcription/);
   });
 
   await step(t, 'the audit log: the night\'s entries and the verified chain', async () => {

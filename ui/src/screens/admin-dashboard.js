@@ -21,6 +21,9 @@ export async function adminDashboardScreen(ctx) {
   const num = (n) => new Intl.NumberFormat(i18n.lang).format(n);
   const asOf = h('p', { class: 'muted', 'aria-live': 'polite' });
   const windows = h('div', { class: 'stack' });
+  // Whether this server transcribes, and if not the server's reason (a
+  // build without whisper.cpp, no model, a model that fails verification).
+  const transcription = h('p', { dataset: { transcription: '' } });
 
   function stat(key, value, name, extra) {
     return h('tr', { dataset: { stat: name } },
@@ -70,6 +73,9 @@ export async function adminDashboardScreen(ctx) {
       const d = await api.dashboard();
       windows.replaceChildren(section('day', 'dash.day', d.day, d.voicemailTaken), section('week', 'dash.week', d.week, d.voicemailTaken));
       asOf.textContent = t('dash.asOf', { time: ctx.formatTime(d.at) });
+      const tr = d.transcription || {};
+      transcription.dataset.transcription = tr.available ? 'on' : 'off';
+      transcription.textContent = tr.available ? t('dash.transcriptionOn') : t('dash.transcriptionOff', { reason: tr.reason || '' });
       // Names that did not load stay explained; an earlier failure of this
       // load does not.
       if (peopleError) msg.show('error', peopleError);
@@ -83,6 +89,6 @@ export async function adminDashboardScreen(ctx) {
     title(t('dash.title')),
     h('p', {}, t('dash.intro')),
     h('div', { class: 'row' }, button(t('common.refresh'), () => load(), { kind: 'secondary' })),
-    msg.el, asOf, windows);
+    msg.el, asOf, transcription, windows);
   return { title: t('dash.title'), node };
 }
