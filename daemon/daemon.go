@@ -106,17 +106,19 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	// a build without whisper.cpp, voicemail keeps its sealed audio and the
 	// log, the admin dashboard and `llamenos check` say why.
 	// Each job runs in this binary re-executed as `llamenos transcribe-worker`.
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("finding this binary for transcription workers: %w", err)
+	// Options.Transcriber (the demo's and the tests' stand-in) takes the
+	// worker's place.
+	transcriber, transcription := opt.Transcriber, transcribe.Status{Available: true, Built: transcribe.Built, Model: "a stand-in transcriber for tests"}
+	if transcriber == nil {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("finding this binary for transcription workers: %w", err)
+		}
+		transcriber, transcription = transcribe.Start(transcribe.Setup{
+			DataDir: cfg.Data.Dir, Model: cfg.Transcription.Model, Threads: cfg.Transcription.Threads,
+			Command: []string{exe, "transcribe-worker"}, Log: log.With("component", "transcribe"),
+		})
 	}
-	transcriber, transcription := transcribe.Start(transcribe.Setup{
-		DataDir: cfg.Data.Dir, Model: cfg.Transcription.Model, Threads: cfg.Transcription.Threads,
-		Command: []string{exe, "transcribe-worker"}, Log: log.With("component", "transcribe"),
-	})
-	// The call engine takes the transcriber (nil when off) with the
-	// voicemail and call-transcript pipeline (hotline.Deps.Transcriber).
-	_ = transcriber
 
 	ariClient, err := ari.New(ari.Config{
 		URL: cfg.Asterisk.ARIURL, Username: cfg.Asterisk.ARIUser, Password: cfg.Asterisk.ARIPassword,
@@ -161,7 +163,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	callMetrics := callstats.NewMetrics()
 	// The spill folder is the daemon's own: Run deletes what a crash left.
 	pipe := &pipeline.Runner{
-		Store: st, Transcriber: opt.Transcriber, Rand: rand.Reader, Log: log,
+		Store: st, Transcriber: transcriber, Rand: rand.Reader, Log: log,
 		MemoryLimit: opt.AudioMemory, SpillDir: filepath.Join(cfg.Data.Dir, "spill"),
 	}
 	engine, err := hotline.New(hotline.Config{

@@ -317,7 +317,9 @@ func (r *Runner) run(ctx context.Context, j *job) {
 	var segs []Segment
 	var err error
 	for attempt := 1; attempt <= 2; attempt++ {
-		if segs, err = r.transcribe(ctx, j); err == nil || ctx.Err() != nil {
+		// One more attempt, unless the transcriber made its own or says
+		// none can help (the worker retries a crashed or hung process).
+		if segs, err = r.transcribe(ctx, j); err == nil || ctx.Err() != nil || errors.Is(err, transcribe.ErrFinal) {
 			break
 		}
 		log.Warn("transcription failed", "attempt", attempt, "err", err)

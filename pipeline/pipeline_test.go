@@ -3,8 +3,11 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,5 +164,49 @@ func TestRunStopsAndWipes(t *testing.T) {
 	}
 	if r.mem.held.Load() != 0 || !a.closed {
 		t.Errorf("audio not wiped: %d bytes held, closed %v", r.mem.held.Load(), a.closed)
+	}
+}
+
+// countingTranscriber fails every job with err and counts the jobs.
+type countingTranscriber struct {
+	err  error
+	jobs atomic.Int32
+}
+
+func (c *countingTranscriber) Transcribe(context.Context, transcribe.Request) ([]transcribe.Segment, error) {
+	c.jobs.Add(1)
+	return nil, c.err
+}
+
+// TestRetryOnce: a failed job is tried once more, but not when the
+// transcriber says it retried already (the worker does for a crashed
+// process), so no job runs more than twice in all.
+func TestRetryOnce(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for _, tc := range []struct {
+		name string
+		err  error
+		want int32
+	}{
+		{"plain failure", errors.New("engine hiccup"), 2},
+		{"final failure", fmt.Errorf("worker crashed twice: %w", transcribe.ErrFinal), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := &countingTranscriber{err: tc.err}
+			r := &Runner{Store: st, SpillDir: t.TempDir(), Transcriber: tr}
+			r.init()
+			a := r.NewAudio()
+			if err := a.Append(speech()); err != nil {
+				t.Fatal(err)
+			}
+			r.run(context.Background(), &job{callID: "c", voicemail: true, caller: a})
+			if got := tr.jobs.Load(); got != tc.want {
+				t.Errorf("%d attempts, want %d", got, tc.want)
+			}
+		})
 	}
 }

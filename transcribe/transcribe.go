@@ -11,6 +11,7 @@ package transcribe
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -32,7 +33,14 @@ type Segment struct {
 }
 
 // Transcriber runs jobs. Implementations are safe for concurrent use; a job
-// that fails returns an error and never takes its caller down with it.
+// that fails returns an error and never takes its caller down with it. An
+// error that wraps ErrFinal must not be retried: the Transcriber retried
+// it already, or no retry can mend it. Any other error is worth one more
+// attempt.
 type Transcriber interface {
 	Transcribe(ctx context.Context, req Request) ([]Segment, error)
 }
+
+// ErrFinal marks a failed job that its user gives up on at once (see
+// Transcriber).
+var ErrFinal = errors.New("no further attempt will help")

@@ -121,7 +121,8 @@ func (w *Worker) Transcribe(ctx context.Context, req Request) ([]Segment, error)
 		w.Log.Warn("transcription attempt failed", "attempt", attempt, "audio", dur, "err", err)
 	}
 	w.Log.Error("transcription failed", "audio", dur, "err", err)
-	return nil, fmt.Errorf("transcribe: %w", err)
+	// Retried here already where a retry can help (errAttempt).
+	return nil, fmt.Errorf("transcribe: %w: %w", ErrFinal, err)
 }
 
 // attempt runs one worker process for req.
