@@ -60,6 +60,23 @@ func WriteBackupFile(ctx context.Context, path string, copy func(io.Writer) (int
 }
 
 func writeBackupFile(ctx context.Context, path string, copy func(io.Writer) (int64, error)) (BackupResult, error) {
+	return placeBackupFile(path, func(w io.Writer) error {
+		_, err := copy(w)
+		return err
+	}, func(tmp string) (VerifyReport, error) {
+		rep, err := verifyFile(ctx, tmp)
+		if err != nil {
+			return rep, fmt.Errorf("the copy does not verify: %w", err)
+		}
+		return rep, nil
+	})
+}
+
+// placeBackupFile writes a new file at path, never over an existing one:
+// write fills a private temporary file beside it, verify checks that file
+// once it is synced and closed, and only a file that verified takes path's
+// name.
+func placeBackupFile(path string, write func(io.Writer) error, verify func(tmp string) (VerifyReport, error)) (BackupResult, error) {
 	if _, err := os.Lstat(path); err == nil {
 		return BackupResult{}, fmt.Errorf("%w: the file exists; choose a new name", ErrExists)
 	}
@@ -79,8 +96,8 @@ func writeBackupFile(ctx context.Context, path string, copy func(io.Writer) (int
 		return BackupResult{}, err
 	}
 	h := sha256.New()
-	n, err := copy(io.MultiWriter(tmp, h))
-	if err != nil {
+	cw := &countWriter{w: io.MultiWriter(tmp, h)}
+	if err := write(cw); err != nil {
 		return BackupResult{}, err
 	}
 	if err := tmp.Sync(); err != nil {
@@ -89,9 +106,9 @@ func writeBackupFile(ctx context.Context, path string, copy func(io.Writer) (int
 	if err := tmp.Close(); err != nil {
 		return BackupResult{}, err
 	}
-	rep, err := verifyFile(ctx, tmp.Name())
+	rep, err := verify(tmp.Name())
 	if err != nil {
-		return BackupResult{}, fmt.Errorf("the copy does not verify: %w", err)
+		return BackupResult{}, err
 	}
 	if err := placeNew(tmp.Name(), path); err != nil {
 		return BackupResult{}, err
@@ -100,7 +117,19 @@ func writeBackupFile(ctx context.Context, path string, copy func(io.Writer) (int
 	if err := syncDir(dir); err != nil {
 		return BackupResult{}, err
 	}
-	return BackupResult{Path: path, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil)), Report: rep}, nil
+	return BackupResult{Path: path, Bytes: cw.n, SHA256: hex.EncodeToString(h.Sum(nil)), Report: rep}, nil
+}
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // RestoreResult describes a completed restore.

@@ -10,12 +10,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -310,65 +308,24 @@ func WriteSealedBackupFile(ctx context.Context, path, scratchDir string, key *Ba
 }
 
 func writeSealedBackupFile(ctx context.Context, path, scratchDir string, key *BackupKey, copy func(io.Writer) (int64, error)) (BackupResult, error) {
-	if _, err := os.Lstat(path); err == nil {
-		return BackupResult{}, fmt.Errorf("%w: the file exists; choose a new name", ErrExists)
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return BackupResult{}, err
-	}
-	done := false
-	defer func() {
-		if !done {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
+	res, err := placeBackupFile(path, func(w io.Writer) error {
+		sw, err := key.newWriter(w)
+		if err != nil {
+			return err
 		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return BackupResult{}, err
-	}
-	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(tmp, h)}
-	sw, err := key.newWriter(cw)
-	if err != nil {
-		return BackupResult{}, err
-	}
-	if _, err := copy(sw); err != nil {
-		return BackupResult{}, err
-	}
-	if err := sw.Close(); err != nil {
-		return BackupResult{}, err
-	}
-	if err := tmp.Sync(); err != nil {
-		return BackupResult{}, err
-	}
-	if err := tmp.Close(); err != nil {
-		return BackupResult{}, err
-	}
-	rep, err := verifySealed(ctx, tmp.Name(), scratchDir, key)
-	if err != nil {
-		return BackupResult{}, fmt.Errorf("the encrypted copy does not verify: %w", err)
-	}
-	if err := placeNew(tmp.Name(), path); err != nil {
-		return BackupResult{}, err
-	}
-	done = true
-	if err := syncDir(dir); err != nil {
-		return BackupResult{}, err
-	}
-	return BackupResult{Path: path, Bytes: cw.n, SHA256: hex.EncodeToString(h.Sum(nil)), Report: rep, Encrypted: true}, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+		if _, err := copy(sw); err != nil {
+			return err
+		}
+		return sw.Close()
+	}, func(tmp string) (VerifyReport, error) {
+		rep, err := verifySealed(ctx, tmp, scratchDir, key)
+		if err != nil {
+			return rep, fmt.Errorf("the encrypted copy does not verify: %w", err)
+		}
+		return rep, nil
+	})
+	res.Encrypted = err == nil
+	return res, err
 }
 
 // verifySealed decrypts the sealed file at path with key into a temporary
