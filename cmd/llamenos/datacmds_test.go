@@ -11,7 +11,9 @@ import (
 	"llamenos/store"
 )
 
-func TestBackupRestoreCommands(t *testing.T) {
+// dataDirWithEntry is a data directory whose store holds one audit entry.
+func dataDirWithEntry(t *testing.T) string {
+	t.Helper()
 	data := t.TempDir()
 	st, err := store.Open(context.Background(), filepath.Join(data, store.DefaultFileName), store.Options{})
 	if err != nil {
@@ -21,11 +23,18 @@ func TestBackupRestoreCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	run1 := func(args ...string) (int, string) {
-		var out, errb bytes.Buffer
-		code := run(context.Background(), args, &out, &errb)
-		return code, out.String() + errb.String()
-	}
+	return data
+}
+
+// run1 runs the command line args, and returns its exit code and output.
+func run1(args ...string) (int, string) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String() + errb.String()
+}
+
+func TestBackupRestoreCommands(t *testing.T) {
+	data := dataDirWithEntry(t)
 	backup := filepath.Join(t.TempDir(), "b.db")
 	if code, out := run1("backup", "--data", data, "--plaintext", backup); code != 0 || !strings.Contains(out, "sha256:") {
 		t.Fatalf("backup: %d %s", code, out)
@@ -56,20 +65,7 @@ func TestBackupRestoreCommands(t *testing.T) {
 }
 
 func TestEncryptedBackupCommands(t *testing.T) {
-	data := t.TempDir()
-	st, err := store.Open(context.Background(), filepath.Join(data, store.DefaultFileName), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Update(context.Background(), func(tx *store.Tx) error { return tx.Audit(store.ActorSystem, "test.before") }); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	run1 := func(args ...string) (int, string) {
-		var out, errb bytes.Buffer
-		code := run(context.Background(), args, &out, &errb)
-		return code, out.String() + errb.String()
-	}
+	data := dataDirWithEntry(t)
 	dir := t.TempDir()
 	passFile := filepath.Join(dir, "pass")
 	if err := os.WriteFile(passFile, []byte("a long backup passphrase\n"), 0o600); err != nil {
