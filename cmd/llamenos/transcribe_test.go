@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -28,11 +26,6 @@ func TestModelCommands(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
 	defer srv.Close()
 	data := t.TempDir()
-	run1 := func(args ...string) (int, string) {
-		var out, errb bytes.Buffer
-		code := run(context.Background(), args, &out, &errb)
-		return code, out.String() + errb.String()
-	}
 	if code, out := run1("model", "install", "--data", data, srv.URL+"/ggml-mine.bin"); code != 1 || !strings.Contains(out, "--sha256") {
 		t.Fatalf("install of an unknown file without its checksum: %d %s", code, out)
 	}
