@@ -53,7 +53,7 @@ describe('seal/open round trip', () => {
         const env = seal(pt, CTX, pks);
         assert.equal(env.length, PREFIX + n * ENTRY + 24 + size + 16);
         const h = parseEnvelope(env);
-        assert.equal(h.version, 1);
+        assert.equal(h.version, 2);
         assert.equal(h.plaintextSize, size);
         assert.equal(h.size, env.length);
         assert.deepEqual(h.recipients, pks);
@@ -111,14 +111,18 @@ describe('tampering', () => {
   // Each position: the low bit flipped, opened by both recipients, and the
   // whole byte inverted, opened by one of them in turn (noble's ECDH is slow
   // enough that all combinations would dominate the suite's run time).
-  test('every single flipped byte is rejected by both recipients', () => {
+  test('every single flipped byte is rejected by the recipients it concerns', () => {
     const { sks, pks } = keys(2);
     const env = seal(enc('a short note'), CTX, pks);
     const failures = [];
     for (let i = 0; i < env.length; i++) {
+      // A byte of recipient j's entry must break recipient j; v2 leaves the
+      // others' entries out of the content AAD, so they still open.
+      const j = Math.floor((i - PREFIX) / ENTRY);
+      const concerned = (list) => (i >= PREFIX && j < sks.length ? [sks[j]] : list);
       for (const [mask, who] of [
-        [0x01, sks],
-        [0xff, [sks[i % 2]]],
+        [0x01, concerned(sks)],
+        [0xff, concerned([sks[i % 2]])],
       ]) {
         const mod = Uint8Array.from(env);
         mod[i] ^= mask;
@@ -129,10 +133,15 @@ describe('tampering', () => {
       }
     }
     assert.deepEqual(failures, []);
-    // A change in the other recipient's entry breaks this recipient too.
+    // A change in the other recipient's entry breaks that recipient only.
     const mod = Uint8Array.from(env);
     mod[PREFIX + ENTRY + 32 + 33] ^= 1;
-    assertRejected(mod, CTX, sks[0], 'AUTH_FAILED');
+    assertRejected(mod, CTX, sks[1], 'AUTH_FAILED');
+    assert.deepEqual(open(mod, CTX, sks[0]), enc('a short note'));
+    // The content AAD binds the version: v2 does not pass for v1.
+    const v1 = Uint8Array.from(env);
+    v1[0] = 1;
+    assertRejected(v1, CTX, sks[0], 'AUTH_FAILED');
   });
 
   test('every truncation length, and one extra byte, is rejected', () => {
@@ -181,7 +190,7 @@ describe('tampering', () => {
   test('unknown versions', () => {
     const { sks, pks } = keys(1);
     const env = seal(enc('x'), CTX, pks);
-    for (const v of [0x00, 0x02, 0x7f, 0xff]) {
+    for (const v of [0x00, 0x03, 0x7f, 0xff]) {
       const mod = Uint8Array.from(env);
       mod[0] = v;
       assertRejected(mod, CTX, sks[0], 'UNKNOWN_VERSION');
@@ -205,7 +214,7 @@ describe('parseEnvelope', () => {
     ['duplicate recipient', variant((m) => m.set(env.subarray(PREFIX, PREFIX + 32), PREFIX + ENTRY)), 'MALFORMED'],
     ['recipient not a point', variant((m) => m.fill(0xff, PREFIX, PREFIX + 32)), 'MALFORMED'],
     ['ephemeral not compressed', variant((m) => (m[PREFIX + 32] = 0x04)), 'MALFORMED'],
-    ['version 2', variant((m) => (m[0] = 2)), 'UNKNOWN_VERSION'],
+    ['version 3', variant((m) => (m[0] = 3)), 'UNKNOWN_VERSION'],
   ]) {
     test(name, () => assert.throws(() => parseEnvelope(bytes), { code }));
   }
