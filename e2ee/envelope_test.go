@@ -419,3 +419,28 @@ func TestRewrap(t *testing.T) {
 		t.Errorf("Rewrap of v1: %v", err)
 	}
 }
+
+// SealV1 reproduces the frozen v1 vectors byte for byte, so the v1 envelopes
+// tests make are the ones the appliance used to write.
+func TestSealV1MatchesV1Vectors(t *testing.T) {
+	for _, name := range []string{"envelopes-v1-go.json", "envelopes-v1-js.json"} {
+		for _, v := range readVectorFile(t, name).Vectors {
+			ctx := e2ee.Context{v.Context.Purpose, v.Context.CallID, v.Context.ItemID}
+			var pubs []e2ee.PublicKey
+			for _, k := range v.Recipients {
+				pk, err := e2ee.ParsePublicKeyHex(k.PublicKey)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pubs = append(pubs, pk)
+			}
+			env, err := e2eetest.SealV1(e2eetest.NewDRBG(v.Seed+"/seal"), mustB64(t, v.Plaintext), ctx, pubs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(env, mustB64(t, v.Envelope)) {
+				t.Fatalf("%s %s: SealV1 differs from the vector", name, v.Name)
+			}
+		}
+	}
+}
