@@ -13,6 +13,7 @@ import {
   getPublicKey,
   open,
   parseEnvelope,
+  rewrap,
   seal,
 } from '../src/crypto/index.js';
 
@@ -243,5 +244,31 @@ describe('seal refuses', () => {
     const k = keys(1);
     const env = seal(new Uint8Array(0), CTX, k.pks);
     assert.throws(() => open(env, { purpose: 'notes' }, k.sks[0]), { code: 'UNKNOWN_PURPOSE' });
+  });
+});
+
+describe('rewrap', () => {
+  test('adds and drops wraps, keeps the content and the kept wraps byte for byte', () => {
+    const { sks, pks } = keys(4);
+    const env = seal(enc('a note to keep'), CTX, pks.slice(0, 3));
+    const next = rewrap(env, CTX, sks[0], [pks[0], pks[1], pks[3]]);
+    assert.deepEqual(next.subarray(PREFIX + 3 * ENTRY), env.subarray(PREFIX + 3 * ENTRY), 'content nonce and ciphertext');
+    assert.deepEqual(next.subarray(PREFIX, PREFIX + 2 * ENTRY), env.subarray(PREFIX, PREFIX + 2 * ENTRY), 'kept wraps');
+    for (const i of [0, 1, 3]) assert.deepEqual(open(next, CTX, sks[i]), enc('a note to keep'));
+    assertRejected(next, CTX, sks[2], 'NOT_RECIPIENT');
+  });
+
+  test('refuses a v1 envelope, a non-recipient, a changed content and another context', () => {
+    const { sks, pks } = keys(3);
+    const env = seal(enc('x'), CTX, pks.slice(0, 2));
+    const v1 = Uint8Array.from(env);
+    v1[0] = 1;
+    assert.throws(() => rewrap(v1, CTX, sks[0], pks), { code: 'UNKNOWN_VERSION' });
+    assert.throws(() => rewrap(env, CTX, sks[2], pks), { code: 'NOT_RECIPIENT' });
+    const bad = Uint8Array.from(env);
+    bad[bad.length - 1] ^= 1;
+    assert.throws(() => rewrap(bad, CTX, sks[0], pks), { code: 'AUTH_FAILED' });
+    assert.throws(() => rewrap(env, { ...CTX, itemId: 'note-2' }, sks[0], pks), { code: 'AUTH_FAILED' });
+    assert.throws(() => rewrap(env, CTX, sks[0], [pks[0], pks[0]]), { code: 'DUPLICATE_RECIPIENT' });
   });
 });
