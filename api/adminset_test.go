@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -130,7 +131,11 @@ func TestReseal(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		num, _ := e2ee.DecodeBase64URL(seal(t, "+15550100000", e2ee.Context{Purpose: e2ee.PurposeCallerNumber, CallID: callID, ItemID: "caller"}, admin.pk))
+		// Sealed as v1, as before v2: the re-seal converts it once.
+		num, err := e2eetest.SealV1(rand.Reader, []byte("+15550100000"), e2ee.Context{Purpose: e2ee.PurposeCallerNumber, CallID: callID, ItemID: "caller"}, []e2ee.PublicKey{admin.sk.Public()})
+		if err != nil {
+			return err
+		}
 		c.CallerNumber = num
 		_, err = tx.PutCall(c)
 		return err
@@ -175,17 +180,38 @@ func TestReseal(t *testing.T) {
 	if page.Total != 4 || kinds["note"] != 1 || kinds["caller-number"] != 1 || kinds["profile"] != 2 {
 		t.Fatalf("to re-seal: %+v", page)
 	}
-	// reseal opens it as sk and seals it to `to`.
-	reseal := func(it item, sk e2eetest.SecretKey, to ...string) map[string]any {
+	// reseal does what the browser does: it re-wraps a v2 envelope as sk
+	// for `to`, and seals a v1 one again as v2. resealWith does it with
+	// another way of making the new envelope.
+	type maker func(old []byte, c e2ee.Context, sk e2eetest.SecretKey, to []e2ee.PublicKey) ([]byte, error)
+	browser := func(old []byte, c e2ee.Context, sk e2eetest.SecretKey, to []e2ee.PublicKey) ([]byte, error) {
+		if old[0] == e2ee.Version2 {
+			return e2eetest.Rewrap(rand.Reader, old, c, sk, to)
+		}
+		return sealAgain(old, c, sk, to)
+	}
+	resealWith := func(mk maker, it item, sk e2eetest.SecretKey, to ...string) map[string]any {
 		t.Helper()
 		old, _ := e2ee.DecodeBase64URL(it.Envelope)
 		c := e2ee.Context{Purpose: it.Context.Purpose, CallID: it.Context.CallID, ItemID: it.Context.ItemID}
-		pt, err := e2eetest.Open(old, c, sk)
+		var pks []e2ee.PublicKey
+		for _, h := range to {
+			pk, err := e2ee.ParsePublicKeyHex(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pks = append(pks, pk)
+		}
+		env, err := mk(old, c, sk, pks)
 		if err != nil {
 			t.Fatalf("%s %s: %v", it.Kind, it.ID, err)
 		}
 		sum := sha256.Sum256(old)
-		return map[string]any{"kind": it.Kind, "id": it.ID, "prev": e2ee.EncodeBase64URL(sum[:]), "envelope": seal(t, string(pt), c, to...)}
+		return map[string]any{"kind": it.Kind, "id": it.ID, "prev": e2ee.EncodeBase64URL(sum[:]), "envelope": e2ee.EncodeBase64URL(env)}
+	}
+	reseal := func(it item, sk e2eetest.SecretKey, to ...string) map[string]any {
+		t.Helper()
+		return resealWith(browser, it, sk, to...)
 	}
 	want := func(it item, admins ...string) []string {
 		out := append([]string{}, it.Owners...)
@@ -196,19 +222,50 @@ func TestReseal(t *testing.T) {
 		}
 		return out
 	}
-	good := reseal(page.Items[0], admin.sk, want(page.Items[0], admin.pk, admin2.pk)...)
+	var noteItem, callerItem, profileItem item
+	for _, it := range page.Items {
+		switch it.Kind {
+		case "note":
+			noteItem = it
+		case "caller-number":
+			callerItem = it
+		case "profile":
+			profileItem = it
+		}
+	}
+	good := reseal(profileItem, admin.sk, want(profileItem, admin.pk, admin2.pk)...)
+	noteTo := want(noteItem, admin.pk, admin2.pk)
 
 	stranger := newUser(t)
 	for name, bad := range map[string]map[string]any{
-		"new admin missing": reseal(page.Items[1], admin.sk, want(page.Items[1], admin.pk)...),
-		"a stranger added":  reseal(page.Items[1], admin.sk, want(page.Items[1], admin.pk, admin2.pk, stranger.pk)...),
+		"new admin missing": reseal(noteItem, admin.sk, want(noteItem, admin.pk)...),
+		"a stranger added":  reseal(noteItem, admin.sk, want(noteItem, admin.pk, admin2.pk, stranger.pk)...),
 		"stale prev": func() map[string]any {
-			m := reseal(page.Items[1], admin.sk, want(page.Items[1], admin.pk, admin2.pk)...)
+			m := reseal(noteItem, admin.sk, noteTo...)
 			m["prev"] = e2ee.EncodeBase64URL(make([]byte, 32))
 			return m
 		}(),
 		"unknown kind": {"kind": "diary", "id": "x", "prev": good["prev"], "envelope": good["envelope"]},
-		"duplicate":    good,
+		// A v2 envelope keeps its content: sealing it again is refused.
+		"v2 content sealed again": resealWith(sealAgain, noteItem, admin.sk, noteTo...),
+		// ... and the wraps of those who keep it.
+		"a kept wrap changed": resealWith(func(old []byte, c e2ee.Context, sk e2eetest.SecretKey, to []e2ee.PublicKey) ([]byte, error) {
+			env, err := e2eetest.Rewrap(rand.Reader, old, c, sk, to)
+			if err == nil {
+				i := slices.Index(to, vol.sk.Public())
+				env[2+137*i+32+33] ^= 1 // the volunteer's wrap nonce
+			}
+			return env, err
+		}, noteItem, admin.sk, noteTo...),
+		// A v1 envelope is converted to v2, not kept as v1.
+		"v1 sealed as v1": resealWith(func(old []byte, c e2ee.Context, sk e2eetest.SecretKey, to []e2ee.PublicKey) ([]byte, error) {
+			pt, err := e2eetest.Open(old, c, sk)
+			if err != nil {
+				return nil, err
+			}
+			return e2eetest.SealV1(rand.Reader, pt, c, to)
+		}, callerItem, admin.sk, want(callerItem, admin.pk, admin2.pk)...),
+		"duplicate": good,
 	} {
 		r := e.do("POST", "/api/reseal", map[string]any{"items": []any{good, bad}}, admin)
 		if r.status < 400 || r.status >= 500 {
@@ -238,17 +295,30 @@ func TestReseal(t *testing.T) {
 			t.Fatalf("left after re-sealing: %+v", page)
 		}
 	}
+	noteBefore, _ := e2ee.DecodeBase64URL(noteItem.Envelope)
 	resealAll(admin.sk, admin.pk, admin2.pk)
 
-	// The new admin reads what was written before they existed.
+	// The note was re-wrapped: its content bytes (nonce and ciphertext) and
+	// the wraps of the volunteer and the first admin are as they were.
 	n, err := store.Read(ctx, e.st, func(tx *store.Tx) (store.Note, error) { return tx.Note(noteID) })
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !bytes.Equal(n.Envelope[2+137*3:], noteBefore[2+137*2:]) {
+		t.Fatal("re-sealing changed the note's content bytes")
+	}
+	if !bytes.Equal(n.Envelope[2:2+137*2], noteBefore[2:2+137*2]) {
+		t.Fatal("re-sealing changed the wraps of those who keep the note")
+	}
+	c, _ := store.Read(ctx, e.st, func(tx *store.Tx) (store.Call, error) { return tx.Call(callID) })
+	if c.CallerNumber[0] != e2ee.Version2 {
+		t.Fatalf("the v1 caller number was not converted to v2: version %d", c.CallerNumber[0])
+	}
+
+	// The new admin reads what was written before they existed.
 	if pt, err := e2eetest.Open(n.Envelope, notePurpose(callID, noteID), admin2.sk); err != nil || string(pt) != `{"text":"before"}` {
 		t.Fatalf("new admin opens the old note: %q %v", pt, err)
 	}
-	c, _ := store.Read(ctx, e.st, func(tx *store.Tx) (store.Call, error) { return tx.Call(callID) })
 	if pt, err := e2eetest.Open(c.CallerNumber, e2ee.Context{Purpose: e2ee.PurposeCallerNumber, CallID: callID, ItemID: "caller"}, admin2.sk); err != nil || string(pt) != "+15550100000" {
 		t.Fatalf("new admin opens the old caller number: %q %v", pt, err)
 	}
@@ -286,4 +356,14 @@ func TestReseal(t *testing.T) {
 	if _, err := e2eetest.Open(n2.Envelope, notePurpose(callID, noteID), admin2.sk); !errors.Is(err, e2ee.ErrNotRecipient) {
 		t.Fatalf("removed admin opens the stored note: %v", err)
 	}
+}
+
+// sealAgain opens old as sk and seals its plaintext to `to` as a new v2
+// envelope: what a re-seal of a v1 envelope does.
+func sealAgain(old []byte, c e2ee.Context, sk e2eetest.SecretKey, to []e2ee.PublicKey) ([]byte, error) {
+	pt, err := e2eetest.Open(old, c, sk)
+	if err != nil {
+		return nil, err
+	}
+	return e2ee.Seal(rand.Reader, pt, c, to)
 }

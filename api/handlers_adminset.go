@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -172,11 +173,11 @@ func (s *Server) listReseal(w http.ResponseWriter, r *http.Request, _ auth.Ident
 	return nil
 }
 
-// postReseal replaces envelopes with ones the admin's browser sealed
-// again. All or nothing: each must name an envelope by kind and id and the
-// SHA-256 of its current bytes (so an edit made meanwhile is not
-// overwritten), and be sealed to exactly who should read it now. One audit
-// entry counts them.
+// postReseal replaces envelopes with ones the admin's browser re-wrapped.
+// All or nothing: each must name an envelope by kind and id and the SHA-256
+// of its current bytes (so an edit made meanwhile is not overwritten), be
+// sealed to exactly who should read it now, and change no more than it must
+// (checkResealed). One audit entry counts them.
 func (s *Server) postReseal(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
 	var req struct {
 		Items []struct {
@@ -222,8 +223,12 @@ func (s *Server) postReseal(w http.ResponseWriter, r *http.Request, who auth.Ide
 			if err != nil {
 				return 0, fault.Invalidf("item %d: envelope refused: %v", i, err)
 			}
-			if !store.SameRecipients(h, store.WantedRecipients(old, it.Owners, admins)) {
+			wanted := store.WantedRecipients(old, it.Owners, admins)
+			if !store.SameRecipients(h, wanted) {
 				return 0, fault.Invalidf("item %d: the envelope must be sealed to exactly its owners and the admins of the signed admin set", i)
+			}
+			if err := checkResealed(old, h, it.Envelope, in.Envelope, wanted); err != nil {
+				return 0, fault.Invalidf("item %d: %v", i, err)
 			}
 			if err := tx.ReplaceSealed(in.Kind, in.ID, in.Envelope); err != nil {
 				return 0, err
@@ -235,5 +240,25 @@ func (s *Server) postReseal(w http.ResponseWriter, r *http.Request, who auth.Ide
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"resealed": n})
+	return nil
+}
+
+// checkResealed holds a replacement to what a re-seal may change. A v2
+// envelope keeps its content (nonce and ciphertext) byte for byte and the
+// wraps of everyone who still should read it; only wraps are added and
+// dropped. A v1 envelope, whose header is in its content AAD, may be
+// converted to v2 by sealing its plaintext again; after that, re-seals
+// are re-wraps.
+func checkResealed(old, next e2ee.Header, oldEnv, nextEnv []byte, wanted []string) error {
+	if next.Version != e2ee.Version2 {
+		return errors.New("a re-sealed envelope must be v2")
+	}
+	if old.Version == e2ee.Version1 {
+		return nil
+	}
+	err := e2ee.CheckRewrap(oldEnv, nextEnv, func(pk e2ee.PublicKey) bool { return slices.Contains(wanted, pk.String()) })
+	if err != nil {
+		return errors.New("a re-seal may only add and remove wraps: the content and the wraps of those who keep it must not change")
+	}
 	return nil
 }

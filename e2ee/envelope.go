@@ -10,17 +10,23 @@ import (
 	"llamenos/e2ee/internal/core"
 )
 
-// Envelope v1 layout (docs/crypto.md has the full description):
+// Envelope layout (docs/crypto.md has the full description):
 //
-//	version u8 = 0x01 | n u8 (1..255)
+//	version u8 = 0x01 or 0x02 | n u8 (1..255)
 //	n × { recipient x-only 32 | ephemeral compressed 33 | wrap nonce 24 | wrapped key 48 }
 //	content nonce 24 | content ciphertext (len(pt) + 16)
 //
-// The header is every byte before the content nonce; it is part of the
-// content AAD, so changing any recipient entry breaks decryption for all.
-// The byte sizes are in e2ee/internal/core, shared with the opening side.
+// The header is every byte before the content nonce. In v1 it is part of
+// the content AAD, so changing any recipient entry breaks decryption for
+// all. In v2 the content AAD is the context and the version byte only, so
+// wraps can be added and removed without touching the content: that is
+// how re-sealing gives a new admin an envelope. Each wrap is bound to its
+// recipient and the context in both. Seal writes v2; both versions parse
+// and open. The byte sizes are in e2ee/internal/core, shared with the
+// opening side.
 const (
-	Version1 byte = 0x01
+	Version1 byte = core.Version1
+	Version2 byte = core.Version2
 
 	MaxRecipients = 255
 	// MaxPlaintextSize bounds one envelope's plaintext (16 MiB). Notes and
@@ -59,7 +65,7 @@ func ParseEnvelope(env []byte) (Header, error) {
 	if len(env) == 0 {
 		return Header{}, fmt.Errorf("e2ee: parse: %w: empty", ErrMalformed)
 	}
-	if env[0] != Version1 {
+	if env[0] != Version1 && env[0] != Version2 {
 		return Header{}, fmt.Errorf("e2ee: parse: %w 0x%02x", ErrUnknownVersion, env[0])
 	}
 	if len(env) < core.PrefixSize {
@@ -79,7 +85,7 @@ func ParseEnvelope(env []byte) (Header, error) {
 		return Header{}, fmt.Errorf("e2ee: parse: %w: plaintext of %d bytes exceeds %d", ErrTooLarge, ptSize, MaxPlaintextSize)
 	}
 	h := Header{
-		Version:       Version1,
+		Version:       env[0],
 		Recipients:    make([]PublicKey, n),
 		PlaintextSize: ptSize,
 		Size:          len(env),
@@ -106,7 +112,7 @@ func ParseEnvelope(env []byte) (Header, error) {
 	return h, nil
 }
 
-// Seal encrypts pt for every recipient under ctx. rand is crypto/rand.Reader
+// Seal encrypts pt for every recipient under ctx, as a v2 envelope. rand is crypto/rand.Reader
 // in production; tests pass a deterministic stream to reproduce vectors. The
 // order in which random bytes are drawn is part of the reproducibility
 // contract with the browser code: content key, content nonce, then for each
@@ -152,44 +158,56 @@ func Seal(rand io.Reader, pt []byte, ctx Context, recipients []PublicKey) ([]byt
 
 	headerSize := core.HeaderSize(len(recipients))
 	out := make([]byte, headerSize, headerSize+core.NonceSize+len(pt)+core.TagSize)
-	out[0] = Version1
+	out[0] = Version2
 	out[1] = byte(len(recipients))
 	for i, r := range recipients {
 		e := out[core.PrefixSize+i*core.EntrySize : core.PrefixSize+(i+1)*core.EntrySize]
-		copy(e[:PublicKeySize], r[:])
-		eph, err := core.GenerateScalar(rand)
-		if err != nil {
-			return nil, fmt.Errorf("e2ee: seal: ephemeral key: %w", err)
-		}
-		priv := secp256k1.PrivKeyFromBytes(eph[:])
-		clear(eph[:])
-		ephPub := priv.PubKey().SerializeCompressed()
-		copy(e[PublicKeySize:], ephPub)
-		shared := secp256k1.GenerateSharedSecret(priv, points[i])
-		priv.Zero()
-		wrapKey, err := core.WrapKey(shared, ephPub, r[:], ctx.Purpose)
-		clear(shared)
-		if err != nil {
+		if err := core.WrapEntry(rand, e, key, r[:], points[i], aad, ctx.Purpose); err != nil {
 			return nil, fmt.Errorf("e2ee: seal: %w", err)
 		}
-		wrapNonce := e[PublicKeySize+core.EphemeralSize : PublicKeySize+core.EphemeralSize+core.NonceSize]
-		if _, err := io.ReadFull(rand, wrapNonce); err != nil {
-			clear(wrapKey)
-			return nil, fmt.Errorf("e2ee: seal: wrap nonce: %w", err)
-		}
-		aead, err := chacha20poly1305.NewX(wrapKey)
-		clear(wrapKey)
-		if err != nil {
-			return nil, fmt.Errorf("e2ee: seal: %w", err)
-		}
-		copy(e[PublicKeySize+core.EphemeralSize+core.NonceSize:], aead.Seal(nil, wrapNonce, key, aad))
 	}
 
 	aead, err := chacha20poly1305.NewX(key)
 	if err != nil {
 		return nil, fmt.Errorf("e2ee: seal: %w", err)
 	}
-	contentAAD := append(aad, out[:headerSize]...)
+	contentAAD := core.ContentAAD(aad, out[:headerSize])
 	out = append(out, contentNonce...)
 	return aead.Seal(out, contentNonce, pt, contentAAD), nil
+}
+
+// CheckRewrap checks that next only adds or removes wraps of prev, a v2
+// envelope: the same version, the content nonce and ciphertext byte for
+// byte, and every entry of prev whose recipient keep names unchanged. It
+// says nothing about who the recipients are (the caller checks that) and
+// cannot tell whether an added wrap holds the right content key; only its
+// recipient can. Both must have been parsed by ParseEnvelope.
+func CheckRewrap(prev, next []byte, keep func(PublicKey) bool) error {
+	if len(prev) == 0 || len(next) == 0 || prev[0] != Version2 || next[0] != Version2 {
+		return fmt.Errorf("e2ee: rewrap: %w: both envelopes must be v2", ErrMalformed)
+	}
+	pn, nn := int(prev[1]), int(next[1])
+	if len(prev) < core.HeaderSize(pn) || len(next) < core.HeaderSize(nn) {
+		return fmt.Errorf("e2ee: rewrap: %w: truncated", ErrMalformed)
+	}
+	if string(prev[core.HeaderSize(pn):]) != string(next[core.HeaderSize(nn):]) {
+		return fmt.Errorf("e2ee: rewrap: %w: the content differs", ErrRewrap)
+	}
+	entries := make(map[string]string, nn)
+	for i := range nn {
+		e := next[core.PrefixSize+i*core.EntrySize : core.PrefixSize+(i+1)*core.EntrySize]
+		entries[string(e[:PublicKeySize])] = string(e)
+	}
+	for i := range pn {
+		e := prev[core.PrefixSize+i*core.EntrySize : core.PrefixSize+(i+1)*core.EntrySize]
+		var r PublicKey
+		copy(r[:], e[:PublicKeySize])
+		if !keep(r) {
+			continue
+		}
+		if entries[string(r[:])] != string(e) {
+			return fmt.Errorf("e2ee: rewrap: %w: the wrap of %s changed or is gone", ErrRewrap, r)
+		}
+	}
+	return nil
 }

@@ -3,8 +3,10 @@ package e2ee_test
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"testing/iotest"
 
@@ -50,7 +52,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if h.PlaintextSize != size || h.Size != len(env) || len(h.Recipients) != n || h.Version != e2ee.Version1 {
+				if h.PlaintextSize != size || h.Size != len(env) || len(h.Recipients) != n || h.Version != e2ee.Version2 {
 					t.Fatalf("header %+v", h)
 				}
 				for i, sk := range sks {
@@ -118,10 +120,16 @@ func TestTamperEveryByte(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range env {
+		// A byte of recipient j's entry must break recipient j; v2 leaves
+		// the others' entries out of the content AAD, so they still open.
+		who := func(all []e2eetest.SecretKey) []e2eetest.SecretKey { return all }
+		if j := (i - core.PrefixSize) / core.EntrySize; i >= core.PrefixSize && j < len(sks) {
+			who = func([]e2eetest.SecretKey) []e2eetest.SecretKey { return sks[j : j+1] }
+		}
 		for _, c := range []struct {
 			mask byte
 			who  []e2eetest.SecretKey
-		}{{0x01, sks}, {0xff, sks[i%2 : i%2+1]}} {
+		}{{0x01, who(sks)}, {0xff, who(sks[i%2 : i%2+1])}} {
 			mod := bytes.Clone(env)
 			mod[i] ^= c.mask
 			for r, sk := range c.who {
@@ -133,16 +141,51 @@ func TestTamperEveryByte(t *testing.T) {
 	}
 	// Spot-check that the errors are the specific ones where they can be.
 	mod := bytes.Clone(env)
-	mod[0] = 0x02
+	mod[0] = 0x03
 	expectRejected(t, mod, testCtx, sks[0], e2ee.ErrUnknownVersion)
+	mod = bytes.Clone(env)
+	mod[0] = e2ee.Version1 // the content AAD binds the version
+	expectRejected(t, mod, testCtx, sks[0], e2ee.ErrAuthFailed)
 	mod = bytes.Clone(env)
 	mod[len(mod)-1] ^= 1
 	expectRejected(t, mod, testCtx, sks[0], e2ee.ErrAuthFailed)
-	// A change to the other recipient's entry breaks this recipient too,
-	// because the whole header is in the content AAD.
+	// A change to the other recipient's entry breaks that recipient only:
+	// the content AAD of v2 does not cover the entries.
 	mod = bytes.Clone(env)
 	mod[core.PrefixSize+core.EntrySize+e2ee.PublicKeySize+core.EphemeralSize] ^= 1 // entry 1's wrap nonce
-	expectRejected(t, mod, testCtx, sks[0], e2ee.ErrAuthFailed)
+	expectRejected(t, mod, testCtx, sks[1], e2ee.ErrAuthFailed)
+	if _, err := e2eetest.Open(mod, testCtx, sks[0]); err != nil {
+		t.Errorf("recipient 0 after a change to entry 1: %v", err)
+	}
+}
+
+// In v1 the content AAD covers the whole header: a change to any entry
+// breaks every recipient, and v1 does not pass for v2.
+func TestV1HeaderInContentAAD(t *testing.T) {
+	f := readVectorFile(t, "envelopes-v1-go.json")
+	for _, v := range f.Vectors {
+		if len(v.Recipients) < 2 {
+			continue
+		}
+		ctx := e2ee.Context{v.Context.Purpose, v.Context.CallID, v.Context.ItemID}
+		skb, _ := hex.DecodeString(v.Recipients[0].SecretKey)
+		sk, err := e2eetest.ParseSecretKey(skb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := mustB64(t, v.Envelope)
+		if _, err := e2eetest.Open(env, ctx, sk); err != nil {
+			t.Fatalf("%s: %v", v.Name, err)
+		}
+		mod := bytes.Clone(env)
+		mod[core.PrefixSize+core.EntrySize+e2ee.PublicKeySize+core.EphemeralSize] ^= 1
+		expectRejected(t, mod, ctx, sk, e2ee.ErrAuthFailed)
+		mod = bytes.Clone(env)
+		mod[0] = e2ee.Version2
+		expectRejected(t, mod, ctx, sk, e2ee.ErrAuthFailed)
+		return
+	}
+	t.Fatal("no v1 vector with two recipients")
 }
 
 func TestTruncation(t *testing.T) {
@@ -228,7 +271,7 @@ func TestParseEnvelopeRejects(t *testing.T) {
 		{"empty", nil, e2ee.ErrMalformed},
 		{"version only", []byte{1}, e2ee.ErrMalformed},
 		{"version 0", append([]byte{0}, env[1:]...), e2ee.ErrUnknownVersion},
-		{"version 2", append([]byte{2}, env[1:]...), e2ee.ErrUnknownVersion},
+		{"version 3", append([]byte{3}, env[1:]...), e2ee.ErrUnknownVersion},
 		{"version 0xff", []byte{0xff}, e2ee.ErrUnknownVersion},
 		{"zero recipients", zeroN, e2ee.ErrMalformed},
 		{"count beyond data", moreN, e2ee.ErrMalformed},
@@ -306,6 +349,98 @@ func TestBase64URL(t *testing.T) {
 	for _, s := range []string{"Eqt", "E", "Eqs=", "E+s", "E/s", "Eq\ns", "Eqs\r", "Eq s"} {
 		if _, err := e2ee.DecodeBase64URL(s); !errors.Is(err, e2ee.ErrMalformed) {
 			t.Errorf("%q accepted (%v)", s, err)
+		}
+	}
+}
+
+// Re-wrapping keeps the content and the kept wraps byte for byte, gives
+// the new recipient a wrap that opens, and drops the removed one;
+// CheckRewrap accepts exactly that and nothing that touches more.
+func TestRewrap(t *testing.T) {
+	sks, pks := genKeys(t, 4)
+	env, err := e2ee.Seal(rand.Reader, []byte("a note to keep"), testCtx, pks[:3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := []e2ee.PublicKey{pks[0], pks[1], pks[3]}
+	next, err := e2eetest.Rewrap(rand.Reader, env, testCtx, sks[0], to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := e2ee.ParseEnvelope(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(h.Recipients, to) || h.Version != e2ee.Version2 {
+		t.Fatalf("recipients %v version %d, want %v v2", h.Recipients, h.Version, to)
+	}
+	if !bytes.Equal(next[core.HeaderSize(3):], env[core.HeaderSize(3):]) {
+		t.Fatal("the content nonce or ciphertext changed")
+	}
+	if !bytes.Equal(next[:core.HeaderSize(2)], append([]byte{2, 3}, env[core.PrefixSize:core.HeaderSize(2)]...)) {
+		t.Fatal("the kept wraps changed")
+	}
+	for _, i := range []int{0, 1, 3} {
+		if pt, err := e2eetest.Open(next, testCtx, sks[i]); err != nil || string(pt) != "a note to keep" {
+			t.Fatalf("recipient %d: %q, %v", i, pt, err)
+		}
+	}
+	expectRejected(t, next, testCtx, sks[2], e2ee.ErrNotRecipient)
+
+	keep := func(pk e2ee.PublicKey) bool { return pk == pks[0] || pk == pks[1] }
+	if err := e2ee.CheckRewrap(env, next, keep); err != nil {
+		t.Fatalf("CheckRewrap: %v", err)
+	}
+	resealed, err := e2ee.Seal(rand.Reader, []byte("a note to keep"), testCtx, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e2ee.CheckRewrap(env, resealed, keep); !errors.Is(err, e2ee.ErrRewrap) {
+		t.Errorf("a new seal passed for a re-wrap: %v", err)
+	}
+	other, err := e2eetest.Rewrap(rand.Reader, env, testCtx, sks[0], []e2ee.PublicKey{pks[0], pks[3]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e2ee.CheckRewrap(env, other, keep); !errors.Is(err, e2ee.ErrRewrap) {
+		t.Errorf("a re-wrap without a kept recipient's wrap passed: %v", err)
+	}
+	swapped := bytes.Clone(next)
+	swapped[core.PrefixSize+core.EntrySize+e2ee.PublicKeySize+core.EphemeralSize] ^= 1 // entry 1's wrap nonce
+	if err := e2ee.CheckRewrap(env, swapped, keep); !errors.Is(err, e2ee.ErrRewrap) {
+		t.Errorf("a changed wrap of a kept recipient passed: %v", err)
+	}
+	v1 := bytes.Clone(env)
+	v1[0] = e2ee.Version1
+	if err := e2ee.CheckRewrap(v1, next, keep); !errors.Is(err, e2ee.ErrMalformed) {
+		t.Errorf("a v1 envelope passed as re-wrappable: %v", err)
+	}
+	if _, err := e2eetest.Rewrap(rand.Reader, v1, testCtx, sks[0], to); !errors.Is(err, e2ee.ErrUnknownVersion) {
+		t.Errorf("Rewrap of v1: %v", err)
+	}
+}
+
+// SealV1 reproduces the frozen v1 vectors byte for byte, so the v1 envelopes
+// tests make are the ones the appliance used to write.
+func TestSealV1MatchesV1Vectors(t *testing.T) {
+	for _, name := range []string{"envelopes-v1-go.json", "envelopes-v1-js.json"} {
+		for _, v := range readVectorFile(t, name).Vectors {
+			ctx := e2ee.Context{v.Context.Purpose, v.Context.CallID, v.Context.ItemID}
+			var pubs []e2ee.PublicKey
+			for _, k := range v.Recipients {
+				pk, err := e2ee.ParsePublicKeyHex(k.PublicKey)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pubs = append(pubs, pk)
+			}
+			env, err := e2eetest.SealV1(e2eetest.NewDRBG(v.Seed+"/seal"), mustB64(t, v.Plaintext), ctx, pubs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(env, mustB64(t, v.Envelope)) {
+				t.Fatalf("%s %s: SealV1 differs from the vector", name, v.Name)
+			}
 		}
 	}
 }

@@ -29,6 +29,10 @@ var (
 	ErrDuplicateRecipient = errors.New("duplicate recipient")
 	// ErrTooLarge: plaintext or recipient count beyond the format's limits.
 	ErrTooLarge = errors.New("too large")
+	// ErrRewrap: an envelope offered as a re-wrap of another changes more
+	// than its wraps (the content, or the wrap of someone who keeps it).
+	// Only the server checks this, so it has no browser twin.
+	ErrRewrap = errors.New("not a re-wrap")
 	// ErrBadSignature: a BIP-340 signature did not verify.
 	ErrBadSignature = errors.New("bad signature")
 	// ErrInvalidPhone: a phone number is not a valid E.164 number.

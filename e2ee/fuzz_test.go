@@ -84,7 +84,7 @@ func writeFuzzCorpus(t *testing.T) {
 		"not-recipient":           seal("not-recipient", []byte("x"), pkB),
 		"truncated-in-header":     twoText[:100],
 		"truncated-in-ciphertext": twoText[:len(twoText)-3],
-		"unknown-version":         append([]byte{0x02}, oneEmpty[1:]...),
+		"unknown-version":         append([]byte{0x03}, oneEmpty[1:]...),
 		"zero-recipients":         {0x01, 0x00},
 		"version-only":            {0x01},
 		"empty":                   {},

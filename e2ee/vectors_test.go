@@ -13,6 +13,7 @@ import (
 
 	"llamenos/e2ee"
 	"llamenos/e2ee/e2eetest"
+	"llamenos/e2ee/internal/core"
 )
 
 // Cross-language vectors. Go writes envelopes-go.json and auth.json (here)
@@ -59,9 +60,35 @@ type envelopeVector struct {
 	Recipients []vectorKey   `json:"recipients"`
 	Plaintext  string        `json:"plaintext"`
 	Envelope   string        `json:"envelope"`
+	Rewrap     *rewrapVector `json:"rewrap,omitempty"`
 }
 
-const drbgDescription = "stream = SHA-256(seed ‖ u32be(0)) ‖ SHA-256(seed ‖ u32be(1)) ‖ …; recipients' keys from seed+\"/keys\", plaintext bytes from seed+\"/plaintext\", Seal's randomness from seed+\"/seal\""
+// rewrapVector: the envelope re-wrapped by its first recipient for all of
+// its recipients but the last, and Added (a new key from seed+"/rewrap/keys"),
+// with the randomness of seed+"/rewrap". The content bytes are the
+// envelope's own.
+type rewrapVector struct {
+	Added    vectorKey `json:"added"`
+	Envelope string    `json:"envelope"`
+}
+
+// rewrapOf is how both generators make a vector's rewrap: opener = the first
+// recipient, to = every recipient but the last, then the added key.
+func rewrapOf(t *testing.T, seed string, env []byte, ctx e2ee.Context, opener e2eetest.SecretKey, pubs []e2ee.PublicKey) (e2eetest.SecretKey, []byte) {
+	t.Helper()
+	added, err := e2eetest.GenerateKey(e2eetest.NewDRBG(seed + "/rewrap/keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := append(slices.Clone(pubs[:len(pubs)-1]), added.Public())
+	out, err := e2eetest.Rewrap(e2eetest.NewDRBG(seed+"/rewrap"), env, ctx, opener, to)
+	if err != nil {
+		t.Fatalf("rewrap: %v", err)
+	}
+	return added, out
+}
+
+const drbgDescription = "stream = SHA-256(seed ‖ u32be(0)) ‖ SHA-256(seed ‖ u32be(1)) ‖ …; recipients' keys from seed+\"/keys\", plaintext bytes from seed+\"/plaintext\", Seal's randomness from seed+\"/seal\"; for n ≥ 2, rewrap: the first recipient re-wraps for all but the last plus a key from seed+\"/rewrap/keys\", with the randomness of seed+\"/rewrap\""
 
 const vectorText = `{"text":"Llamó a las 3:14 — ansiedad, respiración guiada; se calmó. ¿Volverá a llamar? 🙏","fields":{"risk":"low","followUp":true}}`
 
@@ -124,6 +151,7 @@ func buildGoVectors(t *testing.T) vectorFile {
 		kd := e2eetest.NewDRBG(seed + "/keys")
 		var keys []vectorKey
 		var pubs []e2ee.PublicKey
+		var sks []e2eetest.SecretKey
 		for range s.n {
 			sk, err := e2eetest.GenerateKey(kd)
 			if err != nil {
@@ -131,6 +159,7 @@ func buildGoVectors(t *testing.T) vectorFile {
 			}
 			keys = append(keys, keyVector(sk))
 			pubs = append(pubs, sk.Public())
+			sks = append(sks, sk)
 		}
 		ctx := s.ctx
 		if s.keyID {
@@ -141,13 +170,18 @@ func buildGoVectors(t *testing.T) vectorFile {
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		f.Vectors = append(f.Vectors, envelopeVector{
+		v := envelopeVector{
 			Name: s.name, Seed: seed,
 			Context:    vectorContext{ctx.Purpose, ctx.CallID, ctx.ItemID},
 			Recipients: keys,
 			Plaintext:  e2ee.EncodeBase64URL(pt),
 			Envelope:   e2ee.EncodeBase64URL(env),
-		})
+		}
+		if s.n >= 2 {
+			added, re := rewrapOf(t, seed, env, ctx, sks[0], pubs)
+			v.Rewrap = &rewrapVector{keyVector(added), e2ee.EncodeBase64URL(re)}
+		}
+		f.Vectors = append(f.Vectors, v)
 	}
 	return f
 }
@@ -215,9 +249,10 @@ func mustB64(t *testing.T, s string) []byte {
 	return b
 }
 
-// checkEnvelopeVectors opens every vector with every recipient key and
-// re-seals it with the vector's stream, expecting identical bytes.
-func checkEnvelopeVectors(t *testing.T, f vectorFile, wantMin int) {
+// checkEnvelopeVectors opens every vector with every recipient key and, for
+// v2 files, re-seals it with the vector's stream, expecting identical bytes.
+// The v1 files are kept for opening only: Seal writes v2.
+func checkEnvelopeVectors(t *testing.T, f vectorFile, wantMin int, version byte) {
 	if len(f.Vectors) < wantMin {
 		t.Fatalf("%d vectors, want at least %d", len(f.Vectors), wantMin)
 	}
@@ -230,6 +265,9 @@ func checkEnvelopeVectors(t *testing.T, f vectorFile, wantMin int) {
 			h, err := e2ee.ParseEnvelope(env)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if h.Version != version {
+				t.Fatalf("version 0x%02x, want 0x%02x", h.Version, version)
 			}
 			if len(h.Recipients) != len(v.Recipients) || h.PlaintextSize != len(pt) {
 				t.Fatalf("header: %d recipients, %d plaintext bytes; want %d, %d", len(h.Recipients), h.PlaintextSize, len(v.Recipients), len(pt))
@@ -263,12 +301,18 @@ func checkEnvelopeVectors(t *testing.T, f vectorFile, wantMin int) {
 				}
 				pubs = append(pubs, pk)
 			}
-			resealed, err := e2ee.Seal(e2eetest.NewDRBG(v.Seed+"/seal"), pt, ctx, pubs)
-			if err != nil {
-				t.Fatal(err)
+			if version == e2ee.Version2 {
+				resealed, err := e2ee.Seal(e2eetest.NewDRBG(v.Seed+"/seal"), pt, ctx, pubs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(resealed, env) {
+					t.Fatal("re-sealing with the vector's stream gives different bytes")
+				}
 			}
-			if !bytes.Equal(resealed, env) {
-				t.Fatal("re-sealing with the vector's stream gives different bytes")
+			if version == e2ee.Version2 && len(pubs) >= 2 {
+				checkRewrapVector(t, v, ctx, env, pt, pubs)
+				seen["rewrap"] = true
 			}
 			seen[fmt.Sprintf("n=%d", len(pubs))] = true
 			switch len(pt) {
@@ -281,10 +325,58 @@ func checkEnvelopeVectors(t *testing.T, f vectorFile, wantMin int) {
 			}
 		})
 	}
-	for _, want := range []string{"n=1", "n=2", "n=5", "empty", "1byte", "64k"} {
+	wants := []string{"n=1", "n=2", "n=5", "empty", "1byte", "64k"}
+	if version == e2ee.Version2 {
+		wants = append(wants, "rewrap")
+	}
+	for _, want := range wants {
 		if !seen[want] {
 			t.Errorf("vectors do not cover %s", want)
 		}
+	}
+}
+
+// checkRewrapVector re-wraps the envelope as the vector says and expects its
+// bytes exactly; the content is the envelope's own, and every new recipient
+// opens it.
+func checkRewrapVector(t *testing.T, v envelopeVector, ctx e2ee.Context, env, pt []byte, pubs []e2ee.PublicKey) {
+	t.Helper()
+	if v.Rewrap == nil {
+		t.Fatal("no rewrap")
+	}
+	want := mustB64(t, v.Rewrap.Envelope)
+	skb, _ := hex.DecodeString(v.Recipients[0].SecretKey)
+	opener, err := e2eetest.ParseSecretKey(skb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added, got := rewrapOf(t, v.Seed, env, ctx, opener, pubs)
+	if added.Public().String() != v.Rewrap.Added.PublicKey || hex.EncodeToString(added[:]) != v.Rewrap.Added.SecretKey {
+		t.Fatal("rewrap: the added key differs")
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("rewrap: re-wrapping with the vector's stream gives different bytes")
+	}
+	n := len(pubs)
+	if !bytes.Equal(want[core.HeaderSize(n):], env[core.HeaderSize(n):]) {
+		t.Fatal("rewrap: the content bytes differ")
+	}
+	keep := func(pk e2ee.PublicKey) bool { return slices.Contains(pubs[:n-1], pk) }
+	if err := e2ee.CheckRewrap(env, want, keep); err != nil {
+		t.Fatalf("rewrap: %v", err)
+	}
+	for i, k := range append(slices.Clone(v.Recipients[:n-1]), v.Rewrap.Added) {
+		skb, _ := hex.DecodeString(k.SecretKey)
+		sk, err := e2eetest.ParseSecretKey(skb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := e2eetest.Open(want, ctx, sk); err != nil || !bytes.Equal(got, pt) {
+			t.Fatalf("rewrap: recipient %d: %v", i, err)
+		}
+	}
+	if h, err := e2ee.ParseEnvelope(want); err != nil || h.Includes(pubs[n-1]) {
+		t.Fatalf("rewrap: the dropped recipient is still listed (%v)", err)
 	}
 }
 
@@ -314,10 +406,21 @@ func TestVectorsCoverEveryPurpose(t *testing.T) {
 	}
 }
 
-func TestGoVectors(t *testing.T) { checkEnvelopeVectors(t, readVectorFile(t, "envelopes-go.json"), 10) }
+func TestGoVectors(t *testing.T) {
+	checkEnvelopeVectors(t, readVectorFile(t, "envelopes-go.json"), 10, e2ee.Version2)
+}
 
 // TestJSVectors opens envelopes sealed by ui/src/crypto.
-func TestJSVectors(t *testing.T) { checkEnvelopeVectors(t, readVectorFile(t, "envelopes-js.json"), 10) }
+func TestJSVectors(t *testing.T) {
+	checkEnvelopeVectors(t, readVectorFile(t, "envelopes-js.json"), 10, e2ee.Version2)
+}
+
+// The v1 envelopes both sides wrote before v2, frozen: they still open.
+func TestV1Vectors(t *testing.T) {
+	for _, name := range []string{"envelopes-v1-go.json", "envelopes-v1-js.json"} {
+		t.Run(name, func(t *testing.T) { checkEnvelopeVectors(t, readVectorFile(t, name), 10, e2ee.Version1) })
+	}
+}
 
 func readJSON(t *testing.T, name string, v any) {
 	t.Helper()

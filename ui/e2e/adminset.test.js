@@ -6,7 +6,8 @@
 // them on the Volunteers screen, which signs the change and re-seals every
 // envelope in the first admin's browser (progress bar, audited). The new
 // admin then reads the old note, the caller number and the volunteer's
-// profile. The first admin removes them again (a signed removal): after the
+// profile; the note's content bytes are the ones the volunteer's browser
+// sealed (a re-seal re-wraps the content key). The first admin removes them again (a signed removal): after the
 // re-seal no envelope holds their wrap and their key opens nothing. Last, an
 // admin made by editing the database (the demo-only tamper route) is
 // refused: the volunteer's next note is not sealed to that key, and the
@@ -16,6 +17,7 @@ import assert from 'node:assert/strict';
 import { poll, startHarness } from './harness.js';
 import { apiAs, callerNumberIn, heading, invite, join, login, makeAvailable, nav, placeDemoCall, scheduleEveryoneNow, scriptErrors, setupAdmin, step, tmpFile } from './flows.js';
 import { envelopeRecipients, newIdentity, restoreBackup } from '../src/keys.js';
+import { b64urlDecode } from '../src/crypto/index.js';
 import { openCallerNumber, openNote } from '../src/notes.js';
 
 const rnd = (n) => Array.from({ length: n }, () => Math.floor(Math.random() * 10)).join('');
@@ -111,6 +113,12 @@ test('admin set: re-seal for a new admin, remove them, refuse a forged one', { t
   });
 
   let admin2Key;
+  let noteBefore;
+  // content: an envelope's content nonce and ciphertext, after the header.
+  const content = (env) => {
+    const b = b64urlDecode(env);
+    return Array.from(b.subarray(2 + 137 * b[1]));
+  };
   await step(t, 'a second admin joins; until confirmed they read nothing old and nothing is sealed to them', async () => {
     const recovery = await join(h, admin2.page, await invite(admin.page, 'admin'), ADMIN2, tmpFile(h, 'admin2-backup.json'));
     admin2Key = await restoreBackup(await (await import('node:fs/promises')).readFile(tmpFile(h, 'admin2-backup.json'), 'utf8'), recovery);
@@ -124,6 +132,7 @@ test('admin set: re-seal for a new admin, remove them, refuse a forged one', { t
       assert.ok(!rec.includes(admin2Pk), `${what} is sealed to an admin nobody confirmed`);
     }
     assert.equal(openNote(r.envelopes.note, { callId, noteId }, admin2Key.secretKey).reason, 'notRecipient');
+    noteBefore = r.envelopes.note;
   });
 
   await step(t, 'the first admin confirms them; their browser re-seals everything with a progress bar', async () => {
@@ -134,6 +143,8 @@ test('admin set: re-seal for a new admin, remove them, refuse a forged one', { t
     assert.equal(await admin.page.locator('.adminset-refused').count(), 0, 'no admin refused any more');
     const r = await recipientsEverywhere(admin.page, { noteId, callId, volPk });
     assert.ok(r.note.includes(admin2Pk) && r.note.includes(volPk), `note sealed to ${r.note}`);
+    assert.equal(b64urlDecode(r.envelopes.note)[0], 2, 'the note is a v2 envelope');
+    assert.deepEqual(content(r.envelopes.note), content(noteBefore), 'the re-seal left the note content byte for byte');
     assert.ok(r.callerNumber.includes(admin2Pk), 'caller number re-sealed');
     assert.ok(r.profile.includes(admin2Pk) && r.profile.includes(volPk), 'profile re-sealed');
     const audit = await apiAs(admin.page, 'GET', '/api/audit?action=envelopes.resealed');

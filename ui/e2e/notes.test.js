@@ -198,8 +198,8 @@ test('notes: fields, validation, drafts, access, integrity, canaries', { timeout
     const all = await volA.page.evaluate(() => Object.entries(localStorage));
     assert.deepEqual(all.filter(([k]) => k.startsWith('llamenos.draft')), []);
     assert.ok(!JSON.stringify(all).includes('Draft-Canary'));
-    const allowed = ['llamenos.keystore', 'llamenos.prefs', 'llamenos.unlock-attempts'];
-    assert.deepEqual(all.map(([k]) => k).filter((k) => !allowed.includes(k)), [], 'only the key store and preferences stay');
+    const allowed = ['llamenos.keystore', 'llamenos.prefs', 'llamenos.unlock-attempts', 'llamenos.adminset'];
+    assert.deepEqual(all.map(([k]) => k).filter((k) => !allowed.includes(k)), [], 'only the key store, preferences and the admin-set pin stay');
     await login(volA.page, VOL_A.passphrase);
     await heading(volA.page, /^Hello, /);
   });

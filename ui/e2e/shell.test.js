@@ -74,11 +74,12 @@ test('shell: keyboard, focus, language, reload lock, logout', { timeout: 300000 
   await page.getByRole('heading', { level: 1, name: 'Mi cuenta' }).waitFor();
   await page.getByLabel('Idioma').selectOption('en');
 
-  // Logout: drafts go, the key store and preferences stay.
+  // Logout: drafts go; the key store, preferences and the pinned admin set
+  // (public keys and digests) stay.
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
   const keys = await page.evaluate(() => Object.keys(localStorage).sort());
-  assert.deepEqual(keys, ['llamenos.keystore', 'llamenos.prefs']);
+  assert.deepEqual(keys, ['llamenos.adminset', 'llamenos.keystore', 'llamenos.prefs']);
   assert.equal(await page.evaluate(() => fetch('/api/me').then((r) => r.status)), 401);
 
   // Unknown routes say so, with a way home.

@@ -10,13 +10,13 @@ import path from 'node:path';
 import { b64urlEncode, bytesToHex } from '../src/crypto/bytes.js';
 import { createKeyStore, MIN_ITERATIONS } from '../src/crypto/keystore.js';
 import { encodeNpub, encodeNsec, generateSecretKey, getPublicKey } from '../src/crypto/keys.js';
-import { seal } from '../src/crypto/envelope.js';
+import { rewrap, seal } from '../src/crypto/envelope.js';
 import { testDRBG } from './drbg.mjs';
 
 export const vectorsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../testdata/vectors');
 
 const DRBG_DESCRIPTION =
-  'stream = SHA-256(seed ‖ u32be(0)) ‖ SHA-256(seed ‖ u32be(1)) ‖ …; recipients\' keys from seed+"/keys", plaintext bytes from seed+"/plaintext", Seal\'s randomness from seed+"/seal"';
+  'stream = SHA-256(seed ‖ u32be(0)) ‖ SHA-256(seed ‖ u32be(1)) ‖ …; recipients\' keys from seed+"/keys", plaintext bytes from seed+"/plaintext", Seal\'s randomness from seed+"/seal"; for n ≥ 2, rewrap: the first recipient re-wraps for all but the last plus a key from seed+"/rewrap/keys", with the randomness of seed+"/rewrap"';
 
 const TEXT =
   '{"text":"Voluntaria: la persona llamó desde el trabajo; habló de insomnio y deudas. Acordamos volver a hablar el jueves. ✔","fields":{"risk":"medium","language":"es"}}';
@@ -61,6 +61,15 @@ function keyVector(sk) {
   return { secretKey: bytesToHex(sk), nsec: encodeNsec(sk), publicKey: bytesToHex(pk), npub: encodeNpub(pk) };
 }
 
+// rewrapOf is how both generators make a vector's rewrap (e2ee/vectors_test.go
+// has the twin): the first recipient re-wraps for every recipient but the
+// last, then a new key.
+export function rewrapOf(seed, env, ctx, opener, pks) {
+  const added = generateSecretKey({ random: testDRBG(seed + '/rewrap/keys') });
+  const to = [...pks.slice(0, -1), getPublicKey(added)];
+  return { added, envelope: rewrap(env, ctx, opener, to, { random: testDRBG(seed + '/rewrap') }) };
+}
+
 export function buildEnvelopeVectors() {
   const vectors = SPECS.map((s) => {
     const seed = `llamenos-test-vectors/js/${s.name}`;
@@ -71,7 +80,7 @@ export function buildEnvelopeVectors() {
     if (s.keyId) ctx.itemId = bytesToHex(pks[0]);
     const pt = plaintext(s.pt, seed);
     const env = seal(pt, ctx, pks, { random: testDRBG(seed + '/seal') });
-    return {
+    const v = {
       name: s.name,
       seed,
       context: { purpose: ctx.purpose, callId: ctx.callId, itemId: ctx.itemId },
@@ -79,6 +88,11 @@ export function buildEnvelopeVectors() {
       plaintext: b64urlEncode(pt),
       envelope: b64urlEncode(env),
     };
+    if (s.n >= 2) {
+      const r = rewrapOf(seed, env, ctx, sks[0], pks);
+      v.rewrap = { added: keyVector(r.added), envelope: b64urlEncode(r.envelope) };
+    }
+    return v;
   });
   return {
     comment: 'Envelopes sealed by the browser code (ui/src/crypto). The Go tests open them and re-seal them byte for byte. Format: docs/crypto.md.',

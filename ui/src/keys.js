@@ -20,10 +20,12 @@ import {
   parseEnvelope,
   parsePublicKeyHex,
   publicKeyHex,
+  rewrap,
   seal,
   sealLinkedKey,
   sha256,
   signAuth as cryptoSignAuth,
+  VERSION_2,
 } from './crypto/index.js';
 import { generateRecoveryKey, parseRecoveryKey } from './recovery.js';
 
@@ -149,6 +151,30 @@ export function openJSON(envelope, ctx, secretKey) {
     return { ok: true, value: JSON.parse(r.text) };
   } catch {
     return { ok: false, reason: 'integrity' };
+  }
+}
+
+// resealEnvelope gives an envelope to who should read it now. A v2
+// envelope is re-wrapped: the content key is opened from this key's wrap,
+// wraps are added for the new recipients and dropped for the others, and
+// the content stays byte for byte (the server checks that). A v1 envelope,
+// whose header is in its content AAD, is sealed again as v2, once.
+// → {ok:true, envelope} or {ok:false, reason} (see openFailure).
+export function resealEnvelope(envelope, ctx, secretKey, recipientsHex) {
+  if (!secretKey) return { ok: false, reason: 'locked' };
+  if (typeof envelope !== 'string' || envelope === '') return { ok: false, reason: 'missing' };
+  try {
+    const env = b64urlDecode(envelope);
+    const to = recipientKeys(recipientsHex);
+    if (parseEnvelope(env).version === VERSION_2) return { ok: true, envelope: b64urlEncode(rewrap(env, ctx, secretKey, to)) };
+    const pt = open(env, ctx, secretKey);
+    try {
+      return { ok: true, envelope: b64urlEncode(seal(pt, ctx, to)) };
+    } finally {
+      pt.fill(0);
+    }
+  } catch (err) {
+    return { ok: false, reason: openFailure(err) };
   }
 }
 

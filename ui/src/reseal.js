@@ -1,11 +1,14 @@
-// Re-sealing: when the admin set changes, an admin's browser opens every
+// Re-sealing: when the admin set changes, an admin's browser takes every
 // envelope that is not sealed to exactly who should read it now (its owners
-// and the vouched admins), and seals its plaintext again to them. The server
-// lists the envelopes and takes the new ones; it never sees a plaintext or a
-// content key. Progress is the server's list itself (what is fixed leaves
+// and the vouched admins) and re-wraps it: the content key, opened from its
+// own wrap, is wrapped for each new recipient, the wraps of those who no
+// longer should read it are dropped, and the content is not touched. A v1
+// envelope is sealed again as v2 instead, once. The server lists the
+// envelopes and takes the new ones; it never sees a plaintext or a content
+// key. Progress is the server's list itself (what is fixed leaves
 // it), plus a cursor past envelopes this key cannot open, kept in
 // localStorage so a reload resumes where it stopped.
-import { envelopeDigest, envelopeRecipients, openBytes, sealBytes } from './keys.js';
+import { envelopeDigest, envelopeRecipients, resealEnvelope } from './keys.js';
 import { PREFIX } from './storage.js';
 
 export const RESEAL_KEY = PREFIX + 'reseal';
@@ -72,7 +75,7 @@ export async function runReseal({ api, secretKey, admins, head, storage = global
     for (const it of items) {
       const current = envelopeRecipients(it.envelope) || [];
       const to = wantedRecipients(current, it.owners, admins);
-      const r = same(current, to) ? { ok: false } : openBytes(it.envelope, it.context, secretKey);
+      const r = same(current, to) ? { ok: false } : resealEnvelope(it.envelope, it.context, secretKey, to);
       if (!r.ok && r.reason === 'locked') throw new Error('locked');
       if (!r.ok) {
         // Not ours to open (sealed before this admin was vouched for and
@@ -85,8 +88,7 @@ export async function runReseal({ api, secretKey, admins, head, storage = global
         progressed = true;
         continue;
       }
-      const envelope = sealBytes(r.bytes, it.context, to);
-      r.bytes.fill(0);
+      const envelope = r.envelope;
       batch.push({ kind: it.kind, id: it.id, prev: envelopeDigest(it.envelope), envelope });
       bytes += envelope.length;
       progressed = true;

@@ -102,11 +102,12 @@ export function createSession() {
 }
 
 // endLocal: what logout does on the device. The encrypted key store stays so
-// the person can log in again; drafts go, and so do the pinned admin set
-// and the re-seal cursor (they name this hotline's admins).
+// the person can log in again, and so does the pinned admin set (public
+// keys and digests only): a server that shows a cut or replaced set after
+// the next sign-in is still refused. Drafts go, and so does the re-seal
+// cursor.
 export function endLocal(session, storage) {
   session.forget();
-  storage.removeItem(SIGNED_IN_PREFIX + 'adminset');
   storage.removeItem(SIGNED_IN_PREFIX + 'reseal');
   return wipeDrafts(storage);
 }

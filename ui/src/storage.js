@@ -4,7 +4,7 @@
 //   llamenos.unlock-attempts   failed unlock counter (crypto module)
 //   llamenos.prefs             language and auto-lock delay (not secret)
 //   llamenos.draft.*           sealed note drafts (wiped on logout and panic)
-//   llamenos.adminset          the admin set this browser verified last (wiped on logout and panic)
+//   llamenos.adminset          the admin set this browser verified last (survives logout; wiped on panic)
 //   llamenos.reseal            where a re-seal stopped (wiped on logout and panic)
 
 export const PREFIX = 'llamenos.';

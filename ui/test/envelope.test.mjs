@@ -13,6 +13,7 @@ import {
   getPublicKey,
   open,
   parseEnvelope,
+  rewrap,
   seal,
 } from '../src/crypto/index.js';
 
@@ -53,7 +54,7 @@ describe('seal/open round trip', () => {
         const env = seal(pt, CTX, pks);
         assert.equal(env.length, PREFIX + n * ENTRY + 24 + size + 16);
         const h = parseEnvelope(env);
-        assert.equal(h.version, 1);
+        assert.equal(h.version, 2);
         assert.equal(h.plaintextSize, size);
         assert.equal(h.size, env.length);
         assert.deepEqual(h.recipients, pks);
@@ -111,14 +112,18 @@ describe('tampering', () => {
   // Each position: the low bit flipped, opened by both recipients, and the
   // whole byte inverted, opened by one of them in turn (noble's ECDH is slow
   // enough that all combinations would dominate the suite's run time).
-  test('every single flipped byte is rejected by both recipients', () => {
+  test('every single flipped byte is rejected by the recipients it concerns', () => {
     const { sks, pks } = keys(2);
     const env = seal(enc('a short note'), CTX, pks);
     const failures = [];
     for (let i = 0; i < env.length; i++) {
+      // A byte of recipient j's entry must break recipient j; v2 leaves the
+      // others' entries out of the content AAD, so they still open.
+      const j = Math.floor((i - PREFIX) / ENTRY);
+      const concerned = (list) => (i >= PREFIX && j < sks.length ? [sks[j]] : list);
       for (const [mask, who] of [
-        [0x01, sks],
-        [0xff, [sks[i % 2]]],
+        [0x01, concerned(sks)],
+        [0xff, concerned([sks[i % 2]])],
       ]) {
         const mod = Uint8Array.from(env);
         mod[i] ^= mask;
@@ -129,10 +134,15 @@ describe('tampering', () => {
       }
     }
     assert.deepEqual(failures, []);
-    // A change in the other recipient's entry breaks this recipient too.
+    // A change in the other recipient's entry breaks that recipient only.
     const mod = Uint8Array.from(env);
     mod[PREFIX + ENTRY + 32 + 33] ^= 1;
-    assertRejected(mod, CTX, sks[0], 'AUTH_FAILED');
+    assertRejected(mod, CTX, sks[1], 'AUTH_FAILED');
+    assert.deepEqual(open(mod, CTX, sks[0]), enc('a short note'));
+    // The content AAD binds the version: v2 does not pass for v1.
+    const v1 = Uint8Array.from(env);
+    v1[0] = 1;
+    assertRejected(v1, CTX, sks[0], 'AUTH_FAILED');
   });
 
   test('every truncation length, and one extra byte, is rejected', () => {
@@ -181,7 +191,7 @@ describe('tampering', () => {
   test('unknown versions', () => {
     const { sks, pks } = keys(1);
     const env = seal(enc('x'), CTX, pks);
-    for (const v of [0x00, 0x02, 0x7f, 0xff]) {
+    for (const v of [0x00, 0x03, 0x7f, 0xff]) {
       const mod = Uint8Array.from(env);
       mod[0] = v;
       assertRejected(mod, CTX, sks[0], 'UNKNOWN_VERSION');
@@ -205,7 +215,7 @@ describe('parseEnvelope', () => {
     ['duplicate recipient', variant((m) => m.set(env.subarray(PREFIX, PREFIX + 32), PREFIX + ENTRY)), 'MALFORMED'],
     ['recipient not a point', variant((m) => m.fill(0xff, PREFIX, PREFIX + 32)), 'MALFORMED'],
     ['ephemeral not compressed', variant((m) => (m[PREFIX + 32] = 0x04)), 'MALFORMED'],
-    ['version 2', variant((m) => (m[0] = 2)), 'UNKNOWN_VERSION'],
+    ['version 3', variant((m) => (m[0] = 3)), 'UNKNOWN_VERSION'],
   ]) {
     test(name, () => assert.throws(() => parseEnvelope(bytes), { code }));
   }
@@ -234,5 +244,31 @@ describe('seal refuses', () => {
     const k = keys(1);
     const env = seal(new Uint8Array(0), CTX, k.pks);
     assert.throws(() => open(env, { purpose: 'notes' }, k.sks[0]), { code: 'UNKNOWN_PURPOSE' });
+  });
+});
+
+describe('rewrap', () => {
+  test('adds and drops wraps, keeps the content and the kept wraps byte for byte', () => {
+    const { sks, pks } = keys(4);
+    const env = seal(enc('a note to keep'), CTX, pks.slice(0, 3));
+    const next = rewrap(env, CTX, sks[0], [pks[0], pks[1], pks[3]]);
+    assert.deepEqual(next.subarray(PREFIX + 3 * ENTRY), env.subarray(PREFIX + 3 * ENTRY), 'content nonce and ciphertext');
+    assert.deepEqual(next.subarray(PREFIX, PREFIX + 2 * ENTRY), env.subarray(PREFIX, PREFIX + 2 * ENTRY), 'kept wraps');
+    for (const i of [0, 1, 3]) assert.deepEqual(open(next, CTX, sks[i]), enc('a note to keep'));
+    assertRejected(next, CTX, sks[2], 'NOT_RECIPIENT');
+  });
+
+  test('refuses a v1 envelope, a non-recipient, a changed content and another context', () => {
+    const { sks, pks } = keys(3);
+    const env = seal(enc('x'), CTX, pks.slice(0, 2));
+    const v1 = Uint8Array.from(env);
+    v1[0] = 1;
+    assert.throws(() => rewrap(v1, CTX, sks[0], pks), { code: 'UNKNOWN_VERSION' });
+    assert.throws(() => rewrap(env, CTX, sks[2], pks), { code: 'NOT_RECIPIENT' });
+    const bad = Uint8Array.from(env);
+    bad[bad.length - 1] ^= 1;
+    assert.throws(() => rewrap(bad, CTX, sks[0], pks), { code: 'AUTH_FAILED' });
+    assert.throws(() => rewrap(env, { ...CTX, itemId: 'note-2' }, sks[0], pks), { code: 'AUTH_FAILED' });
+    assert.throws(() => rewrap(env, CTX, sks[0], [pks[0], pks[0]]), { code: 'DUPLICATE_RECIPIENT' });
   });
 });

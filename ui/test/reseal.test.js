@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { b64urlDecode, hexToBytes } from '../src/crypto/index.js';
 import { envelopeDigest, envelopeRecipients, newIdentity, openText, sealText } from '../src/keys.js';
 import { RESEAL_KEY, runReseal, wantedRecipients } from '../src/reseal.js';
 
@@ -88,4 +90,39 @@ test('removing an admin drops their wrap and never adds an owner the envelope di
   await runReseal({ api: server, secretKey: a.secretKey, admins: [a.pubkey], head: 'h2', storage: memoryStorage() });
   assert.deepEqual(envelopeRecipients(items[0].envelope), [author.pubkey, a.pubkey]);
   assert.equal(openText(items[0].envelope, ctx('n1'), gone.secretKey).reason, 'notRecipient');
+});
+
+test('a v2 envelope is re-wrapped with its content untouched; a v1 one is sealed again as v2', async () => {
+  const a = newIdentity();
+  const b = newIdentity();
+  const gone = newIdentity();
+  const author = newIdentity();
+  const v2 = sealText('kept bytes', ctx('v2'), [author.pubkey, a.pubkey, gone.pubkey]);
+  // A v1 envelope as sealed before v2: the frozen vectors have them.
+  const vectors = JSON.parse(readFileSync(new URL('../../testdata/vectors/envelopes-v1-js.json', import.meta.url), 'utf8'));
+  const v = vectors.vectors.find((x) => x.recipients.length === 1 && x.context.purpose === 'note');
+  const v1Key = hexToBytes(v.recipients[0].secretKey);
+  const items = [
+    { kind: 'note', id: 'v2', context: ctx('v2'), owners: [author.pubkey], envelope: v2 },
+    { kind: 'note', id: 'v1', context: v.context, owners: [], envelope: v.envelope },
+  ];
+  const body = (e, n) => b64urlDecode(e).subarray(2 + 137 * n);
+  const entry = (e, i) => b64urlDecode(e).subarray(2 + 137 * i, 2 + 137 * (i + 1));
+  const before = items.map((it) => it.envelope);
+
+  await runReseal({ api: fakeServer(items, [a.pubkey, b.pubkey]), secretKey: a.secretKey, admins: [a.pubkey, b.pubkey], head: 'h', storage: memoryStorage() });
+  assert.deepEqual(envelopeRecipients(items[0].envelope), [author.pubkey, a.pubkey, b.pubkey]);
+  assert.deepEqual(body(items[0].envelope, 3), body(before[0], 3), 'content nonce and ciphertext byte for byte');
+  assert.deepEqual(entry(items[0].envelope, 0), entry(before[0], 0), "the author's wrap is kept as it was");
+  assert.deepEqual(entry(items[0].envelope, 1), entry(before[0], 1), "the admin's wrap is kept as it was");
+  assert.equal(openText(items[0].envelope, items[0].context, b.secretKey).text, 'kept bytes');
+  assert.equal(openText(items[0].envelope, items[0].context, gone.secretKey).reason, 'notRecipient');
+
+  // The v1 envelope's only recipient is not an admin here: a (who cannot
+  // open it) steps past it, and its own recipient, made admin, converts it.
+  const v1Pub = envelopeRecipients(v.envelope)[0];
+  await runReseal({ api: fakeServer(items, [v1Pub, a.pubkey]), secretKey: v1Key, admins: [v1Pub, a.pubkey], head: 'h2', storage: memoryStorage() });
+  assert.equal(b64urlDecode(items[1].envelope)[0], 2, 'sealed again as v2');
+  assert.deepEqual(envelopeRecipients(items[1].envelope), [v1Pub, a.pubkey]);
+  assert.deepEqual(openText(items[1].envelope, items[1].context, a.secretKey).ok, true);
 });

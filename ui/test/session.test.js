@@ -9,6 +9,8 @@ function deviceStorage() {
     'llamenos.keystore': '{"v":1}',
     'llamenos.unlock-attempts': '{"failures":1,"at":0}',
     'llamenos.prefs': '{"lang":"es"}',
+    'llamenos.adminset': '{"len":1}',
+    'llamenos.reseal': '{"after":""}',
     [DRAFT_PREFIX + 'call-1']: 'sealed1',
     [DRAFT_PREFIX + 'call-2']: 'sealed2',
     'llamenos-old-name': 'x',
@@ -42,7 +44,7 @@ test('unlocking with a new key zeroes the old one', () => {
   assert.deepEqual(a, new Uint8Array(32));
 });
 
-test('logout wipes the key and every draft, and keeps the key store and prefs', () => {
+test('logout wipes the key, every draft and the re-seal cursor, and keeps the key store, prefs and admin-set pin', () => {
   const st = deviceStorage();
   const s = createSession();
   const sk = new Uint8Array(32).fill(5);
@@ -52,7 +54,7 @@ test('logout wipes the key and every draft, and keeps the key store and prefs', 
   assert.deepEqual(sk, new Uint8Array(32));
   assert.equal(s.pubkey, null);
   assert.equal(s.me, null);
-  assert.deepEqual(st.keys().sort(), ['llamenos-old-name', 'llamenos.keystore', 'llamenos.prefs', 'llamenos.unlock-attempts', 'other-app']);
+  assert.deepEqual(st.keys().sort(), ['llamenos-old-name', 'llamenos.adminset', 'llamenos.keystore', 'llamenos.prefs', 'llamenos.unlock-attempts', 'other-app']);
 });
 
 test('panic wipes every llamenos item in both storages and nothing else', () => {
@@ -61,7 +63,7 @@ test('panic wipes every llamenos item in both storages and nothing else', () => 
   const s = createSession();
   const sk = new Uint8Array(32).fill(5);
   s.unlock(sk, 'pk');
-  assert.equal(panicLocal(s, local, sess), 8);
+  assert.equal(panicLocal(s, local, sess), 10);
   assert.deepEqual(local.keys(), ['other-app']);
   assert.deepEqual(sess.keys(), ['unrelated']);
   assert.deepEqual(sk, new Uint8Array(32));

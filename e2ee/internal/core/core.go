@@ -15,12 +15,14 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-// Envelope v1 layout (docs/crypto.md has the full description):
+// Envelope layout (docs/crypto.md has the full description):
 //
-//	version u8 = 0x01 | n u8 (1..255)
+//	version u8 = 0x01 or 0x02 | n u8 (1..255)
 //	n × { recipient x-only 32 | ephemeral compressed 33 | wrap nonce 24 | wrapped key 48 }
 //	content nonce 24 | content ciphertext (len(pt) + 16)
 const (
+	Version1       = 0x01
+	Version2       = 0x02
 	PublicKeySize  = 32
 	ContentKeySize = 32
 	NonceSize      = chacha20poly1305.NonceSizeX // 24
@@ -34,8 +36,21 @@ const (
 )
 
 // HeaderSize is the number of bytes before the content nonce of an envelope
-// with n recipients. The header is part of the content AAD.
+// with n recipients.
 func HeaderSize(n int) int { return PrefixSize + n*EntrySize }
+
+// ContentAAD is the AAD of an envelope's content, given the context AAD and
+// the envelope's header: v1 covers the whole header (version, count and
+// every recipient entry), v2 only the version byte, so that wraps can be
+// added and removed without a new content tag. It returns a new slice.
+func ContentAAD(ctxAAD, header []byte) []byte {
+	out := make([]byte, 0, len(ctxAAD)+len(header))
+	out = append(out, ctxAAD...)
+	if header[0] == Version1 {
+		return append(out, header...)
+	}
+	return append(out, header[0])
+}
 
 // WrapKey = HKDF-SHA256(ikm = shared x, salt = E(33) ‖ recipient(32),
 // info = "llamenos/v1/wrap/" + purpose, 32 bytes): the key that wraps the
@@ -49,6 +64,41 @@ func WrapKey(sharedX, ephCompressed, recipient []byte, purpose string) ([]byte, 
 		return nil, fmt.Errorf("wrap key: %w", err)
 	}
 	return k, nil
+}
+
+// WrapEntry fills e (EntrySize bytes) with a wrap of the content key for
+// recipient (x-only, with its lifted point): recipient ‖ E ‖ wrap nonce ‖
+// XChaCha20-Poly1305(WrapKey, nonce, key, aad). It draws the ephemeral
+// secret (redrawn while out of range) and then the wrap nonce from rand, in
+// that order; the vectors depend on it.
+func WrapEntry(rand io.Reader, e, key, recipient []byte, point *secp256k1.PublicKey, aad []byte, purpose string) error {
+	copy(e[:PublicKeySize], recipient)
+	eph, err := GenerateScalar(rand)
+	if err != nil {
+		return fmt.Errorf("ephemeral key: %w", err)
+	}
+	priv := secp256k1.PrivKeyFromBytes(eph[:])
+	clear(eph[:])
+	ephPub := priv.PubKey().SerializeCompressed()
+	copy(e[PublicKeySize:], ephPub)
+	shared := secp256k1.GenerateSharedSecret(priv, point)
+	priv.Zero()
+	wrapKey, err := WrapKey(shared, ephPub, recipient, purpose)
+	clear(shared)
+	if err != nil {
+		return err
+	}
+	defer clear(wrapKey)
+	wrapNonce := e[PublicKeySize+EphemeralSize : PublicKeySize+EphemeralSize+NonceSize]
+	if _, err := io.ReadFull(rand, wrapNonce); err != nil {
+		return fmt.Errorf("wrap nonce: %w", err)
+	}
+	aead, err := chacha20poly1305.NewX(wrapKey)
+	if err != nil {
+		return fmt.Errorf("wrap: %w", err)
+	}
+	copy(e[PublicKeySize+EphemeralSize+NonceSize:], aead.Seal(nil, wrapNonce, key, aad))
+	return nil
 }
 
 // MaxScalarTries bounds the rejection loop in GenerateScalar. A uniformly

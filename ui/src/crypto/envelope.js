@@ -1,8 +1,11 @@
-// Envelope v1: one content key, XChaCha20-Poly1305 content, the key wrapped
-// per recipient with ephemeral ECDH + HKDF-SHA256 + XChaCha20-Poly1305, all
-// bound to a context. Twin of e2ee/envelope.go; docs/crypto.md is normative.
+// Envelope v1 and v2: one content key, XChaCha20-Poly1305 content, the key
+// wrapped per recipient with ephemeral ECDH + HKDF-SHA256 +
+// XChaCha20-Poly1305, all bound to a context. v1's content AAD covers the
+// whole header; v2's only the version byte, so rewrap can add and drop
+// wraps without touching the content. seal writes v2; open reads both.
+// Twin of e2ee/envelope.go; docs/crypto.md is normative.
 //
-//   version u8 = 0x01 | n u8 (1..255)
+//   version u8 = 0x01 or 0x02 | n u8 (1..255)
 //   n × { recipient x-only 32 | ephemeral compressed 33 | wrap nonce 24 | wrapped key 48 }
 //   content nonce 24 | content ciphertext (len(pt) + 16)
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -14,6 +17,7 @@ import { CryptoError } from './errors.js';
 import { generateSecretKey, getPublicKey, liftX, parseSecretKey } from './keys.js';
 
 export const VERSION_1 = 0x01;
+export const VERSION_2 = 0x02;
 export const MAX_RECIPIENTS = 255;
 export const MAX_PLAINTEXT_SIZE = 16 * 1024 * 1024;
 export const MAX_CONTEXT_FIELD_SIZE = 256;
@@ -76,10 +80,34 @@ function wrapKey(sharedX, ephCompressed, recipient, purpose) {
   return hkdf(sha256, sharedX, concatBytes(ephCompressed, recipient), utf8(WRAP_INFO_PREFIX + purpose), KEY);
 }
 
+// The content AAD: the context and, in v1, the whole header; in v2 only the
+// version byte.
+function contentAAD(aad, header) {
+  return header[0] === VERSION_1 ? concatBytes(aad, header) : concatBytes(aad, header.subarray(0, 1));
+}
+
+// wrapEntry writes recipient r's entry at off: r ‖ E ‖ wrap nonce ‖ wrapped
+// key, drawing the ephemeral secret and then the wrap nonce.
+function wrapEntry(out, off, key, r, aad, purpose, random) {
+  const eph = generateSecretKey({ random });
+  const ephPub = secp256k1.getPublicKey(eph, true);
+  const shared = secp256k1.getSharedSecret(eph, concatBytes(Uint8Array.of(0x02), r), true).subarray(1);
+  eph.fill(0);
+  const wk = wrapKey(shared, ephPub, r, purpose);
+  shared.fill(0);
+  const wrapNonce = random(NONCE);
+  const wrapped = xchacha20poly1305(wk, wrapNonce, aad).encrypt(key);
+  wk.fill(0);
+  out.set(r, off);
+  out.set(ephPub, off + PK);
+  out.set(wrapNonce, off + PK + EPH);
+  out.set(wrapped, off + PK + EPH + NONCE);
+}
+
 function parse(env) {
   if (!isBytes(env)) throw new CryptoError('MALFORMED', 'envelope: expected bytes');
   if (env.length === 0) throw new CryptoError('MALFORMED', 'envelope: empty');
-  if (env[0] !== VERSION_1) {
+  if (env[0] !== VERSION_1 && env[0] !== VERSION_2) {
     throw new CryptoError('UNKNOWN_VERSION', `envelope: unknown version 0x${env[0].toString(16).padStart(2, '0')}`);
   }
   if (env.length < PREFIX) throw new CryptoError('MALFORMED', 'envelope: truncated before recipient count');
@@ -118,7 +146,7 @@ function parse(env) {
       wrapped: e.subarray(PK + EPH + NONCE),
     });
   }
-  return { n, headerSize, plaintextSize, entries };
+  return { version: env[0], n, headerSize, plaintextSize, entries };
 }
 
 /**
@@ -129,7 +157,7 @@ export function parseEnvelope(env) {
   const p = parse(env);
   const recipients = p.entries.map((e) => Uint8Array.from(e.recipient));
   return {
-    version: VERSION_1,
+    version: p.version,
     recipients,
     plaintextSize: p.plaintextSize,
     size: env.length,
@@ -164,26 +192,11 @@ export function seal(plaintext, ctx, recipients, { random = randomBytes } = {}) 
   const key = random(KEY);
   const contentNonce = random(NONCE);
   const header = new Uint8Array(PREFIX + recipients.length * ENTRY);
-  header[0] = VERSION_1;
+  header[0] = VERSION_2;
   header[1] = recipients.length;
   try {
-    recipients.forEach((r, i) => {
-      const off = PREFIX + i * ENTRY;
-      const eph = generateSecretKey({ random });
-      const ephPub = secp256k1.getPublicKey(eph, true);
-      const shared = secp256k1.getSharedSecret(eph, concatBytes(Uint8Array.of(0x02), r), true).subarray(1);
-      eph.fill(0);
-      const wk = wrapKey(shared, ephPub, r, ctx.purpose);
-      shared.fill(0);
-      const wrapNonce = random(NONCE);
-      const wrapped = xchacha20poly1305(wk, wrapNonce, aad).encrypt(key);
-      wk.fill(0);
-      header.set(r, off);
-      header.set(ephPub, off + PK);
-      header.set(wrapNonce, off + PK + EPH);
-      header.set(wrapped, off + PK + EPH + NONCE);
-    });
-    const ct = xchacha20poly1305(key, contentNonce, concatBytes(aad, header)).encrypt(plaintext);
+    recipients.forEach((r, i) => wrapEntry(header, PREFIX + i * ENTRY, key, r, aad, ctx.purpose, random));
+    const ct = xchacha20poly1305(key, contentNonce, contentAAD(aad, header)).encrypt(plaintext);
     return concatBytes(header, contentNonce, ct);
   } finally {
     key.fill(0);
@@ -197,8 +210,17 @@ export function seal(plaintext, ctx, recipients, { random = randomBytes } = {}) 
  */
 export function open(env, ctx, secretKey) {
   const aad = contextAAD(ctx);
-  const sk = parseSecretKey(secretKey);
   const p = parse(env);
+  const key = unwrapKey(p, aad, ctx, secretKey);
+  try {
+    return openContent(env, p, aad, key);
+  } finally {
+    key.fill(0);
+  }
+}
+
+function unwrapKey(p, aad, ctx, secretKey) {
+  const sk = parseSecretKey(secretKey);
   const me = getPublicKey(sk);
   const entry = p.entries.find((e) => equalBytes(e.recipient, me));
   if (!entry) {
@@ -209,20 +231,60 @@ export function open(env, ctx, secretKey) {
   sk.fill(0);
   const wk = wrapKey(shared, entry.ephemeral, me, ctx.purpose);
   shared.fill(0);
-  let key;
   try {
-    key = xchacha20poly1305(wk, entry.wrapNonce, aad).decrypt(entry.wrapped);
+    return xchacha20poly1305(wk, entry.wrapNonce, aad).decrypt(entry.wrapped);
   } catch {
     throw new CryptoError('AUTH_FAILED', 'authentication failed (key wrap)');
   } finally {
     wk.fill(0);
   }
+}
+
+function openContent(env, p, aad, key) {
   try {
     const nonce = env.subarray(p.headerSize, p.headerSize + NONCE);
-    const contentAAD = concatBytes(aad, env.subarray(0, p.headerSize));
-    return xchacha20poly1305(key, nonce, contentAAD).decrypt(env.subarray(p.headerSize + NONCE));
+    return xchacha20poly1305(key, nonce, contentAAD(aad, env.subarray(0, p.headerSize))).decrypt(env.subarray(p.headerSize + NONCE));
   } catch {
     throw new CryptoError('AUTH_FAILED', 'authentication failed (content)');
+  }
+}
+
+/**
+ * Re-wraps a v2 envelope for another recipient list without touching its
+ * content: opens the content key from secretKey's own wrap (and checks the
+ * content opens), keeps the entries of recipients in `recipients` that have
+ * one, in that order, and appends a fresh wrap (new ephemeral key, new wrap
+ * nonce) for each of the others. The content nonce and ciphertext are
+ * copied byte for byte. A v1 envelope cannot be re-wrapped (its header is
+ * in the content AAD): seal its plaintext again. `random` draws as seal
+ * does per recipient.
+ */
+export function rewrap(env, ctx, secretKey, recipients, { random = randomBytes } = {}) {
+  const aad = contextAAD(ctx);
+  const p = parse(env);
+  if (p.version !== VERSION_2) throw new CryptoError('UNKNOWN_VERSION', 'only a v2 envelope can be re-wrapped');
+  if (!Array.isArray(recipients) || recipients.length === 0) throw new CryptoError('INVALID_KEY', 'no recipients');
+  if (recipients.length > MAX_RECIPIENTS) throw new CryptoError('TOO_LARGE', `more than ${MAX_RECIPIENTS} recipients`);
+  const seen = new Set();
+  recipients.forEach((r, i) => {
+    liftX(r);
+    const hex = bytesToHex(r);
+    if (seen.has(hex)) throw new CryptoError('DUPLICATE_RECIPIENT', `recipient ${i} is listed twice`);
+    seen.add(hex);
+  });
+  const key = unwrapKey(p, aad, ctx, secretKey);
+  try {
+    openContent(env, p, aad, key).fill(0);
+    const header = new Uint8Array(PREFIX + recipients.length * ENTRY);
+    header[0] = VERSION_2;
+    header[1] = recipients.length;
+    recipients.forEach((r, i) => {
+      const off = PREFIX + i * ENTRY;
+      const j = p.entries.findIndex((e) => equalBytes(e.recipient, r));
+      if (j >= 0) header.set(env.subarray(PREFIX + j * ENTRY, PREFIX + (j + 1) * ENTRY), off);
+      else wrapEntry(header, off, key, r, aad, ctx.purpose, random);
+    });
+    return concatBytes(header, env.subarray(p.headerSize));
   } finally {
     key.fill(0);
   }

@@ -14,7 +14,7 @@ export {
   parseSecretKey,
   publicKeyHex,
 } from './keys.js';
-export { MAX_CONTEXT_FIELD_SIZE, MAX_PLAINTEXT_SIZE, MAX_RECIPIENTS, PURPOSE, PURPOSES, open, parseEnvelope, seal } from './envelope.js';
+export { MAX_CONTEXT_FIELD_SIZE, MAX_PLAINTEXT_SIZE, MAX_RECIPIENTS, PURPOSE, PURPOSES, open, parseEnvelope, rewrap, seal, VERSION_1, VERSION_2 } from './envelope.js';
 export { AUTH_PURPOSES, MIN_CHALLENGE_SIZE, authMessage, signAuth, signSchnorr, verifyAuth, verifySchnorr } from './auth.js';
 export {
   MIN_ITERATIONS,
