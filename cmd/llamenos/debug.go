@@ -16,16 +16,18 @@ import (
 // it, never for the network. It returns once the address listens; stop
 // shuts the server down.
 func serveDebug(ctx context.Context, addr string, log *slog.Logger) (stop func(), err error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("%w: --debug-listen %q: want 127.0.0.1:PORT", errUsage, addr)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("%w: --debug-listen %s: profiles are served on loopback only", errUsage, addr)
+	stop, _, err = serveDebugAddr(ctx, addr, log)
+	return stop, err
+}
+
+// serveDebugAddr is serveDebug, also returning the address it listens on.
+func serveDebugAddr(ctx context.Context, addr string, log *slog.Logger) (stop func(), bound string, err error) {
+	if err := debugListenOK(addr); err != nil {
+		return nil, "", err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("debug: %w", err)
+		return nil, "", fmt.Errorf("debug: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -47,5 +49,17 @@ func serveDebug(ctx context.Context, addr string, log *slog.Logger) (stop func()
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 		<-done
-	}, nil
+	}, ln.Addr().String(), nil
+}
+
+// debugListenOK refuses a --debug-listen address that is not on loopback.
+func debugListenOK(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%w: --debug-listen %q: want 127.0.0.1:PORT", errUsage, addr)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%w: --debug-listen %s: profiles are served on loopback only", errUsage, addr)
+	}
+	return nil
 }

@@ -40,6 +40,11 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if *cfgPath == "" {
 		return fmt.Errorf("%w: --config FILE is required (see README: Install on a real box)", errUsage)
 	}
+	if *debugListen != "" {
+		if err := debugListenOK(*debugListen); err != nil {
+			return err
+		}
+	}
 	cfg, err := config.Load(*cfgPath, os.Environ())
 	if err != nil {
 		return err

@@ -35,18 +35,18 @@ import (
 )
 
 type options struct {
-	bin          string
-	volunteers   int
-	calls        int
-	window       time.Duration
-	fanout       int
-	baseline     bool
-	soak         time.Duration
-	soakCalls    int
-	holdMin      time.Duration
-	holdMax      time.Duration
-	sampleEvery  time.Duration
-	maxErrorsLog int
+	bin         string
+	volunteers  int
+	calls       int
+	window      time.Duration
+	fanout      int
+	baseline    bool
+	soak        time.Duration
+	soakCalls   int
+	holdMin     time.Duration
+	holdMax     time.Duration
+	sampleEvery time.Duration
+	profile     string
 }
 
 func main() {
@@ -62,6 +62,7 @@ func main() {
 	flag.IntVar(&o.soakCalls, "soak-calls", 200, "concurrent calls during the soak")
 	flag.DurationVar(&o.holdMin, "hold-min", 20*time.Second, "soak: shortest call")
 	flag.DurationVar(&o.holdMax, "hold-max", 100*time.Second, "soak: longest call")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write the daemon's CPU profile of the steady window to this file")
 	flag.DurationVar(&o.sampleEvery, "sample", 15*time.Second, "soak: sampling interval of RSS, goroutines and fds")
 	flag.Parse()
 	if *forwarder {
@@ -416,22 +417,16 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("admin setup: %w", err)
 	}
-	if err := l.signIn(ctx, admin); err != nil {
-		return err
-	}
-	log.Info("volunteers signed in and connected", "n", len(l.vols), "took", time.Since(start).Round(time.Second))
+	// Each socket is read from the moment it opens: the daemon pings it,
+	// and a page that does not answer is cut off.
 	rctx, rcancel := context.WithCancel(ctx)
 	defer rcancel()
 	var readers sync.WaitGroup
-	for _, v := range l.vols {
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			v.read(rctx)
-		}()
-	}
 	defer func() {
 		for _, v := range l.vols {
+			if v == nil {
+				continue
+			}
 			v.mu.Lock()
 			v.stopped = true
 			v.mu.Unlock()
@@ -440,6 +435,16 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		rcancel()
 		readers.Wait()
 	}()
+	if err := l.signIn(ctx, admin, func(v *volunteer) {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			v.read(rctx)
+		}()
+	}); err != nil {
+		return err
+	}
+	log.Info("volunteers signed in and connected", "n", len(l.vols), "took", time.Since(start).Round(time.Second))
 	go l.sendAudio(rctx)
 	// Every volunteer is rung only once the daemon counts them reachable;
 	// settle, then read the idle figure with everyone connected.
@@ -508,7 +513,7 @@ func waitARI(ctx context.Context, sim *aritest.Server) error {
 }
 
 // signIn makes the volunteers, 16 at a time, and opens their sockets.
-func (l *loader) signIn(ctx context.Context, admin *account) error {
+func (l *loader) signIn(ctx context.Context, admin *account, opened func(*volunteer)) error {
 	l.vols = make([]*volunteer, l.o.volunteers)
 	var wg sync.WaitGroup
 	errc := make(chan error, len(l.vols))
@@ -530,6 +535,7 @@ func (l *loader) signIn(ctx context.Context, admin *account) error {
 				return
 			}
 			l.vols[i] = v
+			opened(v)
 		}()
 	}
 	wg.Wait()
@@ -627,9 +633,18 @@ func (l *loader) measureCapacity(ctx context.Context, r *report) error {
 	if err != nil {
 		return err
 	}
+	prof := make(chan error, 1)
+	if l.o.profile != "" {
+		go func() { prof <- l.d.cpuProfile(ctx, l.o.window, l.o.profile) }()
+	} else {
+		prof <- nil
+	}
 	select {
 	case <-time.After(l.o.window):
 	case <-ctx.Done():
+	}
+	if err := <-prof; err != nil {
+		l.fail(err)
 	}
 	r.steadyCPU, err = steady.stop()
 	if err != nil {
