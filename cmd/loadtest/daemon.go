@@ -161,6 +161,8 @@ func (d *daemonProc) readLog(r io.Reader, log *slog.Logger) {
 			Level string `json:"level"`
 			Msg   string `json:"msg"`
 			URL   string `json:"url"`
+			Why   string `json:"why"`
+			Err   string `json:"err"`
 		}
 		if json.Unmarshal(line, &rec) != nil {
 			d.logTail.add(string(line))
@@ -170,7 +172,7 @@ func (d *daemonProc) readLog(r io.Reader, log *slog.Logger) {
 		case "ERROR":
 			d.errs.Add(1)
 			d.logTail.add(string(line))
-			log.Warn("daemon logged an error", "msg", rec.Msg)
+			log.Warn("daemon logged an error", "msg", rec.Msg, "why", rec.Why, "err", rec.Err)
 		case "WARN":
 			if strings.Contains(rec.URL, "/#/setup/") {
 				select {

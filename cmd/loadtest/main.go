@@ -115,12 +115,16 @@ type loader struct {
 	fanAll   chan struct{}
 	fanStop  chan struct{}
 
-	claimMu sync.Mutex
-	armed   bool
-	claimed map[string]bool
-	claims  chan claim
-	placeMu sync.Mutex
-	callSeq atomic.Int64
+	claimMu  sync.Mutex
+	dispatch func(claim) // takes each claimed call; nil: rings are only recorded
+	claimed  map[string]bool
+	callsWG  sync.WaitGroup
+	callSeq  atomic.Int64
+	placed   atomic.Int64
+	finished atomic.Int64
+
+	simMu    sync.Mutex
+	simCalls map[string]*aritest.Call // by caller channel, until a volunteer's call is matched to it
 
 	answerMu  sync.Mutex
 	answerLat []time.Duration
@@ -206,9 +210,11 @@ func (l *loader) rang(v *volunteer, id string, at time.Time) {
 	}
 	l.fanMu.Unlock()
 
+	// A free volunteer takes a ring nobody has taken yet, as a person
+	// would pick up a ringing phone.
 	l.claimMu.Lock()
 	defer l.claimMu.Unlock()
-	if !l.armed || l.claimed[id] {
+	if l.dispatch == nil || l.claimed[id] {
 		return
 	}
 	v.mu.Lock()
@@ -219,8 +225,18 @@ func (l *loader) rang(v *volunteer, id string, at time.Time) {
 		return
 	}
 	l.claimed[id] = true
-	l.armed = false
-	l.claims <- claim{id, v}
+	run := l.dispatch
+	l.callsWG.Add(1)
+	go func() {
+		defer l.callsWG.Done()
+		run(claim{id, v})
+	}()
+}
+
+func (l *loader) setDispatch(f func(claim)) {
+	l.claimMu.Lock()
+	l.dispatch = f
+	l.claimMu.Unlock()
 }
 
 func (l *loader) ringStopped(id string) {
@@ -240,57 +256,85 @@ func (l *loader) spec() aritest.CallSpec {
 		Audio: audio.NewTone(audio.SampleRate, 0.3, 440)}
 }
 
-// place places one call and returns it with the volunteer that claimed
-// its ring. Calls are placed one at a time, so the one unclaimed call
-// ringing is the one just placed.
-func (l *loader) place(ctx context.Context) (*aritest.Call, claim, error) {
-	l.placeMu.Lock()
-	defer l.placeMu.Unlock()
-	l.claimMu.Lock()
-	l.armed = true
-	l.claimMu.Unlock()
+// place places one call; whichever free volunteer hears its ring first
+// takes it.
+func (l *loader) place() error {
 	call, err := l.sim.PlaceCall(l.spec())
 	if err != nil {
-		return nil, claim{}, err
+		return err
 	}
-	t := time.NewTimer(15 * time.Second)
-	defer t.Stop()
-	select {
-	case c := <-l.claims:
-		return call, c, nil
-	case <-t.C:
-	case <-ctx.Done():
+	l.simMu.Lock()
+	l.simCalls[call.ChannelID()] = call
+	l.simMu.Unlock()
+	l.placed.Add(1)
+	return nil
+}
+
+// simCall finds the simulated caller of the daemon's call id: the one in
+// the call's bridge (named after the id).
+func (l *loader) simCall(ctx context.Context, id string) (*aritest.Call, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, b := range l.sim.Bridges() {
+			if b.ID != id+"-bridge" {
+				continue
+			}
+			l.simMu.Lock()
+			for _, ch := range b.Channels {
+				if c := l.simCalls[ch]; c != nil {
+					delete(l.simCalls, ch)
+					l.simMu.Unlock()
+					return c, nil
+				}
+			}
+			l.simMu.Unlock()
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("call %s: no caller in its bridge within 10 s", id)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	l.claimMu.Lock()
-	l.armed = false
-	l.claimMu.Unlock()
-	// A claim may have raced the timeout.
-	select {
-	case c := <-l.claims:
-		return call, c, nil
-	default:
+}
+
+// hangUpStragglers hangs up placed calls no volunteer took, and says how
+// many there were.
+func (l *loader) hangUpStragglers() int {
+	l.simMu.Lock()
+	defer l.simMu.Unlock()
+	n := len(l.simCalls)
+	for ch, c := range l.simCalls {
+		c.Hangup()
+		delete(l.simCalls, ch)
 	}
-	call.Hangup()
-	if ctx.Err() != nil {
-		return nil, claim{}, ctx.Err()
-	}
-	return nil, claim{}, errNoRing
+	return n
 }
 
 // runCall answers a placed call, keeps it until hold ends, then stops the
 // browser's audio, lets the last packets arrive, counts what each side
 // received against what was sent, and has the caller hang up.
-func (l *loader) runCall(ctx context.Context, call *aritest.Call, cl claim, hold <-chan struct{}, connected func()) {
+func (l *loader) runCall(ctx context.Context, cl claim, holdFor func() <-chan struct{}, up func(ok bool)) {
+	defer l.finished.Add(1)
 	v := cl.v
 	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	c, lat, err := v.answer(actx, cl.id)
-	cancel()
-	if connected != nil {
-		connected()
+	var call *aritest.Call
+	if err == nil {
+		call, err = l.simCall(actx, cl.id)
 	}
+	cancel()
+	up(err == nil)
 	if err != nil {
 		l.fail(err)
-		call.Hangup()
+		if call != nil {
+			call.Hangup()
+		} else if c != nil {
+			// Without its caller the call is ended from the browser side.
+			_ = v.do(ctx, "POST", "/api/calls/"+cl.id+"/hangup", nil, nil)
+		}
 		if c != nil {
 			select {
 			case <-c.ended:
@@ -308,7 +352,7 @@ func (l *loader) runCall(ctx context.Context, call *aritest.Call, cl claim, hold
 	l.answerLat = append(l.answerLat, lat)
 	l.answerMu.Unlock()
 	select {
-	case <-hold:
+	case <-holdFor():
 	case <-ctx.Done():
 	case r := <-c.ended:
 		l.fail(fmt.Errorf("volunteer %d: call ended early: %s", v.idx, r))
@@ -394,7 +438,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 			log.Warn("daemon stop", "err", err)
 		}
 	}()
-	l := &loader{o: o, log: log, sim: sim, d: d, claimed: map[string]bool{}, claims: make(chan claim, 1)}
+	l := &loader{o: o, log: log, sim: sim, d: d, claimed: map[string]bool{}, simCalls: map[string]*aritest.Call{}}
 	// A 1 kHz tone: 160 samples are 20 whole periods, so one packet repeated
 	// is a continuous tone, never quiet (the relay's pacer may skip quiet
 	// packets).
@@ -449,6 +493,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	// Every volunteer is rung only once the daemon counts them reachable;
 	// settle, then read the idle figure with everyone connected.
 	time.Sleep(3 * time.Second)
+	l.closeIdle()
 	idleVols, err := sampleProc(d.pid())
 	if err != nil {
 		return err
@@ -590,40 +635,58 @@ func (l *loader) measureFanout(ctx context.Context, r *report) error {
 	return err
 }
 
+// inFlight is how many calls may be placed and not yet bridged: enough to
+// keep the ramp going, few enough that a call's setup is measured, not a
+// queue.
+const inFlight = 8
+
 func (l *loader) measureCapacity(ctx context.Context, r *report) error {
-	n := l.o.calls
+	n := int64(l.o.calls)
 	hold := make(chan struct{})
-	var calls sync.WaitGroup
-	var up sync.WaitGroup
+	var ok, failed atomic.Int64
+	progress := make(chan struct{}, 1)
+	l.setDispatch(func(cl claim) {
+		l.runCall(ctx, cl, func() <-chan struct{} { return hold }, func(good bool) {
+			if good {
+				ok.Add(1)
+			} else {
+				failed.Add(1)
+			}
+			select {
+			case progress <- struct{}{}:
+			default:
+			}
+		})
+	})
 	rampCPU, err := startCPU(l.d.pid())
 	if err != nil {
 		return err
 	}
 	rampStart := time.Now()
-	placeErr := error(nil)
-	for i := range n {
-		call, cl, err := l.place(ctx)
-		if err != nil {
-			placeErr = fmt.Errorf("call %d: %w", i, err)
-			break
+	deadline := time.Now().Add(15 * time.Minute)
+	tick := time.NewTicker(20 * time.Millisecond)
+	lastLog := time.Now()
+	for ok.Load()+failed.Load() < n && time.Now().Before(deadline) && ctx.Err() == nil {
+		for l.placed.Load() < n && l.placed.Load()-ok.Load()-failed.Load() < inFlight {
+			if err := l.place(); err != nil {
+				l.fail(err)
+				break
+			}
 		}
-		calls.Add(1)
-		up.Add(1)
-		go func() {
-			defer calls.Done()
-			l.runCall(ctx, call, cl, hold, up.Done)
-		}()
+		select {
+		case <-progress:
+		case <-tick.C:
+		case <-ctx.Done():
+		}
+		if time.Since(lastLog) > 10*time.Second {
+			l.log.Info("ramp", "bridged", ok.Load(), "failed", failed.Load(), "placed", l.placed.Load())
+			lastLog = time.Now()
+		}
 	}
-	up.Wait()
+	tick.Stop()
 	r.rampCPU, _ = rampCPU.stop()
 	r.rampTook = time.Since(rampStart)
-	if placeErr != nil {
-		close(hold)
-		calls.Wait()
-		return placeErr
-	}
-	bridged := l.bridged()
-	l.log.Info("calls bridged", "n", bridged, "ramp", r.rampTook.Round(time.Second))
+	l.log.Info("calls bridged", "n", ok.Load(), "failed", failed.Load(), "ramp", r.rampTook.Round(time.Second))
 	time.Sleep(2 * time.Second) // the last calls' first seconds are not steady state
 	before, err := sampleProc(l.d.pid())
 	if err != nil {
@@ -659,14 +722,41 @@ func (l *loader) measureCapacity(ctx context.Context, r *report) error {
 	r.activeRSS = max(before.RSS, after.RSS)
 	r.activeFDs = after.FDs
 	r.activeThreads = after.Threads
+	l.log.Info("steady state", "bridged", r.bridged, "cpu", r.steadyCPU.String(), "rss_mb", r.activeRSS>>20)
 	close(hold)
-	calls.Wait()
+	l.setDispatch(nil)
+	l.callsWG.Wait()
+	if n := l.hangUpStragglers(); n > 0 {
+		l.fail(fmt.Errorf("%d placed calls were never taken", n))
+	}
 	r.capacity = l.totals.take()
 	l.answerMu.Lock()
 	r.answer = l.answerLat
 	l.answerLat = nil
 	l.answerMu.Unlock()
+	l.log.Info("capacity", "loss", r.capacity.String(), "answer_p99_ms", ms(percentile(r.answer, 99)))
 	return nil
+}
+
+// closeIdle closes the volunteers' idle keep-alive connections, so the
+// daemon's goroutines and fds can be compared between idle moments.
+func (l *loader) closeIdle() {
+	for _, v := range l.vols {
+		v.client.CloseIdleConnections()
+	}
+}
+
+// bridgedOrUp counts the calls a volunteer holds.
+func (l *loader) bridgedOrUp() int {
+	n := 0
+	for _, v := range l.vols {
+		v.mu.Lock()
+		if v.call != nil {
+			n++
+		}
+		v.mu.Unlock()
+	}
+	return n
 }
 
 // bridged counts the calls whose browser is sending.
@@ -688,40 +778,38 @@ func (l *loader) soak(ctx context.Context, r *report) error {
 	sctx, cancel := context.WithTimeout(ctx, l.o.soak)
 	defer cancel()
 	start := time.Now()
-	var wg sync.WaitGroup
-	for s := range l.o.soakCalls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(s), 1))
-			// Stagger the first calls so they do not all end together.
-			first := true
-			for sctx.Err() == nil {
-				call, cl, err := l.place(sctx)
-				if err != nil {
-					if sctx.Err() == nil {
-						l.fail(err)
-					}
-					return
+	var seed atomic.Uint64
+	l.setDispatch(func(cl claim) {
+		rng := rand.New(rand.NewPCG(seed.Add(1), 1))
+		d := l.o.holdMin + time.Duration(rng.Int64N(int64(l.o.holdMax-l.o.holdMin)+1))
+		l.runCall(ctx, cl, func() <-chan struct{} {
+			// Held d, or until the soak ends: its counts still add up.
+			hold := make(chan struct{})
+			var once sync.Once
+			t := time.AfterFunc(d, func() { once.Do(func() { close(hold) }) })
+			context.AfterFunc(sctx, func() { t.Stop(); once.Do(func() { close(hold) }) })
+			return hold
+		}, func(bool) {})
+	})
+	placer := make(chan struct{})
+	go func() {
+		defer close(placer)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for sctx.Err() == nil {
+			// Keep soakCalls calls live, placing at most inFlight at once.
+			for sctx.Err() == nil && l.placed.Load()-l.finished.Load() < int64(l.o.soakCalls) && int64(l.bridgedOrUp())+inFlight > l.placed.Load()-l.finished.Load() {
+				if err := l.place(); err != nil {
+					l.fail(err)
+					break
 				}
-				d := l.o.holdMin + time.Duration(rng.Int64N(int64(l.o.holdMax-l.o.holdMin)+1))
-				if first {
-					d = time.Duration(rng.Int64N(int64(l.o.holdMax) + 1))
-					first = false
-				}
-				hold := make(chan struct{})
-				t := time.AfterFunc(d, func() { close(hold) })
-				// The soak's end ends calls too: their counts still add up.
-				stop := context.AfterFunc(sctx, func() {
-					if t.Stop() {
-						close(hold)
-					}
-				})
-				l.runCall(ctx, call, cl, hold, nil)
-				stop()
 			}
-		}()
-	}
+			select {
+			case <-sctx.Done():
+			case <-tick.C:
+			}
+		}
+	}()
 	var rss, gor, fds, thr, active series
 	rss.name, gor.name, fds.name, thr.name, active.name = "RSS (MB)", "goroutines", "open fds", "threads", "bridged calls"
 	tick := time.NewTicker(l.o.sampleEvery)
@@ -760,7 +848,12 @@ func (l *loader) soak(ctx context.Context, r *report) error {
 		active.add(at, float64(b))
 	}
 	tick.Stop()
-	wg.Wait()
+	<-placer
+	l.setDispatch(nil)
+	l.callsWG.Wait()
+	if n := l.hangUpStragglers(); n > 0 {
+		l.fail(fmt.Errorf("%d placed calls were never taken", n))
+	}
 	r.soakCPU, _ = cpu.stop()
 	r.soakTook = time.Since(start)
 	r.soakLoss = l.totals.take()
@@ -778,6 +871,7 @@ func (l *loader) soak(ctx context.Context, r *report) error {
 	r.soakActive = msg
 	// Back to idle: once every call has ended, the daemon holds what it
 	// held before the first call.
+	l.closeIdle()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		g, gerr := goroutines(ctx, l.d.debugAddr)

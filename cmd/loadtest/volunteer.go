@@ -381,11 +381,14 @@ func (v *volunteer) answer(ctx context.Context, id string) (*volCall, time.Durat
 	if err := b.WaitConnected(ctx); err != nil {
 		return c, 0, err
 	}
-	c.sending.Store(true)
 	if err := step("the caller's first packet", first); err != nil {
 		return c, 0, err
 	}
-	return c, time.Since(start), nil
+	lat := time.Since(start)
+	// The microphone starts once the caller is heard: the caller is in the
+	// bridge then, so everything sent counts against what the caller hears.
+	c.sending.Store(true)
+	return c, lat, nil
 }
 
 // release forgets the volunteer's call once it has ended.
