@@ -423,7 +423,11 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	if _, err := os.Stat(o.bin); err != nil {
 		return fmt.Errorf("daemon binary: %w (make build)", err)
 	}
-	sim, err := aritest.New(aritest.Options{LaxParams: true, HeardSeconds: 1})
+	// Asterisk drops an events socket whose write blocks for
+	// websocket_write_timeout; the appliance configures 1000 ms
+	// (asterisk-config), not Asterisk's default 100 ms, and so does the
+	// simulator here.
+	sim, err := aritest.New(aritest.Options{LaxParams: true, HeardSeconds: 1, WriteTimeout: time.Second})
 	if err != nil {
 		return err
 	}
