@@ -11,7 +11,7 @@ LDFLAGS := -s -w -buildid= -X llamenos/buildinfo.Version=$(VERSION) -X llamenos/
 BENCHTIME ?= 1x
 FUZZTIME  ?= 20s
 
-.PHONY: all build demo ui ui-deps test test-go test-ui e2e screenshots prompts test-asterisk test-whisper bench fuzz lint release clean
+.PHONY: all build demo ui ui-deps test test-go test-ui e2e screenshots prompts test-asterisk test-whisper bench load fuzz lint release clean
 
 all: build
 
@@ -105,8 +105,18 @@ test-whisper:
 		echo "test-whisper: skipped: pkg-config finds no libwhisper (see docs/operations.md, Transcription)"; exit 0; fi; \
 	$(BUILD_ENV_WHISPER) OMP_WAIT_POLICY=passive $(GO) test -tags whisper -race -count=1 -timeout 20m -v ./transcribe
 
-bench:
+# The Go benchmarks, then a short run of the whole-appliance load test.
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	$(MAKE) --no-print-directory load LOAD_FLAGS='-volunteers 50 -calls 20 -fanout 5 -window 5s'
+
+# The whole appliance under load (docs/performance.md): bin/llamenos in its own
+# process, simulated calls, volunteers and browsers in bin/loadtest. Defaults:
+# 500 volunteers, 500 calls; LOAD_FLAGS='-soak 30m' adds the soak.
+LOAD_FLAGS ?=
+load: build
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/loadtest ./cmd/loadtest
+	bin/loadtest -bin bin/llamenos $(LOAD_FLAGS)
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh

@@ -232,12 +232,12 @@ func (s *Server) sweepSockets(ctx context.Context) {
 		}
 		role, ok := roles[c.pubkey]
 		if !ok {
-			m, err := s.People.Me(ctx, c.pubkey)
+			r, err := s.People.Role(ctx, c.pubkey)
 			if err != nil {
 				s.Log.Warn("socket sweep: account check failed", "err", err)
 				continue
 			}
-			role = string(m.Role)
+			role = string(r)
 			roles[c.pubkey] = role
 		}
 		c.role.Store(&role)

@@ -123,6 +123,15 @@ func (s *Service) Me(ctx context.Context, pubkey string) (Me, error) {
 	return store.Read(ctx, s.Store, func(tx *store.Tx) (Me, error) { return s.me(tx, pubkey) })
 }
 
+// Role returns pubkey's role from its one record. The socket sweep asks
+// it of every connected account; Me would read everyone for each of them.
+func (s *Service) Role(ctx context.Context, pubkey string) (store.Role, error) {
+	return store.Read(ctx, s.Store, func(tx *store.Tx) (store.Role, error) {
+		v, err := tx.Volunteer(pubkey)
+		return v.Role, err
+	})
+}
+
 // SetProfile replaces pubkey's sealed profile; it must be sealed to them
 // and every active admin.
 func (s *Service) SetProfile(ctx context.Context, pubkey string, profile []byte) (Me, error) {

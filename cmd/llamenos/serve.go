@@ -35,11 +35,18 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	cfgPath := fs.String("config", "", "configuration file (TOML); LLAMENOS_* variables override it")
+	loopbackMedia := fs.Bool("loopback-media", false, "also offer 127.0.0.1 ICE candidates (browsers on this machine: load tests)")
+	debugListen := fs.String("debug-listen", "", "serve Go's profiles (/debug/pprof/) on this loopback host:port (load tests, profiling)")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if *cfgPath == "" {
 		return fmt.Errorf("%w: --config FILE is required (see README: Install on a real box)", errUsage)
+	}
+	if *debugListen != "" {
+		if err := debugListenOK(*debugListen); err != nil {
+			return err
+		}
 	}
 	cfg, err := config.Load(*cfgPath, os.Environ())
 	if err != nil {
@@ -49,7 +56,14 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if !ui.Built() {
 		log.Warn("this binary has no browser app built in; build it with `make build`")
 	}
-	return daemon.Run(ctx, cfg, daemon.Options{Log: log, Static: ui.FS()})
+	if *debugListen != "" {
+		stop, err := serveDebug(ctx, *debugListen, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	return daemon.Run(ctx, cfg, daemon.Options{Log: log, Static: ui.FS(), LoopbackMedia: *loopbackMedia})
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
