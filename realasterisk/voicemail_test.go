@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -208,29 +209,110 @@ func tonesIn(pcm []int16, want []float64) []float64 {
 	return out
 }
 
-// TestVoicemail: with voicemail mode "always", the caller hears the
-// voicemail prompt and the beep, says three tones, and ends the message
-// with # (then, a second caller, by hanging up). The message is stored
-// as long as what was said, its sealed audio opens with the admin's key
-// and holds the tones in order, the test transcriber's transcript names
-// them, and Asterisk recorded nothing: no file, no recording, no snoop or
-// recording request from the daemon.
+// waitPrompt waits until the caller has heard the whole of the shipped
+// prompt name (µ-law, which Asterisk relays untouched) and returns when the
+// packet with its last byte arrived.
+func (c *caller) waitPrompt(a *asterisk, name string, within time.Duration) time.Time {
+	c.t.Helper()
+	prompt, err := os.ReadFile(filepath.Join(a.dir, "data", "sounds", "en", sounds.Dir, name+sounds.Ext))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	// Its last second: Asterisk may leave off a last partial frame.
+	tail := prompt[max(len(prompt)-audio.FrameSamples-audio.SampleRate, 0) : len(prompt)-audio.FrameSamples]
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	for {
+		var heard []byte
+		var ends []int // where each frame ends in heard
+		frames := c.frames()
+		for _, f := range frames {
+			heard = append(heard, f.payload...)
+			ends = append(ends, len(heard))
+		}
+		if i := bytes.Index(heard, tail); i >= 0 {
+			last := i + len(tail) - 1
+			for j, e := range ends {
+				if e > last {
+					return frames[j].at
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			c.t.Fatalf("the caller did not hear the whole of %s within %v", name, within)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// checkBeep waits for the core sound beep after since and fails t unless
+// the caller heard it whole, at the frequency of the file.
+func checkBeep(t *testing.T, a *asterisk, c *caller, since time.Time) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(a.dir, "data", "sounds", "en", "beep.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 16-bit mono after a 44-byte header (see soundDuration).
+	var beep []int16
+	for i := 44; i+1 < len(b); i += 2 {
+		beep = append(beep, int16(uint16(b[i])|uint16(b[i+1])<<8))
+	}
+	d := a.soundDuration("beep")
+	// The beep, but for a last partial frame, which Asterisk leaves off.
+	heard := c.waitHeard(since, d-20*time.Millisecond, 10*time.Second)
+	want := measure(beep, 0).peakHz
+	got := measure(heard, want)
+	t.Logf("the beep: %v of %.0f Hz; the caller heard %s", d, want, got)
+	if math.Abs(got.peakHz-want) > 10 || got.share < 0.5 {
+		t.Errorf("after the voicemail prompt the caller heard %v, not the beep (%.0f Hz)", got, want)
+	}
+}
+
+// TestVoicemail: the caller hears the voicemail prompt and the beep, says
+// three tones, and ends the message with # or by hanging up: with
+// voicemail mode "always", and with "auto" when nobody can be rung (an
+// admin is connected, not available) and at the queue timeout (a
+// volunteer is rung and does not answer). The message is stored as long
+// as what was said, its sealed audio opens with the admin's key and holds
+// the tones in order, the test transcriber's transcript names them, and
+// Asterisk recorded nothing: no file, no recording, no recording or snoop
+// request from the daemon.
 func TestVoicemail(t *testing.T) {
-	for _, end := range []string{"hash", "hangup"} {
-		t.Run(end, func(t *testing.T) {
+	for _, tc := range []struct{ mode, end string }{
+		{"always", "hash"}, {"always", "hangup"}, {"auto", "hash"}, {"auto-timeout", "hangup"},
+	} {
+		t.Run(tc.mode+"-"+tc.end, func(t *testing.T) {
+			end := tc.end
 			h := newHotline(t)
-			h.setVoicemail(t, "always", false)
+			var vol *socket
+			switch tc.mode {
+			case "always":
+				h.setVoicemail(t, "always", false)
+			case "auto":
+				h.setVoicemail(t, "auto", false)
+				h.admin.connect() // an admin, not available
+			case "auto-timeout":
+				h.setVoicemail(t, "auto", false)
+				var st map[string]any
+				h.admin.must("GET", "/api/settings", nil, &st)
+				st["queueTimeoutSeconds"] = 30 // the shortest the setting takes
+				h.admin.must("PUT", "/api/settings", st, nil)
+				_, vol = h.volunteer(t)
+			}
 			requests := h.a.ariDebug()
 			before := h.a.written()
 
 			c := dial(t, h.a)
 			c.say(audio.Silence{})
-			// The prompt and the beep, whole, before the caller speaks.
-			prompt := h.a.soundDuration("llamenos/voicemail&beep")
-			// (Asterisk sends the last few milliseconds of a file or
-			// not, as its frames fall.)
-			c.waitHeard(time.Time{}, prompt-40*time.Millisecond, 30*time.Second)
-			checkHeard(t, c, "llamenos/voicemail&beep", prompt)
+			if vol != nil {
+				ring := vol.next(30*time.Second, "ring", is("ring", ""))
+				if m := vol.next(60*time.Second, "ring:stop", is("ring:stop", ring.CallID)); m.Reason != "timeout" {
+					t.Errorf("ring:stop reason %q, want timeout", m.Reason)
+				}
+			}
+			checkBeep(t, h.a, c, c.waitPrompt(h.a, "voicemail", 60*time.Second))
 			c.say(vmSpeech())
 			// While the caller speaks: the caller's channel and the
 			// daemon's externalMedia channel, nothing else.
