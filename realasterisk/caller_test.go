@@ -42,6 +42,8 @@ type caller struct {
 	mu       sync.Mutex
 	heard    []frame
 	asterisk *net.UDPAddr // where Asterisk sends from (and takes RTP)
+	voice    *switchable  // what the caller says: 440 Hz unless the test says otherwise
+	digits   chan byte    // keys to press, as RFC 4733 events
 	stop     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -77,6 +79,8 @@ func dial(t *testing.T, a *asterisk) *caller {
 	dir := t.TempDir()
 	c := &caller{
 		t: t, rtpConn: conn, ended: make(chan struct{}), stop: make(chan struct{}),
+		voice:   newSwitchable(audio.NewTone(audio.SampleRate, toneAmp, callerHz)),
+		digits:  make(chan byte, 4),
 		sippSIP: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")),
 		callID:  "llamenos-test-" + hex.EncodeToString(id),
 		msgLog:  filepath.Join(dir, "messages.log"),
@@ -159,21 +163,51 @@ func (c *caller) receive() {
 	}
 }
 
-// send plays the caller's 440 Hz tone to Asterisk in 20 ms packets.
+// send plays the caller's voice to Asterisk in 20 ms packets, and the keys
+// the test presses as RFC 4733 events (payload type 101, as the SDP offers)
+// in their place.
 func (c *caller) send(to *net.UDPAddr) {
 	defer c.wg.Done()
-	tone := audio.NewTone(audio.SampleRate, toneAmp, callerHz)
 	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SSRC: 0x11a3e205}}
 	payload := make([]byte, 0, audio.FrameSamples)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	// An event being sent: its code, its start timestamp, how many
+	// packets of it went out.
+	var key struct {
+		on    bool
+		code  byte
+		start uint32
+		sent  int
+	}
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-tick.C:
 		}
-		p.Payload = audiotest.AppendMulaw(payload[:0], tone, audio.FrameSamples)
+		if !key.on {
+			select {
+			case d := <-c.digits:
+				key.on, key.code, key.start, key.sent = true, dtmfCode(d), p.Timestamp, 0
+			default:
+			}
+		}
+		if key.on {
+			// 160 ms of the key, then its end three times over, all
+			// stamped with the event's start.
+			key.sent++
+			dur := min(key.sent, dtmfPackets) * audio.FrameSamples
+			flags := byte(10) // volume -10 dBm0
+			if key.sent >= dtmfPackets {
+				flags |= 0x80 // end
+			}
+			p.PayloadType, p.Marker, p.Timestamp = 101, key.sent == 1, key.start
+			p.Payload = []byte{key.code, flags, byte(dur >> 8), byte(dur)}
+		} else {
+			p.PayloadType, p.Marker = 0, false
+			p.Payload = audiotest.AppendMulaw(payload[:0], c.voice, audio.FrameSamples)
+		}
 		b, err := p.Marshal()
 		if err != nil {
 			c.t.Errorf("caller RTP: %v", err)
@@ -183,8 +217,83 @@ func (c *caller) send(to *net.UDPAddr) {
 			return
 		}
 		p.SequenceNumber++
-		p.Timestamp += audio.FrameSamples
+		switch {
+		case !key.on:
+			p.Timestamp += audio.FrameSamples
+		case key.sent == dtmfPackets+2:
+			// The voice goes on where the wall clock is.
+			key.on = false
+			p.Timestamp = key.start + uint32(key.sent*audio.FrameSamples)
+		}
 	}
+}
+
+// dtmfPackets is how many 20 ms packets a key press lasts.
+const dtmfPackets = 8
+
+// dtmfCode is the RFC 4733 event code of a key.
+func dtmfCode(d byte) byte {
+	switch {
+	case d >= '0' && d <= '9':
+		return d - '0'
+	case d == '*':
+		return 10
+	case d == '#':
+		return 11
+	}
+	panic(fmt.Sprintf("no DTMF key %q", d))
+}
+
+// press makes the caller press key d once their media flows.
+func (c *caller) press(d byte) { c.digits <- d }
+
+// say makes the caller say src from the next packet on, in place of what
+// they said so far.
+func (c *caller) say(src audio.Source) { c.voice.set(src) }
+
+// waitSaid waits until the caller has sent d of what say gave them.
+func (c *caller) waitSaid(d, within time.Duration) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	for c.voice.played() < d {
+		select {
+		case <-ctx.Done():
+			c.t.Fatalf("the caller said %v in %v, want %v", c.voice.played(), within, d)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// switchable is an audio source whose source can be changed while it
+// plays: what a caller or a volunteer says next.
+type switchable struct {
+	mu      sync.Mutex
+	src     audio.Source
+	samples int // taken from src so far
+}
+
+func newSwitchable(src audio.Source) *switchable { return &switchable{src: src} }
+
+func (s *switchable) set(src audio.Source) {
+	s.mu.Lock()
+	s.src, s.samples = src, 0
+	s.mu.Unlock()
+}
+
+// played is how much of the current source was taken so far.
+func (s *switchable) played() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Duration(s.samples) * time.Second / audio.SampleRate
+}
+
+// Fill implements audio.Source.
+func (s *switchable) Fill(dst []int16) {
+	s.mu.Lock()
+	s.src.Fill(dst)
+	s.samples += len(dst)
+	s.mu.Unlock()
 }
 
 // frames returns what the caller heard so far.

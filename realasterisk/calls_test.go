@@ -258,8 +258,8 @@ func TestNobodyAvailable(t *testing.T) {
 	h.checkPrivacy(t)
 }
 
-// TestSpanishPromptReplaced: with Spanish the hotline's language, a
-// caller nobody can take hears the shipped Spanish "nobody is available",
+// TestSpanishPromptReplaced: with Spanish the hotline's language and no
+// voicemail, a caller nobody can take hears the shipped Spanish "nobody is available",
 // as Asterisk finds it in sounds/es/llamenos/; after an admin replaces it
 // (PUT /api/prompts/es/unavailable, as the browser sends it), the next
 // caller hears the admin's recording, which Asterisk reads from where the
@@ -269,6 +269,9 @@ func TestSpanishPromptReplaced(t *testing.T) {
 	var st map[string]any
 	h.admin.must("GET", "/api/settings", nil, &st)
 	st["languages"] = []string{"es"}
+	// A hotline that takes no voicemail: else the caller nobody can take
+	// is asked for a message.
+	st["voicemail"] = map[string]any{"mode": "never", "maxSeconds": 120, "keepAudio": true}
 	h.admin.must("PUT", "/api/settings", st, nil)
 	s := h.admin.connect() // an admin, not available
 

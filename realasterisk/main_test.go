@@ -14,6 +14,7 @@ import (
 
 	"llamenos/config"
 	"llamenos/daemon"
+	"llamenos/transcribe/transcribetest"
 )
 
 // daemonEnv, in the environment of this test binary, makes it run the
@@ -28,8 +29,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runDaemon is `llamenos serve --config path` with one difference: media
-// candidates on 127.0.0.1, because the stand-in browser runs on this box.
+// runDaemon is `llamenos serve --config path` with two differences: media
+// candidates on 127.0.0.1, because the stand-in browser runs on this box,
+// and the test transcriber, which hears the tones callers and volunteers
+// send, in place of whisper.
 // It prints "setup URL" (first run) and then "ready" on stdout for the test.
 func runDaemon(path string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -41,7 +44,7 @@ func runDaemon(path string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	err = daemon.Run(ctx, cfg, daemon.Options{
-		Log: log, Static: fstest.MapFS{}, LoopbackMedia: true,
+		Log: log, Static: fstest.MapFS{}, LoopbackMedia: true, Transcriber: &transcribetest.Transcriber{},
 		OnSetupURL: func(url string) { fmt.Printf("setup %s\n", url) },
 		Ready:      func() { fmt.Println("ready") },
 	})

@@ -20,6 +20,7 @@ import (
 	"llamenos/e2ee"
 	"llamenos/e2ee/e2eetest"
 	"llamenos/rtc/rtctest"
+	"llamenos/store"
 )
 
 // person is someone signed in to the daemon, as their browser would be.
@@ -146,6 +147,14 @@ func setupAdmin(t *testing.T, d *llamenos) *person {
 	body["token"] = d.setup
 	body["profile"] = a.profile()
 	a.must("POST", "/api/setup", body, nil)
+	// The first admin starts the signed admin set, as their browser does:
+	// the daemon seals voicemails, transcripts and caller numbers to the
+	// admins it vouches for, and to nobody before it.
+	st, err := e2eetest.SignAdminStatement(rand.Reader, a.sk, e2ee.AdminStatement{Op: e2ee.AdminAdd, Key: a.sk.Public(), Prev: e2ee.AdminSet{}.Head})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.must("POST", "/api/admin-set", map[string]any{"statement": store.AdminStatementView(st)}, nil)
 	return a
 }
 
