@@ -156,12 +156,20 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
       err,
       h('div', { class: 'row' }, mute, hangup, ban, close),
       editorSlot);
-    panel = { callId: call.callId, root, status, timer, mediaEl, mute, hangup, ban, close, err, editorSlot, editor: null, editorPending: false };
+    panel = { callId: call.callId, root, status, timer, mediaEl, mute, hangup, ban, close, err, editorSlot, editor: null, editorPending: false, transcribed, transcribedAsked: false };
     callEl.replaceChildren(root);
     mountEditor();
-    api.call(call.callId).then(
+  }
+
+  // askTranscribed reads the call record once the answer went through:
+  // while answering, the record is not yet the volunteer's to read.
+  function askTranscribed(c) {
+    const p = panel;
+    if (!p || p.transcribedAsked || c.phase === 'answering') return;
+    p.transcribedAsked = true;
+    api.call(c.callId).then(
       (rec) => {
-        transcribed.hidden = !rec.transcribed;
+        p.transcribed.hidden = !rec.transcribed;
       },
       () => {},
     );
@@ -213,6 +221,7 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
       dropPanel();
       buildPanel(c);
     }
+    askTranscribed(c);
     const ended = c.phase === 'ended';
     panel.root.classList.toggle('ended', ended);
     panel.status.textContent =
