@@ -4,8 +4,9 @@
 // simulator's pretend caller says 600 Hz for a second, then 1200 Hz for a
 // second, then nothing. A answers in the browser with a fake microphone that
 // is silent for its first seconds and then plays 1 kHz, so the caller speaks
-// first and the volunteer after. A's call bar says the call is transcribed;
-// once the caller has heard A's 1 kHz, A hangs up. A's call page then shows
+// first and the volunteer after. A's call bar says the call is transcribed,
+// and A's call page, opened during the call, that it is being transcribed.
+// Once the caller has heard A's 1 kHz, A hangs up; that page then fills in
 // the transcript: the caller's 600 Hz and 1200 Hz under "Caller", A's 1000 Hz
 // under "Volunteer", in time order. The admin's call page shows the same
 // lines; B's shows no transcript and the API answers B with 404. The Spanish
@@ -100,6 +101,11 @@ test('transcript: turned on, announced, sealed to the answerer and the admin, sh
     assert.equal(rec.transcribed, true, JSON.stringify(rec));
   });
 
+  await step(t, 'during the call, A\'s call page says the call is being transcribed', async () => {
+    await openCallPage(volA.page, callId);
+    await volA.page.locator('#call-transcript [data-state="pending"]', { hasText: 'The call is being transcribed' }).waitFor();
+  });
+
   await step(t, 'the caller hears A\'s 1 kHz for a second; A hangs up', async () => {
     const got = await poll(async () => {
       const r = (await apiAs(admin.page, 'GET', `/api/demo/calls/${demo.id}`)).json;
@@ -113,12 +119,8 @@ test('transcript: turned on, announced, sealed to the answerer and the admin, sh
 
   let linesA;
   await step(t, 'A\'s call page shows the transcript: the caller\'s tones, then A\'s, labelled, in time order', async () => {
-    await poll(async () => {
-      const r = await apiAs(volA.page, 'GET', `/api/calls/${callId}/transcripts`);
-      return r.status === 200 && r.json.transcripts.length > 0;
-    }, { timeout: 120000, interval: 500, what: 'the transcript stored' });
-    await openCallPage(volA.page, callId);
-    await volA.page.locator('#call-transcript ol.transcript').waitFor();
+    // The page A left open fills in once the transcript is stored.
+    await volA.page.locator('#call-transcript ol.transcript').waitFor({ timeout: 120000 });
     linesA = await transcriptLines(volA.page);
     const said = linesA.map((l) => `${l.label}: ${l.text}`);
     t.diagnostic(`A's transcript: ${linesA.map((l) => `${l.at} ${l.label}: ${l.text}`).join(' | ')}`);
