@@ -2,7 +2,8 @@
 // (its transcriber hears tones and writes "600 Hz"). The admin turns call
 // transcripts on in Settings. Volunteers A and B are on shift; the
 // simulator's pretend caller says 600 Hz for a second, then 1200 Hz for a
-// second, then nothing. A answers in the browser with a fake microphone that
+// second, then nothing; before anything rings it hears that the call is
+// transcribed. A answers in the browser with a fake microphone that
 // is silent for its first seconds and then plays 1 kHz, so the caller speaks
 // first and the volunteer after. A's call bar says the call is transcribed,
 // and A's call page, opened during the call, that it is being transcribed.
@@ -94,6 +95,8 @@ test('transcript: turned on, announced, sealed to the answerer and the admin, sh
     demo = await placeDemoCall(admin.page, 'tones', CALLER);
     await volA.page.locator('.ring-card').waitFor({ timeout: 30000 });
     callId = await volA.page.locator('.ring-card').getAttribute('data-call-id');
+    const played = (await apiAs(admin.page, 'GET', `/api/demo/calls/${demo.id}`)).json.played ?? [];
+    assert.equal(played[0], 'sound:llamenos/transcribed', `before the ring the caller heard ${played.join(', ')}`);
     await volA.page.locator('.ring-card').getByRole('button', { name: 'Answer' }).click();
     await volA.page.locator('.call-panel .call-transcribed:not([hidden])', { hasText: 'This call is transcribed' }).waitFor();
     await volA.page.locator('.call-media[data-state="connected"]').waitFor({ timeout: 30000 });
