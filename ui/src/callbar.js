@@ -161,11 +161,12 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
     mountEditor();
   }
 
-  // askTranscribed reads the call record once the answer went through:
-  // while answering, the record is not yet the volunteer's to read.
+  // askTranscribed reads the call record once the daemon says the call is
+  // connected (or rejoined): only then is the record the volunteer's to
+  // read. The answer's reply can come first.
   function askTranscribed(c) {
     const p = panel;
-    if (!p || p.transcribedAsked || c.phase === 'answering') return;
+    if (!p || p.transcribedAsked || p.callId !== c.callId) return;
     p.transcribedAsked = true;
     api.call(c.callId).then(
       (rec) => {
@@ -221,7 +222,6 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
       dropPanel();
       buildPanel(c);
     }
-    askTranscribed(c);
     const ended = c.phase === 'ended';
     panel.root.classList.toggle('ended', ended);
     panel.status.textContent =
@@ -343,6 +343,7 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
 
     const c = s.call;
     if (c && (ev.type === 'call:connected' || ev.type === 'rejoin') && c.callId === ev.callId && !media && c.phase !== 'ended') startMedia(c.callId);
+    if (c && (ev.type === 'call:connected' || ev.type === 'rejoin') && c.callId === ev.callId) askTranscribed(c);
     if ((!c || c.phase === 'ended') && media) stopMedia();
     if (c && c.phase === 'ended' && prev.call && prev.call.phase !== 'ended') {
       if (hangupTimer) clearTimeout(hangupTimer);
