@@ -12,10 +12,10 @@ export function transcriptContext(callId) {
   return { purpose: PURPOSE.TRANSCRIPT, callId, itemId: 'transcript' };
 }
 
-// While the call is being transcribed the section asks again every
-// PENDING_POLL_MS, at most PENDING_POLLS times, as long as it is on screen.
+// While the call is going on or being transcribed the section asks again
+// every PENDING_POLL_MS, for up to an hour, as long as it is on screen.
 export const PENDING_POLL_MS = 3000;
-export const PENDING_POLLS = 200;
+export const PENDING_POLLS = 1200;
 
 export async function transcriptSection(ctx, call) {
   const { t } = ctx;
