@@ -38,6 +38,10 @@ type DemoCall struct {
 	// dropped).
 	OnHold bool `json:"onHold"`
 	Holds  int  `json:"holds"`
+	// Played lists what was played to the caller, in order: sound URIs
+	// ("sound:llamenos/transcribed") and "moh:CLASS" when music on hold
+	// started.
+	Played []string `json:"played"`
 }
 
 // Heard is the level of one probe frequency in what the caller received.

@@ -101,7 +101,11 @@ func (c *Callers) view(id string, p *placed) api.DemoCall {
 	default:
 	}
 	holds := 0
-	for _, m := range p.call.Played() {
+	played := p.call.Played()
+	if played == nil {
+		played = []string{}
+	}
+	for _, m := range played {
 		if strings.HasPrefix(m, "moh:") {
 			holds++
 		}
@@ -110,7 +114,7 @@ func (c *Callers) view(id string, p *placed) api.DemoCall {
 		ID: id, Audio: p.audio, Answered: p.call.Answered(), Ended: ended, HeardPackets: p.call.HeardSamples() / audio.FrameSamples,
 		Heard:  []api.Heard{probe(heard)},
 		Recent: []api.Heard{probe(heard[max(0, len(heard)-audio.SampleRate):])},
-		OnHold: p.call.OnHold(), Holds: holds,
+		OnHold: p.call.OnHold(), Holds: holds, Played: played,
 	}
 }
 

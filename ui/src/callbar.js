@@ -156,12 +156,21 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
       err,
       h('div', { class: 'row' }, mute, hangup, ban, close),
       editorSlot);
-    panel = { callId: call.callId, root, status, timer, mediaEl, mute, hangup, ban, close, err, editorSlot, editor: null, editorPending: false };
+    panel = { callId: call.callId, root, status, timer, mediaEl, mute, hangup, ban, close, err, editorSlot, editor: null, editorPending: false, transcribed, transcribedAsked: false };
     callEl.replaceChildren(root);
     mountEditor();
-    api.call(call.callId).then(
+  }
+
+  // askTranscribed reads the call record once the daemon says the call is
+  // connected (or rejoined): only then is the record the volunteer's to
+  // read. The answer's reply can come first.
+  function askTranscribed(c) {
+    const p = panel;
+    if (!p || p.transcribedAsked || p.callId !== c.callId) return;
+    p.transcribedAsked = true;
+    api.call(c.callId).then(
       (rec) => {
-        transcribed.hidden = !rec.transcribed;
+        p.transcribed.hidden = !rec.transcribed;
       },
       () => {},
     );
@@ -334,6 +343,7 @@ export function createCallbar(ctx, el, { autolock, setTitleBadge }) {
 
     const c = s.call;
     if (c && (ev.type === 'call:connected' || ev.type === 'rejoin') && c.callId === ev.callId && !media && c.phase !== 'ended') startMedia(c.callId);
+    if (c && (ev.type === 'call:connected' || ev.type === 'rejoin') && c.callId === ev.callId) askTranscribed(c);
     if ((!c || c.phase === 'ended') && media) stopMedia();
     if (c && c.phase === 'ended' && prev.call && prev.call.phase !== 'ended') {
       if (hangupTimer) clearTimeout(hangupTimer);

@@ -12,12 +12,40 @@ export function transcriptContext(callId) {
   return { purpose: PURPOSE.TRANSCRIPT, callId, itemId: 'transcript' };
 }
 
+// While the call is going on or being transcribed the section asks again
+// every PENDING_POLL_MS, for up to an hour, as long as it is on screen.
+export const PENDING_POLL_MS = 3000;
+export const PENDING_POLLS = 1200;
+
 export async function transcriptSection(ctx, call) {
+  const { t } = ctx;
+  const head = h('h2', { id: 'transcript-h' }, t('transcript.title'));
+  const section = h('section', { 'aria-labelledby': 'transcript-h', class: 'card stack', id: 'call-transcript' }, head);
+  let polls = 0;
+  const fill = async () => {
+    const { body, pending } = await transcriptBody(ctx, call);
+    section.replaceChildren(head, ...body);
+    if (pending && polls < PENDING_POLLS) {
+      polls++;
+      setTimeout(() => {
+        if (section.isConnected) fill();
+      }, PENDING_POLL_MS);
+    }
+  };
+  await fill();
+  return section;
+}
+
+async function transcriptBody(ctx, call) {
   const { t, api, session } = ctx;
   const body = [];
+  let pending = false;
   try {
     const { transcripts } = await api.callTranscripts(call.id);
-    if (!transcripts.length) body.push(h('p', { class: 'muted', dataset: { state: 'pending' } }, t('transcript.pending')));
+    if (!transcripts.length) {
+      pending = true;
+      body.push(h('p', { class: 'muted', dataset: { state: 'pending' } }, t('transcript.pending')));
+    }
     for (const tr of transcripts) {
       if (tr.failed) {
         body.push(h('p', { class: 'field-error', dataset: { state: 'failed' } }, t('transcript.failed')));
@@ -36,5 +64,5 @@ export async function transcriptSection(ctx, call) {
   } catch (err) {
     body.push(notice('error', errorText(t, err)));
   }
-  return h('section', { 'aria-labelledby': 'transcript-h', class: 'card stack', id: 'call-transcript' }, h('h2', { id: 'transcript-h' }, t('transcript.title')), ...body);
+  return { body, pending };
 }
