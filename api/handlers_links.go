@@ -74,56 +74,58 @@ type linkTokenBody struct {
 	Token b64 `json:"token"`
 }
 
-func (s *Server) linkStatus(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+// noBody is the request body of a step that takes none.
+type noBody struct{}
+
+// linkStep runs one step of the link its {id} names: it decodes the JSON
+// body into a T (none for noBody), runs step, and answers the view step
+// returns, or 204 when it returns none.
+func linkStep[T any](w http.ResponseWriter, r *http.Request, step func(id string, req T) (*devicelink.View, error)) error {
 	id, err := linkID(r)
 	if err != nil {
 		return err
 	}
-	var req linkTokenBody
-	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
-		return err
+	var req T
+	if _, none := any(req).(noBody); !none {
+		if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
+			return err
+		}
 	}
-	v, err := s.links.Status(id, req.Token)
+	v, err := step(id, req)
 	if err != nil {
 		return linkRefusal(err)
 	}
-	writeJSON(w, http.StatusOK, viewOf(v))
+	if v == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	writeJSON(w, http.StatusOK, viewOf(*v))
 	return nil
+}
+
+// viewed adapts a step that returns a view to linkStep.
+func viewed(v devicelink.View, err error) (*devicelink.View, error) { return &v, err }
+
+func (s *Server) linkStatus(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	return linkStep(w, r, func(id string, req linkTokenBody) (*devicelink.View, error) {
+		return viewed(s.links.Status(id, req.Token))
+	})
 }
 
 func (s *Server) revealLink(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
-	id, err := linkID(r)
-	if err != nil {
-		return err
-	}
-	var req struct {
+	type body struct {
 		linkTokenBody
 		PubKey string `json:"pubkey"`
 	}
-	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
-		return err
-	}
-	if err := s.links.Reveal(id, req.Token, req.PubKey); err != nil {
-		return linkRefusal(err)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return linkStep(w, r, func(id string, req body) (*devicelink.View, error) {
+		return nil, s.links.Reveal(id, req.Token, req.PubKey)
+	})
 }
 
 func (s *Server) cancelLinkByToken(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
-	id, err := linkID(r)
-	if err != nil {
-		return err
-	}
-	var req linkTokenBody
-	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
-		return err
-	}
-	if err := s.links.CancelByToken(id, req.Token); err != nil {
-		return linkRefusal(err)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return linkStep(w, r, func(id string, req linkTokenBody) (*devicelink.View, error) {
+		return nil, s.links.CancelByToken(id, req.Token)
+	})
 }
 
 func (s *Server) claimLink(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
@@ -140,63 +142,35 @@ func (s *Server) claimLink(w http.ResponseWriter, r *http.Request, who auth.Iden
 }
 
 func (s *Server) answerLink(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
-	id, err := linkID(r)
-	if err != nil {
-		return err
-	}
-	var req struct {
+	type body struct {
 		PubKey string `json:"pubkey"`
 	}
-	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
-		return err
-	}
-	if err := s.links.Answer(id, who.PubKey, req.PubKey); err != nil {
-		return linkRefusal(err)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return linkStep(w, r, func(id string, req body) (*devicelink.View, error) {
+		return nil, s.links.Answer(id, who.PubKey, req.PubKey)
+	})
 }
 
 func (s *Server) peekLink(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
-	id, err := linkID(r)
-	if err != nil {
-		return err
-	}
-	v, err := s.links.Peek(id, who.PubKey)
-	if err != nil {
-		return linkRefusal(err)
-	}
-	writeJSON(w, http.StatusOK, viewOf(v))
-	return nil
+	return linkStep(w, r, func(id string, _ noBody) (*devicelink.View, error) {
+		return viewed(s.links.Peek(id, who.PubKey))
+	})
 }
 
 func (s *Server) sealLink(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
-	id, err := linkID(r)
-	if err != nil {
-		return err
-	}
-	var req struct {
+	type body struct {
 		Sealed b64 `json:"sealed"`
 	}
-	if err := decodeJSON(w, r, defaultBodyLimit, &req); err != nil {
-		return err
-	}
-	if err := s.links.Seal(id, who.PubKey, req.Sealed); err != nil {
-		return linkRefusal(err)
-	}
-	s.Log.Info("device link: secret key sealed for a new device", "account", who.PubKey[:12])
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return linkStep(w, r, func(id string, req body) (*devicelink.View, error) {
+		if err := s.links.Seal(id, who.PubKey, req.Sealed); err != nil {
+			return nil, err
+		}
+		s.Log.Info("device link: secret key sealed for a new device", "account", who.PubKey[:12])
+		return nil, nil
+	})
 }
 
 func (s *Server) cancelLink(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
-	id, err := linkID(r)
-	if err != nil {
-		return err
-	}
-	if err := s.links.CancelByAccount(id, who.PubKey); err != nil {
-		return linkRefusal(err)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return linkStep(w, r, func(id string, _ noBody) (*devicelink.View, error) {
+		return nil, s.links.CancelByAccount(id, who.PubKey)
+	})
 }
