@@ -216,6 +216,28 @@ func TestDashboard(t *testing.T) {
 	if d.VoicemailTaken || !d.At.Equal(t0) {
 		t.Errorf("dashboard %+v", d)
 	}
+
+	// A build that takes voicemail says so unless the mode is "never".
+	svc.VoicemailTaken = true
+	for _, tc := range []struct {
+		mode store.VoicemailMode
+		want bool
+	}{{store.VoicemailAuto, true}, {store.VoicemailAlways, true}, {store.VoicemailNever, false}} {
+		err := st.Update(context.Background(), func(tx *store.Tx) error {
+			set, err := tx.Settings()
+			if err != nil {
+				return err
+			}
+			set.VoicemailMode = tc.mode
+			return tx.PutSettings(set)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err := svc.Dashboard(context.Background()); err != nil || d.VoicemailTaken != tc.want {
+			t.Errorf("mode %s: voicemail taken %v (%v), want %v", tc.mode, d.VoicemailTaken, err, tc.want)
+		}
+	}
 }
 
 func TestMetricsExposition(t *testing.T) {

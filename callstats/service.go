@@ -19,15 +19,17 @@ type Dashboard struct {
 	At   time.Time
 	Day  Summary
 	Week Summary
-	// VoicemailTaken says whether the hotline takes voicemail at all, so
-	// a voicemail count of 0 is not read as "nobody left one".
+	// VoicemailTaken says whether the hotline takes voicemail now (this
+	// build takes it, and its voicemail mode is not "never"), so a
+	// voicemail count of 0 is not read as "nobody left one".
 	VoicemailTaken bool
 }
 
 // Service computes the dashboard from the stored call records.
 type Service struct {
 	Store *store.Store
-	// VoicemailTaken is copied into every Dashboard.
+	// VoicemailTaken: this build takes voicemail; each Dashboard also
+	// asks the settings' voicemail mode.
 	VoicemailTaken bool
 	Now            func() time.Time // nil: time.Now
 }
@@ -40,7 +42,13 @@ func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 		now = s.Now()
 	}
 	from := now.Add(-Week)
+	var mode store.VoicemailMode
 	calls, err := store.Read(ctx, s.Store, func(tx *store.Tx) ([]store.Call, error) {
+		set, err := tx.Settings()
+		if err != nil {
+			return nil, err
+		}
+		mode = set.VoicemailMode
 		var out []store.Call
 		cursor := ""
 		for {
@@ -62,6 +70,6 @@ func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 		At:             now,
 		Day:            Summarize(calls, now.Add(-Day), now),
 		Week:           Summarize(calls, from, now),
-		VoicemailTaken: s.VoicemailTaken,
+		VoicemailTaken: s.VoicemailTaken && mode != store.VoicemailNever,
 	}, nil
 }
