@@ -20,12 +20,7 @@ func TestDashboardAndMetricsAfterCalls(t *testing.T) {
 	c := e.socket(v)
 	readUntil(t, c, 5*time.Second, "hello", ofType("hello"))
 
-	first := e.placeCall("+15557654301")
-	id, _ := readUntil(t, c, 10*time.Second, "ring", ofType("ring")).m["callId"].(string)
-	if r := e.do("POST", "/api/calls/"+id+"/answer", nil, v); r.status != 200 {
-		t.Fatalf("answer: %d %s", r.status, r.body)
-	}
-	readUntil(t, c, 5*time.Second, "call:connected", ofType("call:connected"))
+	first, _ := e.answerLiveCall(v, c, "+15557654301")
 	first.Hangup()
 	readUntil(t, c, 10*time.Second, "call:ended", ofType("call:ended"))
 	// The volunteer is free for the next call only once the first one is

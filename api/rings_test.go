@@ -71,6 +71,20 @@ func (e *env) placeCall(number string) *aritest.Call {
 	return call
 }
 
+// answerLiveCall places a call from number, has v answer the ring its
+// socket c gets, and waits until the call is connected. It returns the
+// caller and the call's id.
+func (e *env) answerLiveCall(v *user, c *websocket.Conn, number string) (*aritest.Call, string) {
+	e.t.Helper()
+	call := e.placeCall(number)
+	id, _ := readUntil(e.t, c, 10*time.Second, "ring", ofType("ring")).m["callId"].(string)
+	if r := e.do("POST", "/api/calls/"+id+"/answer", nil, v); r.status != 200 {
+		e.t.Fatalf("answer: %d %s", r.status, r.body)
+	}
+	readUntil(e.t, c, 5*time.Second, "call:connected", ofType("call:connected"))
+	return call, id
+}
+
 // helloRings returns the rings of a hello frame, checking that each holds
 // exactly what a ring message holds.
 func helloRings(t *testing.T, f frame) []map[string]any {
@@ -242,12 +256,7 @@ func TestHelloTellsTheCallInProgress(t *testing.T) {
 	e.available(v)
 	c := e.socket(v)
 	readUntil(t, c, 5*time.Second, "hello", ofType("hello"))
-	call := e.placeCall("+15557654325")
-	id, _ := readUntil(t, c, 10*time.Second, "ring", ofType("ring")).m["callId"].(string)
-	if r := e.do("POST", "/api/calls/"+id+"/answer", nil, v); r.status != 200 {
-		t.Fatalf("answer: %d %s", r.status, r.body)
-	}
-	readUntil(t, c, 5*time.Second, "call:connected", ofType("call:connected"))
+	call, id := e.answerLiveCall(v, c, "+15557654325")
 
 	again := e.socket(v)
 	hello := readUntil(t, again, 5*time.Second, "hello", ofType("hello"))
