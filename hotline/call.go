@@ -176,6 +176,7 @@ type call struct {
 	captchaTries int
 
 	relay         *rtc.Relay
+	audio         *rtc.Stats // what the call's closed relays carried, summed
 	relayState    rtc.State
 	bridgeID      string
 	mediaID       string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -115,6 +116,22 @@ func TestCallEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(logs, callID) {
 		t.Fatal("the log capture is not working: no line names the call")
+	}
+	// The call's last line says what its relay carried.
+	var ended string
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, `msg="call ended"`) && strings.Contains(l, callID) {
+			ended = l
+		}
+	}
+	var from, to, dropped int
+	for _, f := range strings.Fields(ended) {
+		fmt.Sscanf(f, "audio.from_browser=%d", &from)
+		fmt.Sscanf(f, "audio.to_asterisk=%d", &to)
+		fmt.Sscanf(f, "audio.pacer_dropped=%d", &dropped)
+	}
+	if from < 10 || to+dropped > from || to < from-5 {
+		t.Errorf("call ended line %q: want the relay's counts: packets from the browser (the caller heard them), nearly all sent on to Asterisk", ended)
 	}
 }
 

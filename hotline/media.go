@@ -157,6 +157,7 @@ func (c *call) teardownMedia() {
 	c.stopMediaCheck()
 	if c.relay != nil {
 		_ = c.relay.Close()
+		c.audio = addStats(c.audio, c.relay.Stats())
 		c.relay = nil
 	}
 }

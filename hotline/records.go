@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"llamenos/e2ee"
+	"llamenos/rtc"
 	"llamenos/store"
 )
 
@@ -209,11 +211,54 @@ func (c *call) writeFinal() {
 		c.log.Error("write the call record", "err", err)
 		return
 	}
-	c.log.Info("call ended", "outcome", string(rec.Outcome), "queue_wait", rec.QueueWait.Round(time.Millisecond), "duration", rec.Duration.Round(time.Millisecond))
+	attrs := []any{"outcome", string(rec.Outcome), "queue_wait", rec.QueueWait.Round(time.Millisecond), "duration", rec.Duration.Round(time.Millisecond)}
+	audio := c.audio
+	if c.relay != nil {
+		audio = addStats(audio, c.relay.Stats())
+	}
+	if audio != nil {
+		attrs = append(attrs, relayAttrs(*audio))
+	}
+	c.log.Info("call ended", attrs...)
 	if c.e.d.Recorded != nil {
 		rec.CallerHash, rec.CallerNumber = store.Hash{}, nil
 		c.e.d.Recorded(rec)
 	}
+}
+
+// relayAttrs is what the call's relay carried, for the "call ended" line:
+// a sysadmin reads a volunteer's "they couldn't hear me" off it (audio that
+// arrived late and was dropped by the playout buffer, or never arrived).
+func relayAttrs(st rtc.Stats) slog.Attr {
+	return slog.Group("audio",
+		"from_asterisk", st.FromAsterisk.Packets, "to_browser", st.ToBrowser.Packets,
+		"from_browser", st.FromBrowser.Packets, "to_asterisk", st.ToAsterisk.Packets,
+		"pacer_dropped", st.PacerDropped, "pacer_skipped", st.PacerSkipped,
+		"refused", st.Malformed+st.WrongType+st.WrongSource, "no_remote", st.NoRemote,
+		"errors", st.WriteErrors+st.ReadErrors)
+}
+
+// addStats adds the packet counts of st to sum (nil: none yet).
+func addStats(sum *rtc.Stats, st rtc.Stats) *rtc.Stats {
+	if sum == nil {
+		return &st
+	}
+	for _, f := range []struct{ to, from *rtc.Flow }{
+		{&sum.FromAsterisk, &st.FromAsterisk}, {&sum.ToBrowser, &st.ToBrowser},
+		{&sum.FromBrowser, &st.FromBrowser}, {&sum.ToAsterisk, &st.ToAsterisk},
+	} {
+		f.to.Packets += f.from.Packets
+		f.to.Bytes += f.from.Bytes
+	}
+	sum.Malformed += st.Malformed
+	sum.WrongType += st.WrongType
+	sum.WrongSource += st.WrongSource
+	sum.PacerDropped += st.PacerDropped
+	sum.PacerSkipped += st.PacerSkipped
+	sum.NoRemote += st.NoRemote
+	sum.WriteErrors += st.WriteErrors
+	sum.ReadErrors += st.ReadErrors
+	return sum
 }
 
 func (e *Engine) isAdmin(ctx context.Context, pubkey string) bool {
