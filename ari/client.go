@@ -304,6 +304,10 @@ func readAll(r io.Reader, hint, limit int64) ([]byte, error) {
 	}
 }
 
+// idleConnTimeout is how long an unused REST connection to Asterisk stays
+// open.
+const idleConnTimeout = 30 * time.Second
+
 // newTransport is the client's own HTTP transport: loopback, no proxy, no
 // compression (a gzip reader would keep the plain text in its window), and
 // connections that wipe their read buffers (wipeConn). events is for the
@@ -321,7 +325,9 @@ func newTransport(events bool) *http.Transport {
 		},
 		DisableCompression:  true,
 		MaxIdleConnsPerHost: 32,
-		IdleConnTimeout:     90 * time.Second,
+		// A burst of calls opens up to MaxIdleConnsPerHost connections;
+		// a quiet spell closes them again (two goroutines each).
+		IdleConnTimeout: idleConnTimeout,
 	}
 }
 
