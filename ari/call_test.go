@@ -1,6 +1,7 @@
 package ari_test
 
 import (
+	"bytes"
 	"net"
 	"net/netip"
 	"runtime"
@@ -121,8 +122,27 @@ func fullCall(t *testing.T, e *env) {
 	if lvl := audio.ToneLevel(heard, audio.SampleRate, 1000); lvl < 0.8 {
 		t.Fatalf("caller heard 1 kHz at level %.2f (2 kHz %.2f)", lvl, audio.ToneLevel(heard, audio.SampleRate, 2000))
 	}
+	if n := call.HeardSoundFrames(); n != 50 {
+		t.Fatalf("caller heard %d frames with sound, want 50", n)
+	}
+	// Ten frames of silence: heard, but not as sound.
+	before := call.HeardSamples()
+	for i := range 10 {
+		p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(200 + i), Timestamp: uint32(20000 + 160*i), SSRC: 0x1234},
+			Payload: bytes.Repeat([]byte{0xff}, 160)}
+		b, _ := p.Marshal()
+		if _, err := udp.WriteToUDPAddrPort(b, asteriskRTP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(2 * time.Second); call.HeardSamples() < before+1600 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got, n := call.HeardSamples()-before, call.HeardSoundFrames(); got != 1600 || n != 50 {
+		t.Fatalf("after 10 silent frames: %d more samples heard, %d frames with sound; want 1600 and still 50", got, n)
+	}
 	st, ok := e.sim.ExternalMediaStats(mediaID)
-	if !ok || st.StrictDrops != 50 || st.Received != 50 || st.Remote != netip.MustParseAddrPort(udp.LocalAddr().String()) {
+	if !ok || st.StrictDrops != 50 || st.Received != 60 || st.Remote != netip.MustParseAddrPort(udp.LocalAddr().String()) {
 		t.Fatalf("RTP stats %+v", st)
 	}
 
