@@ -34,6 +34,25 @@ type daemonProc struct {
 	errs      atomic.Int64 // log lines at level ERROR
 	warns     atomic.Int64
 	logTail   *tailBuffer
+	audio     relayTally // summed from the daemon's "call ended" lines
+}
+
+// relayTally sums what the relays of ended calls report, so a loss can be
+// told apart: dropped by the playout buffer as late, or lost before it.
+type relayTally struct {
+	calls, fromBrowser, toAsterisk, pacerDropped, pacerSkipped, errors atomic.Int64
+}
+
+// wait waits up to limit for n calls' lines.
+func (t *relayTally) wait(n int64, limit time.Duration) {
+	for end := time.Now().Add(limit); t.calls.Load() < n && time.Now().Before(end); {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (t *relayTally) String() string {
+	return fmt.Sprintf("relays of %d ended calls: from the browsers %d packets, to Asterisk %d, dropped late by the playout buffer %d, quiet ones skipped %d, socket errors %d",
+		t.calls.Load(), t.fromBrowser.Load(), t.toAsterisk.Load(), t.pacerDropped.Load(), t.pacerSkipped.Load(), t.errors.Load())
 }
 
 // freePort reserves a loopback port and releases it for the daemon.
@@ -163,10 +182,25 @@ func (d *daemonProc) readLog(r io.Reader, log *slog.Logger) {
 			URL   string `json:"url"`
 			Why   string `json:"why"`
 			Err   string `json:"err"`
+			Audio *struct {
+				FromBrowser  int64 `json:"from_browser"`
+				ToAsterisk   int64 `json:"to_asterisk"`
+				PacerDropped int64 `json:"pacer_dropped"`
+				PacerSkipped int64 `json:"pacer_skipped"`
+				Errors       int64 `json:"errors"`
+			} `json:"audio"`
 		}
 		if json.Unmarshal(line, &rec) != nil {
 			d.logTail.add(string(line))
 			continue
+		}
+		if a := rec.Audio; a != nil && rec.Msg == "call ended" {
+			d.audio.calls.Add(1)
+			d.audio.fromBrowser.Add(a.FromBrowser)
+			d.audio.toAsterisk.Add(a.ToAsterisk)
+			d.audio.pacerDropped.Add(a.PacerDropped)
+			d.audio.pacerSkipped.Add(a.PacerSkipped)
+			d.audio.errors.Add(a.Errors)
 		}
 		switch rec.Level {
 		case "ERROR":

@@ -44,6 +44,7 @@ type options struct {
 	soak        time.Duration
 	soakCalls   int
 	holdMin     time.Duration
+	soakRamp    time.Duration
 	holdMax     time.Duration
 	sampleEvery time.Duration
 	profile     string
@@ -60,6 +61,7 @@ func main() {
 	flag.BoolVar(&o.baseline, "baseline", true, "also run the plain UDP forwarder with -calls calls")
 	flag.DurationVar(&o.soak, "soak", 0, "run the soak this long after the other figures (0: no soak)")
 	flag.IntVar(&o.soakCalls, "soak-calls", 200, "concurrent calls during the soak")
+	flag.DurationVar(&o.soakRamp, "soak-ramp", 2*time.Minute, "soak: reach -soak-calls over this long, as a night gets busy (at most half the warm-up)")
 	flag.DurationVar(&o.holdMin, "hold-min", 20*time.Second, "soak: shortest call")
 	flag.DurationVar(&o.holdMax, "hold-max", 100*time.Second, "soak: longest call")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write the daemon's CPU profile of the steady window to this file")
@@ -78,6 +80,9 @@ func main() {
 		os.Exit(2)
 	case o.calls < 0 || o.calls > o.volunteers || o.soakCalls > o.volunteers:
 		fmt.Fprintln(os.Stderr, "loadtest: -calls and -soak-calls must be at most -volunteers")
+		os.Exit(2)
+	case o.soakRamp < 0:
+		fmt.Fprintln(os.Stderr, "loadtest: -soak-ramp must not be negative")
 		os.Exit(2)
 	case o.holdMin <= 0 || o.holdMax < o.holdMin:
 		fmt.Fprintln(os.Stderr, "loadtest: need 0 < -hold-min <= -hold-max")
@@ -99,11 +104,15 @@ type loader struct {
 	sim     *aritest.Server
 	d       *daemonProc
 	vols    []*volunteer
-	payload []byte
+	payload []byte // a 20 ms packet of sound: 1 kHz at -10 dBFS
+	quiet   []byte // a 20 ms packet of silence
 
 	errCount atomic.Int64
-	errMu    sync.Mutex
-	errs     []string
+	// Gaps of more than lateGap between a browser's packets, and the
+	// packets beyond lateGap in them: the tool's own stalls.
+	lateGaps, late atomic.Int64
+	errMu          sync.Mutex
+	errs           []string
 
 	fanMu    sync.Mutex
 	fanOn    bool
@@ -141,8 +150,12 @@ type claim struct {
 type lossCounts struct {
 	calls             int64
 	downRecv, downExp int64
-	upSent, upHeard   int64
-	endedOther        int64
+	// Browser → caller: packets with sound sent and heard; quiet ones
+	// (pauses) sent and heard. The relay may shorten a pause to take up
+	// a backlog, so only the first pair is loss.
+	upSent, upHeard       int64
+	upQuiet, upQuietHeard int64
+	endedOther            int64
 }
 
 func (t lossCounts) lost() int64 { return t.downExp - t.downRecv + t.upSent - t.upHeard }
@@ -154,9 +167,9 @@ func (t lossCounts) String() string {
 		}
 		return 100 * float64(lost) / float64(of)
 	}
-	return fmt.Sprintf("%d calls; caller→browser %d of %d packets lost (%.4f%%); browser→caller %d of %d lost (%.4f%%)",
+	return fmt.Sprintf("%d calls; caller→browser %d of %d packets lost (%.4f%%); browser→caller %d of %d packets with sound lost (%.4f%%), %d of %d quiet ones not heard (pauses shortened)",
 		t.calls, t.downExp-t.downRecv, t.downExp, pct(t.downExp-t.downRecv, t.downExp),
-		t.upSent-t.upHeard, t.upSent, pct(t.upSent-t.upHeard, t.upSent))
+		t.upSent-t.upHeard, t.upSent, pct(t.upSent-t.upHeard, t.upSent), t.upQuiet-t.upQuietHeard, t.upQuiet)
 }
 
 type lossTotals struct {
@@ -172,6 +185,8 @@ func (t *lossTotals) add(o lossCounts) {
 	t.c.downExp += o.downExp
 	t.c.upSent += o.upSent
 	t.c.upHeard += o.upHeard
+	t.c.upQuiet += o.upQuiet
+	t.c.upQuietHeard += o.upQuietHeard
 	t.c.endedOther += o.endedOther
 }
 
@@ -367,7 +382,9 @@ func (l *loader) runCall(ctx context.Context, cl claim, holdFor func() <-chan st
 	case <-ctx.Done():
 	}
 	recv, exp := c.downCounts()
-	t := lossCounts{calls: 1, downRecv: recv, downExp: exp, upSent: c.sent.Load(), upHeard: int64(call.HeardSamples() / audio.FrameSamples)}
+	heard, sound := int64(call.HeardSamples()/audio.FrameSamples), int64(call.HeardSoundFrames())
+	t := lossCounts{calls: 1, downRecv: recv, downExp: exp, upSent: c.sent.Load(), upHeard: sound,
+		upQuiet: c.sentQuiet.Load(), upQuietHeard: heard - sound}
 	call.Hangup()
 	select {
 	case r := <-c.ended:
@@ -382,10 +399,14 @@ func (l *loader) runCall(ctx context.Context, cl claim, holdFor func() <-chan st
 	l.totals.add(t)
 }
 
+// lateGap is the longest gap between packets the relay's playout buffer
+// passes without queueing: its three packets of credit.
+const lateGap = 40 * time.Millisecond
+
 // sendAudio sends every bridged browser's microphone, 20 ms packets,
 // from a few goroutines, until ctx ends.
 func (l *loader) sendAudio(ctx context.Context) {
-	const shards = 4
+	const shards = 64
 	var wg sync.WaitGroup
 	for s := range shards {
 		wg.Add(1)
@@ -407,11 +428,28 @@ func (l *loader) sendAudio(ctx context.Context) {
 					if c == nil || !c.sending.Load() {
 						continue
 					}
-					if err := c.browser.Send(l.payload); err != nil {
+					now := time.Now()
+					if gap := now.Sub(c.lastSend); !c.lastSend.IsZero() && gap > lateGap {
+						// The relay's playout buffer passes up to three
+						// packets at once; a longer gap leaves a backlog.
+						l.late.Add(int64((gap - lateGap) / (20 * time.Millisecond)))
+						l.lateGaps.Add(1)
+					}
+					c.lastSend = now
+					sound := c.talk.next()
+					payload := l.quiet
+					if sound {
+						payload = l.payload
+					}
+					if err := c.browser.Send(payload); err != nil {
 						l.fail(err)
 						continue
 					}
-					c.sent.Add(1)
+					if sound {
+						c.sent.Add(1)
+					} else {
+						c.sentQuiet.Add(1)
+					}
 				}
 			}
 		}()
@@ -447,6 +485,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	// is a continuous tone, never quiet (the relay's pacer may skip quiet
 	// packets).
 	l.payload = audiotest.AppendMulaw(nil, audio.NewTone(audio.SampleRate, 0.3, 1000), audio.FrameSamples)
+	l.quiet = audiotest.AppendMulaw(nil, audio.NewTone(audio.SampleRate, 0, 1000), audio.FrameSamples)
 	r := &report{}
 	r.machine = fmt.Sprintf("%d CPUs, load average %s at start", numCPU(), loadAvg())
 
@@ -531,6 +570,9 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	r.errors = l.errCount.Load()
 	r.daemonErrors = d.errs.Load()
 	r.daemonWarns = d.warns.Load()
+	// The daemon logs a call's end after telling the browser.
+	d.audio.wait(r.capacity.calls+r.soakLoss.calls, 10*time.Second)
+	r.relays = d.audio.String() + fmt.Sprintf("; the stand-in browsers' own send gaps over %v: %d (%d packets beyond it)", lateGap, l.lateGaps.Load(), l.late.Load())
 	l.errMu.Lock()
 	r.errorSamples = l.errs
 	l.errMu.Unlock()
@@ -795,14 +837,23 @@ func (l *loader) soak(ctx context.Context, r *report) error {
 			return hold
 		}, func(bool) {})
 	})
+	// The first samples are the ramp to soakCalls calls; the check starts
+	// once they are all up, a fifth of the way in at most.
+	warm := min(3*time.Minute, l.o.soak/5)
+	ramp := min(l.o.soakRamp, warm/2)
 	placer := make(chan struct{})
 	go func() {
 		defer close(placer)
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for sctx.Err() == nil {
-			// Keep soakCalls calls live, placing at most inFlight at once.
-			for sctx.Err() == nil && l.placed.Load()-l.finished.Load() < int64(l.o.soakCalls) && int64(l.bridgedOrUp())+inFlight > l.placed.Load()-l.finished.Load() {
+			// Keep soakCalls calls live (fewer during the ramp), placing
+			// at most inFlight at once.
+			live := int64(l.o.soakCalls)
+			if el := time.Since(start); el < ramp {
+				live = 1 + live*int64(el)/int64(ramp)
+			}
+			for sctx.Err() == nil && l.placed.Load()-l.finished.Load() < live && int64(l.bridgedOrUp())+inFlight > l.placed.Load()-l.finished.Load() {
 				if err := l.place(); err != nil {
 					l.fail(err)
 					break
@@ -817,9 +868,6 @@ func (l *loader) soak(ctx context.Context, r *report) error {
 	var rss, gor, fds, thr, active series
 	rss.name, gor.name, fds.name, thr.name, active.name = "RSS (MB)", "goroutines", "open fds", "threads", "bridged calls"
 	tick := time.NewTicker(l.o.sampleEvery)
-	// The first samples are the ramp to soakCalls calls; the check starts
-	// once they are all up, a fifth of the way in at most.
-	warm := min(3*time.Minute, l.o.soak/5)
 	cpu, err := startCPU(l.d.pid())
 	if err != nil {
 		return err
@@ -875,13 +923,24 @@ func (l *loader) soak(ctx context.Context, r *report) error {
 	r.soakActive = msg
 	// Back to idle: once every call has ended, the daemon holds what it
 	// held before the first call.
+	// The daemon's REST connections to Asterisk close after 30 s unused.
 	l.closeIdle()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(45 * time.Second)
 	for {
 		g, gerr := goroutines(ctx, l.d.debugAddr)
 		s, serr := sampleProc(l.d.pid())
-		if gerr == nil && serr == nil && g <= r.idleGoroutines+5 && s.FDs <= r.idleFDs+5 || time.Now().After(deadline) {
+		if gerr == nil && serr == nil && g <= r.idleGoroutines+5 && s.FDs <= r.idleFDs+5 {
 			r.afterGoroutines, r.afterFDs = g, s.FDs
+			break
+		}
+		if time.Now().After(deadline) {
+			r.afterGoroutines, r.afterFDs = g, s.FDs
+			// What is left, for whoever looks into it.
+			if path, err := saveGoroutines(ctx, l.d.debugAddr); err == nil {
+				r.afterDump = path
+			} else {
+				l.fail(err)
+			}
 			break
 		}
 		time.Sleep(500 * time.Millisecond)

@@ -131,6 +131,31 @@ func goroutines(ctx context.Context, debugAddr string) (int, error) {
 	return n, nil
 }
 
+// saveGoroutines writes the daemon's goroutine profile, grouped by stack,
+// to a new file in the temporary directory and returns its path.
+func saveGoroutines(ctx context.Context, debugAddr string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+debugAddr+"/debug/pprof/goroutine?debug=1", nil)
+	if err != nil {
+		return "", err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("goroutine profile: %w", err)
+	}
+	defer res.Body.Close()
+	f, err := os.CreateTemp("", "llamenos-loadtest-goroutines-*.txt")
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return "", fmt.Errorf("goroutine profile: %w", err)
+	}
+	return f.Name(), f.Close()
+}
+
 // cpuMeter measures, over an interval, the CPU of the daemon, of this
 // process and of everything else on the machine.
 type cpuMeter struct {

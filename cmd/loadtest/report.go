@@ -43,6 +43,8 @@ type report struct {
 	afterFDs        int
 
 	errors, daemonErrors, daemonWarns int64
+	relays                            string // the daemon's relay counters, summed
+	afterDump                         string // the daemon's goroutines when they did not return to idle
 	errorSamples                      []string
 }
 
@@ -99,6 +101,12 @@ func (r *report) print(w io.Writer, o options) {
 		}
 		fmt.Fprintf(w, "  (%s)\n", r.soakActive)
 		fmt.Fprintf(w, "  after the last call: %d goroutines, %d fds (idle before: %d, %d)\n", r.afterGoroutines, r.afterFDs, r.idleGoroutines, r.idleFDs)
+		if r.afterDump != "" {
+			fmt.Fprintf(w, "  the daemon's goroutines then: %s\n", r.afterDump)
+		}
+	}
+	if r.relays != "" {
+		fmt.Fprintf(w, "%s\n", r.relays)
 	}
 	fmt.Fprintf(w, "errors: %d in the load tool, %d logged by the daemon at error level (%d warnings)\n", r.errors, r.daemonErrors, r.daemonWarns)
 	for _, e := range r.errorSamples {

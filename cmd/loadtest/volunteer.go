@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -204,8 +205,12 @@ type volCall struct {
 	endOnce   sync.Once
 	browser   *rtctest.Browser
 
-	sending atomic.Bool
-	sent    atomic.Int64
+	sending   atomic.Bool
+	sent      atomic.Int64 // packets with sound
+	sentQuiet atomic.Int64 // packets of silence
+	// Only the sending goroutine touches these.
+	lastSend time.Time
+	talk     talker
 
 	rxMu       sync.Mutex
 	firstAt    time.Time
@@ -334,7 +339,7 @@ func (v *volunteer) send(ctx context.Context, m any) error {
 // and the first packet of the caller's audio. It returns the time from
 // the answer request to that packet.
 func (v *volunteer) answer(ctx context.Context, id string) (*volCall, time.Duration, error) {
-	c := &volCall{id: id, connected: make(chan struct{}), answer: make(chan string, 1), ended: make(chan string, 1)}
+	c := &volCall{id: id, connected: make(chan struct{}), answer: make(chan string, 1), ended: make(chan string, 1), talk: newTalker()}
 	first := make(chan struct{})
 	var firstOnce sync.Once
 	b, err := rtctest.New(rtctest.Options{OnRTP: func(p *rtp.Packet) {
@@ -404,3 +409,31 @@ func (v *volunteer) release(c *volCall) {
 }
 
 var errNoRing = errors.New("no volunteer claimed the call")
+
+// talker says when a stand-in volunteer speaks: talk spurts of 0.5–1.5 s
+// and pauses of 0.3–1.0 s, as in a conversation, so the relay's playout
+// buffer meets pauses as it does with a person.
+type talker struct {
+	rng      *mrand.Rand
+	speaking bool
+	left     int // packets left in this spurt or pause
+}
+
+func newTalker() talker {
+	rng := mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
+	return talker{rng: rng, speaking: rng.IntN(2) == 0, left: 1 + rng.IntN(50)}
+}
+
+// next reports whether the next 20 ms packet carries sound.
+func (t *talker) next() bool {
+	if t.left == 0 {
+		t.speaking = !t.speaking
+		if t.speaking {
+			t.left = 25 + t.rng.IntN(51)
+		} else {
+			t.left = 15 + t.rng.IntN(36)
+		}
+	}
+	t.left--
+	return t.speaking
+}
