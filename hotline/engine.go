@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -39,11 +38,6 @@ type Engine struct {
 	// admitted counts the live calls within Config.MaxCalls; calls past
 	// the cap (call.overflow) are not counted.
 	admitted int
-	// hashSlots bounds the callers' Argon2id hashes running at once to
-	// all cores but one: a surge of new calls (each hash is tens of
-	// milliseconds of one core and 32 MiB) queues here instead of taking
-	// every core from the relays carrying the calls already answered.
-	hashSlots chan struct{}
 	// refused counts the callers turned away at Config.MaxCalls.
 	refused atomic.Uint64
 	// epoch counts event-socket connections. A call remembers the epoch it
@@ -110,7 +104,6 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		ended:     map[string]time.Time{},
 		hb:        heartbeat{loop: time.Now(), pending: map[*call]time.Time{}},
 		stop:      make(chan struct{}),
-		hashSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1)),
 	}, nil
 }
 

@@ -36,29 +36,16 @@ func (c *call) screen() (screenResult, error) {
 	var legacy []store.Hash
 	if e164, err := e2ee.NormalizedE164(c.number); err == nil {
 		// Argon2id: tens of milliseconds of this call's own goroutine, so
-		// other calls and the engine go on meanwhile; at most
-		// len(hashSlots) at once.
-		select {
-		case c.e.hashSlots <- struct{}{}:
-		case <-c.ctx().Done():
-			clear(e164)
-			return res, c.ctx().Err()
-		}
-		h, err := key.PhoneHashBytes(e164)
-		var lerr error
-		if err == nil {
-			legacy, lerr = key.LegacyHashes(e164)
-		}
-		<-c.e.hashSlots
-		if err != nil {
-			clear(e164)
-		} else {
+		// other calls and the engine go on meanwhile.
+		if h, err := key.PhoneHashBytes(e164); err == nil {
 			clear(c.number)
 			c.number, plain = e164, e164
 			c.hash, c.anonymous = h, false
-			if lerr != nil {
-				return res, lerr
+			if legacy, err = key.LegacyHashes(e164); err != nil {
+				return res, err
 			}
+		} else {
+			clear(e164)
 		}
 	}
 

@@ -46,8 +46,9 @@ const redacted = "[caller key redacted]"
 
 // hashSlots bounds the Argon2id hashes running at once: each holds
 // cost.MemoryKiB of memory and a core, and a burst of calls queues here
-// instead of exhausting either.
-var hashSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+// instead of exhausting either. All cores but one: whatever the burst, one
+// core stays for the relays carrying the calls already answered.
+var hashSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
 
 // PhoneHash is the caller hash of a number typed by an admin (a ban).
 func (k CallerKey) PhoneHash(number string) (Hash, error) {
