@@ -250,6 +250,8 @@ func TestMetricsExposition(t *testing.T) {
 		`llamenos_calls_ended_total{class="voicemail"} 0`,
 		"# TYPE llamenos_call_queue_wait_seconds histogram\n",
 		"llamenos_call_duration_seconds_bucket{le=\"+Inf\"} 0\nllamenos_call_duration_seconds_sum 0\nllamenos_call_duration_seconds_count 0\n",
+		`llamenos_audio_packets_total{voice="volunteer",stage="sent"} 0`,
+		`llamenos_audio_playout_discarded_total{kind="sound"} 0`,
 	} {
 		if !strings.Contains(empty, want) {
 			t.Errorf("empty metrics lack %q:\n%s", want, empty)
@@ -261,6 +263,8 @@ func TestMetricsExposition(t *testing.T) {
 	m.Observe(call(store.OutcomeAbandoned, 0, queued(sec(10))))
 	m.Observe(call(store.OutcomeAbandoned, 0)) // hung up in the menu
 	m.Observe(call(store.OutcomeUnanswered, 0, queued(sec(700))))
+	m.ObserveAudio(Audio{FromCaller: 100, ToVolunteer: 99, FromVolunteer: 90, ToCaller: 80, PlayoutDropped: 2, PlayoutSkipped: 8})
+	m.ObserveAudio(Audio{FromCaller: 10, ToVolunteer: 10, FromVolunteer: 10, ToCaller: 9, PlayoutSkipped: 1})
 	b.Reset()
 	m.Write(&b)
 	want := `# HELP llamenos_calls_offered_total Calls that reached the hotline, counted when they end.
@@ -319,6 +323,16 @@ llamenos_call_duration_seconds_bucket{le="7200"} 2
 llamenos_call_duration_seconds_bucket{le="+Inf"} 2
 llamenos_call_duration_seconds_sum 4090
 llamenos_call_duration_seconds_count 2
+# HELP llamenos_audio_packets_total Audio packets the relays of ended calls received and sent on, by whose voice.
+# TYPE llamenos_audio_packets_total counter
+llamenos_audio_packets_total{voice="caller",stage="received"} 110
+llamenos_audio_packets_total{voice="caller",stage="sent"} 109
+llamenos_audio_packets_total{voice="volunteer",stage="received"} 100
+llamenos_audio_packets_total{voice="volunteer",stage="sent"} 89
+# HELP llamenos_audio_playout_discarded_total The volunteer's packets the relay's playout buffer discarded: with sound (late), or quiet (a pause shortened).
+# TYPE llamenos_audio_playout_discarded_total counter
+llamenos_audio_playout_discarded_total{kind="sound"} 2
+llamenos_audio_playout_discarded_total{kind="quiet"} 9
 `
 	if got := b.String(); got != want {
 		t.Errorf("exposition:\n%s\nwant:\n%s", got, want)

@@ -61,6 +61,28 @@ type Metrics struct {
 	queueWait    histogram
 	ringToAnswer histogram
 	duration     histogram
+	audio        Audio
+}
+
+// Audio is what the relays of ended calls carried, in packets.
+type Audio struct {
+	FromCaller, ToVolunteer uint64 // the caller's audio: received from Asterisk, sent on to the browser
+	FromVolunteer, ToCaller uint64 // the volunteer's: received from the browser, sent on to Asterisk
+	// The volunteer's packets the playout buffer threw away: with sound
+	// (arrived too late and bunched), and quiet (a pause shortened).
+	PlayoutDropped, PlayoutSkipped uint64
+}
+
+// ObserveAudio adds one ended call's relay counts.
+func (m *Metrics) ObserveAudio(a Audio) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.audio.FromCaller += a.FromCaller
+	m.audio.ToVolunteer += a.ToVolunteer
+	m.audio.FromVolunteer += a.FromVolunteer
+	m.audio.ToCaller += a.ToCaller
+	m.audio.PlayoutDropped += a.PlayoutDropped
+	m.audio.PlayoutSkipped += a.PlayoutSkipped
 }
 
 // NewMetrics returns zeroed metrics.
@@ -105,4 +127,14 @@ func (m *Metrics) Write(w io.Writer) {
 	m.queueWait.write(w, "llamenos_call_queue_wait_seconds", "Time callers waited in the queue (answered, missed and abandoned calls).")
 	m.ringToAnswer.write(w, "llamenos_call_ring_to_answer_seconds", "Time the answering volunteer's browser rang before they answered.")
 	m.duration.write(w, "llamenos_call_duration_seconds", "Time from the answer to the end of answered calls.")
+	a := m.audio
+	fmt.Fprintf(w, "# HELP llamenos_audio_packets_total Audio packets the relays of ended calls received and sent on, by whose voice.\n# TYPE llamenos_audio_packets_total counter\n")
+	for _, c := range []struct {
+		voice, stage string
+		n            uint64
+	}{{"caller", "received", a.FromCaller}, {"caller", "sent", a.ToVolunteer}, {"volunteer", "received", a.FromVolunteer}, {"volunteer", "sent", a.ToCaller}} {
+		fmt.Fprintf(w, "llamenos_audio_packets_total{voice=%q,stage=%q} %d\n", c.voice, c.stage, c.n)
+	}
+	fmt.Fprintf(w, "# HELP llamenos_audio_playout_discarded_total The volunteer's packets the relay's playout buffer discarded: with sound (late), or quiet (a pause shortened).\n# TYPE llamenos_audio_playout_discarded_total counter\n")
+	fmt.Fprintf(w, "llamenos_audio_playout_discarded_total{kind=\"sound\"} %d\nllamenos_audio_playout_discarded_total{kind=\"quiet\"} %d\n", a.PlayoutDropped, a.PlayoutSkipped)
 }

@@ -173,6 +173,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	}, hotline.Deps{
 		ARI: ariClient, RTC: media, Store: st, Notify: hub, Reach: hub,
 		Log: log, Now: time.Now, Rand: rand.Reader, Recorded: callMetrics.Observe, Pipeline: pipe,
+		Relayed: func(st rtc.Stats) { callMetrics.ObserveAudio(audioCounts(st)) },
 	})
 	if err != nil {
 		return err
@@ -327,4 +328,13 @@ func serveMetrics(ctx context.Context, ln net.Listener, addr string, h http.Hand
 		return fmt.Errorf("metrics: %w", err)
 	}
 	return nil
+}
+
+// audioCounts is the part of a relay's counters the metrics export.
+func audioCounts(st rtc.Stats) callstats.Audio {
+	return callstats.Audio{
+		FromCaller: st.FromAsterisk.Packets, ToVolunteer: st.ToBrowser.Packets,
+		FromVolunteer: st.FromBrowser.Packets, ToCaller: st.ToAsterisk.Packets,
+		PlayoutDropped: st.PacerDropped, PlayoutSkipped: st.PacerSkipped,
+	}
 }

@@ -274,6 +274,10 @@ type Deps struct {
 	// without the caller's hash and number (the daemon counts calls for
 	// its metrics). It runs on the call's loop and must not block.
 	Recorded func(store.Call)
+	// Relayed, if set, gets what each answered call's relay carried, once
+	// the call has ended (the daemon's audio metrics). It runs on the
+	// call's loop and must not block.
+	Relayed func(rtc.Stats)
 	// Pipeline seals and stores voicemails and transcribes what is to be
 	// transcribed. Its owner runs it (Runner.Run). Nil: the engine makes
 	// one without a transcriber and runs it itself, within Run.

@@ -14,6 +14,7 @@ import (
 	"llamenos/audio"
 	"llamenos/e2ee"
 	"llamenos/e2ee/e2eetest"
+	"llamenos/rtc"
 	"llamenos/rtc/rtctest"
 	"llamenos/store"
 )
@@ -23,7 +24,8 @@ import (
 // ways through externalMedia ⇄ relay ⇄ Pion, the caller hangs up and
 // nothing is left behind.
 func TestCallEndToEnd(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	relayed := make(chan rtc.Stats, 2)
+	h := newHarness(t, harnessOpts{relayed: func(st rtc.Stats) { relayed <- st }})
 	pks := h.onShift(2)
 	a, b := pks[0], pks[1]
 	r := h.start()
@@ -132,6 +134,15 @@ func TestCallEndToEnd(t *testing.T) {
 	}
 	if from < 10 || to+dropped > from || to < from-5 {
 		t.Errorf("call ended line %q: want the relay's counts: packets from the browser (the caller heard them), nearly all sent on to Asterisk", ended)
+	}
+	// The same counts went to the metrics, once.
+	select {
+	case st := <-relayed:
+		if int(st.FromBrowser.Packets) != from || int(st.ToAsterisk.Packets) != to || len(relayed) != 0 {
+			t.Errorf("Relayed got %d from the browser and %d to Asterisk (and %d more calls), the log %d and %d", st.FromBrowser.Packets, st.ToAsterisk.Packets, len(relayed), from, to)
+		}
+	default:
+		t.Error("Relayed was not called for the answered call")
 	}
 }
 

@@ -253,6 +253,8 @@ type harnessOpts struct {
 	keyFile string
 	// pipeline is Deps.Pipeline (nil: the engine's own); the test runs it.
 	pipeline *pipeline.Runner
+	// relayed is Deps.Relayed.
+	relayed func(rtc.Stats)
 }
 
 var realHash = e2ee.DefaultCallerHashCost
@@ -485,7 +487,7 @@ func (h *harness) start() *runningEngine {
 	// Each daemon draws its own ids: a restarted one must not repeat them.
 	h.starts++
 	seed := h.opts.seed + byte(h.starts)
-	eng, err := New(h.opts.cfg, Deps{ARI: cl, RTC: h.rtc, Store: h.st, Notify: h.n, Reach: h.n, Log: h.log, Clock: h.clock, Rand: newLockedRand(seed), Pipeline: h.opts.pipeline})
+	eng, err := New(h.opts.cfg, Deps{ARI: cl, RTC: h.rtc, Store: h.st, Notify: h.n, Reach: h.n, Log: h.log, Clock: h.clock, Rand: newLockedRand(seed), Pipeline: h.opts.pipeline, Relayed: h.opts.relayed})
 	if err != nil {
 		h.t.Fatal(err)
 	}

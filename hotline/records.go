@@ -220,6 +220,9 @@ func (c *call) writeFinal() {
 		attrs = append(attrs, relayAttrs(*audio))
 	}
 	c.log.Info("call ended", attrs...)
+	if audio != nil && c.e.d.Relayed != nil {
+		c.e.d.Relayed(*audio)
+	}
 	if c.e.d.Recorded != nil {
 		rec.CallerHash, rec.CallerNumber = store.Hash{}, nil
 		c.e.d.Recorded(rec)
