@@ -78,7 +78,7 @@ func main() {
 	case o.volunteers < 1 || o.volunteers > 2000:
 		fmt.Fprintln(os.Stderr, "loadtest: -volunteers must be 1..2000")
 		os.Exit(2)
-	case o.calls < 0 || o.calls > o.volunteers || o.soakCalls > o.volunteers:
+	case o.calls < 0 || o.calls > o.volunteers || o.soak > 0 && o.soakCalls > o.volunteers:
 		fmt.Fprintln(os.Stderr, "loadtest: -calls and -soak-calls must be at most -volunteers")
 		os.Exit(2)
 	case o.soakRamp < 0:
