@@ -176,7 +176,8 @@ type call struct {
 	captchaTries int
 
 	relay         *rtc.Relay
-	audio         *rtc.Stats // what the call's closed relays carried, summed
+	audio         rtc.Stats // what the call's closed relays carried, summed
+	relayed       bool      // the call had a relay
 	relayState    rtc.State
 	bridgeID      string
 	mediaID       string

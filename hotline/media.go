@@ -157,7 +157,8 @@ func (c *call) teardownMedia() {
 	c.stopMediaCheck()
 	if c.relay != nil {
 		_ = c.relay.Close()
-		c.audio = addStats(c.audio, c.relay.Stats())
+		c.audio.Add(c.relay.Stats())
+		c.relayed = true
 		c.relay = nil
 	}
 }

@@ -212,16 +212,17 @@ func (c *call) writeFinal() {
 		return
 	}
 	attrs := []any{"outcome", string(rec.Outcome), "queue_wait", rec.QueueWait.Round(time.Millisecond), "duration", rec.Duration.Round(time.Millisecond)}
-	audio := c.audio
+	audio, relayed := c.audio, c.relayed
 	if c.relay != nil {
-		audio = addStats(audio, c.relay.Stats())
+		audio.Add(c.relay.Stats())
+		relayed = true
 	}
-	if audio != nil {
-		attrs = append(attrs, relayAttrs(*audio))
+	if relayed {
+		attrs = append(attrs, relayAttrs(audio))
 	}
 	c.log.Info("call ended", attrs...)
-	if audio != nil && c.e.d.Relayed != nil {
-		c.e.d.Relayed(*audio)
+	if relayed && c.e.d.Relayed != nil {
+		c.e.d.Relayed(audio)
 	}
 	if c.e.d.Recorded != nil {
 		rec.CallerHash, rec.CallerNumber = store.Hash{}, nil
@@ -239,29 +240,6 @@ func relayAttrs(st rtc.Stats) slog.Attr {
 		"pacer_dropped", st.PacerDropped, "pacer_skipped", st.PacerSkipped,
 		"refused", st.Malformed+st.WrongType+st.WrongSource, "no_remote", st.NoRemote,
 		"errors", st.WriteErrors+st.ReadErrors)
-}
-
-// addStats adds the packet counts of st to sum (nil: none yet).
-func addStats(sum *rtc.Stats, st rtc.Stats) *rtc.Stats {
-	if sum == nil {
-		return &st
-	}
-	for _, f := range []struct{ to, from *rtc.Flow }{
-		{&sum.FromAsterisk, &st.FromAsterisk}, {&sum.ToBrowser, &st.ToBrowser},
-		{&sum.FromBrowser, &st.FromBrowser}, {&sum.ToAsterisk, &st.ToAsterisk},
-	} {
-		f.to.Packets += f.from.Packets
-		f.to.Bytes += f.from.Bytes
-	}
-	sum.Malformed += st.Malformed
-	sum.WrongType += st.WrongType
-	sum.WrongSource += st.WrongSource
-	sum.PacerDropped += st.PacerDropped
-	sum.PacerSkipped += st.PacerSkipped
-	sum.NoRemote += st.NoRemote
-	sum.WriteErrors += st.WriteErrors
-	sum.ReadErrors += st.ReadErrors
-	return sum
 }
 
 func (e *Engine) isAdmin(ctx context.Context, pubkey string) bool {

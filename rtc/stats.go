@@ -35,6 +35,29 @@ type Stats struct {
 	ReadErrors   uint64 // socket read errors other than close
 }
 
+// Add adds o's counts to s: what two relays of one call carried. Last is
+// the later of the two.
+func (s *Stats) Add(o Stats) {
+	for _, f := range []struct{ to, from *Flow }{
+		{&s.FromAsterisk, &o.FromAsterisk}, {&s.ToBrowser, &o.ToBrowser},
+		{&s.FromBrowser, &o.FromBrowser}, {&s.ToAsterisk, &o.ToAsterisk},
+	} {
+		f.to.Packets += f.from.Packets
+		f.to.Bytes += f.from.Bytes
+		if f.from.Last.After(f.to.Last) {
+			f.to.Last = f.from.Last
+		}
+	}
+	s.Malformed += o.Malformed
+	s.WrongType += o.WrongType
+	s.WrongSource += o.WrongSource
+	s.PacerDropped += o.PacerDropped
+	s.PacerSkipped += o.PacerSkipped
+	s.NoRemote += o.NoRemote
+	s.WriteErrors += o.WriteErrors
+	s.ReadErrors += o.ReadErrors
+}
+
 type flowCounter struct {
 	packets atomic.Uint64
 	bytes   atomic.Uint64
