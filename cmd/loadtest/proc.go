@@ -107,53 +107,58 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
-// goroutines reads the daemon's goroutine count from its profile listener.
-func goroutines(ctx context.Context, debugAddr string) (int, error) {
+// goroutineProfile hands the daemon's goroutine profile, grouped by
+// stack, to read, within 10 s.
+func goroutineProfile(ctx context.Context, debugAddr string, read func(io.Reader) error) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+debugAddr+"/debug/pprof/goroutine?debug=1", nil)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("goroutines: %w", err)
+		return fmt.Errorf("goroutine profile: %w", err)
 	}
 	defer res.Body.Close()
-	line, err := bufio.NewReader(io.LimitReader(res.Body, 4096)).ReadString('\n')
-	if err != nil {
-		return 0, fmt.Errorf("goroutines: %w", err)
-	}
-	var n int
-	if _, err := fmt.Sscanf(line, "goroutine profile: total %d", &n); err != nil {
-		return 0, fmt.Errorf("goroutines: %q: %w", line, err)
-	}
-	return n, nil
+	return read(res.Body)
 }
 
-// saveGoroutines writes the daemon's goroutine profile, grouped by stack,
-// to a new file in the temporary directory and returns its path.
+// goroutines reads the daemon's goroutine count from its profile listener.
+func goroutines(ctx context.Context, debugAddr string) (int, error) {
+	var n int
+	err := goroutineProfile(ctx, debugAddr, func(r io.Reader) error {
+		line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
+		if err != nil {
+			return fmt.Errorf("goroutines: %w", err)
+		}
+		if _, err := fmt.Sscanf(line, "goroutine profile: total %d", &n); err != nil {
+			return fmt.Errorf("goroutines: %q: %w", line, err)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// saveGoroutines writes the daemon's goroutine profile to a new file in
+// the temporary directory and returns its path.
 func saveGoroutines(ctx context.Context, debugAddr string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+debugAddr+"/debug/pprof/goroutine?debug=1", nil)
-	if err != nil {
-		return "", err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("goroutine profile: %w", err)
-	}
-	defer res.Body.Close()
 	f, err := os.CreateTemp("", "llamenos-loadtest-goroutines-*.txt")
 	if err != nil {
 		return "", err
 	}
-	if _, err := io.Copy(f, res.Body); err != nil {
-		f.Close()
+	err = goroutineProfile(ctx, debugAddr, func(r io.Reader) error {
+		_, err := io.Copy(f, r)
+		return err
+	})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
 		return "", fmt.Errorf("goroutine profile: %w", err)
 	}
-	return f.Name(), f.Close()
+	return f.Name(), nil
 }
 
 // cpuMeter measures, over an interval, the CPU of the daemon, of this
