@@ -148,15 +148,17 @@ func saveGoroutines(ctx context.Context, debugAddr string) (string, error) {
 		return "", err
 	}
 	err = goroutineProfile(ctx, debugAddr, func(r io.Reader) error {
-		_, err := io.Copy(f, r)
-		return err
+		if _, err := io.Copy(f, r); err != nil {
+			return fmt.Errorf("goroutine profile: %w", err)
+		}
+		return nil
 	})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return "", fmt.Errorf("goroutine profile: %w", err)
+		return "", err
 	}
 	return f.Name(), nil
 }
