@@ -38,23 +38,29 @@ import "time"
 //   - a quiet packet (every sample below about -39 dBFS, read straight off
 //     the µ-law exponent bits) is skipped at once: the backlog shrinks by
 //     shortening a pause, which nobody hears, and speech has plenty of them;
-//   - if the backlog has lasted pacerGrace without enough quiet to absorb
-//     it, the oldest packet is dropped, one per pacerTrimEvery: a 240 ms
-//     backlog of continuous sound adds less than 60 ms again 1.7 s after
-//     the burst, at the cost of 20 ms of audio in every 60 ms for about
-//     0.6 s, the same trade an adaptive jitter buffer makes when it
-//     shrinks. The grace period is long enough that in speech a pause
-//     usually comes first (a 1.5 s talk spurt: see TestPacerAbsorbsStalls).
+//   - up to pacerHold packets (40 ms) of sound wait for that pause however
+//     long the talk spurt lasts. A packet 80–100 ms late, the usual hiccup
+//     of a busy box or of a Wi-Fi retry, leaves just such a backlog once
+//     the credit has gone; 20 ms of extra delay until the speaker next
+//     pauses costs less than a lost syllable;
+//   - if a backlog beyond pacerHold has lasted pacerGrace without enough
+//     quiet to absorb it, the oldest packet is dropped, one per
+//     pacerTrimEvery, down to pacerHold: a 240 ms backlog of continuous
+//     sound adds less than 60 ms again 1.7 s after the burst, at the cost
+//     of 20 ms of audio in every 60 ms for about 0.6 s, the same trade an
+//     adaptive jitter buffer makes when it shrinks. The grace period is
+//     long enough that in speech a pause usually comes first (a 1.5 s talk
+//     spurt: see TestPacerAbsorbsStalls).
 //
 // Measured with TestPacerAbsorbsStalls (a 300 ms stall every 3.1 s, the
-// burst shuffled): speech loses 0.7 % of its sounding packets, a pauseless
-// tone 7.6 % (12 packets a stall, the backlog itself); the three-packet
-// queue this replaced lost 12 a stall either way. Delay is back under
-// 60 ms within 1.7 s after every burst. Against a real Asterisk 22
+// burst shuffled): speech loses 0.58 % of its sounding packets, a pauseless
+// tone 7.0 % (11 packets a stall, the backlog beyond pacerHold); the
+// three-packet queue this replaced lost 12 a stall either way. Delay is
+// back under 60 ms within 1.7 s after every burst. Against a real Asterisk 22
 // (realasterisk TestBrowserStalls: the same profile from the stand-in
-// browser, measured at the caller's phone) speech lost 0.63–0.74 % of its
-// sounding packets (a three-packet queue: 6.4 %), and 2 s after each
-// burst the median added delay was 1–27 ms on a heavily loaded box.
+// browser, measured at the caller's phone) speech lost 0.63 % of its
+// sounding packets in two runs (a three-packet queue: 6.4 %), and 2 s
+// after each burst the median added delay was 0–2 ms.
 //
 // Why here and not Asterisk's JITTERBUFFER(adaptive) on the media channel:
 // the relay has to pace what it sends anyway (the token bucket above), so a
@@ -77,6 +83,7 @@ const (
 	pacerDepth     = 20 // packets waiting at most
 	pacerBurst     = 3  // packets of credit at most
 	pacerTarget    = 1  // packets of backlog left alone
+	pacerHold      = 2  // packets of sound kept until a pause
 	pacerGrace     = 1100 * time.Millisecond
 	pacerTrimEvery = 60 * time.Millisecond
 )
@@ -119,7 +126,7 @@ type pacer struct {
 	q    [pacerDepth]queued
 	head int
 	n    int
-	// excessSince: the backlog has been above pacerTarget since then
+	// excessSince: the backlog has been above pacerHold since then
 	// (zero: it is not). lastTrim: when a sounding packet was last dropped
 	// to shrink it.
 	excessSince time.Time
@@ -200,12 +207,10 @@ func (p *pacer) admit(meta queuedMeta, payload []byte, now time.Time) (sendNow b
 	return false, d
 }
 
-// trim shrinks a backlog above pacerTarget: quiet packets at once, the
-// oldest sounding one once per pacerTrimEvery after pacerGrace.
+// trim shrinks a backlog: quiet packets beyond pacerTarget at once, the
+// oldest sounding one beyond pacerHold once per pacerTrimEvery after
+// pacerGrace.
 func (p *pacer) trim(now time.Time) (d discards) {
-	if p.n > pacerTarget && p.excessSince.IsZero() {
-		p.excessSince = now
-	}
 	for i := 0; i < p.n && p.n > pacerTarget; {
 		if !p.slot(i).quiet {
 			i++
@@ -214,13 +219,20 @@ func (p *pacer) trim(now time.Time) (d discards) {
 		d.quiet++
 		p.remove(i)
 	}
-	if p.n > pacerTarget && now.Sub(p.excessSince) >= pacerGrace && now.Sub(p.lastTrim) >= pacerTrimEvery {
+	if p.n <= pacerHold {
+		p.excessSince = time.Time{}
+		return d
+	}
+	if p.excessSince.IsZero() {
+		p.excessSince = now
+	}
+	if now.Sub(p.excessSince) >= pacerGrace && now.Sub(p.lastTrim) >= pacerTrimEvery {
 		d.add(p.slot(0))
 		p.pop()
 		p.lastTrim = now
-	}
-	if p.n <= pacerTarget {
-		p.excessSince = time.Time{}
+		if p.n <= pacerHold {
+			p.excessSince = time.Time{}
+		}
 	}
 	return d
 }

@@ -144,10 +144,10 @@ func TestPacer(t *testing.T) {
 				{7, ms(140)}, {8, ms(160)}, {9, ms(180)}, {10, ms(200)}, {11, ms(220)}},
 		},
 		{
-			name:     "a backlog on a steady stream is trimmed to one packet after pacerGrace",
+			name:     "a backlog of sound on a steady stream is trimmed to pacerHold packets after pacerGrace",
 			arrivals: append([]time.Duration{0, ms(100), ms(100), ms(100), ms(100), ms(100), ms(100)}, every(120, 20, 200)...),
-			drops:    2,
-			tail:     ms(20),
+			drops:    1,
+			tail:     ms(40),
 		},
 		{
 			name:     "a backlog of one packet is left alone",
@@ -155,12 +155,20 @@ func TestPacer(t *testing.T) {
 			tail:     ms(20),
 		},
 		{
+			// A packet 100 ms late: three leave on credit, two wait, and no
+			// pause comes in 4 s of sound.
+			name:     "a backlog of pacerHold packets of sound is not trimmed",
+			arrivals: append([]time.Duration{0, ms(100), ms(100), ms(100), ms(100), ms(100)}, every(120, 20, 200)...),
+			tail:     ms(40),
+		},
+		{
 			name:     "a flood at twice real time is cut to real time",
 			arrivals: every(0, 10, 200),
-			// 117 of 200 leave: 3 on credit, one per 20 ms while the flood
+			// 118 of 200 leave: 3 on credit, one per 20 ms while the flood
 			// lasts (about 100), then the 20 queued drain, shrunk by one
-			// per pacerTrimEvery since the backlog is older than pacerGrace.
-			drops: 83,
+			// per pacerTrimEvery down to pacerHold since the backlog is
+			// older than pacerGrace.
+			drops: 82,
 		},
 	}
 	for _, c := range cases {
@@ -302,7 +310,7 @@ func runProfile(arrivals []arrival, stalls []time.Duration, stall time.Duration)
 // by skipping quiet packets: at most 1 % of the packets with sound are
 // lost, and 2 s after each burst no packet waits 60 ms or more. A tone
 // without pauses must meet the same delay bound by dropping, but never
-// more packets than the backlog held beyond pacerTarget. Throughout, a
+// more packets than the backlog the stall left. Throughout, a
 // receiver playing in real time holds at most the burst credit.
 func TestPacerAbsorbsStalls(t *testing.T) {
 	const (
