@@ -122,10 +122,10 @@ const (
 	// there), so collections held that audio up: in a 10-minute soak at
 	// 200 calls the playout buffer had to drop packets 15 times, each time
 	// its 1.1 s grace after a collection's mark phase. Without receiver
-	// reports the same soak had 2 such drops. The browser would use the reports for
-	// its statistics (loss and jitter as the server saw them) and for a
-	// round-trip time that nothing adapts to with PCMU; the relay's own
-	// counters (audio.* in each call's log line, and the
+	// reports the same soak had 2 such drops. The browser would use the
+	// reports for its statistics (loss and jitter as the server saw them)
+	// and for a round-trip time that nothing adapts to with PCMU; the
+	// relay's own counters (audio.* in each call's log line, and the
 	// llamenos_audio_packets_total metric) tell a sysadmin about loss.
 	interceptorsReports interceptorSet = iota
 	// interceptorsDefault is webrtc.RegisterDefaultInterceptors, for

@@ -127,7 +127,7 @@ type pacer struct {
 	head int
 	n    int
 	// excessSince: the backlog has been above pacerHold since then
-	// (zero: it is not). lastTrim: when a sounding packet was last dropped
+	// (zero: it was not at the last trim). lastTrim: when a sounding packet was last dropped
 	// to shrink it.
 	excessSince time.Time
 	lastTrim    time.Time
@@ -230,9 +230,6 @@ func (p *pacer) trim(now time.Time) (d discards) {
 		d.add(p.slot(0))
 		p.pop()
 		p.lastTrim = now
-		if p.n <= pacerHold {
-			p.excessSince = time.Time{}
-		}
 	}
 	return d
 }
