@@ -43,24 +43,32 @@ import "time"
 //     of a busy box or of a Wi-Fi retry, leaves just such a backlog once
 //     the credit has gone; 20 ms of extra delay until the speaker next
 //     pauses costs less than a lost syllable;
-//   - if a backlog beyond pacerHold has lasted pacerGrace without enough
-//     quiet to absorb it, the oldest packet is dropped, one per
+//   - a larger backlog of sound also waits for the next pause while the
+//     speaker has paused within the last pacerPauseWait (3 s): that is
+//     speech, and its next pause will absorb the backlog without losing a
+//     syllable. Talk spurts last about a second on average and seldom
+//     more than three, so the added delay (typically 60–200 ms after a
+//     stall) lasts until the speaker next draws breath;
+//   - if a backlog beyond pacerHold has lasted pacerGrace and the stream
+//     has not paused for pacerPauseWait (a tone, music, a noisy room, a
+//     speaker who does not stop), the oldest packet is dropped, one per
 //     pacerTrimEvery, down to pacerHold: a 240 ms backlog of continuous
 //     sound adds less than 60 ms again 1.7 s after the burst, at the cost
 //     of 20 ms of audio in every 60 ms for about 0.6 s, the same trade an
-//     adaptive jitter buffer makes when it shrinks. The grace period is
-//     long enough that in speech a pause usually comes first (a 1.5 s talk
-//     spurt: see TestPacerAbsorbsStalls).
+//     adaptive jitter buffer makes when it shrinks.
 //
 // Measured with TestPacerAbsorbsStalls (a 300 ms stall every 3.1 s, the
-// burst shuffled): speech loses 0.58 % of its sounding packets, a pauseless
-// tone 7.0 % (11 packets a stall, the backlog beyond pacerHold); the
-// three-packet queue this replaced lost 12 a stall either way. Delay is
-// back under 60 ms within 1.7 s after every burst. Against a real Asterisk 22
-// (realasterisk TestBrowserStalls: the same profile from the stand-in
-// browser, measured at the caller's phone) speech lost 0.63 % of its
-// sounding packets in two runs (a three-packet queue: 6.4 %), and 2 s
-// after each burst the median added delay was 0–2 ms.
+// burst shuffled): speech (1.5 s spurts) loses none of its sounding
+// packets, and its delay is back under 60 ms at the next pause, within
+// 1.5 s of every burst; a pauseless tone loses 7.0 % (11 packets a stall,
+// the backlog beyond pacerHold), its delay back under 60 ms within 1.7 s.
+// The three-packet queue this replaced lost 12 a stall either way. Before
+// the pause rule (trimming after pacerGrace whatever the speaker did),
+// speech lost 0.58 % here, and against a real Asterisk 22 (realasterisk
+// TestBrowserStalls: the same profile from the stand-in browser, measured
+// at the caller's phone) 0.63 % of its sounding packets in two runs (a
+// three-packet queue: 6.4 %), and 2 s after each burst the median added
+// delay was 0–2 ms.
 //
 // Why here and not Asterisk's JITTERBUFFER(adaptive) on the media channel:
 // the relay has to pace what it sends anyway (the token bucket above), so a
@@ -85,6 +93,7 @@ const (
 	pacerTarget    = 1  // packets of backlog left alone
 	pacerHold      = 2  // packets of sound kept until a pause
 	pacerGrace     = 1100 * time.Millisecond
+	pacerPauseWait = 3 * time.Second
 	pacerTrimEvery = 60 * time.Millisecond
 )
 
@@ -131,6 +140,8 @@ type pacer struct {
 	// to shrink it.
 	excessSince time.Time
 	lastTrim    time.Time
+	// lastQuiet: when the last quiet packet arrived (zero: none yet).
+	lastQuiet time.Time
 
 	credit  time.Duration // audio that may leave now
 	at      time.Time     // when credit was last brought up to date
@@ -174,6 +185,10 @@ func (p *pacer) refill(now time.Time, dur time.Duration) {
 // pending gives. d counts packets discarded to make room or to shrink the
 // backlog.
 func (p *pacer) admit(meta queuedMeta, payload []byte, now time.Time) (sendNow bool, d discards) {
+	quiet := quietMulaw(payload)
+	if quiet {
+		p.lastQuiet = now
+	}
 	if p.n == 0 {
 		dur := payloadDuration(len(payload))
 		p.refill(now, dur)
@@ -199,7 +214,7 @@ func (p *pacer) admit(meta queuedMeta, payload []byte, now time.Time) (sendNow b
 	s := p.slot(i)
 	s.queuedMeta = meta
 	s.n = copy(s.payload[:], payload)
-	s.quiet = quietMulaw(payload)
+	s.quiet = quiet
 	p.n++
 	t := p.trim(now)
 	d.lost += t.lost
@@ -209,7 +224,7 @@ func (p *pacer) admit(meta queuedMeta, payload []byte, now time.Time) (sendNow b
 
 // trim shrinks a backlog: quiet packets beyond pacerTarget at once, the
 // oldest sounding one beyond pacerHold once per pacerTrimEvery after
-// pacerGrace.
+// pacerGrace, unless the stream paused within pacerPauseWait.
 func (p *pacer) trim(now time.Time) (d discards) {
 	for i := 0; i < p.n && p.n > pacerTarget; {
 		if !p.slot(i).quiet {
@@ -226,7 +241,8 @@ func (p *pacer) trim(now time.Time) (d discards) {
 	if p.excessSince.IsZero() {
 		p.excessSince = now
 	}
-	if now.Sub(p.excessSince) >= pacerGrace && now.Sub(p.lastTrim) >= pacerTrimEvery {
+	paused := !p.lastQuiet.IsZero() && now.Sub(p.lastQuiet) < pacerPauseWait
+	if !paused && now.Sub(p.excessSince) >= pacerGrace && now.Sub(p.lastTrim) >= pacerTrimEvery {
 		d.add(p.slot(0))
 		p.pop()
 		p.lastTrim = now
@@ -281,5 +297,5 @@ func (p *pacer) pending() (bool, time.Time) {
 // reset empties the queue, e.g. when the relay closes.
 func (p *pacer) reset() {
 	p.head, p.n = 0, 0
-	p.excessSince, p.lastTrim = time.Time{}, time.Time{}
+	p.excessSince, p.lastTrim, p.lastQuiet = time.Time{}, time.Time{}, time.Time{}
 }
