@@ -47,8 +47,8 @@ import "time"
 //     speaker has paused within the last pacerPauseWait (3 s): that is
 //     speech, and its next pause will absorb the backlog without losing a
 //     syllable. Talk spurts last about a second on average and seldom
-//     more than three, so the added delay (typically 60–200 ms after a
-//     stall) lasts until the speaker next draws breath;
+//     more than three, so the added delay (the stall's length less the
+//     60 ms of credit) lasts until the speaker next draws breath;
 //   - if a backlog beyond pacerHold has lasted pacerGrace and the stream
 //     has not paused for pacerPauseWait (a tone, music, a noisy room, a
 //     speaker who does not stop), the oldest packet is dropped, one per
@@ -60,7 +60,7 @@ import "time"
 // Measured with TestPacerAbsorbsStalls (a 300 ms stall every 3.1 s, the
 // burst shuffled): speech (1.5 s spurts) loses none of its sounding
 // packets, and its delay is back under 60 ms at the next pause, within
-// 1.5 s of every burst; a pauseless tone loses 7.0 % (11 packets a stall,
+// 1.4 s of every burst; a pauseless tone loses 7.0 % (11 packets a stall,
 // the backlog beyond pacerHold), its delay back under 60 ms within 1.7 s.
 // The three-packet queue this replaced lost 12 a stall either way. Before
 // the pause rule (trimming after pacerGrace whatever the speaker did),
