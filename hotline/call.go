@@ -92,6 +92,7 @@ const (
 	tCaptcha                    // CAPTCHA digits
 	tPrompt                     // bound on a closing prompt (or the voicemail prompt)
 	tVoicemail                  // wall-clock bound on a voicemail
+	tMediaCut                   // Asterisk cut the media channel: wait for the caller's line
 )
 
 type timerSlot struct {
@@ -111,6 +112,13 @@ const mediaMarker = "llamenos-media"
 // mediaStartTimeout bounds the wait for the externalMedia channel's
 // StasisStart; Asterisk takes milliseconds.
 const mediaStartTimeout = 5 * time.Second
+
+// mediaCutWait is how long a call whose media channel Asterisk hung up
+// (a soft hangup: Asterisk stopping, or a CLI command) waits for the
+// caller's line to go as well before it calls that a media failure. A
+// stopping Asterisk cuts every channel at once, and the media channel's
+// events may come first; they come within milliseconds of each other.
+const mediaCutWait = time.Second
 
 // call is one caller's call. Everything below the first block is owned by
 // the call's goroutine (run); other goroutines reach it only through mbox.
@@ -183,7 +191,10 @@ type call struct {
 	mediaID       string
 	mediaSeq      int
 	mediaInStasis bool
-	bridged       bool
+	// mediaCut: Asterisk asked the media channel to hang up (a soft
+	// hangup request), so its end may be part of Asterisk stopping.
+	mediaCut bool
+	bridged  bool
 	// mediaDown: the volunteer's WebRTC connection is disconnected, failed
 	// or closed (it may come back, or a new offer may replace it). While it
 	// is and the caller is bridged, the bridge plays music on hold (onHold).
@@ -415,8 +426,13 @@ func (c *call) onEvent(ev ari.Event) {
 		// The caller's own hangup is a hard request (a Q.850 cause); a soft
 		// one comes from Asterisk (stopping, a CLI or another app). The
 		// call's own hangup is sent only once it is done.
-		if ev.Channel.ID == c.chanID && ev.Soft != nil && *ev.Soft {
-			c.lineCut = true
+		if ev.Soft != nil && *ev.Soft {
+			switch {
+			case ev.Channel.ID == c.chanID:
+				c.lineCut = true
+			case ev.Channel.ID == c.mediaID && c.mediaID != "":
+				c.mediaCut = true
+			}
 		}
 	case *ari.StasisEnd:
 		c.onChannelGone(ev.Channel.ID, c.lineCut)
@@ -426,7 +442,9 @@ func (c *call) onEvent(ev ari.Event) {
 		if ev.Bridge.ID == c.bridgeID && c.bridgeID != "" {
 			c.e.disown(ari.BridgeKey(c.bridgeID))
 			c.bridgeID = ""
-			c.mediaLost("the bridge was destroyed")
+			if !c.armed(tMediaCut) { // already waiting for the caller's line
+				c.mediaLost("the bridge was destroyed")
+			}
 		}
 	case *ari.PlaybackFinished:
 		c.onPlaybackDone(ev.Playback.ID)
@@ -1019,9 +1037,18 @@ func (c *call) onChannelGone(id string, lost bool) {
 			c.end(endSpec{outcome: store.OutcomeAbandoned, ringStop: RingStopCallerHungUp})
 		}
 	case id == c.mediaID && c.mediaID != "":
+		cut := c.mediaCut
 		c.e.disown(ari.ChannelKey(c.mediaID))
 		c.mediaID = ""
-		c.mediaInStasis = false
+		c.mediaInStasis, c.mediaCut = false, false
+		if cut && c.phase == phConnected && !c.callerGone {
+			// Asterisk hung the media channel up. If it is stopping, the
+			// caller's line goes in the same breath and the volunteer must
+			// hear that the line was lost, not that the call failed.
+			c.log.Info("Asterisk hung up the media channel; waiting for the caller's line")
+			c.arm(tMediaCut, mediaCutWait)
+			return
+		}
 		c.mediaLost("the media channel went away")
 	}
 }
@@ -1065,6 +1092,8 @@ func (c *call) onTimer(k timerKind) {
 		c.end(endSpec{ended: EndBrowserLost, prompt: c.e.cfg.Prompts.Error})
 	case tMedia:
 		c.mediaLost("the externalMedia channel never entered the app")
+	case tMediaCut:
+		c.mediaLost("Asterisk hung up the media channel, and the caller's line stayed")
 	case tMenu:
 		if c.phase == phMenu {
 			c.chooseLanguage(-1)

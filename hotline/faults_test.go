@@ -213,6 +213,42 @@ func TestCallerLineLost(t *testing.T) {
 		})
 	})
 
+	// A stopping Asterisk may finish the media channel before it reaches
+	// the caller's: the call waits for the caller's line instead of calling
+	// it a media failure.
+	t.Run("Asterisk stops, the media channel first", func(t *testing.T) {
+		id, _, _ := h.answerAndConnect(t, r, "+15553330054", a)
+		h.sim.Shutdown(mediaChannel(t, h))
+		h.n.wait(t, 10*time.Second, "ended", isNote("ended", id, a, ""))
+		if n, _ := h.n.find(isNote("ended", id, a, "")); n.reason != EndCallerLost {
+			t.Errorf("the volunteer was told %q, want %q", n.reason, EndCallerLost)
+		}
+		h.waitEmpty(10 * time.Second)
+		rtctest.WaitFor(t, 5*time.Second, "final record", func() bool { return h.record(id).Outcome == store.OutcomeAnswered })
+	})
+
+	// Asterisk hangs up the media channel alone (a CLI command, or the
+	// channel failing): after mediaCutWait that is a media failure, and the
+	// caller hears the error prompt.
+	t.Run("Asterisk hangs up the media channel alone", func(t *testing.T) {
+		id, _, _ := h.answerAndConnect(t, r, "+15553330055", a)
+		call := h.lastCall
+		if err := r.cl.Hangup(context.Background(), mediaChannel(t, h), ari.ReasonNormal); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.waitArmed(t, mediaCutWait, "the wait for the caller's line")
+		if _, ok := h.n.find(isNote("ended", id, a, "")); ok {
+			t.Fatal("the call ended before the wait for the caller's line was over")
+		}
+		h.clock.Advance(mediaCutWait)
+		h.n.wait(t, 10*time.Second, "ended", isNote("ended", id, a, EndError))
+		waitDone(t, call, 10*time.Second, "caller hung up after the prompt")
+		if p := call.Played(); len(p) == 0 || p[len(p)-1] != "sound:llamenos/error" {
+			t.Errorf("caller heard %v, want the error prompt last", p)
+		}
+		h.waitEmpty(10 * time.Second)
+	})
+
 	t.Run("Asterisk restarts", func(t *testing.T) {
 		id, _, _ := h.answerAndConnect(t, r, "+15553330052", a)
 		h.sim.Restart()
@@ -445,4 +481,20 @@ func TestPanicInCallIsContained(t *testing.T) {
 	h.n.wait(t, 10*time.Second, "the next call rings", isRing("", a))
 	next.Hangup()
 	h.waitEmpty(5 * time.Second)
+}
+
+// mediaChannel is the id of the one externalMedia channel in the
+// simulator.
+func mediaChannel(t *testing.T, h *harness) string {
+	t.Helper()
+	var ids []string
+	for _, ch := range h.sim.Channels() {
+		if strings.HasPrefix(ch.Name, "UnicastRTP/") {
+			ids = append(ids, ch.ID)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("externalMedia channels %v, want one", ids)
+	}
+	return ids[0]
 }

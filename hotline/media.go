@@ -59,7 +59,7 @@ func (c *call) setupBridge() error {
 func (c *call) createMediaChannel() error {
 	c.mediaSeq++
 	c.mediaID = fmt.Sprintf("%s-media-%d", c.id, c.mediaSeq)
-	c.mediaInStasis, c.bridged = false, false
+	c.mediaInStasis, c.mediaCut, c.bridged = false, false, false
 	// Routing first: the StasisStart can beat the HTTP response.
 	c.e.own(ari.ChannelKey(c.mediaID), c)
 	c.sub.Expect(ari.ChannelKey(c.mediaID))
@@ -152,7 +152,7 @@ func (c *call) teardownMedia() {
 		}
 		c.e.disown(ari.BridgeKey(id))
 	}
-	c.bridged, c.mediaInStasis = false, false
+	c.bridged, c.mediaInStasis, c.mediaCut = false, false, false
 	c.onHold, c.mediaDown = false, false // the music went with the bridge
 	c.stopMediaCheck()
 	if c.relay != nil {

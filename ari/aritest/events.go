@@ -1,6 +1,7 @@
 package aritest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -276,14 +277,30 @@ func base(typ string) ari.EventBase { return ari.EventBase{Type: typ} }
 // bridge, StasisEnd and ChannelDestroyed (cause 0), all delivered on the
 // events sockets, which stay open. Call handles end with cause 0. Follow it
 // with Restart for the process going away.
-func (s *Server) Shutdown() {
+//
+// The channels go one by one, those named in first first, then the rest by
+// id. Asterisk's order is its channel container's, and a channel whose own
+// thread reacts at once (an externalMedia channel in Stasis) can finish
+// leaving before the loop reaches the next channel.
+func (s *Server) Shutdown(first ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	chans := make([]*channel, 0, len(s.channels))
 	for _, ch := range s.channels {
 		chans = append(chans, ch)
 	}
-	slices.SortFunc(chans, func(a, b *channel) int { return strings.Compare(a.id, b.id) })
+	rank := func(c *channel) int {
+		if i := slices.Index(first, c.id); i >= 0 {
+			return i
+		}
+		return len(first)
+	}
+	slices.SortFunc(chans, func(a, b *channel) int {
+		if c := cmp.Compare(rank(a), rank(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
 	for _, ch := range chans {
 		if ch.hungUp {
 			continue

@@ -2,6 +2,7 @@ package aritest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -409,6 +410,54 @@ func TestShutdown(t *testing.T) {
 	<-call.Done()
 	if call.Cause() != 0 || len(f.s.Channels()) != 0 {
 		t.Fatalf("after shutdown: cause %d, channels %v", call.Cause(), f.s.Channels())
+	}
+}
+
+// TestShutdownOrder: the channels named first leave first, the rest by id.
+func TestShutdownOrder(t *testing.T) {
+	f := newFixture(t, Options{Record: true})
+	destroyed := func(skip int) []string {
+		var ids []string
+		for _, raw := range f.s.SentEvents()[skip:] {
+			var ev struct {
+				Type    string `json:"type"`
+				Channel struct {
+					ID string `json:"id"`
+				} `json:"channel"`
+			}
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Type == "ChannelDestroyed" {
+				ids = append(ids, ev.Channel.ID)
+			}
+		}
+		return ids
+	}
+	for _, reverse := range []bool{false, true} {
+		a, _ := f.newCall(CallSpec{CallerNumber: "+1"})
+		b, _ := f.newCall(CallSpec{CallerNumber: "+2"})
+		if a.ChannelID() >= b.ChannelID() {
+			t.Fatalf("channel ids %s, %s: want the first placed to sort first", a.ChannelID(), b.ChannelID())
+		}
+		skip := len(f.s.SentEvents())
+		want := []string{a.ChannelID(), b.ChannelID()}
+		if reverse {
+			f.s.Shutdown(b.ChannelID())
+			want = []string{b.ChannelID(), a.ChannelID()}
+		} else {
+			f.s.Shutdown()
+		}
+		<-a.Done()
+		<-b.Done()
+		// Events are recorded as the socket's writer sends them.
+		got := destroyed(skip)
+		for end := time.Now().Add(5 * time.Second); len(got) < 2 && time.Now().Before(end); got = destroyed(skip) {
+			time.Sleep(time.Millisecond)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("b first %v: channels destroyed in the order %v, want %v", reverse, got, want)
+		}
 	}
 }
 
