@@ -59,6 +59,11 @@ type Options struct {
 	// goroutine and valid only during the call, instead of the browser
 	// recording it: a load generator's memory must not grow with time.
 	OnRTP func(*rtp.Packet)
+	// UDPConn, when set, is the browser's only socket: its one candidate
+	// is this socket's address (through an ICE UDP mux), so a test sees
+	// every datagram the browser receives, as the conn reads it. The
+	// browser closes it.
+	UDPConn net.PacketConn
 }
 
 // Packet is one RTP packet as a receiver saw it.
@@ -83,6 +88,7 @@ type Browser struct {
 	pc    *webrtc.PeerConnection
 	track *webrtc.TrackLocalStaticRTP
 	onRTP func(*rtp.Packet)
+	mux   *ice.UDPMuxDefault // on Options.UDPConn, or nil
 
 	mu        sync.Mutex
 	rx        []Packet
@@ -104,7 +110,19 @@ type Browser struct {
 // New creates a Browser with a send-and-receive PCMU transceiver. Close
 // it when done.
 func New(o Options) (*Browser, error) {
-	api, err := newAPI(o)
+	var mux *ice.UDPMuxDefault
+	if o.UDPConn != nil {
+		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: o.UDPConn})
+	}
+	b, err := newBrowser(o, mux)
+	if err != nil && mux != nil {
+		mux.Close()
+	}
+	return b, err
+}
+
+func newBrowser(o Options, mux *ice.UDPMuxDefault) (*Browser, error) {
+	api, err := newAPI(o, mux)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +130,7 @@ func New(o Options) (*Browser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rtctest: peer connection: %w", err)
 	}
-	b := &Browser{pc: pc, onRTP: o.OnRTP, connected: make(chan struct{}), stop: make(chan struct{}), seq: o.Seq, ts: o.Timestamp}
+	b := &Browser{pc: pc, mux: mux, onRTP: o.OnRTP, connected: make(chan struct{}), stop: make(chan struct{}), seq: o.Seq, ts: o.Timestamp}
 	b.track, err = webrtc.NewTrackLocalStaticRTP(PCMU.RTPCodecCapability, "mic", "volunteer")
 	if err == nil {
 		_, err = pc.AddTransceiverFromTrack(b.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
@@ -150,8 +168,8 @@ func MustNew(t testing.TB, o Options) *Browser {
 }
 
 // newAPI is the Pion configuration of the browser: PCMU only, loopback
-// candidates only, no mDNS.
-func newAPI(o Options) (*webrtc.API, error) {
+// candidates only, no mDNS; on mux's socket alone when mux is not nil.
+func newAPI(o Options, mux *ice.UDPMuxDefault) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(PCMU, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("rtctest: codec: %w", err)
@@ -165,6 +183,9 @@ func newAPI(o Options) (*webrtc.API, error) {
 	}
 	se.SetNetworkTypes(networks)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	if mux != nil {
+		se.SetICEUDPMux(mux)
+	}
 	// A browser's RTCPeerConnection stays open when the far end hangs up;
 	// only the page closes it. Pion would otherwise close it itself, from
 	// its DTLS goroutine, when the other side's close_notify arrives:
@@ -394,6 +415,9 @@ func (b *Browser) Close() error {
 		b.mu.Unlock()
 		b.closeErr = b.pc.Close()
 		b.wg.Wait()
+		if b.mux != nil {
+			b.closeErr = errors.Join(b.closeErr, b.mux.Close())
+		}
 	})
 	return b.closeErr
 }

@@ -3,6 +3,10 @@ package rtctest
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -121,6 +125,63 @@ func TestOnRTP(t *testing.T) {
 	WaitFor(t, 10*time.Second, "packets through the callback", func() bool { return n.Load() >= 5 })
 	if len(a.Received()) != 0 || len(a.Heard()) != 0 {
 		t.Errorf("recorded %d packets with OnRTP set", len(a.Received()))
+	}
+}
+
+// rtpCounter counts the RTP datagrams read from its socket.
+type rtpCounter struct {
+	*net.UDPConn
+	rtp atomic.Int32
+}
+
+func (c *rtpCounter) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, from, err := c.UDPConn.ReadFrom(b)
+	if err == nil && n >= 12 && b[0]>>6 == 2 && (b[1] < 192 || b[1] > 223) {
+		c.rtp.Add(1)
+	}
+	return n, from, err
+}
+
+// TestOwnSocket: a browser given a socket offers that socket's address
+// alone, receives every packet through it, and closes it.
+func TestOwnSocket(t *testing.T) {
+	leakcheck.Check(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := &rtpCounter{UDPConn: conn}
+	var got atomic.Int32
+	a := MustNew(t, Options{UDPConn: sock, OnRTP: func(*rtp.Packet) { got.Add(1) }})
+	b := MustNew(t, Options{})
+	if err := a.Connect(ctx, answerer(b)); err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(conn.LocalAddr().(*net.UDPAddr).Port)
+	var cands, elsewhere []string
+	for _, l := range strings.Split(a.PC().LocalDescription().SDP, "\r\n") {
+		if strings.HasPrefix(l, "a=candidate:") {
+			cands = append(cands, l)
+			if f := strings.Fields(l); len(f) < 6 || f[4] != "127.0.0.1" || f[5] != port {
+				elsewhere = append(elsewhere, l)
+			}
+		}
+	}
+	if len(cands) == 0 || len(elsewhere) != 0 {
+		t.Fatalf("candidates %q, want them all on 127.0.0.1:%s", cands, port)
+	}
+	b.Play(audio.Silence{})
+	WaitFor(t, 10*time.Second, "packets through the socket", func() bool { return got.Load() >= 10 })
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, read := got.Load(), sock.rtp.Load(); read < n {
+		t.Errorf("the browser handed over %d packets, read %d from its socket", n, read)
+	}
+	if _, _, err := conn.ReadFrom(make([]byte, 1500)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("socket after Close: %v, want closed", err)
 	}
 }
 
