@@ -11,12 +11,18 @@ package rtc
 // drives a plain UDP forwarder (one socket and goroutine per call,
 // ReadFrom/WriteTo) as the baseline.
 //
-// Each packet carries its send time (the child's monotonic clock) and the
-// child, which also receives, computes one-way latency through the relay
-// and loss, for packets sent in the measured window. The latency is an
-// upper bound on what the relay adds: it includes the loopback kernel path
-// and, towards the browser, the load generator's own Pion receive path,
-// and all of it shares the machine's two cores with the load generator.
+// Each packet carries its send time and the child, which also receives,
+// computes one-way latency through the relay and loss, for packets sent in
+// the measured window, twice:
+//   - to when its reader got the packet ("p99-ms-down", "p99-ms-up"): an
+//     upper bound on what the relay adds, since it also holds the loopback
+//     kernel path and the load generator's own wake-up and, towards the
+//     browser, its Pion receive path;
+//   - to when the kernel queued the packet on the child's socket
+//     (SO_TIMESTAMPNS; "relay-p99-ms-down", "relay-p99-ms-up"): the relay's
+//     own latency, from the child's send call to the relay's, without the
+//     time the load generator takes to get round to reading.
+// All of it shares the machine's two cores with the load generator.
 //
 // Flags (after -args): -rtc.calls, -rtc.window, -rtc.mux,
 // -rtc.baseline, -rtc.interceptors.
@@ -35,6 +41,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +61,10 @@ var (
 	benchMux    = flag.Bool("rtc.mux", true, "BenchmarkBridgedCalls: serve all calls on one UDP port (ICE mux)")
 	benchBase   = flag.Bool("rtc.baseline", true, "BenchmarkBridgedCalls: also run the plain UDP forwarder (off when profiling the relay)")
 	benchIcpt   = flag.String("rtc.interceptors", "", "BenchmarkBridgedCalls: interceptor set, default or reports (empty: the engine's default)")
+	benchBeside = flag.String("rtc.beside", "", "BenchmarkBridgedCallsBeside: the command to run beside the relay (split at spaces)")
+	benchRuns   = flag.Int("rtc.runs", 3, "BenchmarkBridgedCallsBeside: runs")
+	benchSlice  = flag.Duration("rtc.slice", 2*time.Second, "BenchmarkBridgedCallsBeside: how long the command is stopped, then continued, in turn")
+	benchSettle = flag.Duration("rtc.settle", 5*time.Second, "BenchmarkBridgedCallsBeside: how long the command runs before a measurement starts")
 )
 
 const (
@@ -85,6 +96,8 @@ type loadMsg struct {
 	Mode     string        `json:"mode,omitempty"` // relay, baseline
 	N        int           `json:"n,omitempty"`
 	Window   time.Duration `json:"window,omitempty"`
+	Beside   int           `json:"beside,omitempty"` // process group to stop and continue, slice by slice
+	Slice    time.Duration `json:"slice,omitempty"`
 	Calls    []loadCallMsg `json:"calls,omitempty"`
 	Result   *loadResult   `json:"result,omitempty"`
 	ErrorMsg string        `json:"error,omitempty"`
@@ -99,13 +112,20 @@ type loadCallMsg struct {
 }
 
 type loadResult struct {
+	sideResult             // the packets sent while nothing ran beside
+	Beside     *sideResult `json:"beside,omitempty"` // those sent while the Beside group ran
+	CPU, Wall  time.Duration
+}
+
+type sideResult struct {
 	SentDown, RecvDown, SentUp, RecvUp int64
-	Down, Up                           latencySummary
-	CPU, Wall                          time.Duration
+	Down, Up                           latencySummary // to the reader
+	KernelDown, KernelUp               latencySummary // to the kernel's receive time
 }
 
 type latencySummary struct {
 	P50, P99, Max time.Duration
+	Count         int64
 }
 
 // --- the benchmark (parent)
@@ -122,14 +142,15 @@ func BenchmarkBridgedCalls(b *testing.B) {
 	for _, n := range counts {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			load, _ := os.ReadFile("/proc/loadavg")
-			relay := runPhase(b, "relay", n)
+			relay := runPhase(b, "relay", n, 0)
 			if !*benchBase {
-				b.Logf("relay cpu %.2f%%/call, load generator %.0f%%, other processes %.0f%% of one core; down loss %.3f%% p50 %.2fms p99 %.2fms; up loss %.3f%% p50 %.2fms p99 %.2fms; %d GCs",
+				b.Logf("relay cpu %.2f%%/call, load generator %.0f%%, other processes %.0f%% of one core; down loss %.3f%% p50 %.2fms p99 %.2fms (kernel-stamped p50 %.2fms p99 %.2fms); up loss %.3f%% p50 %.2fms p99 %.2fms (kernel-stamped p50 %.2fms p99 %.2fms); %d GCs",
 					100*relay.cpu.Seconds()/relay.wall.Seconds()/float64(n), 100*relay.res.CPU.Seconds()/relay.res.Wall.Seconds(), 100*relay.others.Seconds()/relay.wall.Seconds(),
-					relay.lossDown(), ms(relay.res.Down.P50), ms(relay.res.Down.P99), relay.lossUp(), ms(relay.res.Up.P50), ms(relay.res.Up.P99), relay.gcs)
+					relay.lossDown(), ms(relay.res.Down.P50), ms(relay.res.Down.P99), ms(relay.res.KernelDown.P50), ms(relay.res.KernelDown.P99),
+					relay.lossUp(), ms(relay.res.Up.P50), ms(relay.res.Up.P99), ms(relay.res.KernelUp.P50), ms(relay.res.KernelUp.P99), relay.gcs)
 				return
 			}
-			base := runPhase(b, "baseline", n)
+			base := runPhase(b, "baseline", n, 0)
 
 			perCall := func(p phaseResult) float64 {
 				return 100 * p.cpu.Seconds() / p.wall.Seconds() / float64(n)
@@ -143,6 +164,8 @@ func BenchmarkBridgedCalls(b *testing.B) {
 			b.ReportMetric(ms(relay.res.Down.P99), "p99-ms-down")
 			b.ReportMetric(ms(relay.res.Up.P50), "p50-ms-up")
 			b.ReportMetric(ms(relay.res.Up.P99), "p99-ms-up")
+			b.ReportMetric(ms(relay.res.KernelDown.P99), "relay-p99-ms-down")
+			b.ReportMetric(ms(relay.res.KernelUp.P99), "relay-p99-ms-up")
 			b.ReportMetric(ms(max(base.res.Down.P99, base.res.Up.P99)), "base-p99-ms")
 			b.ReportMetric(relay.allocsPerPacket, "allocs/pkt")
 			b.ReportMetric(100*relay.others.Seconds()/relay.wall.Seconds(), "other-cpu%")
@@ -153,16 +176,111 @@ func BenchmarkBridgedCalls(b *testing.B) {
 			}
 			b.Logf("N=%d mux=%v interceptors=%s window=%v GOMAXPROCS=%d loadavg before: %s", n, *benchMux, icpt, *benchWindow, runtime.GOMAXPROCS(0), strings.TrimSpace(string(load)))
 			for _, p := range []phaseResult{relay, base} {
-				b.Logf("  %-8s cpu %.2f%%/call (%.0f%% of one core), load generator %.0f%%, other processes %.0f%%; down: loss %.3f%% p50 %.2fms p99 %.2fms max %.1fms; up: loss %.3f%% p50 %.2fms p99 %.2fms max %.1fms; %d goroutines; %d GCs, %v paused",
+				b.Logf("  %-8s cpu %.2f%%/call (%.0f%% of one core), load generator %.0f%%, other processes %.0f%%; down: loss %.3f%% p50 %.2fms p99 %.2fms max %.1fms, kernel-stamped p99 %.2fms; up: loss %.3f%% p50 %.2fms p99 %.2fms max %.1fms, kernel-stamped p99 %.2fms; %d goroutines; %d GCs, %v paused",
 					p.mode, perCall(p), 100*p.cpu.Seconds()/p.wall.Seconds(), 100*p.res.CPU.Seconds()/p.res.Wall.Seconds(), 100*p.others.Seconds()/p.wall.Seconds(),
-					p.lossDown(), ms(p.res.Down.P50), ms(p.res.Down.P99), ms(p.res.Down.Max),
-					p.lossUp(), ms(p.res.Up.P50), ms(p.res.Up.P99), ms(p.res.Up.Max), p.goroutines, p.gcs, p.gcPause)
+					p.lossDown(), ms(p.res.Down.P50), ms(p.res.Down.P99), ms(p.res.Down.Max), ms(p.res.KernelDown.P99),
+					p.lossUp(), ms(p.res.Up.P50), ms(p.res.Up.P99), ms(p.res.Up.Max), ms(p.res.KernelUp.P99), p.goroutines, p.gcs, p.gcPause)
 			}
 			if relay.dropped != 0 {
 				b.Logf("  relay counters: %d packets refused or undeliverable", relay.dropped)
 			}
 		})
 	}
+}
+
+// BenchmarkBridgedCallsBeside measures what another program costs the
+// relay, at the first -rtc.calls count. The command (-rtc.beside) starts
+// -rtc.settle before the measurement; during it, the load generator stops
+// and continues the command's process group (SIGSTOP, SIGCONT) every
+// -rtc.slice and counts each packet with the slice it was sent in. So the
+// relay alone and the relay beside the command are measured in the same
+// run, slice by slice, under the same conditions of the machine: on a
+// shared or virtual machine two runs of the same thing can differ by more
+// than the effect. -rtc.runs such runs; the figures are medians over them
+// of how much the p99 latency grew beside the command:
+// "relay-p99-growth-ms" from the kernel's receive times (the relay's own
+// latency), "p99-growth-ms" to the load generator's reads. "loss%" is the
+// worst loss beside the command.
+func BenchmarkBridgedCallsBeside(b *testing.B) {
+	if *benchBeside == "" {
+		b.Skip("give -rtc.beside COMMAND")
+	}
+	argv := strings.Fields(*benchBeside)
+	var n int
+	if _, err := fmt.Sscan(strings.Split(*benchCalls, ",")[0], &n); err != nil || n <= 0 || *benchRuns <= 0 || *benchSlice < 10*guardAfterToggle {
+		b.Fatalf("bad -rtc.calls %q, -rtc.runs %d or -rtc.slice %v", *benchCalls, *benchRuns, *benchSlice)
+	}
+	p99 := func(x, y latencySummary) float64 { return ms(max(x.P99, y.P99)) }
+	loss := func(s *sideResult) float64 {
+		return max(lossPct(s.SentDown, s.RecvDown), lossPct(s.SentUp, s.RecvUp))
+	}
+	var growth, growthK []float64
+	var worst float64
+	for i := range *benchRuns {
+		p := runBeside(b, argv, n)
+		alone, beside := &p.res.sideResult, p.res.Beside
+		growth = append(growth, p99(beside.Down, beside.Up)-p99(alone.Down, alone.Up))
+		growthK = append(growthK, p99(beside.KernelDown, beside.KernelUp)-p99(alone.KernelDown, alone.KernelUp))
+		worst = max(worst, loss(beside))
+		b.Logf("run %d: p99 %.2f → %.2f ms, kernel-stamped %.2f → %.2f ms (p50 %.2f → %.2f); loss %.3f%% → %.3f%%; %d and %d packets; the command and other processes used %.0f%% of a core",
+			i+1, p99(alone.Down, alone.Up), p99(beside.Down, beside.Up),
+			p99(alone.KernelDown, alone.KernelUp), p99(beside.KernelDown, beside.KernelUp),
+			ms(max(alone.KernelDown.P50, alone.KernelUp.P50)), ms(max(beside.KernelDown.P50, beside.KernelUp.P50)),
+			loss(alone), loss(beside), alone.SentDown+alone.SentUp, beside.SentDown+beside.SentUp, 100*p.others.Seconds()/p.wall.Seconds())
+	}
+	median := func(v []float64) float64 {
+		s := slices.Clone(v)
+		slices.Sort(s)
+		return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
+	}
+	b.ReportMetric(median(growthK), "relay-p99-growth-ms")
+	b.ReportMetric(median(growth), "p99-growth-ms")
+	b.ReportMetric(worst, "loss%")
+	b.ReportMetric(0, "ns/op")
+	b.Logf("N=%d, %d runs of %v in slices of %v: p99 growth beside the command, kernel-stamped %.2f ms (%.2f to %.2f), to the reads %.2f ms (%.2f to %.2f); worst loss beside %.3f%%",
+		n, len(growth), *benchWindow, *benchSlice, median(growthK), slices.Min(growthK), slices.Max(growthK), median(growth), slices.Min(growth), slices.Max(growth), worst)
+}
+
+// runBeside runs one relay phase beside argv, which runs in its own
+// process group and is killed after it.
+func runBeside(b *testing.B, argv []string, n int) phaseResult {
+	b.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("-rtc.beside: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	defer func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}()
+	ended := func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
+	time.Sleep(*benchSettle)
+	if ended() {
+		b.Fatalf("-rtc.beside ended before the measurement: %s", out.String())
+	}
+	p := runPhase(b, "relay", n, cmd.Process.Pid)
+	if ended() {
+		b.Fatalf("-rtc.beside ended during the measurement (make it run longer): %s", out.String())
+	}
+	if p.res.Beside == nil {
+		b.Fatal("the load generator measured nothing beside the command")
+	}
+	return p
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -220,8 +338,9 @@ func cpuTime() time.Duration {
 }
 
 // runPhase starts a load generator, bridges its n calls through the relay
-// (or the baseline forwarder) and measures.
-func runPhase(b *testing.B, mode string, n int) phaseResult {
+// (or the baseline forwarder) and measures; beside, when not 0, is the
+// process group the load generator stops and continues slice by slice.
+func runPhase(b *testing.B, mode string, n, beside int) phaseResult {
 	b.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -269,7 +388,7 @@ func runPhase(b *testing.B, mode string, n int) phaseResult {
 		}
 	}
 
-	send(loadMsg{Type: "setup", Mode: mode, N: n, Window: *benchWindow})
+	send(loadMsg{Type: "setup", Mode: mode, N: n, Window: *benchWindow, Beside: beside, Slice: *benchSlice})
 	calls := recv("calls").Calls
 	if len(calls) != n {
 		b.Fatalf("load generator offered %d calls, want %d", len(calls), n)
@@ -376,6 +495,11 @@ func runPhase(b *testing.B, mode string, n int) phaseResult {
 		goroutines: goroutines,
 	}
 	p.others = max(busy1-busy0-p.cpu-res.CPU, 0) // /proc/stat ticks are coarse
+	for _, r := range []*sideResult{&res.sideResult, res.Beside} {
+		if r != nil && (r.KernelDown.Count != r.RecvDown || r.KernelUp.Count != r.RecvUp) {
+			b.Errorf("%s: the kernel stamped %d of %d packets down and %d of %d up", mode, r.KernelDown.Count, r.RecvDown, r.KernelUp.Count, r.RecvUp)
+		}
+	}
 	p.gcs = ms1.NumGC - ms0.NumGC
 	p.gcPause = time.Duration(ms1.PauseTotalNs - ms0.PauseTotalNs)
 	if pkts := res.SentDown + res.SentUp; pkts > 0 {
@@ -447,7 +571,7 @@ func (h *histogram) summary() latencySummary {
 		total += uint64(h.buckets[i].Load())
 	}
 	total += uint64(h.over.Load())
-	s := latencySummary{Max: time.Duration(h.max.Load())}
+	s := latencySummary{Max: time.Duration(h.max.Load()), Count: int64(total)}
 	if total == 0 {
 		return s
 	}
@@ -467,35 +591,205 @@ func (h *histogram) summary() latencySummary {
 }
 
 type loadGen struct {
-	epoch     time.Time
-	measuring atomic.Bool
-	sentDown  atomic.Int64
-	recvDown  atomic.Int64
-	sentUp    atomic.Int64
-	recvUp    atomic.Int64
-	down, up  histogram
+	epoch time.Time
+	// slice is what a packet sent now counts for: notCounted, sliceAlone
+	// or sliceBeside.
+	slice atomic.Uint32
+	side  [2]struct{ down, up direction } // alone, beside
 }
 
-// stamp writes the payload: send time, whether it counts, call index.
-func (g *loadGen) stamp(p []byte, call int) bool {
+// A packet's slice (byte 8 of its payload).
+const (
+	notCounted = iota
+	sliceAlone
+	sliceBeside
+)
+
+// guardAfterToggle: packets sent this soon after the command beside is
+// stopped or continued count for neither slice.
+const guardAfterToggle = 20 * time.Millisecond
+
+// direction is one way through the relay, for one slice.
+type direction struct {
+	sent, recv atomic.Int64
+	read       histogram // latency to the reader
+	kernel     histogram // latency to the kernel's receive time
+}
+
+func (d *direction) summary() (sent, recv int64, read, kernel latencySummary) {
+	return d.sent.Load(), d.recv.Load(), d.read.summary(), d.kernel.summary()
+}
+
+func (g *loadGen) result(side int) *sideResult {
+	var r sideResult
+	r.SentDown, r.RecvDown, r.Down, r.KernelDown = g.side[side].down.summary()
+	r.SentUp, r.RecvUp, r.Up, r.KernelUp = g.side[side].up.summary()
+	return &r
+}
+
+// stamp writes the payload: send time (monotonic since the epoch, then
+// the wall clock in nanoseconds, which is the clock of the kernel's
+// receive times), the slice, call index. It counts the packet as sent in
+// its slice's direction (down or up).
+func (g *loadGen) stamp(p []byte, call int, down bool) {
 	binary.BigEndian.PutUint64(p[0:8], uint64(time.Since(g.epoch)))
-	m := g.measuring.Load()
-	p[8] = 0
-	if m {
-		p[8] = 1
-	}
+	binary.BigEndian.PutUint64(p[13:21], uint64(time.Now().UnixNano()))
+	sl := g.slice.Load()
+	p[8] = byte(sl)
 	binary.BigEndian.PutUint32(p[9:13], uint32(call))
-	return m
+	if sl != notCounted {
+		g.dir(sl, down).sent.Add(1)
+	}
 }
 
-// arrived records a payload that came out of the relay.
-func (g *loadGen) arrived(p []byte, h *histogram, recv *atomic.Int64) {
-	if len(p) < 13 || p[8] != 1 {
+func (g *loadGen) dir(slice uint32, down bool) *direction {
+	if down {
+		return &g.side[slice-1].down
+	}
+	return &g.side[slice-1].up
+}
+
+// arrived records a payload that came out of the relay, and kernelAt, the
+// wall-clock time the kernel queued it on the receiving socket (0 when
+// the socket did not say).
+func (g *loadGen) arrived(p []byte, down bool, kernelAt int64) {
+	if len(p) < 21 || p[8] != sliceAlone && p[8] != sliceBeside {
 		return
 	}
+	d := g.dir(uint32(p[8]), down)
 	sentAt := time.Duration(binary.BigEndian.Uint64(p[0:8]))
-	h.record(time.Since(g.epoch) - sentAt)
-	recv.Add(1)
+	d.read.record(time.Since(g.epoch) - sentAt)
+	if kernelAt != 0 {
+		d.kernel.record(time.Duration(kernelAt - int64(binary.BigEndian.Uint64(p[13:21]))))
+	}
+	d.recv.Add(1)
+}
+
+// measure counts the packets sent for window: all alone, or, with a
+// process group beside, in slices alone (the group stopped) and beside
+// it (continued), in turn. The group is left running.
+func (g *loadGen) measure(window time.Duration, beside int, slice time.Duration) error {
+	if beside == 0 {
+		g.slice.Store(sliceAlone)
+		time.Sleep(window)
+		g.slice.Store(notCounted)
+		return nil
+	}
+	defer func() { _ = syscall.Kill(-beside, syscall.SIGCONT) }()
+	end := time.Now().Add(window)
+	for i := 0; time.Now().Before(end); i++ {
+		sl, sig := uint32(sliceAlone), syscall.SIGSTOP
+		if i%2 == 1 {
+			sl, sig = sliceBeside, syscall.SIGCONT
+		}
+		g.slice.Store(notCounted)
+		if err := syscall.Kill(-beside, sig); err != nil {
+			return fmt.Errorf("signal the command beside: %w", err)
+		}
+		time.Sleep(guardAfterToggle)
+		g.slice.Store(sl)
+		time.Sleep(min(slice-guardAfterToggle, time.Until(end)))
+	}
+	g.slice.Store(notCounted)
+	return nil
+}
+
+// enableRxStamps has the kernel note each datagram's receive time
+// (SO_TIMESTAMPNS), which readStamped returns.
+func enableRxStamps(c *net.UDPConn) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+// rxOOB is the control buffer readStamped needs: one cmsghdr and a
+// timespec.
+const rxOOB = 64
+
+// readStamped reads one datagram and the kernel's receive time of it,
+// in wall-clock nanoseconds (0 when the control message is missing).
+func readStamped(c *net.UDPConn, buf, oob []byte) (int, netip.AddrPort, int64, error) {
+	n, oobn, _, from, err := c.ReadMsgUDPAddrPort(buf, oob)
+	if err != nil {
+		return n, from, 0, err
+	}
+	// struct cmsghdr on 64-bit Linux: length (8 bytes), level, type (4
+	// each), then the data, aligned to 8.
+	ne := binary.NativeEndian
+	for o := oob[:oobn]; len(o) >= 16; {
+		l := int(ne.Uint64(o[0:8]))
+		if l < 16 || l > len(o) {
+			break
+		}
+		if int32(ne.Uint32(o[8:12])) == syscall.SOL_SOCKET && int32(ne.Uint32(o[12:16])) == syscall.SCM_TIMESTAMPNS && l >= 32 {
+			return n, from, int64(ne.Uint64(o[16:24]))*int64(time.Second) + int64(ne.Uint64(o[24:32])), nil
+		}
+		o = o[min((l+7)&^7, len(o)):]
+	}
+	return n, from, 0, nil
+}
+
+// stampedConn is a browser's socket that keeps the kernel's receive time
+// of each RTP packet it reads, by SSRC and sequence number (both in the
+// clear in SRTP), until the browser hands the decrypted packet over.
+type stampedConn struct {
+	*net.UDPConn
+	oob []byte // the ICE mux has one reader
+
+	mu sync.Mutex
+	at map[uint64]int64
+}
+
+func newStampedConn() (*stampedConn, error) {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
+	}
+	if err := enableRxStamps(c); err != nil {
+		c.Close()
+		return nil, err
+	}
+	_ = c.SetReadBuffer(1 << 20)
+	return &stampedConn{UDPConn: c, oob: make([]byte, rxOOB), at: make(map[uint64]int64)}, nil
+}
+
+func rtpKey(ssrc uint32, seq uint16) uint64 { return uint64(ssrc)<<16 | uint64(seq) }
+
+// ReadFrom is what the ICE mux reads with (it goes round a wrapper's
+// other read methods only for a bare *net.UDPConn).
+func (c *stampedConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, from, at, err := readStamped(c.UDPConn, b, c.oob)
+	// RTP, not RTCP (RFC 5761: a second byte of 192–223 is RTCP).
+	if err == nil && at != 0 && n >= rtpHeaderLen && b[0]>>6 == 2 && (b[1] < 192 || b[1] > 223) {
+		c.mu.Lock()
+		if len(c.at) >= 4096 { // packets that never came out of SRTP
+			clear(c.at)
+		}
+		c.at[rtpKey(binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint16(b[2:4]))] = at
+		c.mu.Unlock()
+	}
+	if err != nil {
+		return n, nil, err
+	}
+	return n, net.UDPAddrFromAddrPort(from), nil
+}
+
+// receivedAt returns and forgets the receive time of a packet.
+func (c *stampedConn) receivedAt(p *rtp.Packet) int64 {
+	k := rtpKey(p.SSRC, p.SequenceNumber)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at := c.at[k]
+	delete(c.at, k)
+	return at
 }
 
 type loadCall struct {
@@ -529,9 +823,15 @@ func runLoad() error {
 			return err
 		}
 		_ = c.ast.SetReadBuffer(1 << 20)
+		if err := enableRxStamps(c.ast); err != nil {
+			return err
+		}
 		msg.Calls[i].Asterisk = c.ast.LocalAddr().String()
 		if setup.Mode == "baseline" {
 			if c.bro, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+				return err
+			}
+			if err := enableRxStamps(c.bro); err != nil {
 				return err
 			}
 			msg.Calls[i].Browser = c.bro.LocalAddr().String()
@@ -605,13 +905,13 @@ func runLoad() error {
 		}
 	}
 	time.Sleep(warmup)
-	g.measuring.Store(true)
 	cpu0, wall0 := cpuTime(), time.Now()
 	if err := out.Encode(loadMsg{Type: "start"}); err != nil {
 		return err
 	}
-	time.Sleep(setup.Window)
-	g.measuring.Store(false)
+	if err := g.measure(setup.Window, setup.Beside, setup.Slice); err != nil {
+		return err
+	}
 	if err := out.Encode(loadMsg{Type: "stop"}); err != nil {
 		return err
 	}
@@ -619,10 +919,11 @@ func runLoad() error {
 	time.Sleep(drain)
 
 	res := &loadResult{
-		SentDown: g.sentDown.Load(), RecvDown: g.recvDown.Load(),
-		SentUp: g.sentUp.Load(), RecvUp: g.recvUp.Load(),
-		Down: g.down.summary(), Up: g.up.summary(),
-		CPU: cpu1 - cpu0, Wall: wall1.Sub(wall0),
+		sideResult: *g.result(0),
+		CPU:        cpu1 - cpu0, Wall: wall1.Sub(wall0),
+	}
+	if setup.Beside != 0 {
+		res.Beside = g.result(1)
 	}
 	if err := out.Encode(loadMsg{Type: "result", Result: res}); err != nil {
 		return err
@@ -646,12 +947,17 @@ func runLoad() error {
 // It sends and answers RTCP as Chrome does; what it receives goes
 // straight to the latency histogram.
 func (c *loadCall) startPeer(g *loadGen) (string, error) {
-	var err error
+	conn, err := newStampedConn()
+	if err != nil {
+		return "", err
+	}
 	c.peer, err = rtctest.New(rtctest.Options{
 		Interceptors: true,
-		OnRTP:        func(p *rtp.Packet) { g.arrived(p.Payload, &g.down, &g.recvDown) },
+		UDPConn:      conn,
+		OnRTP:        func(p *rtp.Packet) { g.arrived(p.Payload, true, conn.receivedAt(p)) },
 	})
 	if err != nil {
+		conn.Close()
 		return "", err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -680,14 +986,10 @@ func (c *loadCall) send(g *loadGen, stop <-chan struct{}) {
 			return
 		}
 		putRTPHeader(down, false, seq, ts, ssrc)
-		if g.stamp(down[12:], c.idx) {
-			g.sentDown.Add(1)
-		}
+		g.stamp(down[12:], c.idx, true)
 		_, _ = c.ast.WriteToUDPAddrPort(down, c.to)
 
-		if g.stamp(up[12:], c.idx) {
-			g.sentUp.Add(1)
-		}
+		g.stamp(up[12:], c.idx, false)
 		if c.peer != nil {
 			_ = c.peer.Send(up[12:]) // numbered as seq and ts, from 0
 		} else {
@@ -700,9 +1002,9 @@ func (c *loadCall) send(g *loadGen, stop <-chan struct{}) {
 }
 
 func (c *loadCall) readAsterisk(g *loadGen) {
-	buf := make([]byte, maxDatagram)
+	buf, oob := make([]byte, maxDatagram), make([]byte, rxOOB)
 	for {
-		n, err := c.ast.Read(buf)
+		n, _, at, err := readStamped(c.ast, buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -710,15 +1012,15 @@ func (c *loadCall) readAsterisk(g *loadGen) {
 			continue
 		}
 		if n > rtpHeaderLen {
-			g.arrived(buf[rtpHeaderLen:n], &g.up, &g.recvUp)
+			g.arrived(buf[rtpHeaderLen:n], false, at)
 		}
 	}
 }
 
 func (c *loadCall) readBrowserSocket(g *loadGen) {
-	buf := make([]byte, maxDatagram)
+	buf, oob := make([]byte, maxDatagram), make([]byte, rxOOB)
 	for {
-		n, err := c.bro.Read(buf)
+		n, _, at, err := readStamped(c.bro, buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -726,7 +1028,7 @@ func (c *loadCall) readBrowserSocket(g *loadGen) {
 			continue
 		}
 		if n > rtpHeaderLen {
-			g.arrived(buf[rtpHeaderLen:n], &g.down, &g.recvDown)
+			g.arrived(buf[rtpHeaderLen:n], true, at)
 		}
 	}
 }
