@@ -694,25 +694,17 @@ func (g *loadGen) measure(window time.Duration, beside int, slice time.Duration)
 	return nil
 }
 
-// enableRxStamps has the kernel note each datagram's receive time
-// (SO_TIMESTAMPNS), which readStamped returns.
+// enableRxStamps has the kernel note each datagram's receive time,
+// which readStamped returns.
 func enableRxStamps(c *net.UDPConn) error {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return err
+	if !enableRxTimestamps(c) {
+		return errors.New("the kernel does not stamp datagrams on arrival here (SO_TIMESTAMPNS)")
 	}
-	var serr error
-	if err := raw.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
-	}); err != nil {
-		return err
-	}
-	return serr
+	return nil
 }
 
-// rxOOB is the control buffer readStamped needs: one cmsghdr and a
-// timespec.
-const rxOOB = 64
+// rxOOB is the control buffer readStamped needs.
+const rxOOB = 128
 
 // readStamped reads one datagram and the kernel's receive time of it,
 // in wall-clock nanoseconds (0 when the control message is missing).
@@ -721,18 +713,8 @@ func readStamped(c *net.UDPConn, buf, oob []byte) (int, netip.AddrPort, int64, e
 	if err != nil {
 		return n, from, 0, err
 	}
-	// struct cmsghdr on 64-bit Linux: length (8 bytes), level, type (4
-	// each), then the data, aligned to 8.
-	ne := binary.NativeEndian
-	for o := oob[:oobn]; len(o) >= 16; {
-		l := int(ne.Uint64(o[0:8]))
-		if l < 16 || l > len(o) {
-			break
-		}
-		if int32(ne.Uint32(o[8:12])) == syscall.SOL_SOCKET && int32(ne.Uint32(o[12:16])) == syscall.SCM_TIMESTAMPNS && l >= 32 {
-			return n, from, int64(ne.Uint64(o[16:24]))*int64(time.Second) + int64(ne.Uint64(o[24:32])), nil
-		}
-		o = o[min((l+7)&^7, len(o)):]
+	if at, ok := rxTimestamp(oob[:oobn]); ok {
+		return n, from, at.UnixNano(), nil
 	}
 	return n, from, 0, nil
 }
