@@ -131,23 +131,15 @@ type latencySummary struct {
 // --- the benchmark (parent)
 
 func BenchmarkBridgedCalls(b *testing.B) {
-	var counts []int
-	for _, s := range strings.Split(*benchCalls, ",") {
-		var n int
-		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n <= 0 {
-			b.Fatalf("bad -rtc.calls entry %q", s)
-		}
-		counts = append(counts, n)
-	}
-	for _, n := range counts {
+	for _, n := range benchCounts(b) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			load, _ := os.ReadFile("/proc/loadavg")
 			relay := runPhase(b, "relay", n, 0)
 			if !*benchBase {
 				b.Logf("relay cpu %.2f%%/call, load generator %.0f%%, other processes %.0f%% of one core; down loss %.3f%% p50 %.2fms p99 %.2fms (kernel-stamped p50 %.2fms p99 %.2fms); up loss %.3f%% p50 %.2fms p99 %.2fms (kernel-stamped p50 %.2fms p99 %.2fms); %d GCs",
 					100*relay.cpu.Seconds()/relay.wall.Seconds()/float64(n), 100*relay.res.CPU.Seconds()/relay.res.Wall.Seconds(), 100*relay.others.Seconds()/relay.wall.Seconds(),
-					relay.lossDown(), ms(relay.res.Down.P50), ms(relay.res.Down.P99), ms(relay.res.KernelDown.P50), ms(relay.res.KernelDown.P99),
-					relay.lossUp(), ms(relay.res.Up.P50), ms(relay.res.Up.P99), ms(relay.res.KernelUp.P50), ms(relay.res.KernelUp.P99), relay.gcs)
+					relay.res.lossDown(), ms(relay.res.Down.P50), ms(relay.res.Down.P99), ms(relay.res.KernelDown.P50), ms(relay.res.KernelDown.P99),
+					relay.res.lossUp(), ms(relay.res.Up.P50), ms(relay.res.Up.P99), ms(relay.res.KernelUp.P50), ms(relay.res.KernelUp.P99), relay.gcs)
 				return
 			}
 			base := runPhase(b, "baseline", n, 0)
@@ -158,8 +150,8 @@ func BenchmarkBridgedCalls(b *testing.B) {
 			b.ReportMetric(perCall(relay), "cpu%/call")
 			b.ReportMetric(perCall(base), "base-cpu%/call")
 			b.ReportMetric(relay.cpu.Seconds()/base.cpu.Seconds(), "cpu-ratio")
-			b.ReportMetric(relay.lossDown(), "loss%-down")
-			b.ReportMetric(relay.lossUp(), "loss%-up")
+			b.ReportMetric(relay.res.lossDown(), "loss%-down")
+			b.ReportMetric(relay.res.lossUp(), "loss%-up")
 			b.ReportMetric(ms(relay.res.Down.P50), "p50-ms-down")
 			b.ReportMetric(ms(relay.res.Down.P99), "p99-ms-down")
 			b.ReportMetric(ms(relay.res.Up.P50), "p50-ms-up")
@@ -178,8 +170,8 @@ func BenchmarkBridgedCalls(b *testing.B) {
 			for _, p := range []phaseResult{relay, base} {
 				b.Logf("  %-8s cpu %.2f%%/call (%.0f%% of one core), load generator %.0f%%, other processes %.0f%%; down: loss %.3f%% p50 %.2fms p99 %.2fms max %.1fms, kernel-stamped p99 %.2fms; up: loss %.3f%% p50 %.2fms p99 %.2fms max %.1fms, kernel-stamped p99 %.2fms; %d goroutines; %d GCs, %v paused",
 					p.mode, perCall(p), 100*p.cpu.Seconds()/p.wall.Seconds(), 100*p.res.CPU.Seconds()/p.res.Wall.Seconds(), 100*p.others.Seconds()/p.wall.Seconds(),
-					p.lossDown(), ms(p.res.Down.P50), ms(p.res.Down.P99), ms(p.res.Down.Max), ms(p.res.KernelDown.P99),
-					p.lossUp(), ms(p.res.Up.P50), ms(p.res.Up.P99), ms(p.res.Up.Max), ms(p.res.KernelUp.P99), p.goroutines, p.gcs, p.gcPause)
+					p.res.lossDown(), ms(p.res.Down.P50), ms(p.res.Down.P99), ms(p.res.Down.Max), ms(p.res.KernelDown.P99),
+					p.res.lossUp(), ms(p.res.Up.P50), ms(p.res.Up.P99), ms(p.res.Up.Max), ms(p.res.KernelUp.P99), p.goroutines, p.gcs, p.gcPause)
 			}
 			if relay.dropped != 0 {
 				b.Logf("  relay counters: %d packets refused or undeliverable", relay.dropped)
@@ -206,14 +198,11 @@ func BenchmarkBridgedCallsBeside(b *testing.B) {
 		b.Skip("give -rtc.beside COMMAND")
 	}
 	argv := strings.Fields(*benchBeside)
-	var n int
-	if _, err := fmt.Sscan(strings.Split(*benchCalls, ",")[0], &n); err != nil || n <= 0 || *benchRuns <= 0 || *benchSlice < 10*guardAfterToggle {
-		b.Fatalf("bad -rtc.calls %q, -rtc.runs %d or -rtc.slice %v", *benchCalls, *benchRuns, *benchSlice)
+	if *benchRuns <= 0 || *benchSlice < 10*guardAfterToggle {
+		b.Fatalf("bad -rtc.runs %d or -rtc.slice %v (at least %v)", *benchRuns, *benchSlice, 10*guardAfterToggle)
 	}
+	n := benchCounts(b)[0]
 	p99 := func(x, y latencySummary) float64 { return ms(max(x.P99, y.P99)) }
-	loss := func(s *sideResult) float64 {
-		return max(lossPct(s.SentDown, s.RecvDown), lossPct(s.SentUp, s.RecvUp))
-	}
 	var growth, growthK []float64
 	var worst float64
 	for i := range *benchRuns {
@@ -221,12 +210,12 @@ func BenchmarkBridgedCallsBeside(b *testing.B) {
 		alone, beside := &p.res.sideResult, p.res.Beside
 		growth = append(growth, p99(beside.Down, beside.Up)-p99(alone.Down, alone.Up))
 		growthK = append(growthK, p99(beside.KernelDown, beside.KernelUp)-p99(alone.KernelDown, alone.KernelUp))
-		worst = max(worst, loss(beside))
+		worst = max(worst, beside.loss())
 		b.Logf("run %d: p99 %.2f → %.2f ms, kernel-stamped %.2f → %.2f ms (p50 %.2f → %.2f); loss %.3f%% → %.3f%%; %d and %d packets; the command and other processes used %.0f%% of a core",
 			i+1, p99(alone.Down, alone.Up), p99(beside.Down, beside.Up),
 			p99(alone.KernelDown, alone.KernelUp), p99(beside.KernelDown, beside.KernelUp),
 			ms(max(alone.KernelDown.P50, alone.KernelUp.P50)), ms(max(beside.KernelDown.P50, beside.KernelUp.P50)),
-			loss(alone), loss(beside), alone.SentDown+alone.SentUp, beside.SentDown+beside.SentUp, 100*p.others.Seconds()/p.wall.Seconds())
+			alone.loss(), beside.loss(), alone.SentDown+alone.SentUp, beside.SentDown+beside.SentUp, 100*p.others.Seconds()/p.wall.Seconds())
 	}
 	median := func(v []float64) float64 {
 		s := slices.Clone(v)
@@ -283,6 +272,19 @@ func runBeside(b *testing.B, argv []string, n int) phaseResult {
 	return p
 }
 
+// benchCounts is -rtc.calls: the call counts to run.
+func benchCounts(b *testing.B) []int {
+	var counts []int
+	for _, s := range strings.Split(*benchCalls, ",") {
+		var n int
+		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n <= 0 {
+			b.Fatalf("bad -rtc.calls entry %q", s)
+		}
+		counts = append(counts, n)
+	}
+	return counts
+}
+
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 type phaseResult struct {
@@ -297,8 +299,9 @@ type phaseResult struct {
 	gcPause         time.Duration
 }
 
-func (p phaseResult) lossDown() float64 { return lossPct(p.res.SentDown, p.res.RecvDown) }
-func (p phaseResult) lossUp() float64   { return lossPct(p.res.SentUp, p.res.RecvUp) }
+func (s sideResult) lossDown() float64 { return lossPct(s.SentDown, s.RecvDown) }
+func (s sideResult) lossUp() float64   { return lossPct(s.SentUp, s.RecvUp) }
+func (s sideResult) loss() float64     { return max(s.lossDown(), s.lossUp()) }
 
 func lossPct(sent, recv int64) float64 {
 	if sent == 0 {
@@ -749,14 +752,16 @@ func rtpKey(ssrc uint32, seq uint16) uint64 { return uint64(ssrc)<<16 | uint64(s
 // other read methods only for a bare *net.UDPConn).
 func (c *stampedConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	n, from, at, err := readStamped(c.UDPConn, b, c.oob)
-	// RTP, not RTCP (RFC 5761: a second byte of 192–223 is RTCP).
-	if err == nil && at != 0 && n >= rtpHeaderLen && b[0]>>6 == 2 && (b[1] < 192 || b[1] > 223) {
-		c.mu.Lock()
-		if len(c.at) >= 4096 { // packets that never came out of SRTP
-			clear(c.at)
+	if err == nil && at != 0 {
+		// The relay's own parser: audio only, so no RTCP, STUN or DTLS.
+		if h, perr := parseRTP(b[:n], payloadTypePCMU); perr == nil {
+			c.mu.Lock()
+			if len(c.at) >= 4096 { // packets that never came out of SRTP
+				clear(c.at)
+			}
+			c.at[rtpKey(h.ssrc, h.seq)] = at
+			c.mu.Unlock()
 		}
-		c.at[rtpKey(binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint16(b[2:4]))] = at
-		c.mu.Unlock()
 	}
 	if err != nil {
 		return n, nil, err
